@@ -1,0 +1,97 @@
+/**
+ * Errors of the cluster-API targets (Kubernetes and Rancher).
+ *
+ * Two kinds, as everywhere in the project: `InputError` when what the user gave us cannot be used
+ * (a kubeconfig without the context asked for, a CA file that cannot be read, an id that is not an
+ * id), and `ApiError` when the remote API refused or could not be reached. Messages say where, what
+ * and what to do. They never carry token, password or key material: only names, paths and the
+ * API's own words.
+ */
+
+/** One entry of a Kubernetes `Status.details.causes` list (or the Rancher `fieldName`). */
+export interface StatusCause {
+  /** Machine-readable reason, e.g. `FieldValueInvalid`, `FieldManagerConflict`. */
+  reason?: string;
+  /** Human-readable message, e.g. `Invalid value: "a b": a valid label must ...`. */
+  message?: string;
+  /** Path of the offending field, e.g. `spec.podSelector.matchLabels`. */
+  field?: string;
+}
+
+/** What the user gave us cannot be used. `where` names the input (file, context, field). */
+export class InputError extends Error {
+  override readonly name = 'InputError';
+  constructor(
+    message: string,
+    /** The input the error is about, e.g. `kubeconfig /home/u/.kube/config, user "alice"`. */
+    readonly where?: string,
+  ) {
+    super(where === undefined ? message : `${where}: ${message}`);
+  }
+}
+
+/** Details an `ApiError` carries besides its message. */
+export interface ApiErrorDetails {
+  /** HTTP status, when the API answered. */
+  status?: number;
+  /** The API's machine-readable reason (`NotFound`, `Conflict`, `Invalid`, Rancher `code`). */
+  reason?: string;
+  /** Field-level causes the API gave. Empty when none. */
+  causes?: StatusCause[];
+  /** Network-level error code when the API did not answer (`ECONNREFUSED`, `ETIMEDOUT`, ...). */
+  code?: string;
+  /** How many requests were made before giving up. */
+  attempts?: number;
+}
+
+/** The remote API refused the request or could not be reached. */
+export class ApiError extends Error {
+  override readonly name = 'ApiError';
+  readonly status?: number;
+  readonly reason?: string;
+  readonly causes: StatusCause[];
+  readonly code?: string;
+  readonly attempts: number;
+  constructor(message: string, details: ApiErrorDetails = {}) {
+    super(message);
+    this.status = details.status;
+    this.reason = details.reason;
+    this.causes = details.causes ?? [];
+    this.code = details.code;
+    this.attempts = details.attempts ?? 1;
+  }
+}
+
+/** Narrows an unknown value to a plain object (not an array, not null). */
+export function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Returns `value` if it is a string, otherwise undefined. */
+export function stringField(record: Record<string, unknown>, key: string): string | undefined {
+  const value = record[key];
+  return typeof value === 'string' ? value : undefined;
+}
+
+/** The causes of a Kubernetes `Status` object (`details.causes`), tolerant of missing parts. */
+export function statusCauses(status: Record<string, unknown>): StatusCause[] {
+  const details = status.details;
+  if (!isRecord(details) || !Array.isArray(details.causes)) return [];
+  return details.causes.filter(isRecord).map((cause) => ({
+    reason: stringField(cause, 'reason'),
+    message: stringField(cause, 'message'),
+    field: stringField(cause, 'field'),
+  }));
+}
+
+/**
+ * `message` followed by the causes that it does not already spell out, as `field: message`.
+ * The API server usually folds the causes into its message; a custom admission webhook often
+ * does not, and the field path is what the user needs to find the mistake.
+ */
+export function messageWithCauses(message: string, causes: StatusCause[]): string {
+  const extra = causes
+    .map((cause) => [cause.field, cause.message].filter((part) => part !== undefined && part !== '').join(': '))
+    .filter((text) => text !== '' && !message.includes(text));
+  return extra.length === 0 ? message : `${message} (${extra.join('; ')})`;
+}

@@ -1,0 +1,376 @@
+/**
+ * Kubeconfig loading: from a file, from inline YAML, or from `KUBECONFIG` / `~/.kube/config`,
+ * resolved to one `ClusterConnection` for one context.
+ *
+ * Semantics follow kubectl (client-go `clientcmd`) where it matters to a user:
+ * - `KUBECONFIG` is a list of files (`:`-separated); they are merged, the first file that defines
+ *   a cluster, user or context name wins, and so does the first `current-context`. Missing files in
+ *   the list are skipped.
+ * - Relative file paths (`certificate-authority`, `client-certificate`, `client-key`, `tokenFile`)
+ *   resolve against the directory of the kubeconfig file that holds them (the working directory for
+ *   inline text).
+ * - `*-data` fields override the matching file fields; `token` overrides `tokenFile`.
+ * - `insecure-skip-tls-verify` is honoured only when it is the boolean `true`, and it cannot be
+ *   combined with a CA (kubectl refuses that too).
+ *
+ * The environment is read when `loadKubeconfig` is called, never at module load, because dynamic
+ * providers are serialized and run elsewhere. Error messages name files, contexts and fields, never
+ * the token or key material.
+ */
+import { promises as fs } from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { InputError } from './errors';
+
+/** Where to load the kubeconfig from and which context to use. */
+export interface KubeconfigOptions {
+  /**
+   * A kubeconfig path or its whole YAML text; text is recognised by a line break or a leading `{`.
+   * @default the `KUBECONFIG` files, else `~/.kube/config`
+   */
+  kubeconfig?: string;
+  /** Path of a kubeconfig file (wins over `kubeconfig`). */
+  path?: string;
+  /** A whole kubeconfig as YAML or JSON text (wins over `path`). */
+  inline?: string;
+  /** Name of the context to use. @default the kubeconfig's `current-context` */
+  context?: string;
+  /** Environment to read `KUBECONFIG` and `HOME` from. @default `process.env`, read at call time */
+  env?: Record<string, string | undefined>;
+}
+
+/** Everything needed to talk to one cluster as one user. Holds secrets: never log it. */
+export interface ClusterConnection {
+  /** Where it came from, for messages: `kubeconfig /path` or `inline kubeconfig`. */
+  source: string;
+  /** Names of the context, cluster and user entries used. */
+  context: string;
+  cluster: string;
+  user: string;
+  /** The context's namespace. @default `default` */
+  namespace: string;
+  /** API server URL without a trailing slash, e.g. `https://10.0.0.1:6443`. */
+  server: string;
+  /** PEM CA bundle to verify the server with. @default undefined (the system's roots) */
+  caPem?: string;
+  /** Skip server certificate verification; true only if the kubeconfig says exactly `true`. */
+  insecureSkipTlsVerify: boolean;
+  /** PEM client certificate and key for TLS client authentication. */
+  clientCertificatePem?: string;
+  clientKeyPem?: string;
+  /** Bearer token. */
+  token?: string;
+}
+
+const optionalString = z.string().optional();
+const ClusterSchema = z
+  .object({
+    server: optionalString,
+    'certificate-authority': optionalString,
+    'certificate-authority-data': optionalString,
+    'insecure-skip-tls-verify': z.unknown().optional(),
+  })
+  .passthrough();
+const UserSchema = z
+  .object({
+    token: optionalString,
+    tokenFile: optionalString,
+    'client-certificate': optionalString,
+    'client-certificate-data': optionalString,
+    'client-key': optionalString,
+    'client-key-data': optionalString,
+  })
+  .passthrough();
+const ContextSchema = z
+  .object({ cluster: optionalString, user: optionalString, namespace: optionalString })
+  .passthrough();
+const KubeconfigSchema = z
+  .object({
+    'current-context': z.string().nullish(),
+    clusters: z.array(z.object({ name: z.string().min(1), cluster: ClusterSchema.nullish() }).passthrough()).nullish(),
+    users: z.array(z.object({ name: z.string().min(1), user: UserSchema.nullish() }).passthrough()).nullish(),
+    contexts: z.array(z.object({ name: z.string().min(1), context: ContextSchema.nullish() }).passthrough()).nullish(),
+  })
+  .passthrough();
+
+type Cluster = z.infer<typeof ClusterSchema>;
+type User = z.infer<typeof UserSchema>;
+type Context = z.infer<typeof ContextSchema>;
+
+/** One named entry and the directory its relative paths resolve against. */
+interface Entry<T> {
+  body: T;
+  baseDir: string;
+  source: string;
+}
+
+/** Several kubeconfig documents merged the way kubectl merges `KUBECONFIG`. */
+interface MergedKubeconfig {
+  sources: string[];
+  currentContext?: string;
+  clusters: Map<string, Entry<Cluster>>;
+  users: Map<string, Entry<User>>;
+  contexts: Map<string, Entry<Context>>;
+}
+
+/** One kubeconfig document to merge: its text and where it came from. */
+interface KubeconfigDocument {
+  text: string;
+  baseDir: string;
+  source: string;
+}
+
+/**
+ * Loads the kubeconfig described by `options` and resolves the selected context to a connection.
+ * Throws `InputError` naming the file, context and field when something is missing or unusable.
+ */
+export async function loadKubeconfig(options: KubeconfigOptions = {}): Promise<ClusterConnection> {
+  const documents = await readDocuments(options);
+  const merged = mergeDocuments(documents);
+  return resolveContext(merged, options.context);
+}
+
+async function readDocuments(options: KubeconfigOptions): Promise<KubeconfigDocument[]> {
+  const inline = options.inline ?? (options.path === undefined && isInlineText(options.kubeconfig) ? options.kubeconfig : undefined);
+  if (inline !== undefined) return [{ text: inline, baseDir: process.cwd(), source: 'inline kubeconfig' }];
+  const explicitPath = options.path ?? options.kubeconfig;
+  if (explicitPath !== undefined) return [await readKubeconfigFile(explicitPath)];
+
+  const env = options.env ?? process.env;
+  const listed = (env.KUBECONFIG ?? '').split(path.delimiter).filter((entry) => entry !== '');
+  if (listed.length > 0) {
+    const documents: KubeconfigDocument[] = [];
+    for (const file of listed) {
+      try {
+        documents.push(await readKubeconfigFile(file));
+      } catch (error) {
+        if (!(error instanceof InputError && error.message.includes('ENOENT'))) throw error;
+      }
+    }
+    if (documents.length === 0) {
+      throw new InputError(`none of the files in KUBECONFIG exists (${listed.join(', ')})`, 'kubeconfig');
+    }
+    return documents;
+  }
+  const home = env.HOME ?? os.homedir();
+  const defaultPath = path.join(home, '.kube', 'config');
+  try {
+    return [await readKubeconfigFile(defaultPath)];
+  } catch (error) {
+    if (error instanceof InputError && error.message.includes('ENOENT')) {
+      throw new InputError(
+        `no kubeconfig given, KUBECONFIG is not set and ${defaultPath} does not exist; pass a kubeconfig path or its text`,
+        'kubeconfig',
+      );
+    }
+    throw error;
+  }
+}
+
+function isInlineText(value: string | undefined): value is string {
+  return value !== undefined && (value.includes('\n') || value.trimStart().startsWith('{'));
+}
+
+async function readKubeconfigFile(file: string): Promise<KubeconfigDocument> {
+  const absolute = path.resolve(file);
+  try {
+    const text = await fs.readFile(absolute, 'utf8');
+    return { text, baseDir: path.dirname(absolute), source: `kubeconfig ${absolute}` };
+  } catch (error) {
+    throw new InputError(`cannot read the file (${errorCode(error)})`, `kubeconfig ${absolute}`);
+  }
+}
+
+function mergeDocuments(documents: KubeconfigDocument[]): MergedKubeconfig {
+  const merged: MergedKubeconfig = {
+    sources: documents.map((document) => document.source),
+    clusters: new Map(),
+    users: new Map(),
+    contexts: new Map(),
+  };
+  for (const document of documents) {
+    let raw: unknown;
+    try {
+      raw = parseYaml(document.text);
+    } catch (error) {
+      const reason = error instanceof Error ? error.message.split('\n')[0] : 'parse error';
+      throw new InputError(`is not valid YAML: ${reason}`, document.source);
+    }
+    if (raw === null || raw === undefined) continue; // an empty file, as kubectl allows
+    const parsed = KubeconfigSchema.safeParse(raw);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      throw new InputError(`${issue.path.map(String).join('.') || '(top level)'}: ${issue.message}`, document.source);
+    }
+    const config = parsed.data;
+    if (merged.currentContext === undefined && config['current-context']) {
+      merged.currentContext = config['current-context'];
+    }
+    for (const { name, cluster } of config.clusters ?? []) addFirst(merged.clusters, name, cluster ?? {}, document);
+    for (const { name, user } of config.users ?? []) addFirst(merged.users, name, user ?? {}, document);
+    for (const { name, context } of config.contexts ?? []) addFirst(merged.contexts, name, context ?? {}, document);
+  }
+  return merged;
+}
+
+/** Adds an entry unless one of that name exists: the first file to define a name wins. */
+function addFirst<T>(target: Map<string, Entry<T>>, name: string, body: T, document: KubeconfigDocument): void {
+  if (!target.has(name)) target.set(name, { body, baseDir: document.baseDir, source: document.source });
+}
+
+async function resolveContext(merged: MergedKubeconfig, requested: string | undefined): Promise<ClusterConnection> {
+  const where = merged.sources.join(', ');
+  const available = `available contexts: ${listNames(merged.contexts)}`;
+  const contextName = requested ?? merged.currentContext;
+  if (contextName === undefined || contextName === '') {
+    throw new InputError(`no context given and current-context is not set; ${available}`, where);
+  }
+  const context = merged.contexts.get(contextName);
+  if (context === undefined) throw new InputError(`context "${contextName}" not found; ${available}`, where);
+
+  const clusterName = context.body.cluster;
+  if (clusterName === undefined || clusterName === '') {
+    throw new InputError(`context "${contextName}" names no cluster`, context.source);
+  }
+  const cluster = merged.clusters.get(clusterName);
+  if (cluster === undefined) {
+    throw new InputError(
+      `context "${contextName}" uses cluster "${clusterName}", which is not defined; clusters: ${listNames(merged.clusters)}`,
+      where,
+    );
+  }
+  const userName = context.body.user ?? '';
+  const user = userName === '' ? undefined : merged.users.get(userName);
+  if (userName !== '' && user === undefined) {
+    throw new InputError(
+      `context "${contextName}" uses user "${userName}", which is not defined; users: ${listNames(merged.users)}`,
+      where,
+    );
+  }
+  const connection: ClusterConnection = {
+    source: where,
+    context: contextName,
+    cluster: clusterName,
+    user: userName,
+    namespace: context.body.namespace || 'default',
+    ...(await resolveCluster(clusterName, cluster)),
+  };
+  if (user !== undefined) Object.assign(connection, await resolveUser(userName, user));
+  return connection;
+}
+
+async function resolveCluster(name: string, entry: Entry<Cluster>) {
+  const where = `${entry.source}, cluster "${name}"`;
+  const cluster = entry.body;
+  const server = (cluster.server ?? '').trim();
+  if (server === '') throw new InputError('has no server URL; set clusters[].cluster.server', where);
+  let url: URL;
+  try {
+    url = new URL(server);
+  } catch {
+    throw new InputError(`server "${server}" is not a URL; expected e.g. https://10.0.0.1:6443`, where);
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    throw new InputError(`server "${server}" must use https:// (or http://)`, where);
+  }
+  if (url.username !== '' || url.password !== '') {
+    throw new InputError('server URL must not carry credentials; put them in the user entry', where);
+  }
+  let caPem: string | undefined;
+  if (cluster['certificate-authority-data'] !== undefined && cluster['certificate-authority-data'] !== '') {
+    caPem = decodePem(cluster['certificate-authority-data'], 'CERTIFICATE', `${where}, certificate-authority-data`);
+  } else if (cluster['certificate-authority'] !== undefined && cluster['certificate-authority'] !== '') {
+    caPem = await readPemFile(entry.baseDir, cluster['certificate-authority'], 'CERTIFICATE', `${where}, certificate-authority`);
+  }
+  const insecureSkipTlsVerify = cluster['insecure-skip-tls-verify'] === true;
+  if (insecureSkipTlsVerify && caPem !== undefined) {
+    throw new InputError(
+      'insecure-skip-tls-verify: true cannot be combined with a certificate authority; remove one of them',
+      where,
+    );
+  }
+  return { server: server.replace(/\/+$/, ''), caPem, insecureSkipTlsVerify };
+}
+
+async function resolveUser(name: string, entry: Entry<User>): Promise<Partial<ClusterConnection>> {
+  const where = `${entry.source}, user "${name}"`;
+  const user = entry.body;
+  const resolved: Partial<ClusterConnection> = {};
+  if (user.token !== undefined && user.token !== '') {
+    resolved.token = user.token.trim();
+  } else if (user.tokenFile !== undefined && user.tokenFile !== '') {
+    const file = path.resolve(entry.baseDir, user.tokenFile);
+    resolved.token = (await readText(file, `${where}, tokenFile`)).trim();
+    if (resolved.token === '') throw new InputError(`token file ${file} is empty`, `${where}, tokenFile`);
+  }
+  const certData = user['client-certificate-data'];
+  const certFile = user['client-certificate'];
+  if (certData !== undefined && certData !== '') {
+    resolved.clientCertificatePem = decodePem(certData, 'CERTIFICATE', `${where}, client-certificate-data`);
+  } else if (certFile !== undefined && certFile !== '') {
+    resolved.clientCertificatePem = await readPemFile(entry.baseDir, certFile, 'CERTIFICATE', `${where}, client-certificate`);
+  }
+  const keyData = user['client-key-data'];
+  const keyFile = user['client-key'];
+  if (keyData !== undefined && keyData !== '') {
+    resolved.clientKeyPem = decodePem(keyData, 'PRIVATE KEY', `${where}, client-key-data`);
+  } else if (keyFile !== undefined && keyFile !== '') {
+    resolved.clientKeyPem = await readPemFile(entry.baseDir, keyFile, 'PRIVATE KEY', `${where}, client-key`);
+  }
+  if ((resolved.clientCertificatePem === undefined) !== (resolved.clientKeyPem === undefined)) {
+    throw new InputError('a client certificate needs both client-certificate(-data) and client-key(-data)', where);
+  }
+  if (resolved.token === undefined && resolved.clientCertificatePem === undefined) {
+    const unsupported = ['exec', 'auth-provider', 'username', 'password'].filter((key) => user[key] !== undefined);
+    if (unsupported.length > 0) {
+      throw new InputError(
+        `uses ${unsupported.join(', ')} credentials, which this target does not support; use a token, tokenFile or client certificate`,
+        where,
+      );
+    }
+  }
+  return resolved;
+}
+
+/**
+ * Decodes a base64 kubeconfig `*-data` field and checks it holds a PEM block of `label`
+ * (`CERTIFICATE`, or any `... PRIVATE KEY`). The value itself never appears in the error.
+ */
+function decodePem(data: string, label: string, where: string): string {
+  const compact = data.replace(/\s+/g, '');
+  if (compact.length % 4 !== 0 || !/^[A-Za-z0-9+/]+={0,2}$/.test(compact)) {
+    throw new InputError('is not valid base64 (the value is not shown)', where);
+  }
+  return checkPem(Buffer.from(compact, 'base64').toString('utf8'), label, `${where} (decoded)`);
+}
+
+async function readPemFile(baseDir: string, file: string, label: string, where: string): Promise<string> {
+  const absolute = path.resolve(baseDir, file);
+  return checkPem(await readText(absolute, where), label, `${where} ${absolute}`);
+}
+
+function checkPem(text: string, label: string, where: string): string {
+  if (!new RegExp(`-----BEGIN [A-Z ]*${label}-----`).test(text)) {
+    throw new InputError(`does not contain a PEM "${label}" block`, where);
+  }
+  return text;
+}
+
+async function readText(file: string, where: string): Promise<string> {
+  try {
+    return await fs.readFile(file, 'utf8');
+  } catch (error) {
+    throw new InputError(`cannot read ${file} (${errorCode(error)})`, where);
+  }
+}
+
+function errorCode(error: unknown): string {
+  if (typeof error === 'object' && error !== null && 'code' in error && typeof error.code === 'string') return error.code;
+  return error instanceof Error ? error.message : 'unknown error';
+}
+
+function listNames(entries: Map<string, unknown>): string {
+  return entries.size === 0 ? '(none)' : [...entries.keys()].sort().join(', ');
+}
