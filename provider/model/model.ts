@@ -1,0 +1,135 @@
+/**
+ * The model file: inventory (hosts, endpoints, namespaces) plus the documents of the three
+ * dialects. Parsed once, here, at the edge; everything downstream trusts the `Model` type.
+ */
+import { z } from "zod";
+import { parse as parseYaml, YAMLParseError } from "yaml";
+import { CalicoPolicy, CalicoProfile } from "./calico";
+import { InputError, InputIssue, issuesFromZod } from "./errors";
+import { Endpoint, Host, Namespace } from "./inventory";
+import { NetworkPolicy } from "./kubernetes";
+import { RancherNetwork } from "./rancher";
+
+export const ClusterTarget = z.object({
+  kubeconfig: z.string().min(1).optional(),
+  context: z.string().min(1).optional(),
+  /** Write the legacy namespace annotation instead of a default-deny NetworkPolicy. */
+  legacyIsolationAnnotation: z.boolean().optional(),
+}).strict();
+
+export const ModelSchema = z.object({
+  /** Names the network; the hosts' table name is derived from it. @default "default" */
+  name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, "a network name is 1-63 letters, digits, '_', '.', '-'").optional(),
+  hosts: z.array(Host).optional(),
+  endpoints: z.array(Endpoint).optional(),
+  namespaces: z.array(Namespace).optional(),
+  network: RancherNetwork.optional(),
+  profiles: z.array(CalicoProfile).optional(),
+  policies: z.array(CalicoPolicy).optional(),
+  networkPolicies: z.array(NetworkPolicy).optional(),
+  cluster: ClusterTarget.optional(),
+}).strict();
+
+export type ModelInput = z.input<typeof ModelSchema>;
+export type Model = z.infer<typeof ModelSchema>;
+
+/** Largest model document read; larger ones are refused before parsing. */
+export const MAX_MODEL_BYTES = 8 * 1024 * 1024;
+
+function duplicates(names: string[]): Map<string, number[]> {
+  const at = new Map<string, number[]>();
+  names.forEach((n, i) => at.set(n, [...(at.get(n) ?? []), i]));
+  return new Map([...at].filter(([, idx]) => idx.length > 1));
+}
+
+/** Cross references the schema cannot see: unique names, endpoint → host / profile. */
+function crossReferences(m: Model): InputIssue[] {
+  const issues: InputIssue[] = [];
+  const dup = (list: string, names: string[], field = "name") => {
+    for (const [name, idx] of duplicates(names)) {
+      for (const i of idx.slice(1)) {
+        issues.push({ path: `${list}[${i}].${field}`, message: `duplicate ${field} "${name}" (first used at ${list}[${idx[0]}]); names must be unique` });
+      }
+    }
+  };
+  dup("hosts", (m.hosts ?? []).map((h) => h.name));
+  dup("endpoints", (m.endpoints ?? []).map((e) => e.name));
+  dup("namespaces", (m.namespaces ?? []).map((n) => n.name));
+  dup("profiles", (m.profiles ?? []).map((p) => p.id), "id");
+  dup("policies", (m.policies ?? []).map((p) => p.name));
+  dup("networkPolicies", (m.networkPolicies ?? []).map((p) => `${p.metadata.namespace ?? "default"}/${p.metadata.name}`), "metadata.name");
+
+  const hosts = new Set((m.hosts ?? []).map((h) => h.name));
+  const profiles = new Set((m.profiles ?? []).map((p) => p.id));
+  const ipOwner = new Map<string, string>();
+  (m.endpoints ?? []).forEach((e, i) => {
+    if (e.host !== undefined && !hosts.has(e.host)) {
+      issues.push({ path: `endpoints[${i}].host`, message: `host "${e.host}" is not defined under hosts; add it or fix the name` });
+    }
+    (e.profiles ?? []).forEach((p, j) => {
+      if (!profiles.has(p)) issues.push({ path: `endpoints[${i}].profiles[${j}]`, message: `profile "${p}" is not defined under profiles; add it or fix the id` });
+    });
+    (e.ips ?? []).forEach((ip, j) => {
+      const owner = ipOwner.get(ip);
+      if (owner !== undefined && owner !== e.name) {
+        issues.push({ path: `endpoints[${i}].ips[${j}]`, message: `address ${ip} is already used by endpoint "${owner}"` });
+      }
+      ipOwner.set(ip, e.name);
+    });
+    const ports = duplicates((e.ports ?? []).map((p) => p.name));
+    for (const [name, idx] of ports) issues.push({ path: `endpoints[${i}].ports[${idx[1]}].name`, message: `duplicate port name "${name}"` });
+  });
+  return issues;
+}
+
+function knownKeys(shape: z.ZodTypeAny, path: (string | number)[]): string[] {
+  let cur: z.ZodTypeAny | undefined = shape;
+  for (const seg of path) {
+    cur = unwrap(cur);
+    if (cur instanceof z.ZodObject) cur = (cur.shape as Record<string, z.ZodTypeAny>)[String(seg)];
+    else if (cur instanceof z.ZodArray) cur = cur.element;
+    else if (cur instanceof z.ZodRecord) cur = cur.valueSchema;
+    else return [];
+  }
+  cur = unwrap(cur);
+  return cur instanceof z.ZodObject ? Object.keys(cur.shape as object) : [];
+}
+
+function unwrap(t: z.ZodTypeAny | undefined): z.ZodTypeAny | undefined {
+  let cur = t;
+  for (let i = 0; i < 10 && cur; i++) {
+    if (cur instanceof z.ZodOptional || cur instanceof z.ZodNullable) cur = cur.unwrap();
+    else if (cur instanceof z.ZodEffects) cur = cur.innerType();
+    else if (cur instanceof z.ZodLazy) cur = cur.schema;
+    else if (cur instanceof z.ZodUnion) cur = (cur.options as z.ZodTypeAny[])[0];
+    else break;
+  }
+  return cur;
+}
+
+/** Validates a parsed document. Throws InputError naming every problem by its path. */
+export function parseModel(doc: unknown, subject = "model"): Model {
+  if (doc === null || doc === undefined) throw new InputError(subject, [{ path: "", message: "the document is empty; expected a mapping with endpoints, hosts and policies" }]);
+  const result = ModelSchema.safeParse(doc);
+  if (!result.success) throw new InputError(subject, issuesFromZod(result.error, (p) => knownKeys(ModelSchema, p)));
+  const issues = crossReferences(result.data);
+  if (issues.length > 0) throw new InputError(subject, issues);
+  return result.data;
+}
+
+/** Parses YAML or JSON text (JSON is YAML) and validates it. */
+export function parseModelText(text: string, subject = "model"): Model {
+  const bytes = Buffer.byteLength(text, "utf8");
+  if (bytes > MAX_MODEL_BYTES) {
+    throw new InputError(subject, [{ path: "", message: `the document is ${(bytes / 1048576).toFixed(1)} MiB; the limit is ${MAX_MODEL_BYTES / 1048576} MiB. Split it or generate it from a program` }]);
+  }
+  let doc: unknown;
+  try {
+    doc = parseYaml(text, { maxAliasCount: 100, prettyErrors: true, uniqueKeys: true });
+  } catch (e) {
+    const where = e instanceof YAMLParseError && e.linePos ? `line ${e.linePos[0].line}, column ${e.linePos[0].col}` : "";
+    const msg = e instanceof Error ? e.message.split("\n")[0] : String(e);
+    throw new InputError(subject, [{ path: where, message: `not valid YAML or JSON: ${msg}` }]);
+  }
+  return parseModel(doc, subject);
+}
