@@ -1,0 +1,74 @@
+#!/usr/bin/env node
+/**
+ * The `netpol` command: validate, analyse and render network policy models without touching a host;
+ * plan / apply / destroy / status act on the hosts and clusters the model names.
+ * Exit codes: 0 success, 1 invalid input (or a failed target), 2 usage error.
+ */
+import { parseArgs, UsageError } from "./cli/args";
+import { Command } from "./cli/command";
+import { analysisCommands } from "./cli/commands";
+import { CliIo, EXIT, processIo } from "./cli/io";
+import { InputError } from "./model/errors";
+
+const commands: Command[] = analysisCommands;
+
+function mainHelp(): string {
+  const width = Math.max(...commands.map((c) => c.name.length));
+  return `netpol — network policy as code: Rancher, Calico and Kubernetes policies for container hosts
+
+Usage: netpol <command> FILE [options]
+
+Commands:
+${commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`).join("\n")}
+
+Run "netpol <command> --help" for a command's options.
+Exit codes: 0 success, 1 invalid input or a failed host, 2 usage error.`;
+}
+
+export async function main(argv: readonly string[], io: CliIo): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === "--help" || name === "-h" || name === "help") {
+    (name === undefined ? io.err : io.out)(mainHelp());
+    return name === undefined ? EXIT.usage : EXIT.ok;
+  }
+  if (name === "--version") {
+    io.out("netpol 0.1.0");
+    return EXIT.ok;
+  }
+  const command = commands.find((c) => c.name === name);
+  if (!command) {
+    io.err(`netpol: unknown command "${name}"\n\n${mainHelp()}`);
+    return EXIT.usage;
+  }
+  if (rest.includes("--help") || rest.includes("-h")) {
+    io.out(command.help);
+    return EXIT.ok;
+  }
+  try {
+    const args = parseArgs(rest, command.options);
+    if (args.positional.length !== command.positional) {
+      throw new UsageError(command.positional === 1 ? "give exactly one model FILE" : `expected ${command.positional} arguments`);
+    }
+    return await command.run(args, io);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      io.err(`netpol ${name}: ${e.message}\nRun "netpol ${name} --help" for usage.`);
+      return EXIT.usage;
+    }
+    if (e instanceof InputError) {
+      io.err(e.message);
+      return EXIT.invalid;
+    }
+    const reported = e as { reportedExit?: number; message?: string };
+    if (typeof reported.reportedExit === "number") {
+      io.err(String(reported.message));
+      return reported.reportedExit;
+    }
+    io.err(`netpol ${name}: internal error: ${e instanceof Error ? e.message : String(e)}`);
+    return EXIT.invalid;
+  }
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2), processIo()).then((code) => { process.exitCode = code; });
+}

@@ -1,0 +1,17 @@
+/** Where the command writes, so it can run in-process in tests. */
+export interface CliIo {
+  out(text: string): void;
+  err(text: string): void;
+  /** Environment read at call time. */
+  env: Record<string, string | undefined>;
+  cwd: string;
+}
+
+export const processIo = (): CliIo => ({
+  out: (t) => process.stdout.write(t.endsWith("\n") ? t : `${t}\n`),
+  err: (t) => process.stderr.write(t.endsWith("\n") ? t : `${t}\n`),
+  env: process.env,
+  cwd: process.cwd(),
+});
+
+export const EXIT = { ok: 0, invalid: 1, usage: 2 } as const;

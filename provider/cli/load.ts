@@ -1,0 +1,21 @@
+/** Reads a model file from disk and validates it; every failure is an InputError naming the file. */
+import { promises as fs } from "node:fs";
+import * as path from "node:path";
+import { InputError } from "../model/errors";
+import { MAX_MODEL_BYTES, Model, parseModelText } from "../model/model";
+
+export async function loadModelFile(file: string, cwd: string): Promise<Model> {
+  const full = path.resolve(cwd, file);
+  let stat;
+  try {
+    stat = await fs.stat(full);
+  } catch {
+    throw new InputError(file, [{ path: "", message: "cannot read the file: it does not exist or is not accessible" }]);
+  }
+  if (!stat.isFile()) throw new InputError(file, [{ path: "", message: "is not a regular file" }]);
+  if (stat.size > MAX_MODEL_BYTES) {
+    throw new InputError(file, [{ path: "", message: `the file is ${(stat.size / 1048576).toFixed(1)} MiB; the limit is ${MAX_MODEL_BYTES / 1048576} MiB` }]);
+  }
+  const text = await fs.readFile(full, "utf8");
+  return parseModelText(text, file);
+}
