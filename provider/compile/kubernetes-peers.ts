@@ -1,0 +1,130 @@
+/**
+ * Who a Kubernetes NetworkPolicy selects and names as a peer, evaluated against the inventory once
+ * per distinct selector:
+ * - pods are the endpoints with a `namespace`; endpoints without one are never selected by a
+ *   podSelector or namespaceSelector (only an ipBlock can match their addresses);
+ * - a namespace's labels are its `namespaces[]` labels plus `kubernetes.io/metadata.name: <name>`,
+ *   which real clusters put on every namespace (a namespace not listed has only that label);
+ * - named ports resolve on the pod that carries them, by name and protocol.
+ */
+import { ProtocolName } from "../model/common";
+import { Endpoint } from "../model/inventory";
+import { NetworkPolicyPeer } from "../model/kubernetes";
+import { CompileContext } from "./context";
+import { PROTO } from "./ir";
+import { LabelSelector, Labels, matchesLabelSelector } from "./selectors";
+
+/** The label every namespace carries in a real cluster (Kubernetes 1.21+). */
+export const NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name";
+
+export const PROTOCOL_NUMBER: Record<ProtocolName, number> = { TCP: PROTO.tcp, UDP: PROTO.udp, SCTP: PROTO.sctp };
+
+/** The number a pod's named port stands for, matched by name and protocol. */
+export function namedPort(pod: Endpoint, name: string, protocol: ProtocolName): number | undefined {
+  return (pod.ports ?? []).find((p) => p.name === name && (p.protocol ?? "TCP") === protocol)?.port;
+}
+
+/** Where an egress rule's named port leads: per resolved number, the set of destinations with it. */
+export interface NamedPortTarget {
+  port: number;
+  set: string;
+}
+
+export class PeerResolver {
+  private readonly podsByNamespace = new Map<string, Endpoint[]>();
+  private readonly namespaceLabels = new Map<string, Labels>();
+  private readonly selections = new Map<string, readonly Endpoint[]>();
+  private readonly namedTargets = new Map<string, NamedPortTarget[]>();
+
+  constructor(private readonly ctx: CompileContext) {
+    for (const e of ctx.endpoints) {
+      if (e.namespace === undefined) continue;
+      const pods = this.podsByNamespace.get(e.namespace);
+      if (pods) pods.push(e);
+      else this.podsByNamespace.set(e.namespace, [e]);
+    }
+    const names = new Set([...ctx.namespaceByName.keys(), ...this.podsByNamespace.keys()]);
+    for (const name of [...names].sort()) {
+      const declared = ctx.namespaceByName.get(name)?.labels ?? {};
+      this.namespaceLabels.set(name, { ...declared, [NAMESPACE_NAME_LABEL]: name });
+    }
+  }
+
+  /** Pods of `namespace` that `selector` selects (`{}`: all of them), in model order. */
+  podsSelected(namespace: string, selector: LabelSelector): readonly Endpoint[] {
+    return this.memo(`pods:${namespace}:${JSON.stringify(selector)}`, () =>
+      (this.podsByNamespace.get(namespace) ?? []).filter((e) => matchesLabelSelector(selector, e.labels ?? {})));
+  }
+
+  /**
+   * The pods a podSelector / namespaceSelector peer names: podSelector alone looks in the policy's
+   * namespace; namespaceSelector alone takes every pod of the matching namespaces; both: AND.
+   * An ipBlock peer names no pods (it matches addresses).
+   */
+  peerPods(peer: NetworkPolicyPeer, policyNamespace: string): readonly Endpoint[] {
+    if (peer.ipBlock) return [];
+    const podSelector = peer.podSelector ?? {};
+    if (!peer.namespaceSelector) return this.podsSelected(policyNamespace, podSelector);
+    const nsSelector = peer.namespaceSelector;
+    return this.memo(`peer:${JSON.stringify(nsSelector)}:${JSON.stringify(podSelector)}`, () => {
+      const out: Endpoint[] = [];
+      for (const [ns, labels] of this.namespaceLabels) {
+        if (matchesLabelSelector(nsSelector, labels)) out.push(...this.podsSelected(ns, podSelector));
+      }
+      return out;
+    });
+  }
+
+  /** The address set of a peer: an ipBlock's nets, or the peer's pods. */
+  peerSet(peer: NetworkPolicyPeer, policyNamespace: string): string {
+    const b = this.ctx.builder;
+    if (peer.ipBlock) {
+      const { cidr, except } = peer.ipBlock;
+      return b.cached(`k8s-ipblock:${JSON.stringify(peer.ipBlock)}`, () => b.netSet(cidr, except ?? []));
+    }
+    return b.cached(`k8s-peer:${this.peerKey(peer, policyNamespace)}`,
+      () => b.endpointSet(this.peerPods(peer, policyNamespace).map((e) => e.name)));
+  }
+
+  /**
+   * For an egress named port: the peer's members split by the number the name resolves to on each
+   * of them, sorted by port. `peer` undefined (a rule without `to`) means every endpoint. An ipBlock
+   * carries no port names, so it yields nothing.
+   */
+  namedPortTargets(peer: NetworkPolicyPeer | undefined, policyNamespace: string, name: string, protocol: ProtocolName): NamedPortTarget[] {
+    if (peer?.ipBlock) return [];
+    const key = `${peer ? this.peerKey(peer, policyNamespace) : "*"}:${protocol}/${name}`;
+    let targets = this.namedTargets.get(key);
+    if (targets === undefined) {
+      const members = peer ? this.peerPods(peer, policyNamespace) : this.ctx.endpoints;
+      const byPort = new Map<number, string[]>();
+      for (const e of members) {
+        const port = namedPort(e, name, protocol);
+        if (port === undefined) continue;
+        const names = byPort.get(port);
+        if (names) names.push(e.name);
+        else byPort.set(port, [e.name]);
+      }
+      targets = [...byPort].sort(([a], [b]) => a - b)
+        .map(([port, names]) => ({ port, set: this.ctx.builder.endpointSet(names) }));
+      this.namedTargets.set(key, targets);
+    }
+    return targets;
+  }
+
+  /** Keys a pod peer by what it depends on: the policy's namespace only matters without a namespaceSelector. */
+  private peerKey(peer: NetworkPolicyPeer, policyNamespace: string): string {
+    return peer.namespaceSelector
+      ? `ns=${JSON.stringify(peer.namespaceSelector)}:pods=${JSON.stringify(peer.podSelector ?? {})}`
+      : `in=${policyNamespace}:pods=${JSON.stringify(peer.podSelector ?? {})}`;
+  }
+
+  private memo(key: string, compute: () => readonly Endpoint[]): readonly Endpoint[] {
+    let pods = this.selections.get(key);
+    if (pods === undefined) {
+      pods = compute();
+      this.selections.set(key, pods);
+    }
+    return pods;
+  }
+}
