@@ -32,7 +32,7 @@ export function formatMatrixTable(report: MatrixReport): string {
     const width = Math.max(4, ...names.map((n) => n.length));
     out.push(`${probe}  (rows: from, columns: to; "." allowed, "X" denied)`);
     names.forEach((n, i) => out.push(`${" ".repeat(width + 2)}${"| ".repeat(i)}${i + 1}: ${n}`));
-    out.push(`${" ".repeat(width + 2)}${names.map((_, i) => String(i + 1).padEnd(2)).join("")}`);
+    out.push(`${" ".repeat(width + 2)}${names.map((_, i) => String(i + 1).padEnd(2)).join("")}`.trimEnd());
     for (const from of names) {
       out.push(`${from.padEnd(width)}  ${names.map((to) => (m[from][to] ? ". " : "X ")).join("")}`.trimEnd());
     }
