@@ -85,12 +85,13 @@ export function statusCauses(status: Record<string, unknown>): StatusCause[] {
 }
 
 /**
- * `message` followed by the causes that it does not already spell out, as `field: message`.
+ * `message` followed by the causes whose field it does not already name, as `field: message`.
  * The API server usually folds the causes into its message; a custom admission webhook often
  * does not, and the field path is what the user needs to find the mistake.
  */
 export function messageWithCauses(message: string, causes: StatusCause[]): string {
   const extra = causes
+    .filter((cause) => cause.field === undefined || cause.field === '' || !message.includes(cause.field))
     .map((cause) => [cause.field, cause.message].filter((part) => part !== undefined && part !== '').join(': '))
     .filter((text) => text !== '' && !message.includes(text));
   return extra.length === 0 ? message : `${message} (${extra.join('; ')})`;

@@ -1,0 +1,325 @@
+import * as net from 'net';
+import { ApplyOptions, KubeClient, KubeClientOptions, KubeObject } from '../../../provider/targets/kube/client';
+import { ApiError, InputError } from '../../../provider/targets/kube/errors';
+import { KubeApiServer, startKubeApiServer, TestKubeconfigOptions } from '../../support/kube-apiserver';
+
+// The API server here is the test server from test/support (a stand-in for a real cluster).
+let server: KubeApiServer;
+beforeAll(async () => {
+  server = await startKubeApiServer();
+});
+afterAll(async () => {
+  await server.close();
+});
+
+const FAST: KubeClientOptions = { baseDelayMs: 5 };
+const connect = (config: TestKubeconfigOptions = {}, options: KubeClientOptions = FAST) =>
+  KubeClient.connect({ inline: server.kubeconfig(config), ...options });
+
+const NP_REF = { apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', namespace: 'default' };
+const policy = (name: string, spec: Record<string, unknown>, namespace = 'default') => ({
+  apiVersion: 'networking.k8s.io/v1',
+  kind: 'NetworkPolicy',
+  metadata: { name, namespace },
+  spec,
+});
+/** The seed's example policy, in networking.k8s.io/v1 form. */
+const seedSpec = {
+  podSelector: { matchLabels: { role: 'db' } },
+  ingress: [{ from: [{ namespaceSelector: { matchLabels: { project: 'myproject' } } }, { podSelector: { matchLabels: { role: 'frontend' } } }], ports: [{ protocol: 'TCP', port: 6379 }] }],
+};
+
+async function failureOf(promise: Promise<unknown>): Promise<Error> {
+  const outcome: unknown = await promise.then(() => undefined, (error: unknown) => error);
+  if (!(outcome instanceof Error)) throw new Error('expected the call to fail, it succeeded');
+  return outcome;
+}
+
+describe('TLS and authentication', () => {
+  const cases: Array<{ name: string; config: TestKubeconfigOptions; user?: string; error?: RegExp; status?: number }> = [
+    { name: 'token with CA data', config: {}, user: 'alice' },
+    { name: 'token with CA file', config: { ca: 'file' }, user: 'alice' },
+    { name: 'client certificate files, no token', config: { token: null, clientCert: 'file' }, user: 'alice' },
+    { name: 'client certificate data, no token', config: { token: null, clientCert: 'data' }, user: 'alice' },
+    { name: 'insecure-skip-tls-verify: true without CA', config: { ca: 'none', insecure: true }, user: 'alice' },
+    { name: 'no CA and no insecure flag: server certificate rejected', config: { ca: 'none' }, error: /TLS verification of https:\/\/127\.0\.0\.1:\d+ failed \([A-Z_]+\); set certificate-authority\(-data\) of cluster "test-cluster"/ },
+    { name: 'insecure-skip-tls-verify: "true" (string) is not honoured', config: { ca: 'none', insecure: 'true' }, error: /TLS verification .* failed/ },
+    { name: 'insecure-skip-tls-verify: false is not honoured', config: { ca: 'none', insecure: false }, error: /TLS verification .* failed/ },
+    { name: 'a bad token: 401 with the API message', config: { token: 'wrong-SECRET' }, status: 401, error: /^networking\.k8s\.io\/v1 NetworkPolicy default\/probe: 401 Unauthorized: Unauthorized — the API server did not accept the credentials of user "test-user" \(context "test"\)/ },
+    { name: 'no credentials: 401', config: { token: null }, status: 401, error: /401 Unauthorized: Unauthorized/ },
+    { name: 'a forbidden user: 403 with the API message', config: { token: 'forbidden-token' }, status: 403, error: /403 Forbidden: networkpolicies\.networking\.k8s\.io "probe" is forbidden: User "mallory" cannot get resource "networkpolicies" in API group "networking\.k8s\.io" in the namespace "default"/ },
+  ];
+  it.each(cases)('$name', async ({ config, user, error, status }) => {
+    const client = await connect(config);
+    const before = server.requests.length;
+    const read = client.get({ ...NP_REF, name: 'probe' });
+    if (error === undefined) {
+      await expect(read).resolves.toBeUndefined();
+      expect(server.requests.slice(before).map((request) => request.user)).toEqual([user]);
+      return;
+    }
+    const failure = await failureOf(read);
+    expect(failure).toBeInstanceOf(ApiError);
+    expect(failure.message).toMatch(error);
+    expect(failure.message).not.toContain('SECRET');
+    if (status !== undefined) expect((failure as ApiError).status).toBe(status);
+    expect((failure as ApiError).attempts).toBe(1);
+  });
+});
+
+describe('server-side apply lifecycle of a NetworkPolicy', () => {
+  const name = 'test-network-policy';
+  const ref = { ...NP_REF, name };
+  let client: KubeClient;
+  let created: KubeObject;
+  beforeAll(async () => {
+    client = await connect();
+  });
+
+  it('creates with apply-patch+yaml, fieldManager and force=false', async () => {
+    const before = server.requests.length;
+    created = await client.apply(policy(name, seedSpec));
+    expect(created.metadata).toMatchObject({ name, namespace: 'default', generation: 1 });
+    expect(created.metadata.uid).toMatch(/^[0-9a-f-]{36}$/);
+    expect(created.metadata.resourceVersion).toMatch(/^\d+$/);
+    expect(created.metadata.creationTimestamp).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+    expect(created.metadata.managedFields).toEqual([expect.objectContaining({ manager: 'pulumi-netpolicy', operation: 'Apply' })]);
+    expect(created.spec).toEqual(seedSpec);
+    expect(server.requests.slice(before)).toEqual([
+      expect.objectContaining({
+        method: 'PATCH',
+        path: `/apis/networking.k8s.io/v1/namespaces/default/networkpolicies/${name}`,
+        query: { fieldManager: 'pulumi-netpolicy', force: 'false' },
+        contentType: 'application/apply-patch+yaml',
+      }),
+    ]);
+  });
+
+  it('reads it back', async () => {
+    const read = await client.get(ref);
+    expect(read?.metadata.resourceVersion).toBe(created.metadata.resourceVersion);
+    expect(read?.spec).toEqual(seedSpec);
+  });
+
+  it('re-applying the same object changes nothing', async () => {
+    const again = await client.apply(policy(name, seedSpec));
+    expect(again.metadata.resourceVersion).toBe(created.metadata.resourceVersion);
+  });
+
+  it('updates: new resourceVersion and generation, same uid, dropped fields removed', async () => {
+    const updated = await client.apply(policy(name, { podSelector: seedSpec.podSelector, policyTypes: ['Ingress'] }));
+    expect(updated.metadata.uid).toBe(created.metadata.uid);
+    expect(Number(updated.metadata.resourceVersion)).toBeGreaterThan(Number(created.metadata.resourceVersion));
+    expect(updated.metadata.generation).toBe(2);
+    expect(updated.spec).toEqual({ podSelector: seedSpec.podSelector, policyTypes: ['Ingress'] });
+  });
+
+  it('a field taken over by another manager makes apply fail with 409 and the API message', async () => {
+    await client.apply(policy(name, { podSelector: { matchLabels: { role: 'cache' } } }), { fieldManager: 'ops-team', force: true });
+    const failure = await failureOf(client.apply(policy(name, { podSelector: seedSpec.podSelector, policyTypes: ['Ingress'] })));
+    expect(failure).toBeInstanceOf(ApiError);
+    expect(failure.message).toBe(
+      'networking.k8s.io/v1 NetworkPolicy default/test-network-policy: 409 Conflict: Apply failed with 1 conflict: ' +
+        'conflict with "ops-team" using networking.k8s.io/v1: .spec.podSelector' +
+        ' — another field manager owns these fields; apply with force: true to take them over',
+    );
+    expect((failure as ApiError).causes).toEqual([{ reason: 'FieldManagerConflict', message: 'conflict with "ops-team" using networking.k8s.io/v1', field: '.spec.podSelector' }]);
+    expect((await client.get(ref))?.spec).toMatchObject({ podSelector: { matchLabels: { role: 'cache' } } });
+  });
+
+  it('force=true takes the field back', async () => {
+    const forced: ApplyOptions = { force: true };
+    const applied = await client.apply(policy(name, { podSelector: seedSpec.podSelector, policyTypes: ['Ingress'] }), forced);
+    expect(applied.spec).toEqual({ podSelector: seedSpec.podSelector, policyTypes: ['Ingress'] });
+    expect(applied.metadata.managedFields).toEqual([expect.objectContaining({ manager: 'pulumi-netpolicy' })]);
+    expect(server.requests[server.requests.length - 1].query.force).toBe('true');
+  });
+
+  it('replace with a stale resourceVersion fails with 409, with the current one succeeds', async () => {
+    const current = await client.get(ref);
+    if (current === undefined) throw new Error('policy vanished');
+    const stale = { ...current, metadata: { ...current.metadata, resourceVersion: created.metadata.resourceVersion } };
+    const failure = await failureOf(client.replace(stale));
+    expect(failure.message).toBe(
+      'networking.k8s.io/v1 NetworkPolicy default/test-network-policy: 409 Conflict: Operation cannot be fulfilled on ' +
+        'networkpolicies.networking.k8s.io "test-network-policy": the object has been modified; please apply your changes to the latest version and try again',
+    );
+    const replaced = await client.replace({ ...current, spec: { ...(current.spec as object), policyTypes: ['Ingress', 'Egress'] } });
+    expect(replaced.spec).toMatchObject({ policyTypes: ['Ingress', 'Egress'] });
+  });
+
+  it('deletes, then a second delete is fine (404 = already gone) and get is undefined', async () => {
+    await expect(client.delete(ref)).resolves.toBe('deleted');
+    await expect(client.get(ref)).resolves.toBeUndefined();
+    await expect(client.delete(ref)).resolves.toBe('absent');
+    const last = server.requests[server.requests.length - 1];
+    expect(last).toMatchObject({ method: 'DELETE', path: `/apis/networking.k8s.io/v1/namespaces/default/networkpolicies/${name}` });
+  });
+});
+
+describe('API errors are surfaced with their Status details', () => {
+  const cases: Array<{ name: string; object: unknown; message: RegExp; status?: number; field?: string }> = [
+    {
+      name: 'an invalid podSelector label value: 422 with the cause field',
+      object: policy('bad-label', { podSelector: { matchLabels: { role: 'bad value!' } } }),
+      status: 422,
+      field: 'spec.podSelector.matchLabels',
+      message: /^networking\.k8s\.io\/v1 NetworkPolicy default\/bad-label: 422 Invalid: NetworkPolicy\.networking\.k8s\.io "bad-label" is invalid: spec\.podSelector\.matchLabels: Invalid value: "bad value!": a valid label must/,
+    },
+    {
+      name: 'an unsupported policyType: 422 FieldValueNotSupported',
+      object: policy('bad-type', { podSelector: {}, policyTypes: ['Sideways'] }),
+      status: 422,
+      field: 'spec.policyTypes[0]',
+      message: /422 Invalid: .*spec\.policyTypes\[0\]: Unsupported value: "Sideways": supported values: "Egress", "Ingress"/,
+    },
+    {
+      name: 'a namespace that does not exist: 404 from apply',
+      object: policy('p', { podSelector: {} }, 'no-such-namespace'),
+      status: 404,
+      message: /NetworkPolicy no-such-namespace\/p: 404 NotFound: namespaces "no-such-namespace" not found/,
+    },
+  ];
+  it.each(cases)('$name', async ({ object, message, status, field }) => {
+    const client = await connect();
+    const before = server.requests.length;
+    const failure = await failureOf(client.apply(object));
+    expect(failure).toBeInstanceOf(ApiError);
+    expect(failure.message).toMatch(message);
+    expect((failure as ApiError).status).toBe(status);
+    if (field !== undefined) expect((failure as ApiError).causes.map((cause) => cause.field)).toContain(field);
+    expect(server.requests.length - before).toBe(1); // client errors are not retried
+  });
+
+  const inputCases: Array<{ name: string; object: unknown; message: RegExp }> = [
+    { name: 'missing metadata.name', object: { apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: {} }, message: /networking\.k8s\.io\/v1 NetworkPolicy: needs metadata\.name/ },
+    { name: 'a name that would alter the path', object: policy('../../secrets', {}), message: /name "\.\.\/\.\.\/secrets" is not a valid Kubernetes name/ },
+    { name: 'a namespace that would alter the path', object: policy('p', {}, 'a/b'), message: /namespace "a\/b" is not a valid namespace name/ },
+    { name: 'an unsupported kind', object: { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'x' } }, message: /unsupported kind "v1 Secret"; supported: networking\.k8s\.io\/v1 NetworkPolicy, projectcalico\.org\/v3 GlobalNetworkPolicy/ },
+    { name: 'not an object', object: 'apiVersion: v1', message: /kubernetes object: must be an object/ },
+  ];
+  it.each(inputCases)('rejects before sending: $name', async ({ object, message }) => {
+    const client = await connect();
+    const before = server.requests.length;
+    const failure = await failureOf(client.apply(object));
+    expect(failure).toBeInstanceOf(InputError);
+    expect(failure.message).toMatch(message);
+    expect(server.requests.length).toBe(before);
+  });
+});
+
+describe('retries', () => {
+  const ref = { ...NP_REF, name: 'retry-probe' };
+
+  it.each([
+    { status: 503 as const, count: 2 },
+    { status: 500 as const, count: 3 },
+    { status: 429 as const, count: 1 },
+  ])('$count × $status, then success', async ({ status, count }) => {
+    const client = await connect();
+    server.failNext(count, status);
+    const before = server.requests.length;
+    await expect(client.get(ref)).resolves.toBeUndefined();
+    expect(server.requests.length - before).toBe(count + 1);
+  });
+
+  it('honours Retry-After on 429', async () => {
+    const client = await connect({}, { baseDelayMs: 1 });
+    server.failNext(1, 429, 1);
+    const started = Date.now();
+    await expect(client.get(ref)).resolves.toBeUndefined();
+    expect(Date.now() - started).toBeGreaterThanOrEqual(950);
+  });
+
+  it('gives up after maxAttempts with the last Status message', async () => {
+    const client = await connect({}, { baseDelayMs: 1, maxAttempts: 4 });
+    server.failNext(4, 503);
+    const failure = await failureOf(client.get(ref));
+    expect(failure.message).toBe(
+      'networking.k8s.io/v1 NetworkPolicy default/retry-probe: giving up after 4 attempts: 503 ServiceUnavailable: the server is currently unable to handle the request',
+    );
+    expect((failure as ApiError).attempts).toBe(4);
+  });
+
+  it('retries a dropped connection', async () => {
+    const client = await connect();
+    server.dropNext(2);
+    const before = server.requests.length;
+    await expect(client.get(ref)).resolves.toBeUndefined();
+    expect(server.requests.length - before).toBe(3);
+  });
+
+  it('gives up on connections that keep dropping', async () => {
+    const client = await connect({}, { baseDelayMs: 1, maxAttempts: 3 });
+    server.dropNext(3);
+    const failure = await failureOf(client.get(ref));
+    expect(failure.message).toMatch(/retry-probe: giving up after 3 attempts: cannot reach https:\/\/127\.0\.0\.1:\d+ \(ECONNRESET, context "test"\)$/);
+    expect((failure as ApiError).code).toBe('ECONNRESET');
+  });
+
+  it('retries a refused connection, then names the server', async () => {
+    const port = await new Promise<number>((resolve) => {
+      const probe = net.createServer().listen(0, '127.0.0.1', () => {
+        const { port: free } = probe.address() as net.AddressInfo;
+        probe.close(() => resolve(free));
+      });
+    });
+    const inline = server.kubeconfig().replace(server.url, `https://127.0.0.1:${port}`);
+    const client = await KubeClient.connect({ inline, baseDelayMs: 1, maxAttempts: 2 });
+    const failure = await failureOf(client.get(ref));
+    expect(failure.message).toBe(`networking.k8s.io/v1 NetworkPolicy default/retry-probe: giving up after 2 attempts: cannot reach https://127.0.0.1:${port} (ECONNREFUSED, context "test")`);
+  });
+
+  it('times out a request that gets no answer, without retrying', async () => {
+    const client = await connect({}, { ...FAST, timeoutMs: 300 });
+    server.delayNext(1, 1500);
+    const before = server.requests.length;
+    const failure = await failureOf(client.get(ref));
+    expect(failure.message).toMatch(/retry-probe: no answer from https:\/\/127\.0\.0\.1:\d+ within 300 ms \(context "test"\)$/);
+    expect((failure as ApiError).code).toBe('ETIMEDOUT');
+    expect(server.requests.length - before).toBe(1);
+  });
+});
+
+describe('other kinds and list', () => {
+  it.each([
+    { object: { apiVersion: 'projectcalico.org/v3', kind: 'GlobalNetworkPolicy', metadata: { name: 'deny-all' }, spec: { selector: 'all()', types: ['Ingress'] } }, path: '/apis/projectcalico.org/v3/globalnetworkpolicies/deny-all' },
+    { object: { apiVersion: 'projectcalico.org/v3', kind: 'NetworkPolicy', metadata: { name: 'allow-web', namespace: 'default' }, spec: { selector: "role == 'web'" } }, path: '/apis/projectcalico.org/v3/namespaces/default/networkpolicies/allow-web' },
+    { object: { apiVersion: 'projectcalico.org/v3', kind: 'Profile', metadata: { name: 'WEB' }, spec: { ingress: [{ action: 'Allow' }] } }, path: undefined },
+    { object: { apiVersion: 'projectcalico.org/v3', kind: 'Profile', metadata: { name: 'web', namespace: 'ignored' }, spec: { ingress: [{ action: 'Allow' }] } }, path: '/apis/projectcalico.org/v3/profiles/web' },
+    { object: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'legacy', annotations: { 'net.beta.kubernetes.io/network-policy': '{"ingress":{"isolation":"DefaultDeny"}}' } } }, path: '/api/v1/namespaces/legacy' },
+  ])('applies, reads and deletes $object.kind $object.metadata.name', async ({ object, path }) => {
+    const client = await connect();
+    if (path === undefined) {
+      // Kubernetes names are lower case: "WEB" (the seed's profile id) is refused before sending.
+      await expect(client.apply(object)).rejects.toThrow(/name "WEB" is not a valid Kubernetes name/);
+      return;
+    }
+    const applied = await client.apply(object);
+    expect(server.requests[server.requests.length - 1].path).toBe(path);
+    expect(applied.metadata.namespace).toBe(object.kind === 'NetworkPolicy' ? 'default' : undefined);
+    const ref = { apiVersion: object.apiVersion, kind: object.kind, name: object.metadata.name, namespace: applied.metadata.namespace };
+    const read = await client.get(ref);
+    expect(read?.metadata.annotations).toEqual(object.metadata.annotations);
+    await expect(client.delete(ref)).resolves.toBe('deleted');
+    await expect(client.get(ref)).resolves.toBeUndefined();
+  });
+
+  it('a namespaced object without namespace goes to the context namespace', async () => {
+    const client = await connect({ namespace: 'kube-system' });
+    const applied = await client.apply({ apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name: 'ctx-ns' }, spec: { podSelector: {} } });
+    expect(applied.metadata.namespace).toBe('kube-system');
+    await client.delete({ ...NP_REF, namespace: 'kube-system', name: 'ctx-ns' });
+  });
+
+  it('lists one namespace or all, with apiVersion and kind on every item', async () => {
+    const client = await connect();
+    await client.apply(policy('list-a', { podSelector: {} }));
+    await client.apply(policy('list-b', { podSelector: {} }, 'kube-system'));
+    const inDefault = await client.list({ apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', namespace: 'default' });
+    expect(inDefault.map((item) => [item.apiVersion, item.kind, item.metadata.name])).toEqual([['networking.k8s.io/v1', 'NetworkPolicy', 'list-a']]);
+    const everywhere = await client.list({ apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy' });
+    expect(everywhere.map((item) => `${item.metadata.namespace}/${item.metadata.name}`)).toEqual(['default/list-a', 'kube-system/list-b']);
+    expect(server.requests[server.requests.length - 1].path).toBe('/apis/networking.k8s.io/v1/networkpolicies');
+  });
+});
