@@ -1,0 +1,176 @@
+/**
+ * Rancher 1.x network API client: reads and writes the network policy of one environment
+ * (project) through `/v2-beta/projects/{project}/networks/{network}`, as the seed describes.
+ *
+ * `putNetwork` reads the network first and sends the same object back with only
+ * `defaultPolicyAction` and `policy` replaced, so that every other field of the network stays as
+ * Rancher has it. Authentication is HTTP basic with an API key pair. Ids are checked against a
+ * strict pattern before they reach the URL. Errors carry Rancher's error body
+ * (`{type: "error", status, code, message, fieldName}`); they never contain the key pair.
+ *
+ * Create nothing at module level: dynamic providers are serialized and re-loaded elsewhere.
+ */
+import axios, { AxiosInstance, isAxiosError } from 'axios';
+import * as https from 'https';
+import { ApiError, InputError, isRecord, stringField } from '../kube/errors';
+
+/** Which network of which Rancher environment, and the API key pair to use. */
+export interface RancherNetworkTarget {
+  /** Rancher server URL, e.g. `http://rancher.example:8080` (no credentials in it). */
+  url: string;
+  /** Environment (project) id, e.g. `1a5`. Letters and digits only. */
+  project: string;
+  /** Network id, e.g. `1n5`. Letters and digits only. */
+  network: string;
+  /** API access key (basic auth user name). */
+  accessKey: string;
+  /** API secret key (basic auth password). Secret. */
+  secretKey: string;
+  /** PEM CA bundle for an https URL. @default the system's roots */
+  caPem?: string;
+  /** Time allowed for one request. @default 30000 */
+  timeoutMs?: number;
+}
+
+/** The two network fields this project manages, in the seed's shape. */
+export interface RancherNetworkPolicy {
+  /** Verdict when no rule matches. */
+  defaultPolicyAction: 'allow' | 'deny';
+  /** Ordered rules (`within`, `between`, `from`/`to`, `action`), as the seed writes them. */
+  policy: unknown[];
+}
+
+/** A Rancher network resource as the API returns it. */
+export interface RancherNetwork {
+  id: string;
+  type: string;
+  defaultPolicyAction?: string;
+  policy?: unknown[];
+  [key: string]: unknown;
+}
+
+/** Rancher ids are short alphanumeric strings (`1a5`, `1n12`). */
+const RANCHER_ID = /^[0-9a-z]+$/i;
+
+/** Reads the network; `undefined` when Rancher answers 404 (no such project or network). */
+export async function getNetwork(target: RancherNetworkTarget): Promise<RancherNetwork | undefined> {
+  const { http, path, what } = prepare(target);
+  const answer = await send(http, what, target, { method: 'GET', url: path });
+  if (answer.status === 404) return undefined;
+  if (answer.status >= 300) throw rancherError(what, answer);
+  return asNetwork(answer.data, what);
+}
+
+/**
+ * Sets `defaultPolicyAction` and `policy` of the network: GET, replace those two fields, PUT the
+ * object back. @returns the network as Rancher stored it.
+ */
+export async function putNetwork(target: RancherNetworkTarget, desired: RancherNetworkPolicy): Promise<RancherNetwork> {
+  const { http, path, what } = prepare(target);
+  if (desired.defaultPolicyAction !== 'allow' && desired.defaultPolicyAction !== 'deny') {
+    throw new InputError(`defaultPolicyAction must be "allow" or "deny", not ${JSON.stringify(desired.defaultPolicyAction)}`, what);
+  }
+  if (!Array.isArray(desired.policy)) throw new InputError('policy must be a list of rules', what);
+  const read = await send(http, what, target, { method: 'GET', url: path });
+  if (read.status === 404) {
+    throw new ApiError(`${what}: 404 NotFound: no such network in this environment; check the project and network ids`, { status: 404, reason: 'NotFound' });
+  }
+  if (read.status >= 300) throw rancherError(what, read);
+  const current = asNetwork(read.data, what);
+  const body = { ...current, defaultPolicyAction: desired.defaultPolicyAction, policy: desired.policy };
+  const written = await send(http, what, target, { method: 'PUT', url: path, data: JSON.stringify(body), headers: { 'Content-Type': 'application/json' } });
+  if (written.status >= 300) throw rancherError(what, written);
+  return asNetwork(written.data, what);
+}
+
+interface Prepared {
+  http: AxiosInstance;
+  path: string;
+  what: string;
+}
+
+function prepare(target: RancherNetworkTarget): Prepared {
+  const where = 'rancher network';
+  for (const [field, value] of [['project', target.project], ['network', target.network]] as const) {
+    if (typeof value !== 'string' || !RANCHER_ID.test(value)) {
+      throw new InputError(`${field} id ${JSON.stringify(value)} is not a Rancher id (letters and digits only, e.g. 1a5)`, where);
+    }
+  }
+  let url: URL;
+  try {
+    url = new URL(target.url);
+  } catch {
+    throw new InputError(`url "${target.url}" is not a URL; expected e.g. http://rancher.example:8080`, where);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new InputError(`url "${target.url}" must use http:// or https://`, where);
+  if (url.username !== '' || url.password !== '') throw new InputError('url must not carry credentials; use accessKey and secretKey', where);
+  if (url.search !== '' || url.hash !== '') throw new InputError(`url "${target.url}" must not have a query or fragment`, where);
+  if (typeof target.accessKey !== 'string' || target.accessKey === '' || typeof target.secretKey !== 'string' || target.secretKey === '') {
+    throw new InputError('accessKey and secretKey are required (a Rancher API key pair)', where);
+  }
+  const base = `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
+  const path = `/v2-beta/projects/${target.project}/networks/${target.network}`;
+  const http = axios.create({
+    baseURL: base,
+    timeout: target.timeoutMs ?? 30_000,
+    auth: { username: target.accessKey, password: target.secretKey },
+    headers: { Accept: 'application/json', 'User-Agent': 'pulumi-netpolicy' },
+    proxy: false,
+    maxRedirects: 0,
+    validateStatus: () => true,
+    transformResponse: [(data: unknown) => data],
+    transitional: { clarifyTimeoutError: true },
+    httpsAgent: new https.Agent({ ca: target.caPem, keepAlive: false }),
+  });
+  return { http, path, what: `Rancher network ${target.project}/${target.network} at ${base}` };
+}
+
+interface Answer {
+  status: number;
+  data: unknown;
+}
+
+async function send(http: AxiosInstance, what: string, target: RancherNetworkTarget, request: { method: 'GET' | 'PUT'; url: string; data?: string; headers?: Record<string, string> }): Promise<Answer> {
+  try {
+    const response = await http.request(request);
+    let data: unknown = response.data;
+    if (typeof data === 'string' && data !== '') {
+      try {
+        data = JSON.parse(data) as unknown;
+      } catch {
+        // not JSON: keep the text for the error message
+      }
+    }
+    return { status: response.status, data };
+  } catch (error) {
+    const code = isAxiosError(error) ? (error.code ?? 'ERR_NETWORK') : 'ERR_UNKNOWN';
+    const message = code === 'ETIMEDOUT' ? `no answer within ${target.timeoutMs ?? 30_000} ms` : `cannot reach the Rancher server (${code})`;
+    throw new ApiError(`${what}: ${message}`, { code });
+  }
+}
+
+/** An `ApiError` from Rancher's error body: `{type: "error", status, code, message, fieldName}`. */
+function rancherError(what: string, answer: Answer): ApiError {
+  const body = answer.data;
+  if (!isRecord(body) || body.type !== 'error') {
+    const text = typeof body === 'string' ? body.slice(0, 200) : JSON.stringify(body ?? '').slice(0, 200);
+    return new ApiError(`${what}: ${answer.status} (not a Rancher error body): ${text}`, { status: answer.status });
+  }
+  const code = stringField(body, 'code') ?? 'Error';
+  const fieldName = stringField(body, 'fieldName');
+  const parts = [stringField(body, 'message'), stringField(body, 'detail'), fieldName === undefined ? undefined : `field ${fieldName}`];
+  const detail = parts.filter((part): part is string => part !== undefined && part !== '').join('; ');
+  const hint = answer.status === 401 ? ' — Rancher did not accept the API key pair (accessKey/secretKey)' : answer.status === 403 ? ' — the API key may not change this environment' : '';
+  return new ApiError(`${what}: ${answer.status} ${code}${detail === '' ? '' : `: ${detail}`}${hint}`, {
+    status: answer.status,
+    reason: code,
+    causes: fieldName === undefined ? [] : [{ field: fieldName, message: stringField(body, 'message'), reason: code }],
+  });
+}
+
+function asNetwork(data: unknown, what: string): RancherNetwork {
+  if (isRecord(data) && typeof data.id === 'string' && typeof data.type === 'string') {
+    return { ...data, id: data.id, type: data.type };
+  }
+  throw new ApiError(`${what}: Rancher returned something that is not a network resource`);
+}
