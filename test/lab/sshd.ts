@@ -51,7 +51,7 @@ export async function writeLoginFiles(dir: string, clientKeys: readonly KeyPair[
   const shadow = fs.readFileSync('/etc/shadow', 'utf8').split('\n').filter((l) => l && !l.startsWith(`${LOGIN_USER}:`));
   shadow.push(`${LOGIN_USER}:${hash}:19000:0:99999:7:::`);
   fs.writeFileSync(path.join(dir, 'shadow'), shadow.join('\n') + '\n', { mode: 0o640 });
-  fs.writeFileSync(path.join(dir, 'sudoers'), `root ALL=(ALL:ALL) ALL\n${LOGIN_USER} ALL=(ALL:ALL) NOPASSWD: ALL\n`, {
+  fs.writeFileSync(path.join(dir, 'sudoers'), `Defaults secure_path="/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"\nroot ALL=(ALL:ALL) ALL\n${LOGIN_USER} ALL=(ALL:ALL) NOPASSWD: ALL\n`, {
     mode: 0o440,
   });
   fs.writeFileSync(path.join(dir, 'authorized_keys'), clientKeys.map((k) => k.publicKeyLine).join('\n') + '\n', {

@@ -1,0 +1,58 @@
+/**
+ * The one error type of the SSH target. Its message is the whole story for a user reading
+ * `pulumi up` output: which host, which step, what went wrong, what to do.
+ */
+export interface HostErrorDetails {
+  /** The host's name in the model (or its address when no name is known). */
+  host: string;
+  /** The step that failed, e.g. "connect", "host key verification", "nft -c". */
+  step: string;
+  /** What went wrong (never contains a key, passphrase or password). */
+  cause: string;
+  /** What to do about it. */
+  hint?: string;
+}
+
+export class HostError extends Error {
+  readonly host: string;
+  readonly step: string;
+  readonly causeText: string;
+  readonly hint?: string;
+  /** For an error about several hosts: one error per failed host. */
+  readonly failures: HostError[];
+
+  constructor(details: HostErrorDetails, failures: HostError[] = []) {
+    super(
+      `host ${details.host}: ${details.step} failed: ${details.cause.trim()}` + (details.hint ? `. ${details.hint}` : ''),
+    );
+    this.name = 'HostError';
+    this.host = details.host;
+    this.step = details.step;
+    this.causeText = details.cause;
+    this.hint = details.hint;
+    this.failures = failures;
+  }
+
+  /** One error naming every failed host with its cause; `total` is how many hosts were attempted. */
+  static aggregate(failures: HostError[], total: number): HostError {
+    const lines = failures.map((f) => `  - ${f.message}`).join('\n');
+    const err = new HostError(
+      {
+        host: failures.map((f) => f.host).join(', '),
+        step: 'apply',
+        cause: `${failures.length} of ${total} hosts failed (the others were applied and keep their new rules):\n${lines}`,
+      },
+      failures,
+    );
+    return err;
+  }
+}
+
+/** Error text of anything thrown, with the given secrets removed. */
+export function describeCause(err: unknown, secrets: ReadonlyArray<string | undefined> = []): string {
+  let text = err instanceof Error ? err.message : String(err);
+  for (const secret of secrets) {
+    if (secret && secret.length >= 4) text = text.split(secret).join('[secret]');
+  }
+  return text;
+}

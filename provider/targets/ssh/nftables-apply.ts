@@ -1,0 +1,146 @@
+/**
+ * nftables backend: one table `inet <table>` per host, replaced atomically, guarded by the
+ * host-side rollback timer, confirmed over a new SSH connection.
+ */
+import { ApplyOptions, ApplyResult, DeleteResult, HostReadResult } from './apply-options';
+import { HostError } from './host-error';
+import { DEFAULT_ROLLBACK_SEC, DEFAULT_STATE_DIR, RollbackPlace, armRollback, disarmRollback, forgetRollbackScript, hereDoc, rollbackStatus } from './rollback';
+import { HostRuleset, validateRuleset } from './ruleset';
+import { SshSession, SshTarget, assertIdentifier, withSession } from './session';
+
+/** Zeroes counters so that traffic does not look like drift. */
+export function normalizeNftListing(text: string): string {
+  return text.replace(/counter packets \d+ bytes \d+/g, 'counter packets 0 bytes 0').trimEnd() + '\n';
+}
+
+/** The hash in the table comment of a listing (`comment "netpol:<hash>"`, one tab deep). */
+export function hashOfNftListing(text: string): string | undefined {
+  return /^\tcomment "netpol:([0-9a-f]+)"/m.exec(text)?.[1];
+}
+
+/** Declare, delete, redeclare: replaces the table in one transaction whether or not it exists. */
+export function nftTransaction(table: string, tableText?: string): string {
+  assertIdentifier(table, 'table');
+  const body = tableText === undefined ? '' : tableText.endsWith('\n') ? tableText : `${tableText}\n`;
+  return `table inet ${table}\ndelete table inet ${table}\n${body}`;
+}
+
+async function listTable(session: SshSession, table: string): Promise<HostReadResult> {
+  assertIdentifier(table, 'table');
+  const result = await session.run(`nft list table inet ${table}`, undefined, { step: 'read table' });
+  if (result.code !== 0) {
+    if (/No such file or directory/.test(result.stderr)) return { present: false };
+    throw new HostError({ host: session.name, step: 'read table', cause: `nft: ${result.stderr.trim() || `exit ${result.code}`}`, hint: 'Is nftables installed, and does the user have CAP_NET_ADMIN (root or sudo)?' });
+  }
+  return { present: true, hash: hashOfNftListing(result.stdout), text: normalizeNftListing(result.stdout) };
+}
+
+function placeOf(table: string, options: ApplyOptions): RollbackPlace {
+  return { table, stateDir: options.stateDir ?? DEFAULT_STATE_DIR };
+}
+
+/** Applies one host's nftables ruleset. Throws HostError naming the host and the failed step. */
+export async function applyNftables(target: SshTarget, ruleset: HostRuleset, options: ApplyOptions = {}): Promise<ApplyResult> {
+  const name = ruleset.host;
+  try {
+    validateRuleset(ruleset);
+  } catch (err) {
+    throw new HostError({ host: name, step: 'validate ruleset', cause: (err as Error).message, hint: 'This is a bug in the renderer; nothing was sent to the host' });
+  }
+  const { table, hash } = ruleset;
+  const tableText = ruleset.nft ?? '';
+  const transaction = nftTransaction(table, tableText);
+  const place = placeOf(table, options);
+  const timerSec = options.rollbackTimerSec ?? DEFAULT_ROLLBACK_SEC;
+
+  const first = await SshSession.open(target, name);
+  try {
+    // 1. Idempotence: a table that already carries the hash is left alone.
+    const current = await listTable(first, table);
+    if (!options.force && current.present && current.hash === hash && current.text !== undefined) {
+      return { host: name, changed: false, hash, liveText: current.text };
+    }
+
+    // 2. Check the transaction; nothing changes on error.
+    const check = await first.run('nft -c -f -', transaction, { step: 'nft -c' });
+    if (check.code !== 0) {
+      throw new HostError({ host: name, step: 'check rules (nft -c)', cause: check.stderr.trim() || `exit ${check.code}`, hint: 'Nothing was changed on the host' });
+    }
+
+    // 3. Snapshot what is there now and arm the host-side timer that restores it.
+    const restore = hereDoc('nft -f -', nftTransaction(table, current.present ? current.text : undefined));
+    await armRollback(first, place, restore, timerSec);
+
+    // 4. Apply atomically.
+    const applied = await first.run('nft -f -', transaction, { step: 'apply rules (nft -f)' });
+    if (applied.code !== 0) {
+      await disarmRollback(first, place);
+      throw new HostError({ host: name, step: 'apply rules (nft -f)', cause: applied.stderr.trim() || `exit ${applied.code}`, hint: 'The transaction was rejected as a whole; the previous rules are unchanged' });
+    }
+    await options.hooks?.afterApplyBeforeConfirm?.();
+
+    // 5. Confirm over a new connection; 6. disarm over it.
+    let live: HostReadResult;
+    try {
+      live = await withSession(target, name, async (confirm) => {
+        const read = await listTable(confirm, table);
+        const outcome = await disarmRollback(confirm, place, 'confirm and disarm');
+        if (outcome === 'fired') {
+          throw new HostError({ host: name, step: 'confirm', cause: `the host-side timer (${timerSec} s) fired before the apply was confirmed; the previous rules were restored`, hint: 'Raise rollbackTimerSec or check why the host is slow' });
+        }
+        return read;
+      });
+    } catch (err) {
+      throw await lockedOut(first, place, name, timerSec, err, options);
+    }
+    if (!live.present || live.hash !== hash || live.text === undefined) {
+      throw new HostError({ host: name, step: 'confirm', cause: `after the apply the table carries hash ${live.hash ?? '(none)'}, expected ${hash}`, hint: 'Another process may be changing the table concurrently' });
+    }
+    return { host: name, changed: true, hash, liveText: live.text };
+  } finally {
+    first.close();
+  }
+}
+
+/** Builds the error for a failed confirm: waits for the host to restore itself and says so. */
+export async function lockedOut(first: SshSession, place: RollbackPlace, name: string, timerSec: number, err: unknown, options: ApplyOptions): Promise<HostError> {
+  if (err instanceof HostError && err.step === 'confirm') return err;
+  const cause = err instanceof Error ? err.message : String(err);
+  let verified = '';
+  if (options.waitForRollback ?? true) {
+    await new Promise((r) => setTimeout(r, (timerSec + 2) * 1000));
+    try {
+      const status = first.isOpen ? await rollbackStatus(first, place) : undefined;
+      verified = status === undefined ? ' (not verified: the first connection is gone too)' : status.fired ? ' (verified: the timer fired)' : ' (not verified: the timer had not fired yet)';
+    } catch {
+      verified = ' (not verified: the first connection is gone too)';
+    }
+  }
+  return new HostError({
+    host: name,
+    step: 'confirm over a new SSH connection',
+    cause: `${cause}. The new rules were rolled back by the host-side timer after ${timerSec} s${verified}`,
+    hint: 'The new rules probably cut the management connection (SSH); allow it in the policy and apply again',
+  });
+}
+
+/** Reads the project's table from a host, for refresh and drift detection. */
+export async function readNftables(target: SshTarget, host: string, table: string): Promise<HostReadResult> {
+  return withSession(target, host, (session) => listTable(session, table));
+}
+
+/** Removes the project's table and rollback files; a missing table is fine. Never touches another table. */
+export async function deleteNftables(target: SshTarget, host: string, table: string, options: Pick<ApplyOptions, 'stateDir'> = {}): Promise<DeleteResult> {
+  assertIdentifier(table, 'table');
+  return withSession(target, host, async (session) => {
+    const forget = await session.run(forgetRollbackScript(placeOf(table, options)), undefined, { step: 'remove rollback files' });
+    if (forget.code !== 0) throw new HostError({ host, step: 'remove rollback files', cause: forget.stderr.trim() });
+    const current = await listTable(session, table);
+    if (!current.present) return { host, deleted: false };
+    const result = await session.run(`nft delete table inet ${table}`, undefined, { step: 'delete table' });
+    if (result.code !== 0 && !/No such file or directory/.test(result.stderr)) {
+      throw new HostError({ host, step: 'delete table', cause: `nft: ${result.stderr.trim()}` });
+    }
+    return { host, deleted: true };
+  });
+}

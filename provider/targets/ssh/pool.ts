@@ -1,0 +1,30 @@
+/** Bounded parallel fan-out over hosts: every item gets a result or an error, none is lost. */
+
+export type Settled<R> = { ok: true; value: R } | { ok: false; error: Error };
+
+export interface MapHostsOptions {
+  /** At most this many items in flight. @default 16 */
+  concurrency?: number;
+}
+
+export async function mapHosts<T, R>(
+  items: readonly T[],
+  fn: (item: T, index: number) => Promise<R>,
+  options: MapHostsOptions = {},
+): Promise<Array<Settled<R>>> {
+  const concurrency = Math.max(1, options.concurrency ?? 16);
+  const results: Array<Settled<R>> = new Array(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++;
+      try {
+        results[i] = { ok: true, value: await fn(items[i], i) };
+      } catch (err) {
+        results[i] = { ok: false, error: err instanceof Error ? err : new Error(String(err)) };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
+  return results;
+}

@@ -1,0 +1,83 @@
+/**
+ * What the renderer hands to the SSH target for one host, and the checks that keep generated
+ * names safe to place in command lines.
+ *
+ * Ownership: the project owns the nftables table `inet <table>`; for iptables, the chains named
+ * `<TABLE>` or `<TABLE>_...` (upper case) in the filter table, the FORWARD rules jumping to them,
+ * and the ipsets named `<table>` or `<table>_...`. Nothing else is ever touched.
+ */
+
+export interface HostRuleset {
+  /** The host's name in the model (for messages). */
+  host: string;
+  backend: 'nftables' | 'iptables';
+  /** Generated table name, e.g. `netpol_3f2a1c9b`. */
+  table: string;
+  /** Hex sha256 of the rendered content; stored on the host to make apply idempotent. */
+  hash: string;
+  /** nftables: `table inet <table> { ... }`, the table block carrying `comment "netpol:<hash>"`. */
+  nft?: string;
+  iptables?: IptablesRuleset;
+}
+
+export interface IptablesRuleset {
+  /** Input for `ipset restore`: create/flush/add lines of sets named `<table>` or `<table>_...`. */
+  ipset: string;
+  /** Inputs for `iptables-restore --noflush` / `ip6tables-restore --noflush`: `*filter`, own chains declared, rules, `COMMIT`. */
+  v4: string;
+  v6: string;
+  /** The chain FORWARD jumps to, e.g. `NETPOL_3F2A1C9B_FWD`; it must carry the rule `-m comment --comment netpol:<hash>`. */
+  entryChain: string;
+}
+
+export const TABLE_NAME = /^[a-z][a-z0-9_]{0,30}$/;
+const HASH = /^[0-9a-f]{8,64}$/;
+
+/** The upper-case prefix of the project's iptables chains for a table. */
+export function chainPrefix(table: string): string {
+  return table.toUpperCase();
+}
+
+export function isOwnChain(table: string, chain: string): boolean {
+  const p = chainPrefix(table);
+  return chain === p || (chain.startsWith(`${p}_`) && /^[A-Z0-9_]{1,28}$/.test(chain));
+}
+
+export function isOwnSet(table: string, set: string): boolean {
+  return (set === table || set.startsWith(`${table}_`)) && /^[a-z0-9_]{1,31}$/.test(set);
+}
+
+/** Throws a plain Error describing the first problem with a ruleset's names and shape. */
+export function validateRuleset(r: HostRuleset): void {
+  if (!TABLE_NAME.test(r.table)) throw new Error(`table name "${r.table}" does not match ${TABLE_NAME}`);
+  if (!HASH.test(r.hash)) throw new Error(`hash "${r.hash}" is not lower-case hex`);
+  if (r.backend === 'nftables') {
+    if (!r.nft) throw new Error('backend nftables needs the nft text');
+    validateNftText(r.table, r.hash, r.nft);
+  } else if (r.backend === 'iptables') {
+    if (!r.iptables) throw new Error('backend iptables needs the iptables texts');
+    if (r.table.length > 20) throw new Error(`table name "${r.table}" is too long for ipset names (at most 20 characters)`);
+    if (!isOwnChain(r.table, r.iptables.entryChain)) {
+      throw new Error(`entry chain "${r.iptables.entryChain}" must be ${chainPrefix(r.table)} or start with ${chainPrefix(r.table)}_`);
+    }
+  } else {
+    const never: never = r.backend;
+    throw new Error(`unknown backend ${String(never)}`);
+  }
+}
+
+/** The nft text must be one block for our own table, with the hash comment, and nothing global. */
+export function validateNftText(table: string, hash: string, text: string): void {
+  const tableStatements = [...text.matchAll(/^\s*(?:(add|create|delete|destroy|flush|list)\s+)?table\s+(\S+)(?:\s+(\S+))?/gm)];
+  if (tableStatements.length === 0) throw new Error(`the nft text has no "table inet ${table}" block`);
+  for (const m of tableStatements) {
+    const [, verb, family, name] = m;
+    if (verb || family !== 'inet' || name !== table) {
+      throw new Error(`the nft text may only declare "table inet ${table}", found "${m[0].trim()}"`);
+    }
+  }
+  if (/^\s*(flush\s+ruleset|include\b)/m.test(text)) throw new Error('the nft text must not flush the ruleset or include files');
+  if (!new RegExp(`^\\s*comment\\s+"netpol:${hash}"`, 'm').test(text)) {
+    throw new Error(`the table block must carry the line comment "netpol:${hash}"`);
+  }
+}
