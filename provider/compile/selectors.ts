@@ -137,17 +137,22 @@ export function parseCalicoSelector(src: string): SelectorAst {
   return ast;
 }
 
+/** A label's value; names on Object.prototype (`toString`, `constructor`) are not labels. */
+function labelOf(labels: Labels, key: string): string | undefined {
+  return Object.prototype.hasOwnProperty.call(labels, key) ? labels[key] : undefined;
+}
+
 export function matchesSelector(ast: SelectorAst, labels: Labels): boolean {
   switch (ast.kind) {
     case "all": return true;
-    case "has": return Object.prototype.hasOwnProperty.call(labels, ast.key);
-    case "eq": return labels[ast.key] === ast.value;
-    case "ne": return labels[ast.key] !== ast.value;
-    case "in": return ast.key in labels && ast.values.includes(labels[ast.key]);
-    case "notIn": return !(ast.key in labels) || !ast.values.includes(labels[ast.key]);
-    case "contains": return ast.key in labels && labels[ast.key].includes(ast.value);
-    case "startsWith": return ast.key in labels && labels[ast.key].startsWith(ast.value);
-    case "endsWith": return ast.key in labels && labels[ast.key].endsWith(ast.value);
+    case "has": return labelOf(labels, ast.key) !== undefined;
+    case "eq": return labelOf(labels, ast.key) === ast.value;
+    case "ne": return labelOf(labels, ast.key) !== ast.value;
+    case "in": { const v = labelOf(labels, ast.key); return v !== undefined && ast.values.includes(v); }
+    case "notIn": { const v = labelOf(labels, ast.key); return v === undefined || !ast.values.includes(v); }
+    case "contains": return labelOf(labels, ast.key)?.includes(ast.value) ?? false;
+    case "startsWith": return labelOf(labels, ast.key)?.startsWith(ast.value) ?? false;
+    case "endsWith": return labelOf(labels, ast.key)?.endsWith(ast.value) ?? false;
     case "not": return !matchesSelector(ast.expr, labels);
     case "and": return matchesSelector(ast.left, labels) && matchesSelector(ast.right, labels);
     case "or": return matchesSelector(ast.left, labels) || matchesSelector(ast.right, labels);
