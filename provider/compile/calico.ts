@@ -83,7 +83,11 @@ class CalicoSets {
   constructor(private readonly ctx: CompileContext, profiles: ReadonlyMap<string, CalicoProfile>) {
     for (const e of ctx.endpoints) {
       const tags = new Set((e.profiles ?? []).flatMap((id) => profileTags(profiles.get(id), id)));
-      for (const t of tags) this.tagMembers.set(t, [...(this.tagMembers.get(t) ?? []), e.name]);
+      for (const t of tags) {
+        const members = this.tagMembers.get(t);
+        if (members) members.push(e.name);
+        else this.tagMembers.set(t, [e.name]);
+      }
     }
   }
 
