@@ -208,7 +208,8 @@ export class ObjectStore {
     return stored === undefined ? notFound(type, name) : { status: 200, body: this.view(type, stored) };
   }
 
-  list(type: ServedType, namespace: string | undefined): StoreAnswer {
+  /** Lists a kind; with `limit`, pages with an opaque `continue` token like the real server. */
+  list(type: ServedType, namespace: string | undefined, limit?: number, token?: string): StoreAnswer {
     const prefix = `${type.group}/${type.plural}/${namespace === undefined ? '' : `${namespace}/`}`;
     const items = [...this.objects.entries()]
       .filter(([key]) => key.startsWith(prefix))
@@ -217,7 +218,12 @@ export class ObjectStore {
         const { apiVersion: _a, kind: _k, ...item } = this.view(type, stored);
         return item; // like the real server, list items carry no apiVersion/kind
       });
-    return { status: 200, body: { kind: `${type.kind}List`, apiVersion: apiVersionOf(type), metadata: { resourceVersion: String(this.revision) }, items } };
+    const start = token === undefined ? 0 : Number(Buffer.from(token, 'base64').toString('utf8'));
+    if (!Number.isInteger(start) || start < 0) return failure(410, 'Expired', 'The provided continue parameter is too old to display a consistent list result.');
+    const end = limit === undefined || limit <= 0 ? items.length : start + limit;
+    const metadata: Json = { resourceVersion: String(this.revision) };
+    if (end < items.length) metadata.continue = Buffer.from(String(end)).toString('base64');
+    return { status: 200, body: { kind: `${type.kind}List`, apiVersion: apiVersionOf(type), metadata, items: items.slice(start, end) } };
   }
 
   delete(type: ServedType, namespace: string | undefined, name: string): StoreAnswer {

@@ -158,7 +158,8 @@ export async function startKubeApiServer(options: KubeApiServerOptions = {}): Pr
     }
     if (name === undefined) {
       if (request.method !== 'GET') return failure(405, 'MethodNotAllowed', `the server does not allow this method on the requested resource`);
-      return store.list(type, namespace);
+      const limit = request.query.limit === undefined ? undefined : Number(request.query.limit);
+      return store.list(type, namespace, limit, request.query.continue);
     }
     switch (request.method) {
       case 'GET':

@@ -11,9 +11,9 @@
  * reason and field causes, e.g.
  * `networking.k8s.io/v1 NetworkPolicy default/web: 422 Invalid: ... spec.podSelector.matchLabels: Invalid value: ...`.
  */
-import axios, { AxiosInstance, isAxiosError } from 'axios';
+import axios, { AxiosInstance } from 'axios';
 import * as https from 'https';
-import { ApiError, InputError, isRecord, messageWithCauses, StatusCause, statusCauses, stringField } from './errors';
+import { ApiError, failureCode, InputError, isRecord, messageWithCauses, StatusCause, statusCauses, stringField } from './errors';
 import { ClusterConnection, KubeconfigOptions, loadKubeconfig } from './kubeconfig';
 import { CollectionRef, collectionPath, describeRef, ObjectRef, objectPath, resourceTypeFor } from './resources';
 
@@ -23,12 +23,17 @@ export { CollectionRef, ObjectRef } from './resources';
 export interface KubeClientOptions {
   /** Time allowed for one request. @default 30000 */
   timeoutMs?: number;
-  /** Total tries for a retryable failure (429, 5xx, connection reset/refused). @default 4 */
+  /**
+   * Total tries for a retryable failure (429, 5xx, connection reset/refused). Timeouts are not
+   * retried: a request that got no answer in `timeoutMs` fails at once. @default 4
+   */
   maxAttempts?: number;
   /** Wait before the first retry; doubled on each further retry. @default 250 */
   baseDelayMs?: number;
   /** Longest single wait, for backoff and for `Retry-After`. @default 30000 */
   maxDelayMs?: number;
+  /** Objects per page for `list` (the API's `limit`; `continue` tokens are followed). @default 500 */
+  pageSize?: number;
 }
 
 /** Options of a server-side apply. */
@@ -97,6 +102,7 @@ export class KubeClient {
   private readonly baseDelayMs: number;
   private readonly maxDelayMs: number;
   private readonly timeoutMs: number;
+  private readonly pageSize: number;
 
   /** Loads the kubeconfig (see `loadKubeconfig`) and returns a client for its context. */
   static async connect(options: KubeconfigOptions & KubeClientOptions = {}): Promise<KubeClient> {
@@ -111,6 +117,7 @@ export class KubeClient {
     this.maxAttempts = Math.max(1, options.maxAttempts ?? 4);
     this.baseDelayMs = options.baseDelayMs ?? 250;
     this.maxDelayMs = options.maxDelayMs ?? 30_000;
+    this.pageSize = Math.max(1, options.pageSize ?? 500);
     const headers: Record<string, string> = { Accept: 'application/json', 'User-Agent': 'pulumi-netpolicy' };
     if (connection.token !== undefined) headers.Authorization = `Bearer ${connection.token}`;
     this.http = axios.create({
@@ -195,7 +202,7 @@ export class KubeClient {
     const items: KubeObject[] = [];
     let token: string | undefined;
     do {
-      const params: Record<string, string> = { limit: '500', ...(token === undefined ? {} : { continue: token }) };
+      const params: Record<string, string> = { limit: String(this.pageSize), ...(token === undefined ? {} : { continue: token }) };
       const answer = await this.request({ method: 'GET', path: collectionPath(ref), what: describeRef(ref), params });
       if (answer.status >= 300) throw this.statusError(describeRef(ref), answer, 1);
       const list = answer.data;
@@ -240,7 +247,7 @@ export class KubeClient {
         await sleep(this.retryDelay(attempt, response.headers['retry-after']));
       } catch (error) {
         if (error instanceof ApiError) throw error;
-        const code = networkCode(error);
+        const code = failureCode(error);
         if (!RETRYABLE_CODES.has(code) || attempt >= this.maxAttempts) throw this.networkError(spec.what, code, attempt);
         await sleep(this.retryDelay(attempt, undefined));
       }
@@ -292,6 +299,8 @@ export class KubeClient {
     let message: string;
     if (code === 'ETIMEDOUT' || code === 'ECONNABORTED') {
       message = `no answer from ${server} within ${this.timeoutMs} ms (context "${context}")`;
+    } else if (code.startsWith('ERR_OSSL') || code === 'ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED') {
+      message = `the TLS client credentials of user "${this.connection.user}" could not be used (${code}); check client-certificate and client-key in the kubeconfig`;
     } else if (TLS_CODES.has(code)) {
       message = `TLS verification of ${server} failed (${code}); set certificate-authority(-data) of cluster "${cluster}" in the kubeconfig`;
     } else {
@@ -341,11 +350,6 @@ function parseBody(data: unknown): unknown {
   } catch {
     return data;
   }
-}
-
-function networkCode(error: unknown): string {
-  if (isAxiosError(error)) return error.code ?? error.cause?.name ?? 'ERR_NETWORK';
-  return error instanceof Error ? error.message : 'ERR_UNKNOWN';
 }
 
 function sleep(ms: number): Promise<void> {

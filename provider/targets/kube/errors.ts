@@ -67,6 +67,17 @@ export function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+/**
+ * The code of a network or TLS failure (`ECONNREFUSED`, `ERR_OSSL_...`), from an axios error or
+ * a plain Node error; never the message, which could echo request details.
+ */
+export function failureCode(error: unknown): string {
+  if (typeof error === 'object' && error !== null && 'code' in error && typeof error.code === 'string' && error.code !== '') {
+    return error.code;
+  }
+  return 'ERR_UNKNOWN';
+}
+
 /** Returns `value` if it is a string, otherwise undefined. */
 export function stringField(record: Record<string, unknown>, key: string): string | undefined {
   const value = record[key];

@@ -10,9 +10,9 @@
  *
  * Create nothing at module level: dynamic providers are serialized and re-loaded elsewhere.
  */
-import axios, { AxiosInstance, isAxiosError } from 'axios';
+import axios, { AxiosInstance } from 'axios';
 import * as https from 'https';
-import { ApiError, InputError, isRecord, stringField } from '../kube/errors';
+import { ApiError, failureCode, InputError, isRecord, stringField } from '../kube/errors';
 
 /** Which network of which Rancher environment, and the API key pair to use. */
 export interface RancherNetworkTarget {
@@ -143,7 +143,7 @@ async function send(http: AxiosInstance, what: string, target: RancherNetworkTar
     }
     return { status: response.status, data };
   } catch (error) {
-    const code = isAxiosError(error) ? (error.code ?? 'ERR_NETWORK') : 'ERR_UNKNOWN';
+    const code = failureCode(error);
     const message = code === 'ETIMEDOUT' ? `no answer within ${target.timeoutMs ?? 30_000} ms` : `cannot reach the Rancher server (${code})`;
     throw new ApiError(`${what}: ${message}`, { code });
   }

@@ -67,6 +67,15 @@ describe('TLS and authentication', () => {
   });
 });
 
+it('an unusable client key is reported as such, without key material', async () => {
+  const config = JSON.parse(server.kubeconfig({ token: null, clientCert: 'data' })) as { users: Array<{ user: Record<string, string> }> };
+  config.users[0].user['client-key-data'] = Buffer.from('-----BEGIN EC PRIVATE KEY-----\nS0VZ-SECRET\n-----END EC PRIVATE KEY-----\n').toString('base64');
+  const client = await KubeClient.connect({ inline: JSON.stringify(config), ...FAST });
+  const failure = await failureOf(client.get({ ...NP_REF, name: 'probe' }));
+  expect(failure.message).toMatch(/^networking\.k8s\.io\/v1 NetworkPolicy default\/probe: the TLS client credentials of user "test-user" could not be used \(ERR_OSSL_[A-Z_]+\); check client-certificate and client-key in the kubeconfig$/);
+  expect(failure.message).not.toContain('SECRET');
+});
+
 describe('server-side apply lifecycle of a NetworkPolicy', () => {
   const name = 'test-network-policy';
   const ref = { ...NP_REF, name };
@@ -321,5 +330,16 @@ describe('other kinds and list', () => {
     const everywhere = await client.list({ apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy' });
     expect(everywhere.map((item) => `${item.metadata.namespace}/${item.metadata.name}`)).toEqual(['default/list-a', 'kube-system/list-b']);
     expect(server.requests[server.requests.length - 1].path).toBe('/apis/networking.k8s.io/v1/networkpolicies');
+  });
+
+  it('follows continue tokens page by page', async () => {
+    const client = await connect({}, { ...FAST, pageSize: 1 });
+    const before = server.requests.length;
+    const everywhere = await client.list({ apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy' });
+    expect(everywhere.map((item) => item.metadata.name)).toEqual(['list-a', 'list-b']);
+    const pages = server.requests.slice(before);
+    expect(pages.map((request) => request.query.limit)).toEqual(['1', '1']);
+    expect(pages[0].query.continue).toBeUndefined();
+    expect(pages[1].query.continue).toEqual(expect.any(String));
   });
 });
