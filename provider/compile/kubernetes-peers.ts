@@ -32,6 +32,8 @@ export interface NamedPortTarget {
 
 export class PeerResolver {
   private readonly podsByNamespace = new Map<string, Endpoint[]>();
+  /** namespace → `key=value` → pods carrying that label: narrows matchLabels before filtering. */
+  private readonly podsByLabel = new Map<string, Map<string, Endpoint[]>>();
   private readonly namespaceLabels = new Map<string, Labels>();
   private readonly selections = new Map<string, readonly Endpoint[]>();
   private readonly namedTargets = new Map<string, NamedPortTarget[]>();
@@ -39,9 +41,13 @@ export class PeerResolver {
   constructor(private readonly ctx: CompileContext) {
     for (const e of ctx.endpoints) {
       if (e.namespace === undefined) continue;
-      const pods = this.podsByNamespace.get(e.namespace);
-      if (pods) pods.push(e);
-      else this.podsByNamespace.set(e.namespace, [e]);
+      push(this.podsByNamespace, e.namespace, e);
+      let byLabel = this.podsByLabel.get(e.namespace);
+      if (!byLabel) {
+        byLabel = new Map();
+        this.podsByLabel.set(e.namespace, byLabel);
+      }
+      for (const [k, v] of Object.entries(e.labels ?? {})) push(byLabel, `${k}=${v}`, e);
     }
     const names = new Set([...ctx.namespaceByName.keys(), ...this.podsByNamespace.keys()]);
     for (const name of [...names].sort()) {
@@ -52,8 +58,16 @@ export class PeerResolver {
 
   /** Pods of `namespace` that `selector` selects (`{}`: all of them), in model order. */
   podsSelected(namespace: string, selector: LabelSelector): readonly Endpoint[] {
-    return this.memo(`pods:${namespace}:${JSON.stringify(selector)}`, () =>
-      (this.podsByNamespace.get(namespace) ?? []).filter((e) => matchesLabelSelector(selector, e.labels ?? {})));
+    return this.memo(`pods:${namespace}:${JSON.stringify(selector)}`, () => {
+      // Start from the fewest pods that can match (those with one required label), then filter.
+      let candidates = this.podsByNamespace.get(namespace) ?? [];
+      const byLabel = this.podsByLabel.get(namespace);
+      for (const [k, v] of Object.entries(selector.matchLabels ?? {})) {
+        const carrying = byLabel?.get(`${k}=${v}`) ?? [];
+        if (carrying.length < candidates.length) candidates = carrying;
+      }
+      return candidates.filter((e) => matchesLabelSelector(selector, e.labels ?? {}));
+    });
   }
 
   /**
@@ -100,10 +114,7 @@ export class PeerResolver {
       const byPort = new Map<number, string[]>();
       for (const e of members) {
         const port = namedPort(e, name, protocol);
-        if (port === undefined) continue;
-        const names = byPort.get(port);
-        if (names) names.push(e.name);
-        else byPort.set(port, [e.name]);
+        if (port !== undefined) push(byPort, port, e.name);
       }
       targets = [...byPort].sort(([a], [b]) => a - b)
         .map(([port, names]) => ({ port, set: this.ctx.builder.endpointSet(names) }));
@@ -127,4 +138,10 @@ export class PeerResolver {
     }
     return pods;
   }
+}
+
+function push<K, V>(map: Map<K, V[]>, key: K, value: V): void {
+  const list = map.get(key);
+  if (list) list.push(value);
+  else map.set(key, [value]);
 }

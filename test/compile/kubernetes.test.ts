@@ -495,6 +495,8 @@ describe("scale", () => {
     const set = compile(model);
     const ms = Number(process.hrtime.bigint() - start) / 1e6;
     expect(Object.keys(kubernetesLayer(set).ingress).length).toBeGreaterThan(0);
-    expect(ms).toBeLessThan(3000);
+    // ~0.2 s under ts-node on a quiet 2-core machine (bench/); jest and a loaded machine are slower.
+    // A pairwise (policies × endpoints × endpoints) compiler would take minutes.
+    expect(ms).toBeLessThan(5000);
   });
 });
