@@ -7,9 +7,12 @@
  * - a policy applies to an endpoint in a direction when its `selector` matches the endpoint's
  *   labels and the policy lists rules for that direction (`inbound_rules`/`ingress`,
  *   `outbound_rules`/`egress`). An explicitly written empty list counts: it applies and denies.
- *   This is Calico's own defaulting of a policy's `types` from the rules present, except that we
- *   do not apply a policy to ingress when it lists no inbound rules at all (say `inbound_rules: []`
- *   for a default deny);
+ *   This agrees with Calico's defaulting of an unset `types` (v2.6+: ingress if only ingress
+ *   rules, egress if only egress rules, both if both) whenever the written lists are non-empty.
+ *   It differs in two corner cases, because the model has no `types` field and a written list is
+ *   how one says which directions a policy governs: a policy with no rule list at all applies to
+ *   nothing (Calico: ingress, denying), and `outbound_rules: []` is a default deny for egress
+ *   (Calico would ignore the empty list);
  * - an endpoint with neither profiles nor an applying policy is not governed: allowed.
  *
  * An endpoint's program, per direction:
