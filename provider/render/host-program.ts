@@ -1,0 +1,265 @@
+/**
+ * The backend-neutral part of rendering, in the manner of Felix's `rules/` package: which chains,
+ * sets and dispatch entries a host needs, computed once per PolicySet and shared by the nftables
+ * and iptables writers, which only print.
+ *
+ * - A **tier chain** is one tier of a program in a layer, with its continuation: `allow` returns
+ *   (the other direction and layers still run), `deny` drops, `pass` and an `end: next` go to the
+ *   next tier's chain. Its id is a hash of that content, so equal tiers in many programs (or on many
+ *   hosts) are one chain with a stable name that carries no user text.
+ * - A **dispatch** entry sends a local endpoint's address, per layer and direction, to the first
+ *   tier chain of its program (or straight to drop for a program without tiers).
+ * - A host needs the dispatch of its own endpoints, the chains reachable from it, and the set parts
+ *   (per family) those chains test.
+ */
+import { shortHash } from "../compile/builder";
+import { AddressSet, Direction, HostInfo, LayerName, PolicySet, Program } from "../compile/ir";
+import { Address, Cidr, cidrOf, contains, formatAddress, formatCidr, parseAddress } from "../model/net";
+import { Branch, branchesOf, Family, SetFacts } from "./match-branches";
+
+/** A PolicySet that cannot be rendered (an IR invariant broken); says what and where. */
+export class RenderError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "RenderError";
+  }
+}
+
+/** Where a rule or a dispatch entry sends the packet. `log` goes on to the next rule. */
+export type ChainAction =
+  | { kind: "return" }
+  | { kind: "drop" }
+  | { kind: "goto"; chain: string }
+  | { kind: "log"; layer: LayerName };
+
+export interface ChainRule {
+  branch: Branch;
+  action: ChainAction;
+}
+
+export interface TierChain {
+  /** 12 hex digits of the content hash. */
+  id: string;
+  /** Summary for the comment above the chain (no user text). */
+  about: string;
+  rules: ChainRule[];
+  /** What happens to a packet no rule decided. */
+  tail: Exclude<ChainAction, { kind: "log" }>;
+  /** Tier chains this one may go to. */
+  next: string[];
+  /** Set parts tested, as `<set id>/<family>`. */
+  setParts: string[];
+}
+
+export type DispatchTarget = { kind: "drop" } | { kind: "jump"; chain: string };
+
+export interface DispatchEntry {
+  /** Normalized address text. */
+  address: string;
+  target: DispatchTarget;
+}
+
+/** One verdict map: the local endpoints governed in one layer, direction and family. */
+export interface Dispatch {
+  layer: LayerName;
+  direction: Direction;
+  family: Family;
+  /** Sorted by address. */
+  entries: DispatchEntry[];
+}
+
+export interface SetPart {
+  id: string;
+  family: Family;
+  kind: AddressSet["kind"];
+  /** Sorted, unique: addresses, or disjoint CIDRs for nets. */
+  elements: string[];
+}
+
+export interface HostProgram {
+  host: HostInfo;
+  /** In layer order; per layer egress then ingress; per direction v4 then v6. Empty maps omitted. */
+  dispatch: Dispatch[];
+  /** Sorted by id. */
+  chains: TierChain[];
+  /** Sorted by id then family. */
+  sets: SetPart[];
+}
+
+const LAYER_NAME = /^[a-z][a-z0-9]{0,15}$/;
+const byValue = (a: Address, b: Address) => (a.value < b.value ? -1 : a.value > b.value ? 1 : 0);
+
+function parseIp(text: string, where: string): Address {
+  const a = parseAddress(text);
+  if (!a) throw new RenderError(`${where}: "${text}" is not an IPv4 or IPv6 address`);
+  return a;
+}
+
+/** Sorted, without CIDRs inside others (nft refuses overlapping intervals, ipset would duplicate). */
+function outermost(cidrs: Cidr[]): Cidr[] {
+  const sorted = [...cidrs].sort((a, b) => (a.base < b.base ? -1 : a.base > b.base ? 1 : a.prefix - b.prefix));
+  const out: Cidr[] = [];
+  for (const c of sorted) {
+    const last = out[out.length - 1];
+    if (last && contains(last, c)) continue;
+    out.push(c);
+  }
+  return out;
+}
+
+/** Precomputes everything that does not depend on the host; then answers per host. */
+export class PolicyPlan {
+  private readonly addresses = new Map<string, Address[]>();
+  private readonly localByHost = new Map<string, string[]>();
+  private readonly parts = new Map<string, SetPart>();
+  private readonly facts = new Map<string, SetFacts>();
+  private readonly chains = new Map<string, TierChain>();
+  private readonly entries = new Map<string, DispatchTarget>();
+
+  constructor(readonly policySet: PolicySet) {
+    const seen = new Set<string>();
+    for (const layer of policySet.layers) {
+      if (!LAYER_NAME.test(layer.name)) throw new RenderError(`layer name "${layer.name}" is not a lowercase word`);
+      if (seen.has(layer.name)) throw new RenderError(`layer "${layer.name}" appears twice in the policy set`);
+      seen.add(layer.name);
+    }
+    for (const e of policySet.endpoints) {
+      this.addresses.set(e.name, e.ips.map((ip) => parseIp(ip, `endpoint "${e.name}"`)));
+      if (e.host !== undefined) {
+        const list = this.localByHost.get(e.host) ?? [];
+        list.push(e.name);
+        this.localByHost.set(e.host, list);
+      }
+    }
+  }
+
+  /** The set's rendered id and which families it holds (built on first use, then cached). */
+  setFacts(irId: string): SetFacts {
+    let f = this.facts.get(irId);
+    if (f) return f;
+    const set = this.policySet.sets[irId];
+    if (!set) throw new RenderError(`a rule refers to set "${irId}", which the policy set does not define`);
+    const id = `s_${shortHash(JSON.stringify(set))}`;
+    const byFamily: Record<Family, string[]> = { 4: [], 6: [] };
+    if (set.kind === "endpoints") {
+      const all = set.members.flatMap((m) => this.addresses.get(m) ?? []);
+      for (const family of [4, 6] as const) {
+        const sorted = all.filter((a) => a.family === family).sort(byValue).map(formatAddress);
+        byFamily[family] = sorted.filter((a, i) => i === 0 || a !== sorted[i - 1]);
+      }
+    } else {
+      const cidrs = set.nets.map((n) => {
+        try { return cidrOf(n); } catch (e) { throw new RenderError(`set "${irId}": ${(e as Error).message}`); }
+      });
+      for (const family of [4, 6] as const) byFamily[family] = outermost(cidrs.filter((c) => c.family === family)).map(formatCidr);
+    }
+    for (const family of [4, 6] as const) {
+      if (byFamily[family].length > 0) this.parts.set(`${id}/${family}`, { id, family, kind: set.kind, elements: byFamily[family] });
+    }
+    f = { id, has: { 4: byFamily[4].length > 0, 6: byFamily[6].length > 0 } };
+    this.facts.set(irId, f);
+    return f;
+  }
+
+  /** Where a packet governed by `programId` in layer `layer` goes first. */
+  private entry(layer: LayerName, programId: string): DispatchTarget {
+    const key = `${layer}/${programId}`;
+    let target = this.entries.get(key);
+    if (target) return target;
+    const program = this.policySet.programs[programId];
+    if (!program) throw new RenderError(`layer "${layer}" refers to program "${programId}", which the policy set does not define`);
+    const first = this.tierChains(layer, program);
+    target = first === undefined ? { kind: "drop" } : { kind: "jump", chain: first };
+    this.entries.set(key, target);
+    return target;
+  }
+
+  /** Builds the program's tier chains from the last tier back; returns the first chain's id. */
+  private tierChains(layer: LayerName, program: Program): string | undefined {
+    let following: string | undefined;
+    for (let t = program.tiers.length - 1; t >= 0; t--) {
+      const tier = program.tiers[t];
+      const toNext: TierChain["tail"] | undefined = following === undefined ? undefined : { kind: "goto", chain: following };
+      // Falling off the last tier with `next` denies, as in the analysis; `pass` there falls off.
+      const tail: TierChain["tail"] = tier.end === "allow" ? { kind: "return" }
+        : tier.end === "next" && toNext ? toNext : { kind: "drop" };
+      const rules: ChainRule[] = [];
+      for (const rule of tier.rules) {
+        const action: ChainAction = rule.action === "allow" ? { kind: "return" }
+          : rule.action === "deny" ? { kind: "drop" }
+          : rule.action === "log" ? { kind: "log", layer }
+          : toNext ?? tail;
+        for (const branch of branchesOf(rule.match, (id) => this.setFacts(id))) rules.push({ branch, action });
+      }
+      const id = shortHash(JSON.stringify({ rules, tail }));
+      if (!this.chains.has(id)) {
+        const gotos = [...rules.map((r) => r.action), tail].flatMap((a) => (a.kind === "goto" ? [a.chain] : []));
+        const setParts = rules.flatMap((r) => r.branch.addrs.map((a) => `${a.set}/${r.branch.family ?? 0}`));
+        // Only content goes into the comment: the chain is shared by every tier with this content.
+        const ends = { return: "allow (return)", drop: "deny (drop)", goto: "go to the next tier" } as const;
+        this.chains.set(id, {
+          id,
+          about: `policy tier, ${rules.length} rule(s) first match; no match: ${ends[tail.kind]}`,
+          rules,
+          tail,
+          next: [...new Set(gotos)].sort(),
+          setParts: [...new Set(setParts)].sort(),
+        });
+      }
+      following = id;
+    }
+    return following;
+  }
+
+  /** Everything `hostName` needs. Throws RenderError for a host the policy set does not list. */
+  host(hostName: string): HostProgram {
+    const host = this.policySet.hosts.find((h) => h.name === hostName);
+    if (!host) throw new RenderError(`host "${hostName}" is not in the policy set; known hosts: ${this.policySet.hosts.map((h) => h.name).join(", ") || "(none)"}`);
+    const local = this.localByHost.get(hostName) ?? [];
+    const dispatch: Dispatch[] = [];
+    const roots = new Set<string>();
+    for (const layer of this.policySet.layers) {
+      for (const direction of ["egress", "ingress"] as const) {
+        const byFamily: Record<Family, { addr: Address; endpoint: string; target: DispatchTarget }[]> = { 4: [], 6: [] };
+        for (const name of local) {
+          const programId = layer[direction][name];
+          if (programId === undefined) continue;
+          const target = this.entry(layer.name, programId);
+          if (target.kind === "jump") roots.add(target.chain);
+          for (const addr of this.addresses.get(name) ?? []) byFamily[addr.family].push({ addr, endpoint: name, target });
+        }
+        for (const family of [4, 6] as const) {
+          const list = byFamily[family].sort((a, b) => byValue(a.addr, b.addr));
+          if (list.length === 0) continue;
+          const entries: DispatchEntry[] = [];
+          list.forEach((e, i) => {
+            const prev = list[i - 1];
+            if (prev && prev.addr.value === e.addr.value) {
+              if (JSON.stringify(prev.target) === JSON.stringify(e.target)) return;
+              throw new RenderError(`host "${hostName}": endpoints "${prev.endpoint}" and "${e.endpoint}" share address ${formatAddress(e.addr)} but have different ${layer.name} ${direction} programs`);
+            }
+            entries.push({ address: formatAddress(e.addr), target: e.target });
+          });
+          dispatch.push({ layer: layer.name, direction, family, entries });
+        }
+      }
+    }
+    const chains = this.reachable([...roots]);
+    const partKeys = new Set(chains.flatMap((c) => c.setParts));
+    const sets = [...partKeys].sort().map((k) => {
+      const part = this.parts.get(k);
+      if (!part) throw new RenderError(`internal: set part ${k} was referenced but not built`);
+      return part;
+    });
+    return { host, dispatch, chains, sets };
+  }
+
+  private reachable(roots: string[]): TierChain[] {
+    const seen = new Set<string>(roots);
+    const queue = [...roots];
+    for (let id = queue.pop(); id !== undefined; id = queue.pop()) {
+      for (const n of this.chains.get(id)?.next ?? []) if (!seen.has(n)) { seen.add(n); queue.push(n); }
+    }
+    return [...seen].sort().flatMap((id) => this.chains.get(id) ?? []);
+  }
+}

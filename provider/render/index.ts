@@ -1,0 +1,86 @@
+/**
+ * PolicySet → one ruleset per host, for the SSH target. Pure and deterministic: the same policy
+ * set gives the same bytes (and hash) for a host, whatever the order of its endpoints.
+ *
+ * Build a `Renderer` once per PolicySet when rendering many hosts: sets, chains and their text are
+ * computed once and shared.
+ */
+import { createHash } from "node:crypto";
+import { PolicySet } from "../compile/ir";
+import { PolicyPlan, RenderError } from "./host-program";
+import { IptablesWriter } from "./iptables";
+import { NftablesWriter } from "./nftables";
+
+export { RenderError } from "./host-program";
+
+/** What the SSH applier (provider/targets/ssh/ruleset.ts) installs on one host. */
+export interface HostRuleset {
+  host: string;
+  backend: "nftables" | "iptables";
+  /** /^[a-z][a-z0-9_]{0,30}$/ */
+  table: string;
+  /** hex sha256 of the content */
+  hash: string;
+  /** "table inet <table> { ... }" containing the line `comment "netpol:<hash>"` */
+  nft?: string;
+  iptables?: {
+    /** `ipset restore` input: create/flush/add of sets all prefixed with the table name */
+    ipset: string;
+    /** iptables-restore / ip6tables-restore --noflush input: *filter, own chains declared+flushed, rules, COMMIT */
+    v4: string;
+    v6: string;
+    /** the chain FORWARD jumps to */
+    entryChain: string;
+  };
+}
+
+/** The table (and, uppercased, iptables chain prefix) a network's rules live in on every host. */
+export function tableName(network: string): string {
+  return `netpol_${createHash("sha256").update(network).digest("hex").slice(0, 8)}`;
+}
+
+export class Renderer {
+  private readonly plan: PolicyPlan;
+  private readonly nft = new NftablesWriter();
+  private readonly ipt: IptablesWriter;
+  readonly table: string;
+
+  constructor(readonly policySet: PolicySet) {
+    this.plan = new PolicyPlan(policySet);
+    this.table = tableName(policySet.network);
+    this.ipt = new IptablesWriter(this.table);
+  }
+
+  /** The ruleset of one host, in the backend `policySet.hosts` names for it. */
+  renderHost(host: string): HostRuleset {
+    const program = this.plan.host(host);
+    const base = { host, backend: program.host.backend, table: this.table };
+    switch (program.host.backend) {
+      case "nftables": {
+        const { nft, hash } = this.nft.table(this.table, program);
+        return { ...base, hash, nft };
+      }
+      case "iptables": {
+        const { hash, ...iptables } = this.ipt.ruleset(program);
+        return { ...base, hash, iptables };
+      }
+      default: {
+        const never: never = program.host.backend;
+        throw new RenderError(`host "${host}": unknown backend "${String(never)}"`);
+      }
+    }
+  }
+
+  /** Every host's ruleset, in `policySet.hosts` order. */
+  renderAll(): HostRuleset[] {
+    return this.policySet.hosts.map((h) => this.renderHost(h.name));
+  }
+}
+
+export function renderHost(ps: PolicySet, host: string): HostRuleset {
+  return new Renderer(ps).renderHost(host);
+}
+
+export function renderAll(ps: PolicySet): HostRuleset[] {
+  return new Renderer(ps).renderAll();
+}

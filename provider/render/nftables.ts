@@ -1,0 +1,138 @@
+/**
+ * Prints a host's program as one nftables table (`table inet <table> { … }`), for `nft -f`.
+ *
+ * Layout, top to bottom: the content hash (table comment), peer sets, dispatch verdict maps, tier
+ * chains, and the `forward` base chain. Every list is sorted and every element sits on its own
+ * line, so a one-endpoint change is a one- or two-line diff. Set and chain blocks are printed once
+ * per PolicySet and reused by every host.
+ */
+import { createHash } from "node:crypto";
+import { PortRange } from "../compile/ir";
+import { Branch, Family } from "./match-branches";
+import { ChainAction, Dispatch, DispatchTarget, HostProgram, SetPart, TierChain } from "./host-program";
+
+const PROTO_NAME: Record<number, string> = { 1: "icmp", 6: "tcp", 17: "udp", 33: "dccp", 58: "ipv6-icmp", 132: "sctp", 136: "udplite" };
+const protoName = (p: number) => PROTO_NAME[p] ?? String(p);
+const ip = (f: Family) => (f === 4 ? "ip" : "ip6");
+const addrType = (f: Family) => (f === 4 ? "ipv4_addr" : "ipv6_addr");
+
+/** `80`, `8000-8080` or `{ 80, 443, 8000-8080 }`. */
+function anonymousSet(items: string[]): string {
+  return items.length === 1 ? items[0] : `{ ${items.join(", ")} }`;
+}
+
+const portText = (r: PortRange) => (r.from === r.to ? String(r.from) : `${r.from}-${r.to}`);
+
+export const setName = (id: string, f: Family) => `${id}_v${f}`;
+export const mapName = (d: Pick<Dispatch, "layer" | "direction" | "family">) => `${d.layer}_${d.direction}_v${d.family}`;
+export const chainName = (id: string) => `t_${id}`;
+
+/** The match part of a rule line; the family's `meta nfproto` comes first when it matters. */
+export function branchText(b: Branch): string {
+  const parts: string[] = [];
+  if (b.family) parts.push(`meta nfproto ipv${b.family}`);
+  if (b.proto) {
+    const op = b.proto.op === "in" ? "" : "!= ";
+    parts.push(`meta l4proto ${op}${anonymousSet(b.proto.protocols.map(protoName))}`);
+  }
+  for (const a of b.addrs) {
+    const f = b.family ?? 4;
+    parts.push(`${ip(f)} ${a.dir === "src" ? "saddr" : "daddr"} ${a.negate ? "!= " : ""}@${setName(a.set, f)}`);
+  }
+  for (const p of b.ports) parts.push(`th ${p.dir === "src" ? "sport" : "dport"} ${p.negate ? "!= " : ""}${anonymousSet(p.ranges.map(portText))}`);
+  for (const c of b.icmp) parts.push(`${b.family === 6 ? "icmpv6" : "icmp"} ${c.field} ${c.negate ? "!= " : ""}${c.value}`);
+  return parts.join(" ");
+}
+
+function actionText(a: ChainAction): string {
+  switch (a.kind) {
+    case "return": return "return";
+    case "drop": return "drop";
+    case "goto": return `goto ${chainName(a.chain)}`;
+    case "log": return `log prefix "netpol ${a.layer} "`;
+    default: {
+      const never: never = a;
+      return never;
+    }
+  }
+}
+
+const targetText = (t: DispatchTarget) => (t.kind === "drop" ? "drop" : `jump ${chainName(t.chain)}`);
+
+/** `elements = { … }` with one element per line. */
+function elementLines(items: readonly string[]): string[] {
+  return ["\t\telements = {", ...items.map((e, i) => `\t\t\t${e}${i < items.length - 1 ? "," : ""}`), "\t\t}"];
+}
+
+/** Prints set and chain blocks once, then assembles hosts' tables from them. */
+export class NftablesWriter {
+  private readonly setBlocks = new Map<string, string>();
+  private readonly chainBlocks = new Map<string, string>();
+
+  setBlock(part: SetPart): string {
+    const key = setName(part.id, part.family);
+    let text = this.setBlocks.get(key);
+    if (text === undefined) {
+      text = [
+        `\t# ${part.kind === "endpoints" ? "endpoint addresses" : "networks"} (IPv${part.family}), ${part.elements.length} element(s)`,
+        `\tset ${key} {`,
+        `\t\ttype ${addrType(part.family)}`,
+        ...(part.kind === "nets" ? ["\t\tflags interval"] : []),
+        ...elementLines(part.elements),
+        "\t}",
+      ].join("\n");
+      this.setBlocks.set(key, text);
+    }
+    return text;
+  }
+
+  chainBlock(chain: TierChain): string {
+    let text = this.chainBlocks.get(chain.id);
+    if (text === undefined) {
+      text = [
+        `\t# ${chain.about}`,
+        `\tchain ${chainName(chain.id)} {`,
+        ...chain.rules.map((r) => {
+          const match = branchText(r.branch);
+          return `\t\t${match === "" ? "" : `${match} `}${actionText(r.action)}`;
+        }),
+        `\t\t${actionText(chain.tail)}`,
+        "\t}",
+      ].join("\n");
+      this.chainBlocks.set(chain.id, text);
+    }
+    return text;
+  }
+
+  /** The table text and its hash (sha256 of the text without the comment line that carries it). */
+  table(table: string, program: HostProgram): { nft: string; hash: string } {
+    const blocks: string[] = [];
+    for (const part of program.sets) blocks.push(this.setBlock(part));
+    for (const d of program.dispatch) {
+      const key = d.direction === "egress" ? "source" : "destination";
+      blocks.push([
+        `\t# ${d.layer} ${d.direction} dispatch (IPv${d.family}): local ${key} address → its program's first tier`,
+        `\tmap ${mapName(d)} {`,
+        `\t\ttype ${addrType(d.family)} : verdict`,
+        ...elementLines(d.entries.map((e) => `${e.address} : ${targetText(e.target)}`)),
+        "\t}",
+      ].join("\n"));
+    }
+    for (const chain of program.chains) blocks.push(this.chainBlock(chain));
+    blocks.push([
+      "\t# Entry for forwarded traffic. Replies pass (stateful). A new connection runs, for every layer,",
+      "\t# the egress program of its local source and the ingress program of its local destination:",
+      "\t# a program returns when it allows, so all of them run, and any drop ends it.",
+      "\tchain forward {",
+      "\t\ttype filter hook forward priority filter; policy accept;",
+      "\t\tct state established,related accept",
+      "\t\tct state invalid drop",
+      ...program.dispatch.map((d) => `\t\t${ip(d.family)} ${d.direction === "egress" ? "saddr" : "daddr"} vmap @${mapName(d)}`),
+      "\t}",
+    ].join("\n"));
+    const head = `table inet ${table} {`;
+    const body = `${blocks.join("\n\n")}\n}\n`;
+    const hash = createHash("sha256").update(`${head}\n${body}`).digest("hex");
+    return { nft: `${head}\n\tcomment "netpol:${hash}"\n\n${body}`, hash };
+  }
+}
