@@ -209,7 +209,8 @@ const SCENARIOS: Scenario[] = [
   { name: "a policy with no matching rule denies; profiles are not consulted", t: allow(), policies: [{ name: "p", selector: "role == 'api'", inbound_rules: allow({ protocol: "tcp", dst_ports: [80] }) }], flows: [["src-b", "dst", "tcp/80", true], ["src-a", "dst", "tcp/22", false]] },
   { name: "a policy's allow wins over the profiles", t: [], policies: [{ name: "p", selector: "role == 'api'", ingress: allow({ src_selector: "role == 'db'" }) }], flows: [["src-b", "dst", "tcp/80", true], ["src-a", "dst", "tcp/80", false]] },
   { name: "a policy whose selector does not match does not apply", t: allow(), policies: [{ name: "p", selector: "role == 'nope'", inbound_rules: [] }], flows: [["src-a", "dst", "tcp/80", true]] },
-  { name: "a policy without inbound rules does not apply to ingress", t: allow(), policies: [{ name: "p", selector: "all()", outbound_rules: [] }], flows: [["src-b", "dst", "tcp/80", false], ["plain", "dst", "tcp/80", false]] },
+  { name: "a policy without inbound rules does not apply to ingress; outbound_rules: [] denies egress", t: allow(), policies: [{ name: "p", selector: "role == 'api'", outbound_rules: [] }], flows: [["src-a", "dst", "tcp/80", true], ["dst", "plain", "tcp/80", false], ["plain", "dst", "tcp/80", false], ["src-b", "plain", "tcp/80", true]] },
+  { name: "a policy with no rule list applies to nothing", t: allow(), policies: [{ name: "p", selector: "all()" }], flows: [["src-b", "dst", "tcp/80", true], ["src-a", "plain", "tcp/80", true]] },
   { name: "a policy governs an endpoint without profiles", policies: [{ name: "p", selector: "role == 'api'", inbound_rules: allow({ src_tag: "red" }) }], flows: [["src-a", "plain", "tcp/80", true], ["src-b", "plain", "tcp/80", false], ["plain", "dst", "tcp/80", false]] },
   { name: "next-tier without profiles denies", policies: [{ name: "p", selector: "role == 'api'", inbound_rules: [{ action: "next-tier" }] }], flows: [["src-a", "plain", "tcp/80", false]] },
   { name: "outbound policy", policies: [{ name: "p", selector: "role == 'web'", egress: [{ action: "deny", dst_net: "10.0.1.0/24" }, { action: "allow" }] }], flows: [["src-a", "src-b", "tcp/80", false], ["src-a", "dst", "tcp/80", true]] },
@@ -223,7 +224,8 @@ const SCENARIOS: Scenario[] = [
 describe("calico rules, actions and policies", () => {
   describe.each(SCENARIOS.map((s) => [s.name, s] as const))("%s", (_name, s) => {
     const ps = scenarioModel(s);
-    it.each(s.flows)("%s → %s %s allowed=%s (source port %s)", (...flow) => { check(ps, flow as Flow); });
+    const label = ([from, to, p, allowed, srcPort]: Flow) => `${from} → ${to} ${p}${srcPort === undefined ? "" : ` from port ${srcPort}`}: ${allowed ? "allowed" : "denied"}`;
+    it.each(s.flows.map((f) => [label(f), f] as const))("%s", (_label, flow) => { check(ps, flow); });
   });
 
   it("log is non-terminal: the next rule decides and the trail records it", () => {
