@@ -70,15 +70,16 @@ export interface KubeObject {
 export const DEFAULT_FIELD_MANAGER = 'pulumi-netpolicy';
 
 /** Network failures worth another try: the request may not have reached the server. */
-const RETRYABLE_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'EAI_AGAIN', 'ERR_SOCKET_CONNECTION_TIMEOUT']);
-const TLS_CODES = new Set([
+// Plain arrays rather than Sets: this module may end up inside a serialized dynamic provider.
+const RETRYABLE_CODES: readonly string[] = ['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'EAI_AGAIN', 'ERR_SOCKET_CONNECTION_TIMEOUT'];
+const TLS_CODES: readonly string[] = [
   'DEPTH_ZERO_SELF_SIGNED_CERT',
   'SELF_SIGNED_CERT_IN_CHAIN',
   'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
   'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
   'CERT_HAS_EXPIRED',
   'ERR_TLS_CERT_ALTNAME_INVALID',
-]);
+];
 
 interface RequestSpec {
   method: 'GET' | 'PATCH' | 'PUT' | 'DELETE';
@@ -248,7 +249,7 @@ export class KubeClient {
       } catch (error) {
         if (error instanceof ApiError) throw error;
         const code = failureCode(error);
-        if (!RETRYABLE_CODES.has(code) || attempt >= this.maxAttempts) throw this.networkError(spec.what, code, attempt);
+        if (!RETRYABLE_CODES.includes(code) || attempt >= this.maxAttempts) throw this.networkError(spec.what, code, attempt);
         await sleep(this.retryDelay(attempt, undefined));
       }
     }
@@ -301,7 +302,7 @@ export class KubeClient {
       message = `no answer from ${server} within ${this.timeoutMs} ms (context "${context}")`;
     } else if (code.startsWith('ERR_OSSL') || code === 'ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED') {
       message = `the TLS client credentials of user "${this.connection.user}" could not be used (${code}); check client-certificate and client-key in the kubeconfig`;
-    } else if (TLS_CODES.has(code)) {
+    } else if (TLS_CODES.includes(code)) {
       message = `TLS verification of ${server} failed (${code}); set certificate-authority(-data) of cluster "${cluster}" in the kubeconfig`;
     } else {
       message = `cannot reach ${server} (${code}, context "${context}")`;
