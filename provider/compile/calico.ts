@@ -18,7 +18,8 @@
  * An endpoint's program, per direction:
  * 1. tier `calico policies` (only when some policy applies): the applying policies' rules,
  *    policies ordered by `order` (absent = after all ordered), then name. First match wins;
- *    `next-tier`/`pass` skips to the profiles; no match → deny (profiles are not consulted).
+ *    `next-tier`/`pass` skips to the profiles (no profiles: deny, as Calico documents);
+ *    no match → deny (profiles are not consulted).
  * 2. one tier per profile, in the endpoint's order (`profile WEB`): no match (or `next-tier`) goes
  *    on to the next profile; no profile allows → deny.
  * `log` is non-terminal. Omitted profile fields take calicoctl's defaults for a fresh profile:
