@@ -17,7 +17,7 @@ import { ApiError, failureCode, InputError, isRecord, messageWithCauses, StatusC
 import { ClusterConnection, KubeconfigOptions, loadKubeconfig } from './kubeconfig';
 import { CollectionRef, collectionPath, describeRef, ObjectRef, objectPath, resourceTypeFor } from './resources';
 
-export { CollectionRef, ObjectRef } from './resources';
+export type { CollectionRef, ObjectRef } from './resources';
 
 /** Tuning of requests and retries. */
 export interface KubeClientOptions {
