@@ -112,8 +112,8 @@ export async function lockedOut(first: SshSession, place: RollbackPlace, name: s
     try {
       const status = first.isOpen ? await rollbackStatus(first, place) : undefined;
       verified = status === undefined ? ' (not verified: the first connection is gone too)' : status.fired ? ' (verified: the timer fired)' : ' (not verified: the timer had not fired yet)';
-    } catch {
-      verified = ' (not verified: the first connection is gone too)';
+    } catch (statusErr) {
+      verified = ` (not verified: ${statusErr instanceof HostError ? statusErr.causeText : String(statusErr)})`;
     }
   }
   return new HostError({

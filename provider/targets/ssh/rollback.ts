@@ -99,6 +99,7 @@ export async function rollbackStatus(session: SshSession, place: RollbackPlace):
   const { base } = paths(place);
   const result = await session.run(`if [ -e ${base}.fired ]; then echo fired; cat ${base}.fired.log 2>/dev/null; else echo pending; fi`, undefined, {
     step: 'check rollback',
+    timeoutMs: 10_000,
   });
   const [first, ...rest] = result.stdout.split('\n');
   return { fired: first.trim() === 'fired', log: rest.join('\n').trim() };

@@ -1,0 +1,12 @@
+export * from './apply-options';
+export * from './host-error';
+export { fingerprint, knownHostsName, lookupKnownHosts, parseKeyLine } from './host-keys';
+export { applyHost, applyHosts, deleteHost, detectDrift, readHost } from './hosts';
+export type { ApplyHostsReport, Drift, HostApply } from './hosts';
+export { applyIptables, deleteIptables, readIptables } from './iptables-apply';
+export { applyNftables, deleteNftables, normalizeNftListing, readNftables } from './nftables-apply';
+export { mapHosts } from './pool';
+export type { MapHostsOptions, Settled } from './pool';
+export * from './ruleset';
+export { SshSession, assertIdentifier, describeTarget, runOnHost, withSession } from './session';
+export type { CommandResult, RunOptions, SshTarget } from './session';

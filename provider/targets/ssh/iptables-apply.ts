@@ -1,0 +1,282 @@
+/**
+ * iptables backend for legacy hosts: `ipset restore` for the sets (filled under a temporary name
+ * and swapped in), `iptables-restore --noflush` / `ip6tables-restore --noflush` on the project's own
+ * chains, hooked once from FORWARD. Same guard as nftables: rollback timer, confirm, disarm.
+ * Unlike nftables there is no dry-run for the whole change, so a failing step restores the
+ * snapshot immediately.
+ */
+import * as crypto from 'crypto';
+import { ApplyOptions, ApplyResult, DeleteResult, HostReadResult } from './apply-options';
+import { HostError } from './host-error';
+import { lockedOut } from './nftables-apply';
+import { DEFAULT_ROLLBACK_SEC, DEFAULT_STATE_DIR, RollbackPlace, armRollback, disarmRollback, forgetRollbackScript, hereDoc, rollbackNow } from './rollback';
+import { HostRuleset, IptablesRuleset, TABLE_NAME, chainPrefix, isOwnChain, isOwnSet, validateRuleset } from './ruleset';
+import { SshSession, SshTarget, withSession } from './session';
+
+type Family = 'v4' | 'v6';
+const TOOLS: Record<Family, { cmd: string; restore: string }> = {
+  v4: { cmd: 'iptables', restore: 'iptables-restore' },
+  v6: { cmd: 'ip6tables', restore: 'ip6tables-restore' },
+};
+
+/** The project's own part of a host's iptables and ipset state. */
+export interface IptablesState {
+  /** Per family: `:CHAIN` and `-A CHAIN ...` lines of own chains, as iptables-save prints them. */
+  chains: Record<Family, string[]>;
+  /** Per family: own chains FORWARD jumps to. */
+  hooks: Record<Family, string[]>;
+  /** `ipset save` output of own sets. */
+  sets: string[];
+}
+
+function assertTable(table: string): void {
+  if (!TABLE_NAME.test(table)) throw new Error(`table name "${table}" does not match ${TABLE_NAME}`);
+}
+
+function readScript(): string {
+  return [
+    'echo @@v4; iptables-save -t filter 2>/dev/null',
+    'echo @@v6; ip6tables-save -t filter 2>/dev/null',
+    'echo @@sets; ipset list -n 2>/dev/null | while read -r s; do echo "$s"; done',
+  ].join('\n');
+}
+
+function setSaveScript(sets: string[]): string {
+  return sets.map((s) => `ipset save ${s}`).join('\n') || 'true';
+}
+
+function chainOfLine(line: string): string | undefined {
+  return /^(?::|-A )(\S+)/.exec(line)?.[1];
+}
+
+async function readState(session: SshSession, table: string): Promise<IptablesState> {
+  assertTable(table);
+  const result = await session.run(readScript(), undefined, { step: 'read iptables state' });
+  const sections: Record<string, string[]> = { v4: [], v6: [], sets: [] };
+  let current = '';
+  for (const line of result.stdout.split('\n')) {
+    if (line.startsWith('@@')) current = line.slice(2);
+    else if (current in sections && line) sections[current].push(line);
+  }
+  const state: IptablesState = { chains: { v4: [], v6: [] }, hooks: { v4: [], v6: [] }, sets: [] };
+  for (const family of ['v4', 'v6'] as const) {
+    for (const line of sections[family]) {
+      const chain = chainOfLine(line);
+      const hook = /^-A FORWARD -j (\S+)$/.exec(line)?.[1];
+      if (hook && isOwnChain(table, hook)) state.hooks[family].push(hook);
+      else if (chain && isOwnChain(table, chain)) state.chains[family].push(line.startsWith(':') ? line.replace(/\[\d+:\d+\]$/, '[0:0]') : line);
+    }
+  }
+  const ownSets = sections.sets.filter((s) => isOwnSet(table, s)).sort();
+  if (ownSets.length > 0) {
+    const saved = await session.run(setSaveScript(ownSets), undefined, { step: 'read ipsets' });
+    if (saved.code !== 0) throw new HostError({ host: session.name, step: 'read ipsets', cause: saved.stderr.trim() });
+    state.sets = saved.stdout.split('\n').filter(Boolean);
+  }
+  return state;
+}
+
+function hashOfChains(lines: string[], entryChain?: string): string | undefined {
+  for (const line of lines) {
+    const m = /^-A (\S+) .*--comment "?netpol:([0-9a-f]+)"?/.exec(line);
+    if (m && (entryChain === undefined || m[1] === entryChain)) return m[2];
+  }
+  return undefined;
+}
+
+function stateText(state: IptablesState): string {
+  return ['# ipv4', ...state.chains.v4, ...state.hooks.v4.map((h) => `-A FORWARD -j ${h}`), '# ipv6', ...state.chains.v6, ...state.hooks.v6.map((h) => `-A FORWARD -j ${h}`), '# ipset', ...state.sets].join('\n') + '\n';
+}
+
+function isPresent(state: IptablesState): boolean {
+  return state.chains.v4.length + state.chains.v6.length + state.hooks.v4.length + state.hooks.v6.length + state.sets.length > 0;
+}
+
+function toRead(state: IptablesState): HostReadResult {
+  if (!isPresent(state)) return { present: false };
+  const v4 = hashOfChains(state.chains.v4);
+  const v6 = hashOfChains(state.chains.v6);
+  return { present: true, hash: v4 === v6 ? v4 : undefined, text: stateText(state) };
+}
+
+/** Shell lines that remove every own hook, chain and set (delete, and the first half of a rollback). */
+export function purgeScript(table: string): string {
+  assertTable(table);
+  const p = chainPrefix(table);
+  const lines: string[] = [];
+  for (const { cmd } of Object.values(TOOLS)) {
+    lines.push(
+      `for c in $(${cmd}-save -t filter 2>/dev/null | sed -n 's/^-A FORWARD -j \\(${p}\\|${p}_[A-Z0-9_]*\\)$/\\1/p'); do ${cmd} -w -D FORWARD -j "$c"; done`,
+      `chains=$(${cmd}-save -t filter 2>/dev/null | sed -n 's/^:\\(${p}\\|${p}_[A-Z0-9_]*\\) .*/\\1/p')`,
+      `for c in $chains; do ${cmd} -w -F "$c"; done`,
+      `for c in $chains; do ${cmd} -w -X "$c"; done`,
+    );
+  }
+  lines.push(`for s in $(ipset list -n 2>/dev/null); do case "$s" in ${table}|${table}_*) ipset destroy "$s";; esac; done`);
+  return lines.join('\n') + '\n';
+}
+
+/** Script that puts back exactly the saved own state (after purging whatever is there). */
+function restoreScript(table: string, state: IptablesState): string {
+  let script = 'set +e\n' + purgeScript(table);
+  if (state.sets.length > 0) script += hereDoc('ipset restore -exist', state.sets.join('\n'));
+  for (const family of ['v4', 'v6'] as const) {
+    if (state.chains[family].length > 0) {
+      const declares = state.chains[family].filter((l) => l.startsWith(':'));
+      const rules = state.chains[family].filter((l) => l.startsWith('-A '));
+      script += hereDoc(`${TOOLS[family].restore} -w --noflush`, ['*filter', ...declares, ...rules, 'COMMIT'].join('\n'));
+    }
+    for (const hook of state.hooks[family]) script += `${TOOLS[family].cmd} -w -I FORWARD 1 -j ${hook}\n`;
+  }
+  return script;
+}
+
+interface ParsedPayload {
+  chains: Record<Family, string[]>;
+  sets: string[];
+  stagedIpset: string;
+}
+
+/** Checks that the payload only touches own chains and sets, and stages the sets under temporary names for a swap. */
+export function parsePayload(table: string, payload: IptablesRuleset): ParsedPayload {
+  const chains: Record<Family, string[]> = { v4: [], v6: [] };
+  for (const family of ['v4', 'v6'] as const) {
+    for (const [i, raw] of payload[family].split('\n').entries()) {
+      const line = raw.trim();
+      const where = `${family} line ${i + 1}`;
+      if (!line || line.startsWith('#') || line === '*filter' || line === 'COMMIT') continue;
+      const chain = chainOfLine(line);
+      if (!chain || !isOwnChain(table, chain)) throw new Error(`${where}: "${line}" is not a declaration or -A rule of an own chain (${chainPrefix(table)}_...)`);
+      if (line.startsWith(':')) chains[family].push(chain);
+    }
+    if (!chains[family].includes(payload.entryChain)) throw new Error(`the ${family} text does not declare the entry chain ${payload.entryChain}`);
+  }
+  const sets: string[] = [];
+  const staged: string[] = [];
+  const swaps: string[] = [];
+  const tmpOf = (name: string): string => `${table}_t${crypto.createHash('sha256').update(name).digest('hex').slice(0, 8)}`;
+  for (const [i, raw] of payload.ipset.split('\n').entries()) {
+    const line = raw.trim();
+    if (!line || line.startsWith('#')) continue;
+    const [verb, name, ...rest] = line.split(/\s+/);
+    if (!name || !isOwnSet(table, name)) throw new Error(`ipset line ${i + 1}: "${line}" does not name an own set (${table}_...)`);
+    if (!/^[A-Za-z0-9:./_,-]*$/.test(rest.join(''))) throw new Error(`ipset line ${i + 1}: unexpected characters in "${line}"`);
+    switch (verb) {
+      case 'create':
+        sets.push(name);
+        staged.push(`create ${name} ${rest.join(' ')}`, `create ${tmpOf(name)} ${rest.join(' ')}`, `flush ${tmpOf(name)}`);
+        swaps.push(`swap ${tmpOf(name)} ${name}`, `destroy ${tmpOf(name)}`);
+        break;
+      case 'add':
+        if (!sets.includes(name)) throw new Error(`ipset line ${i + 1}: add to ${name} before its create line`);
+        staged.push(`add ${tmpOf(name)} ${rest.join(' ')}`);
+        break;
+      case 'flush':
+        break; // the temporary set starts empty
+      default:
+        throw new Error(`ipset line ${i + 1}: only create, flush and add lines are accepted, found "${verb}"`);
+    }
+  }
+  return { chains, sets, stagedIpset: [...staged, ...swaps].join('\n') + '\n' };
+}
+
+/** After the new chains are in: hook the entry chain once, unhook and remove own chains and sets that are gone. */
+function finalizeScript(table: string, parsed: ParsedPayload, entryChain: string, before: IptablesState): string {
+  const lines = ['set -e'];
+  for (const family of ['v4', 'v6'] as const) {
+    const { cmd } = TOOLS[family];
+    lines.push(`${cmd} -w -C FORWARD -j ${entryChain} 2>/dev/null || ${cmd} -w -I FORWARD 1 -j ${entryChain}`);
+    for (const hook of before.hooks[family]) if (hook !== entryChain) lines.push(`${cmd} -w -D FORWARD -j ${hook}`);
+    const stale = before.chains[family].filter((l) => l.startsWith(':')).map((l) => chainOfLine(l) ?? '').filter((c) => c && !parsed.chains[family].includes(c));
+    for (const c of stale) lines.push(`${cmd} -w -F ${c}`);
+    for (const c of stale) lines.push(`${cmd} -w -X ${c}`);
+  }
+  const beforeSets = before.sets.filter((l) => l.startsWith('create ')).map((l) => l.split(/\s+/)[1]);
+  for (const s of beforeSets) if (isOwnSet(table, s) && !parsed.sets.includes(s)) lines.push(`ipset destroy ${s}`);
+  return lines.join('\n');
+}
+
+function placeOf(table: string, options: ApplyOptions): RollbackPlace {
+  return { table, stateDir: options.stateDir ?? DEFAULT_STATE_DIR };
+}
+
+/** Applies one host's iptables + ipset ruleset. Throws HostError naming the host and the failed step. */
+export async function applyIptables(target: SshTarget, ruleset: HostRuleset, options: ApplyOptions = {}): Promise<ApplyResult> {
+  const name = ruleset.host;
+  let parsed: ParsedPayload;
+  try {
+    validateRuleset(ruleset);
+    if (!ruleset.iptables) throw new Error('backend iptables needs the iptables texts');
+    parsed = parsePayload(ruleset.table, ruleset.iptables);
+  } catch (err) {
+    throw new HostError({ host: name, step: 'validate ruleset', cause: (err as Error).message, hint: 'This is a bug in the renderer; nothing was sent to the host' });
+  }
+  const payload = ruleset.iptables;
+  const { table, hash } = ruleset;
+  const place = placeOf(table, options);
+  const timerSec = options.rollbackTimerSec ?? DEFAULT_ROLLBACK_SEC;
+  const isApplied = (s: IptablesState): boolean =>
+    hashOfChains(s.chains.v4, payload.entryChain) === hash &&
+    hashOfChains(s.chains.v6, payload.entryChain) === hash &&
+    s.hooks.v4.includes(payload.entryChain) &&
+    s.hooks.v6.includes(payload.entryChain);
+
+  const first = await SshSession.open(target, name);
+  try {
+    const before = await readState(first, table);
+    if (!options.force && isApplied(before)) return { host: name, changed: false, hash, liveText: stateText(before) };
+
+    await armRollback(first, place, restoreScript(table, before), timerSec);
+    const steps: Array<{ step: string; command: string; stdin?: string }> = [
+      { step: 'ipset restore', command: 'ipset restore -exist', stdin: parsed.stagedIpset },
+      { step: 'iptables-restore', command: 'iptables-restore -w --noflush', stdin: payload.v4 },
+      { step: 'ip6tables-restore', command: 'ip6tables-restore -w --noflush', stdin: payload.v6 },
+      { step: 'hook into FORWARD', command: finalizeScript(table, parsed, payload.entryChain, before) },
+    ];
+    for (const s of steps) {
+      const r = await first.run(s.command, s.stdin, { step: s.step });
+      if (r.code !== 0) {
+        await rollbackNow(first, place);
+        throw new HostError({ host: name, step: s.step, cause: r.stderr.trim() || `exit ${r.code}`, hint: 'The previous rules were restored' });
+      }
+    }
+    await options.hooks?.afterApplyBeforeConfirm?.();
+
+    let live: IptablesState;
+    try {
+      live = await withSession(target, name, async (confirm) => {
+        const state = await readState(confirm, table);
+        const outcome = await disarmRollback(confirm, place, 'confirm and disarm');
+        if (outcome === 'fired') {
+          throw new HostError({ host: name, step: 'confirm', cause: `the host-side timer (${timerSec} s) fired before the apply was confirmed; the previous rules were restored`, hint: 'Raise rollbackTimerSec' });
+        }
+        return state;
+      });
+    } catch (err) {
+      throw await lockedOut(first, place, name, timerSec, err, options);
+    }
+    if (!isApplied(live)) {
+      throw new HostError({ host: name, step: 'confirm', cause: `after the apply the entry chain ${payload.entryChain} does not carry hash ${hash} in both families`, hint: 'Another process may be changing the rules concurrently' });
+    }
+    return { host: name, changed: true, hash, liveText: stateText(live) };
+  } finally {
+    first.close();
+  }
+}
+
+export async function readIptables(target: SshTarget, host: string, table: string): Promise<HostReadResult> {
+  return withSession(target, host, async (session) => toRead(await readState(session, table)));
+}
+
+/** Removes the FORWARD hook, own chains (both families), own sets and rollback files. Nothing there is fine. */
+export async function deleteIptables(target: SshTarget, host: string, table: string, options: Pick<ApplyOptions, 'stateDir'> = {}): Promise<DeleteResult> {
+  assertTable(table);
+  return withSession(target, host, async (session) => {
+    const before = await readState(session, table);
+    const r = await session.run(forgetRollbackScript(placeOf(table, options)) + '\n' + purgeScript(table), undefined, { step: 'delete rules' });
+    if (r.code !== 0) throw new HostError({ host, step: 'delete rules', cause: r.stderr.trim() || `exit ${r.code}` });
+    const after = await readState(session, table);
+    if (isPresent(after)) throw new HostError({ host, step: 'delete rules', cause: `still present after delete:\n${stateText(after)}` });
+    return { host, deleted: isPresent(before) };
+  });
+}

@@ -1,0 +1,173 @@
+import * as crypto from 'crypto';
+import { Lab, requireLabPrerequisites } from '../../lab/lab';
+import { HostError } from '../../../provider/targets/ssh/host-error';
+import { applyHosts, deleteHost, detectDrift, readHost } from '../../../provider/targets/ssh/hosts';
+import { applyNftables } from '../../../provider/targets/ssh/nftables-apply';
+import { HostRuleset } from '../../../provider/targets/ssh/ruleset';
+import { SshTarget, runOnHost } from '../../../provider/targets/ssh/session';
+
+let lab: Lab;
+const TABLE = 'netpol_e2e1';
+
+beforeAll(async () => {
+  await requireLabPrerequisites();
+  lab = await Lab.create({
+    hosts: [{ name: 'h1' }, { name: 'h2' }],
+    endpoints: [
+      { name: 'a', host: 'h1', listen: { tcp: [80] } },
+      { name: 'b', host: 'h1', listen: { tcp: [80] } },
+      { name: 'c', host: 'h2', listen: { tcp: [80] } },
+    ],
+  });
+}, 60_000);
+
+afterAll(async () => {
+  await lab?.destroy();
+});
+
+function target(host: string, extra: Partial<SshTarget> = {}): SshTarget {
+  const info = lab.hostSsh(host);
+  return { host: info.host, user: info.user, privateKey: info.privateKey, hostKey: info.hostKey, connectTimeoutMs: 3000, ...extra };
+}
+
+/** A hand-written ruleset: drop tcp/80 between the given (source, destination) address pairs, plus extra chains. */
+function ruleset(host: string, drops: Array<[string, string]>, extraChains = ''): HostRuleset {
+  const rules = drops.map(([s, d]) => `\t\tip saddr ${s} ip daddr ${d} tcp dport 80 drop`).join('\n');
+  const body = `\tchain forward_filter {\n\t\ttype filter hook forward priority filter; policy accept;\n${rules}\n\t}\n${extraChains}`;
+  const hash = crypto.createHash('sha256').update(body).digest('hex');
+  return { host, backend: 'nftables', table: TABLE, hash, nft: `table inet ${TABLE} {\n\tcomment "netpol:${hash}"\n${body}}\n` };
+}
+
+async function listTable(host: string, table = TABLE): Promise<string> {
+  const r = await lab.exec(host, ['nft', '-a', 'list', 'table', 'inet', table], { check: false });
+  return r.code === 0 ? r.stdout : '(absent)';
+}
+
+async function rejection(p: Promise<unknown>): Promise<HostError> {
+  try {
+    await p;
+  } catch (err) {
+    expect(err).toBeInstanceOf(HostError);
+    return err as HostError;
+  }
+  throw new Error('expected a rejection');
+}
+
+const ip = (name: string): string => lab.endpoint(name).ipv4;
+
+test('apply filters forwarded traffic; a second apply writes nothing', async () => {
+  const rs = ruleset('h1', [[ip('a'), ip('b')]]);
+  const first = await applyNftables(target('h1'), rs);
+  expect(first.changed).toBe(true);
+  expect(await lab.probe('a', 'b', 'tcp/80')).toBe(false);
+  expect(await lab.probe('b', 'a', 'tcp/80')).toBe(true);
+  expect(await lab.probe('a', 'c', 'tcp/80')).toBe(true);
+
+  const before = await listTable('h1');
+  const handle = /# handle (\d+)/.exec(before)?.[1];
+  expect(handle).toBeDefined();
+  const second = await applyNftables(target('h1'), rs);
+  expect(second.changed).toBe(false);
+  expect(await listTable('h1')).toBe(before); // same table handle and rule handles: no rewrite
+
+  const forced = await applyNftables(target('h1'), rs, { force: true });
+  expect(forced.changed).toBe(true);
+  expect(/# handle (\d+)/.exec(await listTable('h1'))?.[1]).not.toBe(handle); // the proof above can fail
+  const read = await readHost(target('h1'), 'h1', 'nftables', TABLE);
+  expect(read).toMatchObject({ present: true, hash: rs.hash });
+  expect(detectDrift(forced, read)).toEqual({ drifted: false });
+});
+
+test('an invalid ruleset is rejected by nft -c and leaves the host unchanged', async () => {
+  const before = await listTable('h1');
+  const bad = ruleset('h1', [[ip('a'), '10.231.999.1']]);
+  const err = await rejection(applyNftables(target('h1'), bad));
+  expect(err.message).toMatch(/^host h1: check rules \(nft -c\) failed: .*Error/s);
+  expect(err.message).toContain('Nothing was changed');
+  expect(await listTable('h1')).toBe(before);
+});
+
+test('a hand edit shows up as drift; a forced apply repairs it', async () => {
+  const rs = ruleset('h1', [[ip('a'), ip('b')]]);
+  const applied = await applyNftables(target('h1'), rs, { force: true });
+  await lab.exec('h1', ['nft', 'add', 'rule', 'inet', TABLE, 'forward_filter', 'ip', 'saddr', ip('b'), 'drop']);
+  const drift = detectDrift(applied, await readHost(target('h1'), 'h1', 'nftables', TABLE));
+  expect(drift.drifted).toBe(true);
+  expect(drift.reason).toMatch(/edited on the host/);
+  expect((await applyNftables(target('h1'), rs)).changed).toBe(false); // same hash: idempotence alone does not repair
+  const repaired = await applyNftables(target('h1'), rs, { force: true });
+  expect(detectDrift(repaired, await readHost(target('h1'), 'h1', 'nftables', TABLE))).toEqual({ drifted: false });
+  expect(await lab.probe('b', 'a', 'tcp/80')).toBe(true);
+});
+
+test("another tool's table is untouched by apply and delete", async () => {
+  await lab.exec('h1', ['nft', '-f', '-'], {
+    stdin: 'table inet othertool {\n\tchain c {\n\t\ttype filter hook forward priority 10; policy accept;\n\t\tip saddr 10.231.1.250 drop\n\t}\n}\n',
+  });
+  const other = await listTable('h1', 'othertool');
+  await applyNftables(target('h1'), ruleset('h1', [[ip('b'), ip('a')]]));
+  expect(await listTable('h1', 'othertool')).toBe(other);
+  const del = await deleteHost(target('h1'), 'h1', 'nftables', TABLE);
+  expect(del.deleted).toBe(true);
+  expect(await listTable('h1')).toBe('(absent)');
+  expect(await listTable('h1', 'othertool')).toBe(other);
+  expect((await deleteHost(target('h1'), 'h1', 'nftables', TABLE)).deleted).toBe(false);
+  const files = await runOnHost(target('h1'), 'ls -A /var/lib/pulumi-netpolicy');
+  expect(files.stdout).toBe('');
+  await lab.exec('h1', ['nft', 'delete', 'table', 'inet', 'othertool']);
+});
+
+test('rules that cut SSH are rolled back by the host-side timer', async () => {
+  const good = ruleset('h1', [[ip('a'), ip('b')]]);
+  await applyNftables(target('h1'), good);
+  const before = await listTable('h1');
+  const lockout = ruleset('h1', [], '\tchain input_filter {\n\t\ttype filter hook input priority filter; policy accept;\n\t\ttcp dport 22 drop\n\t}\n');
+  const started = Date.now();
+  const err = await rejection(applyNftables(target('h1', { connectTimeoutMs: 1500 }), lockout, { rollbackTimerSec: 3 }));
+  expect(err.message).toMatch(/^host h1: confirm over a new SSH connection failed: .*rolled back by the host-side timer after 3 s/s);
+  expect(Date.now() - started).toBeLessThan(30_000);
+  const withoutHandles = (t: string): string => t.replace(/ # handle \d+/g, '');
+  expect(withoutHandles(await listTable('h1'))).toBe(withoutHandles(before)); // previous table back
+  expect((await readHost(target('h1'), 'h1', 'nftables', TABLE)).hash).toBe(good.hash);
+  expect(await lab.probe('a', 'b', 'tcp/80')).toBe(false);
+}, 60_000);
+
+test('test hook: a lock-out after apply (other table drops SSH) is undone by the timer', async () => {
+  const good = ruleset('h1', [[ip('a'), ip('b')]]);
+  await applyNftables(target('h1'), good);
+  const next = ruleset('h1', [[ip('b'), ip('a')]]);
+  const applying = applyNftables(target('h1', { connectTimeoutMs: 1500 }), next, {
+      rollbackTimerSec: 3,
+      hooks: {
+        afterApplyBeforeConfirm: async () => {
+          await lab.exec('h1', ['nft', '-f', '-'], { stdin: 'table inet locktest {\n\tchain i {\n\t\ttype filter hook input priority -10; policy accept;\n\t\ttcp dport 22 tcp flags & (syn | ack) == syn drop\n\t}\n}\n' });
+        },
+      },
+    });
+  try {
+    const err = await rejection(applying);
+    expect(err.message).toMatch(/rolled back by the host-side timer after 3 s \(verified: the timer fired\)/);
+  } finally {
+    await lab.exec('h1', ['nft', 'delete', 'table', 'inet', 'locktest'], { check: false });
+  }
+  expect((await readHost(target('h1'), 'h1', 'nftables', TABLE)).hash).toBe(good.hash);
+}, 60_000);
+
+test('many hosts: a host that is down is named, the others are applied', async () => {
+  await deleteHost(target('h1'), 'h1', 'nftables', TABLE);
+  await lab.stopSshd('h2');
+  try {
+    const report = await applyHosts([
+      { target: target('h1'), ruleset: ruleset('h1', [[ip('c'), ip('a')]]) },
+      { target: target('h2'), ruleset: ruleset('h2', [[ip('a'), ip('c')]]) },
+    ]);
+    expect(report.applied.map((r) => r.host)).toEqual(['h1']);
+    expect(report.failures.map((f) => f.host)).toEqual(['h2']);
+    expect(report.error?.message).toMatch(/1 of 2 hosts failed.*host h2: connect failed: .*connection refused/s);
+    expect(await lab.probe('c', 'a', 'tcp/80')).toBe(false); // h1 filters
+    expect(await lab.probe('a', 'c', 'tcp/80')).toBe(true); // h2 got nothing
+  } finally {
+    await lab.startSshd('h2');
+  }
+  await deleteHost(target('h1'), 'h1', 'nftables', TABLE);
+});
