@@ -1,0 +1,75 @@
+/**
+ * `npm run bench`: compile + render of synthetic fleets at 1,000 / 10,000 / 100,000 endpoints on
+ * 50 hosts, 200 label groups, Rancher stack + groupBy rules and 100 Kubernetes policies. Prints
+ * times and the size of what hosts get (chains, rules, set elements), to show rules stay
+ * proportional to distinct programs and set elements grow linearly.
+ */
+import { performance } from "node:perf_hooks";
+import { compile } from "../provider/compile";
+import { parseModel } from "../provider/model/model";
+import { Renderer } from "../provider/render";
+import { fleet } from "./generate";
+
+interface Size {
+  chains: number;
+  rules: number;
+  setElements: number;
+  mapElements: number;
+  bytes: number;
+}
+
+/** Counts what an nftables table holds, by reading its text. */
+export function measure(nft: string): Size {
+  const size: Size = { chains: 0, rules: 0, setElements: 0, mapElements: 0, bytes: nft.length };
+  let block: "set" | "map" | "chain" | undefined;
+  let inElements = false;
+  for (const raw of nft.split("\n")) {
+    const line = raw.trim();
+    if (/^set \S+ \{$/.test(line)) block = "set";
+    else if (/^map \S+ \{$/.test(line)) block = "map";
+    else if (/^chain \S+ \{$/.test(line)) { block = "chain"; size.chains++; }
+    else if (line.startsWith("elements = {")) inElements = !line.endsWith("}");
+    else if (inElements) {
+      if (line === "}") inElements = false;
+      else if (block === "set") size.setElements++;
+      else if (block === "map") size.mapElements++;
+    } else if (line === "}") block = undefined;
+    else if (block === "chain" && line !== "" && !line.startsWith("#") && !line.startsWith("type ")) size.rules++;
+  }
+  return size;
+}
+
+const ms = (t: number) => `${t.toFixed(0).padStart(6)} ms`;
+
+function run(endpoints: number): void {
+  const hosts = 50;
+  const doc = fleet({ endpoints, hosts, groups: 200, kubernetesPolicies: 100 });
+  const t0 = performance.now();
+  const model = parseModel(doc);
+  const t1 = performance.now();
+  const ps = compile(model);
+  const t2 = performance.now();
+  const renderer = new Renderer(ps);
+  const sizes: Size[] = [];
+  const perHost: number[] = [];
+  for (const h of ps.hosts) {
+    const s = performance.now();
+    const r = renderer.renderHost(h.name);
+    perHost.push(performance.now() - s);
+    sizes.push(measure(r.nft ?? ""));
+  }
+  const t3 = performance.now();
+  const sum = (f: (s: Size) => number) => sizes.reduce((a, s) => a + f(s), 0);
+  const max = (f: (s: Size) => number) => Math.max(...sizes.map(f));
+  console.log(`\n${endpoints.toLocaleString("en")} endpoints, ${hosts} hosts, 200 label groups, Rancher stack + groupBy rules, 100 Kubernetes policies`);
+  console.log(`  validate (zod)        ${ms(t1 - t0)}`);
+  console.log(`  compile               ${ms(t2 - t1)}   programs ${Object.keys(ps.programs).length}, address sets ${Object.keys(ps.sets).length}`);
+  console.log(`  render ${hosts} hosts        ${ms(t3 - t2)}   per host: mean ${(perHost.reduce((a, b) => a + b, 0) / hosts).toFixed(1)} ms, max ${Math.max(...perHost).toFixed(1)} ms`);
+  console.log(`  compile + render      ${ms(t3 - t1)}   (target at 10,000: < 2000 ms)`);
+  console.log(`  per host (max)        chains ${max((s) => s.chains)}, rules ${max((s) => s.rules)}, set elements ${max((s) => s.setElements)}, dispatch entries ${max((s) => s.mapElements)}, ${(max((s) => s.bytes) / 1024).toFixed(0)} KiB`);
+  console.log(`  all hosts             chains ${sum((s) => s.chains)}, rules ${sum((s) => s.rules)}, set elements ${sum((s) => s.setElements)}, dispatch entries ${sum((s) => s.mapElements)}`);
+  console.log(`  endpoint pairs        ${(endpoints * endpoints).toExponential(1)} (rules per pair: ${(sum((s) => s.rules) / (endpoints * endpoints)).toExponential(1)})`);
+}
+
+const sizes = process.argv.slice(2).map(Number).filter((n) => n > 0);
+for (const n of sizes.length > 0 ? sizes : [1_000, 10_000, 100_000]) run(n);
