@@ -51,12 +51,13 @@ export interface TierChain {
   setParts: string[];
 }
 
-export type DispatchTarget = { kind: "drop" } | { kind: "jump"; chain: string };
+/** `none`: the program allows everything, so the endpoint needs no entry. */
+export type DispatchTarget = { kind: "drop" } | { kind: "jump"; chain: string } | { kind: "none" };
 
 export interface DispatchEntry {
   /** Normalized address text. */
   address: string;
-  target: DispatchTarget;
+  target: Exclude<DispatchTarget, { kind: "none" }>;
 }
 
 /** One verdict map: the local endpoints governed in one layer, direction and family. */
@@ -168,10 +169,21 @@ export class PolicyPlan {
     if (target) return target;
     const program = this.policySet.programs[programId];
     if (!program) throw new RenderError(`layer "${layer}" refers to program "${programId}", which the policy set does not define`);
-    const first = this.tierChains(layer, program);
-    target = first === undefined ? { kind: "drop" } : { kind: "jump", chain: first };
+    target = this.shortcut(this.tierChains(layer, program));
     this.entries.set(key, target);
     return target;
+  }
+
+  /** A chain without rules is just its tail: dispatch straight to it (allow: no entry at all). */
+  private shortcut(first: string | undefined): DispatchTarget {
+    for (let id = first; id !== undefined;) {
+      const chain = this.chains.get(id);
+      if (!chain || chain.rules.length > 0) return { kind: "jump", chain: id };
+      if (chain.tail.kind === "return") return { kind: "none" };
+      if (chain.tail.kind === "drop") return { kind: "drop" };
+      id = chain.tail.chain;
+    }
+    return { kind: "drop" }; // a program without tiers denies
   }
 
   /** Builds the program's tier chains from the last tier back; returns the first chain's id. */
@@ -220,11 +232,12 @@ export class PolicyPlan {
     const roots = new Set<string>();
     for (const layer of this.policySet.layers) {
       for (const direction of ["egress", "ingress"] as const) {
-        const byFamily: Record<Family, { addr: Address; endpoint: string; target: DispatchTarget }[]> = { 4: [], 6: [] };
+        const byFamily: Record<Family, { addr: Address; endpoint: string; target: DispatchEntry["target"] }[]> = { 4: [], 6: [] };
         for (const name of local) {
           const programId = layer[direction][name];
           if (programId === undefined) continue;
           const target = this.entry(layer.name, programId);
+          if (target.kind === "none") continue;
           if (target.kind === "jump") roots.add(target.chain);
           for (const addr of this.addresses.get(name) ?? []) byFamily[addr.family].push({ addr, endpoint: name, target });
         }

@@ -11,7 +11,7 @@
 import { createHash } from "node:crypto";
 import { PortRange } from "../compile/ir";
 import { Branch, Family, IcmpCond } from "./match-branches";
-import { ChainAction, DispatchTarget, HostProgram, RenderError, SetPart, TierChain } from "./host-program";
+import { ChainAction, DispatchEntry, HostProgram, RenderError, SetPart, TierChain } from "./host-program";
 
 const PROTO_NAME: Record<number, string> = { 6: "tcp", 17: "udp", 33: "dccp", 132: "sctp", 136: "udplite" };
 const protoName = (p: number, f: Family) =>
@@ -145,7 +145,7 @@ export class IptablesWriter {
     return text;
   }
 
-  private targetText(t: DispatchTarget): string {
+  private targetText(t: DispatchEntry["target"]): string {
     return t.kind === "drop" ? "-j DROP" : `-j ${this.chainName(t.chain)}`;
   }
 

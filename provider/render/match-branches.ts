@@ -175,5 +175,7 @@ function familyBranches(m: Match, family: Family | undefined, setFacts: (id: str
     if (m.icmpCode !== undefined) test("code", m.icmpCode, false, m.icmpCode === 0);
     if (m.notIcmpCode !== undefined) test("code", m.notIcmpCode, true, m.notIcmpCode !== 0);
   }
+  // IPv6 packets never carry protocol 1 (the analysis maps ICMP to ICMPv6 for IPv6 flows).
+  if (family === 6) drafts = drafts.filter((d) => !(d.proto?.op === "in" && d.proto.protocols.every((p) => p === PROTO.icmp)));
   return drafts;
 }

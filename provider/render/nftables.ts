@@ -9,7 +9,7 @@
 import { createHash } from "node:crypto";
 import { PortRange } from "../compile/ir";
 import { Branch, Family } from "./match-branches";
-import { ChainAction, Dispatch, DispatchTarget, HostProgram, SetPart, TierChain } from "./host-program";
+import { ChainAction, Dispatch, DispatchEntry, HostProgram, SetPart, TierChain } from "./host-program";
 
 const PROTO_NAME: Record<number, string> = { 1: "icmp", 6: "tcp", 17: "udp", 33: "dccp", 58: "ipv6-icmp", 132: "sctp", 136: "udplite" };
 const protoName = (p: number) => PROTO_NAME[p] ?? String(p);
@@ -57,7 +57,7 @@ function actionText(a: ChainAction): string {
   }
 }
 
-const targetText = (t: DispatchTarget) => (t.kind === "drop" ? "drop" : `jump ${chainName(t.chain)}`);
+const targetText = (t: DispatchEntry["target"]) => (t.kind === "drop" ? "drop" : `jump ${chainName(t.chain)}`);
 
 /** `elements = { … }` with one element per line. */
 function elementLines(items: readonly string[]): string[] {

@@ -64,7 +64,6 @@ export function runChain(chains: ReadonlyMap<string, TierChain>, start: string, 
       break;
     }
     if (next.kind === "return" || next.kind === "drop") return next.kind;
-    if (next.kind === "log") throw new Error("log as a tail");
     chain = chains.get(next.chain);
   }
   throw new Error(`chain ${start} missing or looping`);

@@ -1,0 +1,196 @@
+import { createHash } from "node:crypto";
+import { PolicySetBuilder } from "../../provider/compile/builder";
+import { Match, PolicySet } from "../../provider/compile/ir";
+import { parseModelText } from "../../provider/model/model";
+import { compile } from "../../provider/compile";
+import { Renderer, renderAll, renderHost, tableName } from "../../provider/render";
+import { randomPolicySet } from "./random-policy";
+import { compileFixture, fixture, nftBlock, nftCheck, oneProgram, tier, toolsAvailable } from "./support";
+
+const nftHere = toolsAvailable("nft");
+const checked = nftHere ? test : test.skip;
+
+/** The host `h` table of `ps`; asserts `nft -c` accepts it. */
+function nftOf(ps: PolicySet, host = "h"): string {
+  const r = renderHost(ps, host);
+  if (r.nft === undefined) throw new Error("no nft text");
+  if (nftHere) expect(nftCheck(r.nft)).toBe("");
+  return r.nft;
+}
+
+/** The rule lines of the chain `x`'s IPv4 ingress dispatch jumps to. */
+function firstChain(text: string): string[] {
+  const jump = /10\.0\.0\.1 : jump (t_[0-9a-f]{12})/.exec(text);
+  if (!jump) throw new Error(`no dispatch for x in\n${text}`);
+  return nftBlock(text, new RegExp(`^chain ${jump[1]} \\{`));
+}
+
+/** Set names are content hashes; tests compare them as `@SET_v4`. */
+const S = (family: string) => `@SET_${family}`;
+const anonymize = (line: string) => line.replace(/@s_[0-9a-f]{12}_/g, "@SET_");
+
+describe("rule lines (one tier, one rule, then drop)", () => {
+  const cases: [string, (s: { p4: string; p6: string; both: string; net: string }) => Match, string[]][] = [
+    ["no condition", () => ({}), ["return", "drop"]],
+    ["tcp ports", () => ({ protocol: 6, dstPorts: [{ from: 443, to: 443 }, { from: 80, to: 80 }, { from: 8000, to: 8080 }] }),
+      ["meta l4proto tcp th dport { 80, 443, 8000-8080 } return", "drop"]],
+    ["overlapping port ranges are merged", () => ({ protocol: 17, dstPorts: [{ from: 10, to: 20 }, { from: 15, to: 30 }, { from: 31, to: 31 }] }),
+      ["meta l4proto udp th dport 10-31 return", "drop"]],
+    ["negated ports on tcp", () => ({ protocol: 6, notDstPorts: [{ from: 22, to: 22 }] }), ["meta l4proto tcp th dport != 22 return", "drop"]],
+    ["negated ports without protocol also match portless packets", () => ({ notDstPorts: [{ from: 22, to: 22 }] }), [
+      "meta l4proto != { tcp, udp, dccp, sctp, udplite } return",
+      "meta l4proto { tcp, udp, dccp, sctp, udplite } th dport != 22 return", "drop"]],
+    ["source ports", () => ({ protocol: 6, srcPorts: [{ from: 53, to: 53 }] }), ["meta l4proto tcp th sport 53 return", "drop"]],
+    ["!protocol", () => ({ notProtocol: 6 }), ["meta l4proto != tcp return", "drop"]],
+    ["other protocol by number", () => ({ protocol: 47 }), ["meta l4proto 47 return", "drop"]],
+    ["source set, both families", (s) => ({ src: [{ set: s.both }] }), [
+      `meta nfproto ipv4 ip saddr ${S("v4")} return`, `meta nfproto ipv6 ip6 saddr ${S("v6")} return`, "drop"]],
+    ["IPv4-only set: no IPv6 rule", (s) => ({ src: [{ set: s.p4 }] }), [`meta nfproto ipv4 ip saddr ${S("v4")} return`, "drop"]],
+    ["negated IPv4-only set: every IPv6 packet matches", (s) => ({ src: [{ set: s.p4, negate: true }] }), [
+      `meta nfproto ipv4 ip saddr != ${S("v4")} return`, "meta nfproto ipv6 return", "drop"]],
+    ["negated IPv6-only set on the destination", (s) => ({ dst: [{ set: s.p6, negate: true }] }), [
+      "meta nfproto ipv4 return", `meta nfproto ipv6 ip6 daddr != ${S("v6")} return`, "drop"]],
+    ["ipVersion 6", () => ({ ipVersion: 6 }), ["meta nfproto ipv6 return", "drop"]],
+    ["ICMP echo", () => ({ protocol: 1, icmpType: 8 }), ["meta nfproto ipv4 meta l4proto icmp icmp type 8 return", "drop"]],
+    ["ICMPv6 echo with code", () => ({ protocol: 58, icmpType: 128, icmpCode: 0 }),
+      ["meta nfproto ipv6 meta l4proto ipv6-icmp icmpv6 type 128 icmpv6 code 0 return", "drop"]],
+    ["!icmp_type with protocol icmp", () => ({ protocol: 1, notIcmpType: 8 }), ["meta nfproto ipv4 meta l4proto icmp icmp type != 8 return", "drop"]],
+    ["net set with except", (s) => ({ dst: [{ set: s.net }], protocol: 6 }), [`meta nfproto ipv4 meta l4proto tcp ip daddr ${S("v4")} return`, "drop"]],
+  ];
+  test.each(cases)("%s", (_name, match, expected) => {
+    expect(firstChain(nftOf(oneProgram((s) => tier(match(s))))).map(anonymize)).toEqual(expected);
+  });
+});
+
+describe("tiers and actions", () => {
+  test("pass and end:next go to the next tier's chain; log is non-terminal with a fixed prefix", () => {
+    const text = nftOf(oneProgram(() => [
+      { name: "policies", rules: [{ match: { protocol: 6 }, action: "log", origin: "a" }, { match: { protocol: 17 }, action: "pass", origin: "b" }], end: "next", endOrigin: "e" },
+      { name: "profile", rules: [{ match: { protocol: 17 }, action: "deny", origin: "c" }], end: "allow", endOrigin: "e" },
+    ]));
+    const first = firstChain(text);
+    const next = /goto (t_[0-9a-f]{12})/.exec(first.join("\n"))?.[1];
+    expect(first).toEqual(['meta l4proto tcp log prefix "netpol calico "', `meta l4proto udp goto ${next}`, `goto ${next}`]);
+    expect(nftBlock(text, new RegExp(`^chain ${next} \\{`))).toEqual(["meta l4proto udp drop", "return"]);
+  });
+
+  test("pass in the last tier falls off it; end:next in the last tier denies", () => {
+    const lines = firstChain(nftOf(oneProgram(() => tier({ protocol: 6 }, "pass", "next"))));
+    expect(lines).toEqual(["meta l4proto tcp drop", "drop"]);
+  });
+
+  test("the base chain: established first, then egress and ingress maps per layer in layer order", () => {
+    const b = new PolicySetBuilder();
+    const allow = b.program({ tiers: tier({}) });
+    const gov = { x: allow };
+    const ps = b.build({ network: "n", endpoints: [{ name: "x", ips: ["10.0.0.1", "fd00::1"], host: "h" }], hosts: [{ name: "h", backend: "nftables" }] }, [
+      { name: "rancher", ingress: gov, egress: {}, ungoverned: { ingress: "", egress: "" } },
+      { name: "calico", ingress: gov, egress: gov, ungoverned: { ingress: "", egress: "" } },
+    ]);
+    expect(nftBlock(nftOf(ps), /^chain forward \{/)).toEqual([
+      "type filter hook forward priority filter; policy accept;",
+      "ct state established,related accept",
+      "ct state invalid drop",
+      "ip daddr vmap @rancher_ingress_v4",
+      "ip6 daddr vmap @rancher_ingress_v6",
+      "ip saddr vmap @calico_egress_v4",
+      "ip6 saddr vmap @calico_egress_v6",
+      "ip daddr vmap @calico_ingress_v4",
+      "ip6 daddr vmap @calico_ingress_v6",
+    ]);
+  });
+});
+
+describe("Rancher fixture (compiled from the model)", () => {
+  const ps = compileFixture("rancher-stacks.yaml");
+  const text = nftOf(ps, "node1");
+
+  test("table name, hash comment, and the hash is sha256 of the rest", () => {
+    const r = renderHost(ps, "node1");
+    expect(r.table).toBe(tableName("shop"));
+    expect(r.table).toMatch(/^netpol_[0-9a-f]{8}$/);
+    expect(text.startsWith(`table inet ${r.table} {\n\tcomment "netpol:${r.hash}"\n`)).toBe(true);
+    const rest = text.replace(`\tcomment "netpol:${r.hash}"\n\n`, "");
+    expect(createHash("sha256").update(rest).digest("hex")).toBe(r.hash);
+  });
+
+  test("node1 dispatches only its own endpoints, and holds the stacks' sets", () => {
+    expect(nftBlock(text, /^map rancher_ingress_v4 \{/).slice(2, -1)).toEqual([
+      expect.stringMatching(/^10\.42\.0\.11 : jump t_[0-9a-f]{12},$/),
+      expect.stringMatching(/^10\.42\.0\.21 : jump t_[0-9a-f]{12},$/),
+      "10.42.0.31 : drop",
+    ]);
+    expect(text).not.toContain("rancher_ingress_v6");
+    expect(text).toContain("\t\t\t10.42.0.11,\n\t\t\t10.42.0.12\n");
+    expect(text).toContain("\t\t\tfd42::12\n");
+  });
+
+  test("no user text reaches the ruleset", () => {
+    for (const word of ["web", "db-", "lone", "shop", "stack"]) expect(text).not.toContain(word);
+  });
+});
+
+describe("determinism and hashing", () => {
+  const model = parseModelText(fixture("rancher-stacks.yaml"));
+
+  test("same input twice gives the same bytes", () => {
+    expect(renderAll(compile(model))).toEqual(renderAll(compile(model)));
+  });
+
+  test("reordered endpoints give the same bytes", () => {
+    const reversed = { ...model, endpoints: [...(model.endpoints ?? [])].reverse() };
+    expect(renderAll(compile(reversed))).toEqual(renderAll(compile(model)));
+  });
+
+  test("rendering hosts in another order on one Renderer gives the same bytes", () => {
+    const r1 = new Renderer(compile(model));
+    const r2 = new Renderer(compile(model));
+    const a = [r1.renderHost("node1"), r1.renderHost("node2")];
+    const b = [r2.renderHost("node2"), r2.renderHost("node1")].reverse();
+    expect(a).toEqual(b);
+  });
+
+  test("the hash changes when the content changes, and the diff stays with the changed group", () => {
+    const before = renderHost(compile(model), "node1");
+    const grown = { ...model, endpoints: [...(model.endpoints ?? []), { name: "web-3", ips: ["10.42.0.13"], host: "node2", stack: "web" }] };
+    const after = renderHost(compile(grown), "node1");
+    expect(after.hash).not.toBe(before.hash);
+    const old = new Set((before.nft ?? "").split("\n"));
+    const added = (after.nft ?? "").split("\n").filter((l) => !old.has(l));
+    expect(added).toContain("\t\t\t10.42.0.13");
+    // Set and chain names are content hashes, so the web set, the web chain and web-1's map entry
+    // change; the db stack's lines do not.
+    expect(added.filter((l) => l.includes("10.42.0.21"))).toEqual([]);
+    expect(added.length).toBeLessThanOrEqual(10);
+  });
+});
+
+describe("size", () => {
+  test("100 endpoints with the same program share one chain", () => {
+    const b = new PolicySetBuilder();
+    const names = Array.from({ length: 100 }, (_, i) => `e${i}`);
+    const group = b.endpointSet(names);
+    const program = b.program({ tiers: tier({ src: [{ set: group }], protocol: 6, dstPorts: [{ from: 80, to: 80 }] }) });
+    const ps = b.build({
+      network: "n",
+      endpoints: names.map((name, i) => ({ name, ips: [`10.1.${i >> 8}.${i & 255}`], host: "h" })),
+      hosts: [{ name: "h", backend: "nftables" }],
+    }, [{ name: "calico", ingress: Object.fromEntries(names.map((n) => [n, program])), egress: {}, ungoverned: { ingress: "", egress: "" } }]);
+    const text = nftOf(ps);
+    expect(text.match(/^\tchain t_/gm)).toHaveLength(1);
+    expect(text.match(/ : jump t_/g)).toHaveLength(100);
+  });
+});
+
+describe("nft -c accepts every rendering", () => {
+  checked.each(Array.from({ length: 30 }, (_, i) => i + 1))("random policy set %i, every nftables host", (seed) => {
+    const ps = randomPolicySet(seed);
+    for (const h of ps.hosts.filter((x) => x.backend === "nftables")) nftOf(ps, h.name);
+  });
+
+  checked("an empty host (no local endpoints)", () => {
+    const ps = compileFixture("rancher-stacks.yaml");
+    const empty: PolicySet = { ...ps, hosts: [...ps.hosts, { name: "spare", backend: "nftables" }] };
+    expect(nftBlock(nftOf(empty, "spare"), /^chain forward \{/)).toHaveLength(3);
+  });
+});
