@@ -137,6 +137,32 @@ describe('authentication and privilege', () => {
       fs.rmSync(dir, { recursive: true, force: true });
     }
   });
+  test('ssh-agent: a socket path, or true for SSH_AUTH_SOCK read at call time', async () => {
+    const { execFileSync, spawn } = await import('child_process');
+    const dir = fs.mkdtempSync('/tmp/netpol-agent-');
+    const sock = path.join(dir, 'agent.sock');
+    const agent = spawn('ssh-agent', ['-D', '-a', sock], { stdio: 'ignore' });
+    try {
+      for (let i = 0; i < 100 && !fs.existsSync(sock); i++) await new Promise((r) => setTimeout(r, 20));
+      execFileSync('ssh-add', ['-q', lab.clientKey.privateKeyPath], { env: { ...process.env, SSH_AUTH_SOCK: sock }, stdio: 'ignore' });
+      const viaPath = await runOnHost(rootTarget('h1', { privateKey: undefined, agent: sock }), 'echo ok');
+      expect(viaPath.stdout).toBe('ok\n');
+      const saved = process.env.SSH_AUTH_SOCK;
+      process.env.SSH_AUTH_SOCK = sock;
+      try {
+        expect((await runOnHost(rootTarget('h1', { privateKey: undefined, agent: true }), 'echo ok')).stdout).toBe('ok\n');
+        delete process.env.SSH_AUTH_SOCK;
+        const err = await rejection(runOnHost(rootTarget('h1', { privateKey: undefined, agent: true }), 'true'));
+        expect(err.message).toContain('SSH_AUTH_SOCK is not set');
+      } finally {
+        if (saved === undefined) delete process.env.SSH_AUTH_SOCK;
+        else process.env.SSH_AUTH_SOCK = saved;
+      }
+    } finally {
+      agent.kill();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
 
 describe('transport', () => {
