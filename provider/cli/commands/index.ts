@@ -2,5 +2,6 @@ import { Command } from "../command";
 import { explainCommand, reachCommand, validateCommand } from "./analysis";
 import { convertCommand } from "./convert";
 import { renderCommand } from "./render";
+import { applyCommand, destroyCommand, planCommand, statusCommand } from "./hosts";
 
-export const analysisCommands: Command[] = [validateCommand, reachCommand, explainCommand, renderCommand, convertCommand];
+export const analysisCommands: Command[] = [validateCommand, reachCommand, explainCommand, renderCommand, convertCommand, planCommand, applyCommand, destroyCommand, statusCommand];
