@@ -49,8 +49,9 @@ export class IptablesWriter {
     if (this.entryChain.length > 15) throw new RenderError(`table name "${table}" is too long for iptables chain and ipset names (at most 15 characters)`);
   }
 
+  /** iptables chain names are the uppercased table plus the tier id: `NETPOL_1ADDAEA5_4910CD793E53`. */
   chainName(id: string): string {
-    return `${this.entryChain}_${id}`;
+    return `${this.entryChain}_${id.toUpperCase()}`;
   }
 
   setName(id: string, f: Family): string {
@@ -149,16 +150,21 @@ export class IptablesWriter {
     return t.kind === "drop" ? "-j DROP" : `-j ${this.chainName(t.chain)}`;
   }
 
-  /** `*filter … COMMIT` for one family; `marker` is the hash comment rule (empty while hashing). */
-  private restoreText(program: HostProgram, f: Family, marker: string): string {
+  /**
+   * `*filter … COMMIT` for one family, in two parts around the place of the hash comment rule
+   * (which cannot be part of what it hashes).
+   */
+  private restoreParts(program: HostProgram, f: Family): [string, string] {
     const entry = this.entryChain;
-    const lines = [
+    const head = [
       "*filter",
       `:${entry} - [0:0]`,
       ...program.chains.map((c) => `:${this.chainName(c.id)} - [0:0]`),
       "# Entry (FORWARD jumps here): replies pass; a new connection runs, for every layer, the egress",
       "# program of its local source and the ingress program of its local destination.",
-      ...(marker ? [marker] : []),
+      "",
+    ];
+    const lines = [
       `-A ${entry} -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT`,
       `-A ${entry} -m conntrack --ctstate INVALID -j DROP`,
     ];
@@ -171,15 +177,15 @@ export class IptablesWriter {
     }
     for (const c of program.chains) lines.push(this.chainBlock(c, f));
     lines.push("COMMIT", "");
-    return lines.join("\n");
+    return [head.join("\n"), lines.join("\n")];
   }
 
   ruleset(program: HostProgram): { ipset: string; v4: string; v6: string; entryChain: string; hash: string } {
     const ipset = program.sets.map((p) => this.ipsetBlock(p)).join("\n") + (program.sets.length > 0 ? "\n" : "");
-    const hash = createHash("sha256")
-      .update(`${ipset}\u0000${this.restoreText(program, 4, "")}\u0000${this.restoreText(program, 6, "")}`)
-      .digest("hex");
-    const marker = `-A ${this.entryChain} -m comment --comment "netpol:${hash}"`;
-    return { ipset, v4: this.restoreText(program, 4, marker), v6: this.restoreText(program, 6, marker), entryChain: this.entryChain, hash };
+    const [v4a, v4b] = this.restoreParts(program, 4);
+    const [v6a, v6b] = this.restoreParts(program, 6);
+    const hash = createHash("sha256").update(ipset).update("\0").update(v4a).update(v4b).update("\0").update(v6a).update(v6b).digest("hex");
+    const marker = `-A ${this.entryChain} -m comment --comment "netpol:${hash}"\n`;
+    return { ipset, v4: v4a + marker + v4b, v6: v6a + marker + v6b, entryChain: this.entryChain, hash };
   }
 }

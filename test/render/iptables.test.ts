@@ -94,7 +94,7 @@ describe("rule lines", () => {
     ], "iptables"));
     const lines = firstChain(ipt);
     expect(lines[0]).toBe('-j LOG --log-prefix "netpol calico "');
-    expect(lines[1]).toMatch(/^-p tcp -g NETPOL_[0-9A-F]{8}_[0-9a-f]{12}$/);
+    expect(lines[1]).toMatch(/^-p tcp -g NETPOL_[0-9A-F]{8}_[0-9A-F]{12}$/);
     expect(lines[2]).toBe("-j DROP");
   });
 
@@ -117,10 +117,10 @@ describe("Rancher fixture, iptables host", () => {
       `-A ${entry} -m comment --comment "netpol:${r.hash}"`,
       `-A ${entry} -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT`,
       `-A ${entry} -m conntrack --ctstate INVALID -j DROP`,
-      expect.stringMatching(new RegExp(`^-A ${entry} -d 10\\.42\\.0\\.12/32 -j ${entry}_[0-9a-f]{12}$`)),
+      expect.stringMatching(new RegExp(`^-A ${entry} -d 10\\.42\\.0\\.12/32 -j ${entry}_[0-9A-F]{12}$`)),
     ]);
-    expect(ipt.v6).toMatch(new RegExp(`-A ${entry} -d fd42::12/128 -j ${entry}_[0-9a-f]{12}\\n`));
-    expect(ipt.v6).toMatch(new RegExp(`-A ${entry} -d fd42::22/128 -j ${entry}_[0-9a-f]{12}\\n`));
+    expect(ipt.v6).toMatch(new RegExp(`-A ${entry} -d fd42::12/128 -j ${entry}_[0-9A-F]{12}\\n`));
+    expect(ipt.v6).toMatch(new RegExp(`-A ${entry} -d fd42::22/128 -j ${entry}_[0-9A-F]{12}\\n`));
     expect(ipt.v4.startsWith(`*filter\n:${entry} - [0:0]\n`)).toBe(true);
     expect(ipt.v4.endsWith("COMMIT\n")).toBe(true);
   });
