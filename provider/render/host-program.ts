@@ -14,7 +14,7 @@
  */
 import { shortHash } from "../compile/builder";
 import { AddressSet, Direction, HostInfo, LayerName, PolicySet, Program } from "../compile/ir";
-import { Address, Cidr, cidrOf, contains, formatAddress, formatCidr, parseAddress } from "../model/net";
+import { Cidr, cidrOf, contains, formatAddress, formatCidr, parseAddress } from "../model/net";
 import { Branch, branchesOf, Family, SetFacts } from "./match-branches";
 
 /** A PolicySet that cannot be rendered (an IR invariant broken); says what and where. */
@@ -88,12 +88,22 @@ export interface HostProgram {
 }
 
 const LAYER_NAME = /^[a-z][a-z0-9]{0,15}$/;
-const byValue = (a: Address, b: Address) => (a.value < b.value ? -1 : a.value > b.value ? 1 : 0);
+/** An endpoint address, parsed and formatted once per PolicySet. */
+interface Ip {
+  family: Family;
+  /** Fixed-width hex of the value: sorts like the number, compares cheaply. */
+  key: string;
+  /** Canonical text (RFC 5952 for IPv6). */
+  text: string;
+}
 
-function parseIp(text: string, where: string): Address {
+const byKey = (a: { key: string }, b: { key: string }) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
+
+function parseIp(text: string, where: string): Ip {
   const a = parseAddress(text);
   if (!a) throw new RenderError(`${where}: "${text}" is not an IPv4 or IPv6 address`);
-  return a;
+  // Dotted quads that parse are already canonical (no leading zeros); IPv6 text varies.
+  return { family: a.family, key: a.value.toString(16).padStart(a.family === 4 ? 8 : 32, "0"), text: a.family === 4 ? text : formatAddress(a) };
 }
 
 /** Sorted, without CIDRs inside others (nft refuses overlapping intervals, ipset would duplicate). */
@@ -110,7 +120,7 @@ function outermost(cidrs: Cidr[]): Cidr[] {
 
 /** Precomputes everything that does not depend on the host; then answers per host. */
 export class PolicyPlan {
-  private readonly addresses = new Map<string, Address[]>();
+  private readonly addresses = new Map<string, Ip[]>();
   private readonly localByHost = new Map<string, string[]>();
   private readonly parts = new Map<string, SetPart>();
   private readonly facts = new Map<string, SetFacts>();
@@ -145,7 +155,7 @@ export class PolicyPlan {
     if (set.kind === "endpoints") {
       const all = set.members.flatMap((m) => this.addresses.get(m) ?? []);
       for (const family of [4, 6] as const) {
-        const sorted = all.filter((a) => a.family === family).sort(byValue).map(formatAddress);
+        const sorted = all.filter((a) => a.family === family).sort(byKey).map((a) => a.text);
         byFamily[family] = sorted.filter((a, i) => i === 0 || a !== sorted[i - 1]);
       }
     } else {
@@ -232,26 +242,26 @@ export class PolicyPlan {
     const roots = new Set<string>();
     for (const layer of this.policySet.layers) {
       for (const direction of ["egress", "ingress"] as const) {
-        const byFamily: Record<Family, { addr: Address; endpoint: string; target: DispatchEntry["target"] }[]> = { 4: [], 6: [] };
+        const byFamily: Record<Family, { key: string; text: string; endpoint: string; target: DispatchEntry["target"] }[]> = { 4: [], 6: [] };
         for (const name of local) {
           const programId = layer[direction][name];
           if (programId === undefined) continue;
           const target = this.entry(layer.name, programId);
           if (target.kind === "none") continue;
           if (target.kind === "jump") roots.add(target.chain);
-          for (const addr of this.addresses.get(name) ?? []) byFamily[addr.family].push({ addr, endpoint: name, target });
+          for (const addr of this.addresses.get(name) ?? []) byFamily[addr.family].push({ key: addr.key, text: addr.text, endpoint: name, target });
         }
         for (const family of [4, 6] as const) {
-          const list = byFamily[family].sort((a, b) => byValue(a.addr, b.addr));
+          const list = byFamily[family].sort(byKey);
           if (list.length === 0) continue;
           const entries: DispatchEntry[] = [];
           list.forEach((e, i) => {
             const prev = list[i - 1];
-            if (prev && prev.addr.value === e.addr.value) {
+            if (prev && prev.key === e.key) {
               if (JSON.stringify(prev.target) === JSON.stringify(e.target)) return;
-              throw new RenderError(`host "${hostName}": endpoints "${prev.endpoint}" and "${e.endpoint}" share address ${formatAddress(e.addr)} but have different ${layer.name} ${direction} programs`);
+              throw new RenderError(`host "${hostName}": endpoints "${prev.endpoint}" and "${e.endpoint}" share address ${e.text} but have different ${layer.name} ${direction} programs`);
             }
-            entries.push({ address: formatAddress(e.addr), target: e.target });
+            entries.push({ address: e.text, target: e.target });
           });
           dispatch.push({ layer: layer.name, direction, family, entries });
         }

@@ -111,7 +111,7 @@ export class NftablesWriter {
     for (const d of program.dispatch) {
       const key = d.direction === "egress" ? "source" : "destination";
       blocks.push([
-        `\t# ${d.layer} ${d.direction} dispatch (IPv${d.family}): local ${key} address → its program's first tier`,
+        `\t# ${d.layer} ${d.direction} dispatch (IPv${d.family}): local ${key} address -> first tier of its program`,
         `\tmap ${mapName(d)} {`,
         `\t\ttype ${addrType(d.family)} : verdict`,
         ...elementLines(d.entries.map((e) => `${e.address} : ${targetText(e.target)}`)),
@@ -130,9 +130,9 @@ export class NftablesWriter {
       ...program.dispatch.map((d) => `\t\t${ip(d.family)} ${d.direction === "egress" ? "saddr" : "daddr"} vmap @${mapName(d)}`),
       "\t}",
     ].join("\n"));
-    const head = `table inet ${table} {`;
+    const head = `table inet ${table} {\n`;
     const body = `${blocks.join("\n\n")}\n}\n`;
-    const hash = createHash("sha256").update(`${head}\n${body}`).digest("hex");
-    return { nft: `${head}\n\tcomment "netpol:${hash}"\n\n${body}`, hash };
+    const hash = createHash("sha256").update(head).update(body).digest("hex");
+    return { nft: `${head}\tcomment "netpol:${hash}"\n\n${body}`, hash };
   }
 }
