@@ -1,6 +1,7 @@
 import { spawnSync } from "node:child_process";
 import { PolicySet } from "../../provider/compile/ir";
 import { HostRuleset, RenderError, renderAll, renderHost } from "../../provider/render";
+import { validateRuleset } from "../../provider/targets/ssh/ruleset";
 import { randomPolicySet } from "./random-policy";
 import { compileFixture, oneProgram, tier, toolsAvailable } from "./support";
 
@@ -12,6 +13,7 @@ type Ipt = NonNullable<HostRuleset["iptables"]>;
 function iptOf(ps: PolicySet, host = "h"): Ipt {
   const r = renderHost(ps, host);
   if (!r.iptables) throw new Error("no iptables output");
+  validateRuleset(r); // the SSH applier's own contract check
   return r.iptables;
 }
 

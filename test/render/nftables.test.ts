@@ -4,6 +4,7 @@ import { Match, PolicySet } from "../../provider/compile/ir";
 import { parseModelText } from "../../provider/model/model";
 import { compile } from "../../provider/compile";
 import { Renderer, renderAll, renderHost, tableName } from "../../provider/render";
+import { validateRuleset } from "../../provider/targets/ssh/ruleset";
 import { randomPolicySet } from "./random-policy";
 import { compileFixture, fixture, nftBlock, nftCheck, oneProgram, tier, toolsAvailable } from "./support";
 
@@ -14,6 +15,7 @@ const checked = nftHere ? test : test.skip;
 function nftOf(ps: PolicySet, host = "h"): string {
   const r = renderHost(ps, host);
   if (r.nft === undefined) throw new Error("no nft text");
+  validateRuleset(r); // the SSH applier's own contract check
   if (nftHere) expect(nftCheck(r.nft)).toBe("");
   return r.nft;
 }
