@@ -60,8 +60,12 @@ export function propertyDiff(before: Json | undefined, after: Json | undefined, 
 
 /** Top-level inputs of a created resource, one line each. */
 function summary(props: PropertyMap | undefined): string[] {
+  const multiLineMap = (v: Json): v is { [k: string]: Json } =>
+    isObject(v) && !isSecret(v) && Object.values(v).some((x) => typeof x === "string" && x.includes("\n"));
   return Object.entries(props ?? {}).filter(([k]) => !HIDDEN(k)).sort(([a], [b]) => a.localeCompare(b))
-    .map(([k, v]) => `+ ${k}: ${scalar(v)}`);
+    .flatMap(([k, v]) => (multiLineMap(v)
+      ? Object.entries(v).map(([sub, x]) => `+ ${key(k, sub)}: ${scalar(x)}`)
+      : [`+ ${k}: ${scalar(v)}`]));
 }
 
 function stepLines(step: Step, detail: boolean): string[] {

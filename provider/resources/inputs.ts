@@ -1,0 +1,127 @@
+/**
+ * Shared by the resource implementations: unknown values during preview, check failures from zod
+ * with property paths, credentials merged back into hosts, and the SSH target of a host.
+ */
+import { z, ZodError, ZodIssue } from "zod";
+import { formatPath, InputError, issuesFromZod } from "../model/errors";
+import type { ModelInput } from "../model/model";
+import type { HostRuleset } from "../render";
+import type { SshTarget } from "../targets/ssh";
+import { lookupKnownHosts } from "../targets/ssh/host-keys";
+import { CREDENTIAL_FIELDS, NetworkInputs, ResourceHost, SshSettingsInput } from "./schema";
+
+/** What the engine sends for a value not known yet (preview). */
+export const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+/** How the rendered rules read when they depend on unknown values. */
+export const COMPUTED = "(computed)";
+
+export interface CheckFailure {
+  property: string;
+  reason: string;
+}
+
+export type Props = Record<string, unknown>;
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+export function containsUnknown(v: unknown): boolean {
+  if (v === UNKNOWN) return true;
+  if (Array.isArray(v)) return v.some(containsUnknown);
+  if (isRecord(v)) return Object.values(v).some(containsUnknown);
+  return false;
+}
+
+/** True when the value at `path`, or one of its parents, is unknown. */
+function underUnknown(root: unknown, path: readonly (string | number)[]): boolean {
+  let cur: unknown = root;
+  for (const seg of path) {
+    if (cur === UNKNOWN) return true;
+    if (Array.isArray(cur) && typeof seg === "number") cur = cur[seg];
+    else if (isRecord(cur)) cur = cur[String(seg)];
+    else return false;
+  }
+  return cur === UNKNOWN;
+}
+
+/** zod issues as check failures, leaving out issues about values not known yet. */
+export function schemaFailures(schema: z.ZodTypeAny, value: unknown): CheckFailure[] {
+  const result = schema.safeParse(value);
+  if (result.success) return [];
+  const known = result.error.issues.filter((i: ZodIssue) => !underUnknown(value, i.path) && !(i.code === "invalid_union" && containsUnknown(value)));
+  return issuesFromZod(new ZodError(known)).map((i) => ({ property: i.path, reason: i.message }));
+}
+
+/** Failures from an InputError of the model; model paths (`network.policy[0]`) become input paths (`policy[0]`). */
+export function modelFailures(err: InputError): CheckFailure[] {
+  return err.issues.map((i) => ({ property: i.path.replace(/^network\./, ""), reason: i.message }));
+}
+
+type Credentials = Record<string, Partial<Record<(typeof CREDENTIAL_FIELDS)[number], string>> & { bastion?: Credentials[string] }>;
+
+function mergeSsh(ssh: unknown, cred: Credentials[string] | undefined): unknown {
+  if (!isRecord(ssh) || !isRecord(cred)) return ssh;
+  const { bastion, ...own } = cred;
+  const merged: Record<string, unknown> = { ...ssh, ...own };
+  if (bastion !== undefined && isRecord(ssh.bastion)) merged.bastion = mergeSsh(ssh.bastion, bastion);
+  return merged;
+}
+
+/** The SDK keeps SSH secrets in the secret `credentials` input (by host name); put them back. */
+export function withCredentials(props: Props): Props {
+  const { credentials, ...rest } = props;
+  if (!Array.isArray(rest.hosts) || !isRecord(credentials)) return rest;
+  const creds = credentials as Credentials;
+  return {
+    ...rest,
+    hosts: rest.hosts.map((h: unknown) => (isRecord(h) && typeof h.name === "string" && isRecord(h.ssh) ? { ...h, ssh: mergeSsh(h.ssh, creds[h.name]) } : h)),
+  };
+}
+
+/** The model document of a network (SSH settings play no part in the rules). */
+export function modelDocument(n: Props): ModelInput {
+  const hosts = Array.isArray(n.hosts) ? n.hosts.map((h: unknown) => (isRecord(h) ? { name: h.name, ...(h.backend !== undefined ? { backend: h.backend } : {}) } : h)) : n.hosts;
+  const network = n.defaultPolicyAction !== undefined || n.policy !== undefined
+    ? { ...(n.defaultPolicyAction !== undefined ? { defaultPolicyAction: n.defaultPolicyAction } : {}), ...(n.policy !== undefined ? { policy: n.policy } : {}) }
+    : undefined;
+  const doc: Props = { name: n.name, hosts, endpoints: n.endpoints, namespaces: n.namespaces, network, profiles: n.profiles, policies: n.policies, networkPolicies: n.networkPolicies };
+  return Object.fromEntries(Object.entries(doc).filter(([, v]) => v !== undefined)) as ModelInput;
+}
+
+/** The text a user reviews for one host: the nft table, or the ipset and iptables inputs. */
+export function rulesText(r: HostRuleset): string {
+  if (r.nft !== undefined) return r.nft;
+  if (r.iptables) {
+    return [`# ipset restore`, r.iptables.ipset.trimEnd(), `# iptables-restore --noflush`, r.iptables.v4.trimEnd(), `# ip6tables-restore --noflush`, r.iptables.v6.trimEnd(), ""].join("\n");
+  }
+  return "";
+}
+
+/** The first key a known_hosts text lists for the host, as a public key line. */
+function pinFromKnownHosts(text: string, host: string, port: number): string {
+  const match = lookupKnownHosts(text, host, port);
+  const key = match.keys[0];
+  if (!key) throw new Error(`knownHosts has no entry for ${port === 22 ? host : `[${host}]:${port}`}`);
+  return `${key.type} ${key.blob.toString("base64")}`;
+}
+
+export function sshTarget(s: SshSettingsInput): SshTarget {
+  const { knownHosts, bastion, ...rest } = s;
+  return {
+    ...rest,
+    ...(knownHosts !== undefined ? { hostKey: pinFromKnownHosts(knownHosts, s.host, s.port ?? 22) } : {}),
+    ...(bastion ? { bastion: sshTarget(bastion) } : {}),
+  };
+}
+
+export function parseNetwork(props: Props): NetworkInputs {
+  const own = Object.fromEntries(Object.entries(props).filter(([k]) => !["__provider", "table", "rules", "applied"].includes(k)));
+  return NetworkInputs.parse(withCredentials(own));
+}
+
+export function hostByName(n: NetworkInputs): Map<string, ResourceHost> {
+  return new Map(n.hosts.map((h) => [h.name, h]));
+}
+
+export { formatPath, InputError };

@@ -1,0 +1,138 @@
+/**
+ * Input schemas of the resources. They reuse the model's schemas (provider/model) and add what a
+ * Pulumi program passes that a model file does not: SSH secrets as values, a cluster target.
+ * These are the single source of the SDK's input types (`z.input`).
+ */
+import { z } from "zod";
+import { CalicoPolicy, CalicoProfile } from "../model/calico";
+import { ClusterTarget as ModelClusterTarget, ModelSchema } from "../model/model";
+import { NetworkPolicy as NetworkPolicyDoc } from "../model/kubernetes";
+import { RancherAction, RancherRule } from "../model/rancher";
+
+const hostName = z.string().regex(/^[A-Za-z0-9]([A-Za-z0-9_.-]{0,61}[A-Za-z0-9])?$/,
+  "a host name must be 1-63 letters, digits, '_', '.' and '-', starting and ending with a letter or digit");
+
+/** A secret string; its messages never repeat the value. */
+const secretText = (what: string) => z.string({ invalid_type_error: `${what} must be a string` }).min(1, `${what} must not be empty`);
+
+export interface SshSettingsInput {
+  host: string;
+  port?: number;
+  user?: string;
+  privateKey?: string;
+  privateKeyPath?: string;
+  passphrase?: string;
+  password?: string;
+  agent?: boolean | string;
+  hostKey?: string;
+  knownHosts?: string;
+  knownHostsPath?: string;
+  insecureSkipHostKeyVerification?: boolean;
+  sudo?: boolean;
+  connectTimeoutMs?: number;
+  commandTimeoutMs?: number;
+  bastion?: SshSettingsInput;
+}
+
+/** How the provider reaches a host over SSH. */
+export const SshSettings: z.ZodType<SshSettingsInput> = z.lazy(() => z.object({
+  /** Address or DNS name of the host's sshd. */
+  host: z.string().regex(/^[A-Za-z0-9:.\-\[\]]{1,253}$/, "must be an IP address or DNS name"),
+  /** @default 22 */
+  port: z.number().int().min(1, "a port must be from 1 to 65535").max(65535, "a port must be from 1 to 65535").optional(),
+  /** @default "root" */
+  user: z.string().regex(/^[a-z_][a-z0-9_.-]{0,31}$/, "must be a valid login name").optional(),
+  /** OpenSSH or PEM private key text. Secret. */
+  privateKey: secretText("privateKey").optional(),
+  /** A private key file on the machine running the provider. */
+  privateKeyPath: z.string().min(1).max(4096).optional(),
+  /** Passphrase of an encrypted private key. Secret. */
+  passphrase: secretText("passphrase").optional(),
+  /** Password authentication. Secret. */
+  password: secretText("password").optional(),
+  /** Use an SSH agent: true for $SSH_AUTH_SOCK (read when connecting), or a socket path. @default false */
+  agent: z.union([z.boolean(), z.string().min(1)]).optional(),
+  /** Pinned host key: a `SHA256:…` fingerprint or an OpenSSH public key line. */
+  hostKey: z.string().regex(/^(SHA256:[A-Za-z0-9+\/=]{43,44}|(ssh|ecdsa)-[A-Za-z0-9@.-]+ [A-Za-z0-9+\/=]+( [^\n]*)?)$/,
+    'must be an OpenSSH fingerprint ("SHA256:…") or a public key line ("ssh-ed25519 AAAA…")').optional(),
+  /** known_hosts text (lines as OpenSSH writes them) to verify the host key against. */
+  knownHosts: z.string().min(1).max(1024 * 1024).optional(),
+  /** A known_hosts file on the machine running the provider. */
+  knownHostsPath: z.string().min(1).max(4096).optional(),
+  /** Accepts any host key: exposes the connection to a man in the middle. Throwaway test machines only. @default false */
+  insecureSkipHostKeyVerification: z.boolean().optional(),
+  /** Run commands through `sudo -n` (for a non-root user with password-less sudo). @default false */
+  sudo: z.boolean().optional(),
+  /** @default 10000 */
+  connectTimeoutMs: z.number().int().min(100).max(600_000).optional(),
+  /** @default 60000 */
+  commandTimeoutMs: z.number().int().min(100).max(3_600_000).optional(),
+  /** Reach the host through this jump host. */
+  bastion: SshSettings.optional(),
+}).strict().superRefine((s, ctx) => {
+  const pins = [s.hostKey, s.knownHosts, s.knownHostsPath].filter((x) => x !== undefined).length;
+  if (pins === 0 && !s.insecureSkipHostKeyVerification) {
+    ctx.addIssue({ code: "custom", message: "no host key to verify: set hostKey, knownHosts or knownHostsPath (insecureSkipHostKeyVerification: true turns verification off; not recommended)" });
+  }
+  if (pins > 1) ctx.addIssue({ code: "custom", path: ["hostKey"], message: "set only one of hostKey, knownHosts, knownHostsPath" });
+  if (!s.privateKey && !s.privateKeyPath && !s.password && s.agent === undefined) {
+    ctx.addIssue({ code: "custom", message: "no way to log in: set privateKey, privateKeyPath, password or agent" });
+  }
+}));
+
+/** The secret fields of SshSettings: the SDK moves them into the resource's secret `credentials` input. */
+export const CREDENTIAL_FIELDS = ["privateKey", "passphrase", "password"] as const;
+
+export const ResourceHost = z.object({
+  /** The host's name, as endpoints refer to it. */
+  name: hostName,
+  /** Packet filter. @default "nftables" */
+  backend: z.enum(["nftables", "iptables"]).optional(),
+  ssh: SshSettings,
+}).strict();
+export type ResourceHost = z.infer<typeof ResourceHost>;
+
+const model = ModelSchema.shape;
+
+/** Everything a Network resource takes (after the provider has merged `credentials` back into `hosts`). */
+export const NetworkInputs = z.object({
+  /** Names the network; the hosts' table is derived from it. @default the resource name */
+  name: model.name,
+  hosts: z.array(ResourceHost),
+  endpoints: model.endpoints,
+  namespaces: model.namespaces,
+  /** Rancher: what happens to traffic no rule matches. @default "allow" */
+  defaultPolicyAction: RancherAction.optional(),
+  /** Rancher: ordered policy rules. */
+  policy: z.array(RancherRule).optional(),
+  /** Calico v1 profiles enforced on the hosts. */
+  profiles: model.profiles,
+  /** Calico selector policies enforced on the hosts. */
+  policies: model.policies,
+  /** Kubernetes NetworkPolicies enforced on the hosts. */
+  networkPolicies: model.networkPolicies,
+  /** Seconds after which a host restores its previous rules unless the apply was confirmed. @default 20 */
+  rollbackTimerSec: z.number().int().min(5).max(3600).optional(),
+  /** Hosts handled at once. @default 8 */
+  concurrency: z.number().int().min(1).max(256).optional(),
+}).strict();
+export type NetworkInputs = z.infer<typeof NetworkInputs>;
+
+export const ProfileInputs = CalicoProfile;
+export const PolicyInputs = CalicoPolicy;
+
+/** A cluster to push a NetworkPolicy to; kubeconfig text is secret. */
+export const ClusterTarget = ModelClusterTarget.extend({
+  /** Kubeconfig text (instead of a file). Secret. */
+  kubeconfigContent: z.string().min(1).optional(),
+  /** Server-side apply field manager. @default "pulumi-netpolicy" */
+  fieldManager: z.string().min(1).max(128).optional(),
+});
+export type ClusterTarget = z.infer<typeof ClusterTarget>;
+
+export const NetworkPolicyInputs = NetworkPolicyDoc.extend({
+  /** Push the policy to this cluster; without it the policy is a document a Network enforces. */
+  cluster: ClusterTarget.optional(),
+}).strict();
+
+export { CalicoPolicy, CalicoProfile, NetworkPolicyDoc };

@@ -1,0 +1,111 @@
+/**
+ * A Network: hosts, the endpoints on them, and the policies to enforce there, in any mix of the
+ * three dialects. Each host gets one nftables table (or iptables chains) of its own, rendered from
+ * all the policies; a connection is allowed only if every dialect in use allows it, and both the
+ * sender's egress and the receiver's ingress must allow. `pulumi preview --diff` shows the exact
+ * rule lines that change on each host (the `rules` property); `pulumi up` applies them atomically
+ * per host with automatic rollback; `pulumi refresh` reports hand edits as drift.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { z } from "zod";
+import type { AppliedHost } from "../provider/resources/network-impl";
+import { networkProvider } from "../provider/resources/network";
+import { CREDENTIAL_FIELDS, NetworkInputs, SshSettingsInput } from "../provider/resources/schema";
+import { NetworkPolicy, NetworkPolicyDocument, Policy, PolicyDocument, Profile, ProfileDocument } from "./documents";
+import { DeepInput, InputsOf } from "./input";
+
+type Doc = z.input<typeof NetworkInputs>;
+export type HostArgs = Doc["hosts"][number];
+export type SshArgs = SshSettingsInput;
+export type EndpointArgs = NonNullable<Doc["endpoints"]>[number];
+export type NamespaceArgs = NonNullable<Doc["namespaces"]>[number];
+export type RancherRuleArgs = NonNullable<Doc["policy"]>[number];
+export type { AppliedHost };
+
+export interface NetworkArgs {
+  /** Names the network; the hosts' table (`netpol_<hash>`) derives from it, so changing it replaces the network. @default the resource name */
+  name?: pulumi.Input<string>;
+  /**
+   * The hosts whose packet filters enforce the policies, each with its SSH settings: `host`,
+   * `port` (@default 22), `user` (@default "root"), `privateKey` / `passphrase` / `password`
+   * (pass them as secrets, e.g. `config.requireSecret`), `hostKey` or `knownHosts` (host keys are
+   * always verified unless `insecureSkipHostKeyVerification`), `sudo` (@default false), `bastion`;
+   * and `backend` (@default "nftables").
+   */
+  hosts: DeepInput<Doc["hosts"]>;
+  /** Containers / pods: `name`, `ips`, `host`, and the stack, service, labels, namespace, ports and profiles the policies match on. */
+  endpoints?: DeepInput<Doc["endpoints"]>;
+  /** Kubernetes namespaces (labels for namespaceSelector, legacy `isolation: "DefaultDeny"`). */
+  namespaces?: DeepInput<Doc["namespaces"]>;
+  /** Rancher: what traffic no rule matches gets. @default "allow" */
+  defaultPolicyAction?: DeepInput<Doc["defaultPolicyAction"]>;
+  /** Rancher: ordered rules, first match wins (see `rancher.withinStack`, `rancher.groupBy`). */
+  policy?: DeepInput<Doc["policy"]>;
+  /** Calico profiles to enforce: `Profile` resources or plain documents. */
+  profiles?: (Profile | DeepInput<ProfileDocument>)[];
+  /** Calico selector policies to enforce: `Policy` resources or plain documents. */
+  policies?: (Policy | DeepInput<PolicyDocument>)[];
+  /** Kubernetes NetworkPolicies to enforce on the hosts: `NetworkPolicy` resources (without a cluster) or plain objects. */
+  networkPolicies?: (NetworkPolicy | DeepInput<NetworkPolicyDocument>)[];
+  /** Seconds after which a host restores its previous rules unless the new ones were confirmed over a fresh SSH connection. @default 20 */
+  rollbackTimerSec?: pulumi.Input<number>;
+  /** Hosts handled at once. @default 8 */
+  concurrency?: pulumi.Input<number>;
+}
+
+type Credential = Partial<Record<(typeof CREDENTIAL_FIELDS)[number], string>> & { bastion?: Credential };
+
+function credentialOf(ssh: SshSettingsInput): Credential | undefined {
+  const own: Credential = {};
+  for (const f of CREDENTIAL_FIELDS) if (ssh[f] !== undefined) own[f] = ssh[f];
+  const bastion = ssh.bastion ? credentialOf(ssh.bastion) : undefined;
+  if (bastion) own.bastion = bastion;
+  return Object.keys(own).length > 0 ? own : undefined;
+}
+
+function withoutCredentials(ssh: SshSettingsInput): SshSettingsInput {
+  const rest: SshSettingsInput = { ...ssh };
+  for (const f of CREDENTIAL_FIELDS) delete rest[f];
+  if (ssh.bastion) rest.bastion = withoutCredentials(ssh.bastion);
+  return rest;
+}
+
+/** Splits hosts into the public settings and a secret map host name → credentials. */
+function splitHosts(hosts: pulumi.Output<HostArgs[]>): { hosts: pulumi.Output<HostArgs[]>; credentials: pulumi.Output<Record<string, Credential>> } {
+  const open = hosts.apply((hs) => hs.map((h) => (h.ssh ? { ...h, ssh: withoutCredentials(h.ssh) } : h)));
+  const credentials = hosts.apply((hs) => Object.fromEntries(hs.flatMap((h) => {
+    const c = h.ssh ? credentialOf(h.ssh) : undefined;
+    return c ? [[h.name, c]] : [];
+  })));
+  return { hosts: pulumi.unsecret(open), credentials: pulumi.secret(credentials) };
+}
+
+function documents<R extends pulumi.Resource & { document: pulumi.Output<unknown> }, D>(list: (R | D)[] | undefined, isResource: (x: R | D) => x is R): (pulumi.Output<unknown> | D)[] | undefined {
+  return list?.map((x) => (isResource(x) ? x.document : x));
+}
+
+export class Network extends pulumi.dynamic.Resource {
+  /** The table (`netpol_<hash>`) the network owns on every host. */
+  declare readonly table: pulumi.Output<string>;
+  /** The rendered rules per host name: exactly what is applied. */
+  declare readonly rules: pulumi.Output<Record<string, string>>;
+  /** Per host: backend, table, the content hash the host carries, and `drift` after a refresh found a change. */
+  declare readonly applied: pulumi.Output<Record<string, AppliedHost>>;
+
+  constructor(name: string, args: NetworkArgs, opts?: pulumi.CustomResourceOptions) {
+    const split = splitHosts(pulumi.output(args.hosts as pulumi.Input<HostArgs[]>) as pulumi.Output<HostArgs[]>);
+    const props: InputsOf<Record<string, unknown>> = {
+      ...args,
+      name: args.name ?? name,
+      hosts: split.hosts,
+      credentials: split.credentials,
+      profiles: documents(args.profiles, (x): x is Profile => x instanceof Profile),
+      policies: documents(args.policies, (x): x is Policy => x instanceof Policy),
+      networkPolicies: documents(args.networkPolicies, (x): x is NetworkPolicy => x instanceof NetworkPolicy),
+      table: undefined,
+      rules: undefined,
+      applied: undefined,
+    };
+    super(networkProvider, name, props, opts, "netpol", "Network");
+  }
+}
