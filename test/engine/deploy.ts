@@ -113,7 +113,8 @@ class Deployment {
       this.result.outputs = this.outputs;
     } catch (e) {
       const msg = messageOf(e);
-      if (!this.result.errors.some((x) => x.includes(msg))) this.result.errors.push(`program: ${msg}`);
+      const known = this.result.steps.some((st) => st.error !== undefined && msg.includes(st.error));
+      if (!known) this.result.errors.push(`program: ${msg}`);
     }
     if (this.result.errors.length > 0) return;
     for (const old of [...this.replaced].reverse()) await this.remove(old, "replace");

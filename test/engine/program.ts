@@ -129,6 +129,13 @@ export async function runProgram(o: RunProgramOptions): Promise<ProgramRun> {
   await pulumi.runtime.setMocks({ newResource: () => ({ id: "", state: {} }), call: () => ({}) }, project.name, stack, o.preview);
   settings.setMockOptions(new HarnessMonitor({ newResource: () => ({ id: "", state: {} }), call: () => ({}) }), project.name, stack, o.preview);
 
+  // Like the language host: a failed registration rejects promises nobody handles; keep them as
+  // program errors instead of letting Node end the process.
+  const unhandled: unknown[] = [];
+  const onUnhandled = (e: unknown) => { unhandled.push(e); };
+  process.on("unhandledRejection", onUnhandled);
+  process.on("uncaughtException", onUnhandled);
+
   const main = path.resolve(dir, o.project.main ?? ".");
   const previousCwd = process.cwd();
   process.chdir(dir);
@@ -148,6 +155,9 @@ export async function runProgram(o: RunProgramOptions): Promise<ProgramRun> {
   await settings.disconnect().catch(() => undefined);
   while (pending.size > 0) await Promise.allSettled([...pending]);
   await new Promise((r) => setImmediate(r));
+  process.off("unhandledRejection", onUnhandled);
+  process.off("uncaughtException", onUnhandled);
   if (programError !== undefined) throw programError;
+  if (unhandled.length > 0) throw unhandled[0];
   return { outputs: stackOutputs };
 }

@@ -69,7 +69,7 @@ function summary(props: PropertyMap | undefined): string[] {
 }
 
 function stepLines(step: Step, detail: boolean): string[] {
-  const label = step.op === "read" ? (step.drift ? "drift" : "no change") : step.op;
+  const label = step.op === "read" ? (step.drift ? "drift" : "no change") : step.op === "same" ? "check" : step.op;
   const tail = step.op === "replace" && step.replaces?.length ? `  [diff: ${step.replaces.map((r) => `~${r}`).join(", ")}]` : "";
   const head = ` ${SYMBOL[step.op]} ${step.type}  ${step.name}  ${label}${tail}${step.error ? "  **failed**" : ""}`;
   const body: string[] = [];
@@ -86,13 +86,13 @@ const VERB: Record<DeployResult["op"], string> = { preview: "Previewing update",
 export function formatResult(r: DeployResult, options: { detail?: boolean } = {}): string {
   const detail = options.detail ?? true;
   const out = [`${VERB[r.op]} (${r.project}/${r.stack}):`, ""];
-  const shown = r.steps.filter((s) => s.op !== "same" && !(s.op === "read" && !s.drift && !s.error));
+  const shown = r.steps.filter((s) => s.error !== undefined || (s.op !== "same" && !(s.op === "read" && !s.drift)));
   for (const s of shown) out.push(...stepLines(s, detail));
   if (shown.length > 0) out.push("");
   if (r.op !== "refresh" && r.op !== "destroy" && Object.keys(r.outputs).length > 0) {
     out.push("Outputs:", ...Object.entries(r.outputs).sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => `    ${k}: ${scalar(v)}`), "");
   }
-  const count = (op: Step["op"]) => r.steps.filter((s) => s.op === op).length;
+  const count = (op: Step["op"]) => r.steps.filter((s) => s.op === op && s.error === undefined).length;
   const verb = (v: string, past: string) => (r.op === "preview" ? ` to ${v}` : ` ${past}`);
   const lines = [
     [count("create"), "+", verb("create", "created")], [count("update"), "~", verb("update", "updated")],

@@ -1,0 +1,27 @@
+/** Test helper: runs `npm run engine` (the harness CLI) as a child process, as a user would. */
+import { spawn } from "child_process";
+import * as path from "path";
+
+export interface EngineRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+  ms: number;
+}
+
+const ROOT = path.resolve(__dirname, "..", "..");
+
+export function runEngine(args: readonly string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 120_000): Promise<EngineRun> {
+  const started = Date.now();
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", path.join(ROOT, "test/engine/cli.ts"), ...args], {
+      cwd: ROOT, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d));
+    child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
+    const timer = setTimeout(() => { child.kill("SIGKILL"); reject(new Error(`engine ${args.join(" ")} timed out:\n${stdout}\n${stderr}`)); }, timeoutMs);
+    child.on("exit", (code) => { clearTimeout(timer); resolve({ code: code ?? -1, stdout, stderr, ms: Date.now() - started }); });
+  });
+}
