@@ -71,8 +71,12 @@ function mergeSsh(ssh: unknown, cred: Credentials[string] | undefined): unknown 
 /** The SDK keeps SSH secrets in the secret `credentials` input (by host name); put them back. */
 export function withCredentials(props: Props): Props {
   const { credentials, ...rest } = props;
-  if (!Array.isArray(rest.hosts) || !isRecord(credentials)) return rest;
-  const creds = credentials as Credentials;
+  if (!Array.isArray(rest.hosts)) return rest;
+  // Credentials not known yet (preview): assume a key will come, rather than report none.
+  const creds = credentials === UNKNOWN
+    ? Object.fromEntries(rest.hosts.map((h: unknown) => [isRecord(h) ? String(h.name) : "", { privateKey: UNKNOWN }])) as Credentials
+    : isRecord(credentials) ? credentials as Credentials : undefined;
+  if (!creds) return rest;
   return {
     ...rest,
     hosts: rest.hosts.map((h: unknown) => (isRecord(h) && typeof h.name === "string" && isRecord(h.ssh) ? { ...h, ssh: mergeSsh(h.ssh, creds[h.name]) } : h)),
