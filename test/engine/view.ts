@@ -52,7 +52,7 @@ export function propertyDiff(before: Json | undefined, after: Json | undefined, 
     const n = Math.max(before.length, after.length);
     return Array.from({ length: n }, (_, i) => propertyDiff(before[i], after[i], key(path, i))).flat();
   }
-  if (typeof before === "string" && typeof after === "string" && (before.includes("\n") || after.includes("\n"))) {
+  if (typeof before === "string" && typeof after === "string" && before.includes("\n") && after.includes("\n")) {
     return [`~ ${path}:`, ...textDiff(before, after).map((l) => `    ${l}`)];
   }
   return [`~ ${path}: ${scalar(before)} => ${scalar(after)}`];
