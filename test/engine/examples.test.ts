@@ -37,6 +37,7 @@ describe.each(CASES)("example %s", (example, hostNames, change, changedLine) => 
     expect(preview.stderr).toBe("");
     expect(preview.code).toBe(0);
     for (const h of hostNames) expect(preview.stdout).toMatch(new RegExp(`\\+ rules\\.${h}: \\(\\d+ lines\\)`));
+    expect(preview.stdout).toContain("+ credentials: [secret]");
 
     const up = await runEngine(["up", program, ...args()], env());
     expect(up.code).toBe(0);

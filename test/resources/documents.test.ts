@@ -1,0 +1,64 @@
+/** Profile, Policy and NetworkPolicy providers: validation, identity, and the cluster push (test API server). */
+import { checkDocument, createDocument, deleteDocument, diffDocument, DocumentKind, readDocument } from "../../provider/resources/documents-impl";
+import { UNKNOWN } from "../../provider/resources/inputs";
+import { KubeApiServer, startKubeApiServer } from "../support/kube-apiserver";
+
+const policy = { apiVersion: "networking.k8s.io/v1", kind: "NetworkPolicy", metadata: { name: "db", namespace: "shop" }, spec: { podSelector: { matchLabels: { role: "db" } }, ingress: [{ ports: [{ port: 6379 }] }] } };
+
+describe("checkDocument", () => {
+  it.each<[DocumentKind, Record<string, unknown>, string, string]>([
+    ["profile", { profileId: "bad id!" }, "id", "a profile id"],
+    ["profile", { profileId: "WEB", inbound_rules: [{ action: "allow", dst_ports: [80] }] }, "inbound_rules[0].dst_ports", 'ports need "protocol"'],
+    ["policy", { name: "p", selector: "role ==" }, "selector", ""],
+    ["networkPolicy", { ...policy, spec: { podSelector: {}, ingress: [{ ports: [{ port: 80, endPort: 70 }] }] } }, "spec.ingress[0].ports[0].endPort", "endPort 70 must be >= port 80"],
+    ["networkPolicy", { ...policy, kind: "Policy" }, "kind", 'kind must be "NetworkPolicy"'],
+  ])("%s %j → %s", (kind, news, property, reason) => {
+    expect(checkDocument(kind, news).failures).toContainEqual({ property, reason: expect.stringContaining(reason) });
+  });
+
+  it("exposes the validated document (v1beta1 converted, the profile id under `id`)", () => {
+    expect(checkDocument("networkPolicy", { ...policy, apiVersion: "extensions/v1beta1" }).inputs.document).toMatchObject({ apiVersion: "networking.k8s.io/v1", spec: { ingress: [{ ports: [{ port: 6379 }] }] } });
+    expect(checkDocument("profile", { profileId: "WEB" }).inputs.document).toEqual({ id: "WEB" });
+    expect(checkDocument("profile", { profileId: "WEB", tags: UNKNOWN })).toEqual({ inputs: { profileId: "WEB", tags: UNKNOWN, document: UNKNOWN }, failures: [] });
+  });
+});
+
+describe("diffDocument", () => {
+  it.each<[DocumentKind, Record<string, unknown>, Record<string, unknown>, boolean, string[]]>([
+    ["profile", { profileId: "WEB" }, { profileId: "WEB" }, false, []],
+    ["profile", { profileId: "WEB" }, { profileId: "WEB", tags: ["X"] }, true, []],
+    ["profile", { profileId: "WEB" }, { profileId: "APP" }, true, ["profileId"]],
+    ["policy", { name: "a", selector: "all()" }, { name: "b", selector: "all()" }, true, ["name"]],
+    ["networkPolicy", policy, { ...policy, metadata: { name: "db", namespace: "other" } }, true, ["metadata"]],
+    ["networkPolicy", policy, { ...policy, cluster: { context: "prod" } }, true, ["cluster"]],
+  ])("%s", (kind, olds, news, changes, replaces) => {
+    expect(diffDocument(kind, olds, news)).toEqual({ changes, replaces, deleteBeforeReplace: false });
+  });
+});
+
+describe("NetworkPolicy pushed to a cluster", () => {
+  let server: KubeApiServer;
+  beforeAll(async () => { server = await startKubeApiServer(); });
+  afterAll(async () => { await server.close(); });
+
+  it("applies server-side, reads back (gone = empty id), deletes", async () => {
+    const inputs = { ...policy, metadata: { name: "db", namespace: "default" }, cluster: { kubeconfigContent: server.kubeconfig() } };
+    const created = await createDocument("networkPolicy", inputs);
+    expect(created.id).toMatch(/\/default\/db$/);
+    expect(created.outs.live).toMatchObject({ spec: { podSelector: { matchLabels: { role: "db" } } } });
+    const patch = server.requests.find((r) => r.method === "PATCH");
+    expect(patch?.path).toContain("/apis/networking.k8s.io/v1/namespaces/default/networkpolicies/db");
+
+    const read = await readDocument("networkPolicy", created.id, created.outs);
+    expect(read.id).toBe(created.id);
+    expect(diffDocument("networkPolicy", read.props, inputs).changes).toBe(false);
+
+    await deleteDocument("networkPolicy", created.outs);
+    expect((await readDocument("networkPolicy", created.id, created.outs)).id).toBe("");
+  });
+
+  it("says which policy failed and why", async () => {
+    const inputs = { ...policy, cluster: { kubeconfigContent: server.kubeconfig({ token: "forbidden-token" }) } };
+    await expect(createDocument("networkPolicy", inputs)).rejects.toThrow(/NetworkPolicy shop\/db: server-side apply failed: .*forbidden/i);
+  });
+});
