@@ -1,6 +1,6 @@
 /**
  * Quick start: two hosts, a web and a database tier in two stacks, Rancher policy in a few lines.
- * Hosts come from stack config (`hosts`, secret JSON; `privateKey`, secret), so the same program
+ * Config: `dbPort` (@default 5432). Hosts come from stack config (`hosts`, secret JSON; `privateKey`, secret), so the same program
  * runs against a test lab or real machines; `placement` (JSON) moves endpoints onto them.
  *
  *   npm run engine -- preview . --secret hosts='[…]' --secret privateKey="$(cat key)"
@@ -9,6 +9,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { Network, ports, rancher, stackConfig } from "../../sdk";
 
 const config = new pulumi.Config();
+/** The database port the web tier may use. */
+const dbPort = config.getNumber("dbPort") ?? 5432;
 
 const network = new Network("quickstart", {
   hosts: stackConfig.hosts(config),
@@ -20,7 +22,7 @@ const network = new Network("quickstart", {
   defaultPolicyAction: "deny",
   policy: [
     // The database takes only web traffic on 5432; everything else stays inside its stack.
-    rancher.fromTo({ from: "tier=web", to: "tier=db", ports: [ports.tcp(5432)] }),
+    rancher.fromTo({ from: "tier=web", to: "tier=db", ports: [ports.tcp(dbPort)] }),
     rancher.fromTo({ to: "tier=db", action: "deny" }),
     rancher.withinStack(),
   ],
