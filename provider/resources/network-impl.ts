@@ -91,16 +91,27 @@ export function diffNetwork(olds: Props, news: Props): { changes: boolean; repla
   const after = inputsOf(news);
   const keys = new Set([...Object.keys(before), ...Object.keys(after)]);
   const inputsChanged = [...keys].some((k) => canonical(before[k]) !== canonical(after[k]));
-  const drifted = Object.values(appliedOf(olds)).some((h) => h.drift !== undefined);
-  return { changes: inputsChanged || drifted || replaces.length > 0, replaces, deleteBeforeReplace: false };
+  const applied = appliedOf(olds);
+  const drifted = Object.values(applied).some((h) => h.drift !== undefined);
+  // A host that failed last time (absent from `applied`) is retried.
+  const rules = typeof news.rules === "object" && news.rules !== null ? Object.keys(news.rules) : [];
+  const missing = "applied" in olds && rules.some((h) => !(h in applied));
+  return { changes: inputsChanged || drifted || missing || replaces.length > 0, replaces, deleteBeforeReplace: false };
 }
 
 function render(n: NetworkInputs): HostRuleset[] {
   return renderAll(compile(parseModel(modelDocument(n as unknown as Props), "network")));
 }
 
+interface ApplyOutcome {
+  /** Hosts that carry their rules now. */
+  applied: Record<string, AppliedHost>;
+  /** Every failed host with step and cause, when any failed. */
+  error?: string;
+}
+
 /** Applies every host's rules; `force` names hosts to rewrite even when their hash matches. */
-async function applyAll(n: NetworkInputs, force: ReadonlySet<string>): Promise<Record<string, AppliedHost>> {
+async function applyAll(n: NetworkInputs, force: ReadonlySet<string>): Promise<ApplyOutcome> {
   const hosts = hostByName(n);
   const rulesets = render(n);
   const ssh = hostTargets();
@@ -117,23 +128,33 @@ async function applyAll(n: NetworkInputs, force: ReadonlySet<string>): Promise<R
     forced.length > 0 ? ssh.applyHosts(forced.map(item), { ...options, force: true }) : Promise.resolve({ applied: [], failures: [] }),
   ]);
   const failures = reports.flatMap((r) => r.failures);
-  if (failures.length > 0) {
-    const lines = failures.map((f) => `  - ${f.message}`).join("\n");
-    throw new Error(`network ${n.name ?? ""}: ${failures.length} of ${rulesets.length} hosts failed (the others were applied and keep their new rules):\n${lines}`);
-  }
+  const error = failures.length > 0
+    ? `network ${n.name ?? ""}: ${failures.length} of ${rulesets.length} hosts failed (the others were applied and keep their new rules):\n${failures.map((f) => `  - ${f.message}`).join("\n")}`
+    : undefined;
   const byHost = new Map(rulesets.map((r) => [r.host, r]));
   const applied: Record<string, AppliedHost> = {};
   for (const a of reports.flatMap((r) => r.applied).sort((x, y) => x.host.localeCompare(y.host))) {
     const r = byHost.get(a.host);
     if (r) applied[a.host] = { backend: r.backend, table: r.table, hash: a.hash, live: digest(a.liveText) };
   }
-  return applied;
+  return { applied, ...(error ? { error } : {}) };
+}
+
+/**
+ * The error for a partly applied network. With an `id` and `properties` the dynamic provider
+ * server reports it as ErrorResourceInitFailed: the engine records the resource with the hosts that
+ * did apply, and the next `up` retries the others (they are missing from `applied`).
+ */
+function partialFailure(message: string, id: string, properties: Props): Error {
+  return Object.assign(new Error(message), { id, properties, reasons: [message] });
 }
 
 export async function createNetwork(inputs: Props): Promise<{ id: string; outs: Props }> {
   const n = parseNetwork(inputs);
-  const applied = await applyAll(n, new Set());
-  return { id: String(inputs.table), outs: { ...inputs, applied } };
+  const { applied, error } = await applyAll(n, new Set());
+  const outs = { ...inputs, applied };
+  if (error) throw Object.keys(applied).length > 0 ? partialFailure(error, String(inputs.table), outs) : new Error(error);
+  return { id: String(inputs.table), outs };
 }
 
 /** Removes the network's table from hosts that left it. */
@@ -147,11 +168,12 @@ async function removeHosts(olds: Props, keep: ReadonlySet<string>): Promise<void
   if (failed.length > 0) throw new Error(`removing the network's table from hosts no longer listed failed:\n${failed.join("\n")}`);
 }
 
-export async function updateNetwork(olds: Props, news: Props): Promise<{ outs: Props }> {
+export async function updateNetwork(id: string, olds: Props, news: Props): Promise<{ outs: Props }> {
   const n = parseNetwork(news);
   const before = appliedOf(olds);
   const force = new Set(Object.entries(before).filter(([, h]) => h.drift !== undefined).map(([name]) => name));
-  const applied = await applyAll(n, force);
+  const { applied, error } = await applyAll(n, force);
+  if (error) throw partialFailure(error, id, { ...news, applied });
   await removeHosts(olds, new Set(n.hosts.map((h) => h.name)));
   return { outs: { ...news, applied } };
 }

@@ -17,8 +17,8 @@ export const networkProvider: pulumi.dynamic.ResourceProvider = {
   async create(inputs: Record<string, unknown>) {
     return loadModule<Impl>("resources/network-impl").createNetwork(inputs);
   },
-  async update(_id: string, olds: Record<string, unknown>, news: Record<string, unknown>) {
-    return loadModule<Impl>("resources/network-impl").updateNetwork(olds, news);
+  async update(id: string, olds: Record<string, unknown>, news: Record<string, unknown>) {
+    return loadModule<Impl>("resources/network-impl").updateNetwork(id, olds, news);
   },
   async read(id: string, props: Record<string, unknown>) {
     return loadModule<Impl>("resources/network-impl").readNetwork(id, props);

@@ -4,10 +4,10 @@
  * server; refresh reads every resource back; destroy deletes in reverse order. State is a JSON file.
  */
 import * as path from "path";
-import { ProviderServer, ResourceRef } from "./provider-client";
+import { InitFailedError, ProviderServer, ResourceRef } from "./provider-client";
 import { readProject, Registration, RegistrationResult, runProgram } from "./program";
 import { loadState, ResourceState, saveState, StackState } from "./state";
-import { annotateMap, Json, PropertyMap, reveal, revealMap, sameValue, UNKNOWN } from "./values";
+import { annotateMap, PropertyMap, reveal, revealMap, sameValue } from "./values";
 
 export type Operation = "preview" | "up" | "refresh" | "destroy";
 export type StepOp = "create" | "update" | "replace" | "delete" | "same" | "read";
@@ -101,6 +101,13 @@ class Deployment {
     this.byUrn = new Map(state.resources.map((r) => [r.urn, r]));
   }
 
+  /** A failed Create/Update that left a resource behind is recorded with what the provider reported. */
+  private keepPartial(reg: Registration, inputs: PropertyMap, e: unknown): void {
+    if (e instanceof InitFailedError && e.id !== "") {
+      this.record({ urn: reg.urn, type: reg.type, name: reg.name, custom: true, id: e.id, inputs, outputs: annotateMap(e.properties, inputs), dependencies: reg.dependencies });
+    }
+  }
+
   private fail(step: Step, e: unknown): never {
     step.error = messageOf(e);
     this.result.errors.push(`${step.type} ${step.name}: ${step.error}`);
@@ -158,7 +165,7 @@ class Deployment {
     if (!old) {
       step.op = "create";
       if (this.preview) return { id: "", outputs: inputs };
-      const created = await this.server.create(ref, revealMap(inputs)).catch((e) => this.fail(step, e));
+      const created = await this.server.create(ref, revealMap(inputs)).catch((e) => { this.keepPartial(reg, inputs, e); return this.fail(step, e); });
       return this.commit(reg, created.id, inputs, annotateMap(created.properties, inputs));
     }
 
@@ -183,7 +190,7 @@ class Deployment {
     step.op = "update";
     if (this.preview) return { id: old.id, outputs: inputs };
     const outs = await this.server.update(ref, old.id, revealMap(old.outputs), revealMap(old.inputs), revealMap(inputs))
-      .catch((e) => { this.record(old); return this.fail(step, e); });
+      .catch((e) => { this.record(old); this.keepPartial(reg, inputs, e); return this.fail(step, e); });
     return this.commit(reg, old.id, inputs, annotateMap(outs, inputs));
   }
 
@@ -248,6 +255,3 @@ class Deployment {
     return { ...this.state, resources, outputs: this.outputs ?? this.state.outputs ?? {} };
   }
 }
-
-export { UNKNOWN };
-export type { Json };

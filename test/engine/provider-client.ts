@@ -3,11 +3,11 @@
  * own process group with the program directory as working directory, and a gRPC client for it.
  */
 import { ChildProcess, spawn } from "child_process";
-import * as path from "path";
 import * as grpc from "@grpc/grpc-js";
 import { Struct } from "google-protobuf/google/protobuf/struct_pb";
 import { ResourceProviderClient } from "@pulumi/pulumi/proto/provider_grpc_pb";
 import * as pb from "@pulumi/pulumi/proto/provider_pb";
+import { Status } from "@pulumi/pulumi/proto/status_pb";
 import { PropertyMap } from "./values";
 
 export interface ResourceRef {
@@ -31,6 +31,27 @@ export interface ReadResult {
   id: string;
   properties: PropertyMap;
   inputs?: PropertyMap;
+}
+
+/**
+ * A Create/Update that failed after the resource came into being (`ErrorResourceInitFailed`): the
+ * engine records its id and properties, so a later update or destroy can deal with it.
+ */
+export class InitFailedError extends Error {
+  constructor(message: string, readonly id: string, readonly properties: PropertyMap) {
+    super(message);
+  }
+}
+
+function initFailure(err: grpc.ServiceError): InitFailedError | undefined {
+  const raw = err.metadata?.get("grpc-status-details-bin")[0];
+  if (!raw || typeof raw === "string") return undefined;
+  for (const any of Status.deserializeBinary(raw).getDetailsList()) {
+    if (!any.getTypeUrl().endsWith("pulumirpc.ErrorResourceInitFailed")) continue;
+    const detail = pb.ErrorResourceInitFailed.deserializeBinary(any.getValue_asU8());
+    return new InitFailedError(err.details || err.message, detail.getId(), plain(detail.getProperties()));
+  }
+  return undefined;
 }
 
 type Unary<Req, Res> = (req: Req, cb: (err: grpc.ServiceError | null, res: Res) => void) => grpc.ClientUnaryCall;
@@ -73,7 +94,7 @@ export class ProviderServer {
 
   private call<Req, Res>(method: Unary<Req, Res>, req: Req): Promise<Res> {
     return new Promise((resolve, reject) => {
-      method(req, (err, res) => (err ? reject(new Error(err.details || err.message)) : resolve(res)));
+      method(req, (err, res) => (err ? reject(initFailure(err) ?? new Error(err.details || err.message)) : resolve(res)));
     });
   }
 
@@ -155,8 +176,4 @@ export class ProviderServer {
     await exited;
     clearTimeout(timer);
   }
-}
-
-export function programPath(dir: string): string {
-  return path.resolve(dir);
 }

@@ -63,7 +63,8 @@ describe("checkNetwork", () => {
 });
 
 describe("diffNetwork", () => {
-  const olds = { ...checkNetwork(networkInputs()).inputs, applied: {} };
+  const host = { backend: "nftables", table: "t", hash: "h", live: "l" };
+  const olds = { ...checkNetwork(networkInputs()).inputs, applied: { h1: host, h2: host } };
   it.each<[string, Record<string, unknown>, boolean, string[]]>([
     ["nothing changed", {}, false, []],
     ["a policy change", { policy: [{ within: "service", action: "allow" }] }, true, []],
@@ -72,6 +73,10 @@ describe("diffNetwork", () => {
   ])("%s", (_what, change, changes, replaces) => {
     const news = checkNetwork(networkInputs(change)).inputs;
     expect(diffNetwork(olds, news)).toEqual({ changes, replaces, deleteBeforeReplace: false });
+  });
+
+  it("a host that failed last time (missing from applied) is a change", () => {
+    expect(diffNetwork({ ...olds, applied: { h1: host } }, checkNetwork(networkInputs()).inputs).changes).toBe(true);
   });
 
   it("drift found by a refresh is a change", () => {
@@ -118,7 +123,7 @@ describe("create, read, update, delete through the SSH target", () => {
     expect((drifted.inputs?.rules as Record<string, string>).h1).toBe("(drifted: the rules were edited on the host)");
     expect(diffNetwork(drifted.props, inputs).changes).toBe(true);
 
-    const repaired = await updateNetwork(drifted.props, inputs);
+    const repaired = await updateNetwork(created.id, drifted.props, inputs);
     expect(log()).toContain(`apply h1 ${table} force`);
     expect(log()).toContain(`apply h2 ${table} unchanged`);
     expect((await readNetwork(created.id, repaired.outs)).inputs).toBeUndefined();
@@ -130,7 +135,7 @@ describe("create, read, update, delete through the SSH target", () => {
   it("removes the table from a host that left the network", async () => {
     const created = await createNetwork(checkNetwork(networkInputs()).inputs);
     const oneHost = networkInputs({ hosts: [networkInputs().hosts instanceof Array ? (networkInputs().hosts as unknown[])[0] : undefined], endpoints: [{ name: "web-1", host: "h1", ips: ["10.44.1.10"], stack: "shop" }] });
-    await updateNetwork(created.outs, checkNetwork(oneHost).inputs);
+    await updateNetwork(created.id, created.outs, checkNetwork(oneHost).inputs);
     expect(log()).toContain(`delete h2 ${String(created.id)}`);
     expect(hostTables({ host: "10.0.0.2" })).toEqual({});
   });
@@ -142,9 +147,12 @@ describe("create, read, update, delete through the SSH target", () => {
         { name: "h2", ssh: { host: "10.0.0.2", hostKey: "SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA" } },
       ],
     });
-    const error = await createNetwork(checkNetwork(news).inputs).then(() => undefined, (e: Error) => e);
+    const error = await createNetwork(checkNetwork(news).inputs).then(() => undefined, (e: Error & { id?: string; properties?: Record<string, unknown> }) => e);
     expect(error?.message).toMatch(/1 of 2 hosts failed/);
     expect(error?.message).toContain("host h1: connect failed: connect ECONNREFUSED unreachable.invalid:22");
     expectNoSecrets(error?.message);
+    // Partly created: reported with id and properties so the engine records it; h1 is retried next time.
+    expect(error?.id).toMatch(/^netpol_/);
+    expect(Object.keys(error?.properties?.applied as object)).toEqual(["h2"]);
   });
 });
