@@ -8,5 +8,5 @@ export { applyNftables, deleteNftables, normalizeNftListing, readNftables } from
 export { mapHosts } from './pool';
 export type { MapHostsOptions, Settled } from './pool';
 export * from './ruleset';
-export { SshSession, assertIdentifier, describeTarget, runOnHost, withSession } from './session';
-export type { CommandResult, RunOptions, SshTarget } from './session';
+export { SshSession, assertIdentifier, describeTarget, observeSsh, runOnHost, withSession } from './session';
+export type { CommandResult, RunOptions, SshObserver, SshTarget } from './session';

@@ -79,6 +79,23 @@ function secretsOf(target: SshTarget): string[] {
   return target.bastion ? [...own, ...secretsOf(target.bastion)] : own;
 }
 
+/**
+ * Sees every SSH session opened and every command started, for benchmarks and tests that count
+ * round trips (a no-op apply must be one session and one read per host). Never sees stdin.
+ */
+export interface SshObserver {
+  sessionOpened?(host: string): void;
+  commandStarted?(host: string, step: string, command: string): void;
+}
+
+const observers = new Set<SshObserver>();
+
+/** Registers an observer; returns the function that removes it. */
+export function observeSsh(observer: SshObserver): () => void {
+  observers.add(observer);
+  return () => observers.delete(observer);
+}
+
 /** An open, authenticated SSH connection to one host. */
 export class SshSession {
   private closed = false;
@@ -108,6 +125,7 @@ export class SshSession {
     }
     try {
       const client = await connectClient(target, name, sock);
+      observers.forEach((o) => o.sessionOpened?.(name));
       return new SshSession(target, name, client, bastion);
     } catch (err) {
       bastion?.close();
@@ -153,6 +171,7 @@ export class SshSession {
         reject(new HostError({ host: this.name, step, cause: 'the SSH connection is closed' }));
         return;
       }
+      observers.forEach((o) => o.commandStarted?.(this.name, step, command));
       let channel: ClientChannel | undefined;
       let settled = false;
       const finish = (err: HostError | undefined, result?: CommandResult): void => {
