@@ -1,77 +1,137 @@
 /**
- * `npm run demo`: the quick start on a throwaway namespace lab (needs root and the lab tools).
- * With a real `pulumi` CLI on PATH it drives that (local file backend, a throwaway stack and config
- * file); without one, the engine harness. preview → up → measured matrix → change `dbPort` →
- * preview shows the changed lines → up → refresh → destroy.
+ * `npm run demo`: the README's quick start on a throwaway namespace lab (needs root and the lab
+ * tools). Three hosts carry the Rancher seed's three stacks; the quick start program (the root
+ * Pulumi.yaml → examples/rancher-label-isolation) applies label isolation; the measured matrix is
+ * printed beside the one `netpol reach` predicts; the policy changes (`groupBy` →
+ * com.rancher.location), the plan shows the changed rule lines, up applies it, the matrices are
+ * printed again, destroy removes it, and the lab is torn down.
+ *
+ * With a real `pulumi` CLI on PATH it drives that (local file backend, a throwaway stack and
+ * config file); without one, the engine harness. Exits 1 when a measured cell differs from the
+ * analysis, so the demo doubles as a check.
  */
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { parse } from "yaml";
+import { Matrix, matrix } from "../../provider/analyze/matrix";
+import { parseProbe, Probe } from "../../provider/analyze/probe";
+import { compile } from "../../provider/compile";
+import { ModelInput, parseModel } from "../../provider/model/model";
 import { Lab } from "../lab/lab";
 import { runEngine } from "./run-engine";
 
 const ROOT = path.resolve(__dirname, "..", "..");
-const ENDPOINTS = [{ name: "web-1", host: "h1" }, { name: "db-1", host: "h2" }, { name: "admin-1", host: "h1" }];
+const PROBE = "tcp/80";
+const STACK = "demo";
+const SEED = parse(fs.readFileSync(path.join(ROOT, "examples", "models", "rancher-label-isolation.yaml"), "utf8")) as ModelInput;
+const GROUP_BY = ["com.rancher.department", "com.rancher.location"] as const;
+
+function say(text: string): void {
+  process.stdout.write(`${text}\n`);
+}
 
 function pulumiOnPath(): boolean {
   return spawnSync("pulumi", ["version"], { encoding: "utf8" }).status === 0;
 }
 
-function printMatrix(title: string, m: Record<string, Record<string, boolean>>): void {
-  const names = Object.keys(m);
-  const w = Math.max(...names.map((n, i) => `${i + 1} ${n}`.length)) + 2;
-  process.stdout.write(`\n${title} (rows: from, columns: to; "." allowed, "X" denied)\n${" ".repeat(w)}${names.map((_, i) => String(i + 1).padEnd(2)).join("")}\n`);
-  names.forEach((from, i) => process.stdout.write(`${`${i + 1} ${from}`.padEnd(w)}${names.map((to) => (m[from][to] ? ". " : "X ")).join("")}\n`));
+/** What `netpol reach` says for the seed's stacks at the lab's addresses, grouped by `groupBy`. */
+function expectedMatrix(lab: Lab, groupBy: string): Matrix {
+  const doc: ModelInput = {
+    ...SEED,
+    endpoints: (SEED.endpoints ?? []).map((e) => ({ ...e, ips: [lab.endpoint(e.name).ipv4] })),
+    network: { defaultPolicyAction: "deny", policy: [{ between: { groupBy }, action: "allow" }] },
+  };
+  return matrix(compile(parseModel(doc)), [parseProbe(PROBE) as Probe]).probes[0].matrix;
+}
+
+/** The two matrices side by side; returns the number of cells where they differ. */
+function printSideBySide(title: string, measured: Matrix, expected: Matrix): number {
+  const names = Object.keys(expected);
+  const label = (n: string, i: number) => `${i + 1} ${n}`;
+  const width = Math.max(...names.map((n, i) => label(n, i).length)) + 2;
+  const row = (m: Matrix, from: string) => names.map((to) => (m[from]?.[to] ? "." : "X")).join(" ");
+  const header = names.map((_, i) => String(i + 1)).join(" ");
+  let differ = 0;
+  say(`\n${title} — ${PROBE}, rows: from, columns: to; "." reaches, "X" blocked`);
+  say(`${" ".repeat(width)}${"measured".padEnd(header.length + 4)}expected (netpol reach)`);
+  say(`${" ".repeat(width)}${header}    ${header}`);
+  names.forEach((from, i) => {
+    const cells = names.filter((to) => measured[from]?.[to] !== expected[from][to]).length;
+    differ += cells;
+    say(`${label(from, i).padEnd(width)}${row(measured, from)}    ${row(expected, from)}${cells > 0 ? `   ← ${cells} cell(s) differ` : ""}`);
+  });
+  say(differ === 0 ? "measured == expected in every cell" : `MISMATCH: ${differ} cell(s) differ`);
+  return differ;
 }
 
 async function main(): Promise<void> {
-  const lab = await Lab.create({ hosts: [{ name: "h1" }, { name: "h2" }], endpoints: ENDPOINTS.map((e) => ({ ...e, listen: { tcp: [5432, 5433] } })), ipv6: false });
+  const endpoints = SEED.endpoints ?? [];
+  const hostNames = (SEED.hosts ?? []).map((h) => h.name);
+  say(`Building a lab: ${hostNames.length} hosts (network namespaces with sshd and nftables), ${endpoints.length} containers of the seed's three stacks.`);
+  const lab = await Lab.create({ hosts: hostNames.map((name) => ({ name })), endpoints: endpoints.map((e) => ({ name: e.name, host: e.host ?? "", listen: { tcp: [80] } })), ipv6: false });
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "netpol-demo-"));
+  let mismatches = 0;
   try {
-    const hosts = ["h1", "h2"].map((name) => ({ name, ssh: { host: lab.hostSsh(name).host, hostKey: lab.hostSsh(name).hostKey } }));
-    const placement = Object.fromEntries(ENDPOINTS.map((e) => [e.name, { ips: [lab.endpoint(e.name).ipv4] }]));
-    const secrets = { hosts: JSON.stringify(hosts), privateKey: lab.hostSsh("h1").privateKey };
+    const hosts = hostNames.map((name) => {
+      const s = lab.hostSsh(name);
+      return { name, ssh: { host: s.host, port: s.port, user: s.user, hostKey: s.hostKey } };
+    });
+    const placement = Object.fromEntries(endpoints.map((e) => [e.name, { ips: [lab.endpoint(e.name).ipv4] }]));
+    const secrets = { hosts: JSON.stringify(hosts), privateKey: lab.hostSsh(hostNames[0]).privateKey };
     const plain: Record<string, string> = { placement: JSON.stringify(placement) };
     const real = pulumiOnPath();
-    const configFile = path.join(dir, "Pulumi.demo.yaml");
+    const configFile = path.join(dir, `Pulumi.${STACK}.yaml`);
     const env = { ...process.env, PULUMI_BACKEND_URL: `file://${dir}`, PULUMI_CONFIG_PASSPHRASE: "netpol-demo" };
-    const pulumi = (args: string[]) => {
-      const r = spawnSync("pulumi", [...args, "--cwd", ROOT, "--stack", "demo", "--config-file", configFile, "--non-interactive"], { encoding: "utf8", env, stdio: ["ignore", "inherit", "inherit"] });
-      if (r.status !== 0) throw new Error(`pulumi ${args.join(" ")} failed`);
+    const pulumi = (args: string[], quiet = false) => {
+      const r = spawnSync("pulumi", [...args, "--cwd", ROOT, "--stack", STACK, "--config-file", configFile, "--non-interactive"], { encoding: "utf8", env, stdio: ["ignore", quiet ? "ignore" : "inherit", "inherit"] });
+      if (r.status !== 0) throw new Error(`pulumi ${args[0]} failed`);
     };
-    const harness = async (op: string, extra: Record<string, string> = {}) => {
-      const args = [op, ROOT, "--stack", "demo", "--state", path.join(dir, "state.json"),
+    const harness = async (op: string, extra: Record<string, string>) => {
+      const args = [op, ROOT, "--stack", STACK, "--state", path.join(dir, "state.json"),
         ...Object.entries(secrets).flatMap(([k, v]) => ["--secret", `${k}=${v}`]),
         ...Object.entries({ ...plain, ...extra }).flatMap(([k, v]) => ["--config", `${k}=${v}`])];
       const r = await runEngine(args, {}, 300_000);
-      process.stdout.write(`\n$ npm run engine -- ${op} . ${Object.keys(extra).map((k) => `--config ${k}=${extra[k]}`).join(" ")}\n${r.stdout}${r.stderr}`);
+      process.stdout.write(r.stdout + r.stderr);
       if (r.code !== 0) throw new Error(`${op} failed`);
     };
-    const step = async (op: "preview" | "up" | "refresh" | "destroy", extra: Record<string, string> = {}) => {
+    const step = async (op: "preview" | "up" | "destroy", extra: Record<string, string> = {}) => {
+      say(`\n$ ${real ? "pulumi" : "npm run engine --"} ${op}${real ? (op === "preview" ? " --diff" : " --yes") : " ."}${Object.entries(extra).map(([k, v]) => ` --config ${k}=${v}`).join("")}`);
       if (!real) return harness(op, extra);
-      for (const [k, v] of Object.entries(extra)) pulumi(["config", "set", k, v]);
-      pulumi(op === "preview" ? ["preview", "--diff"] : [op, "--yes", ...(op === "up" ? ["--diff"] : [])]);
+      for (const [k, v] of Object.entries(extra)) pulumi(["config", "set", k, v], true);
+      pulumi(op === "preview" ? ["preview", "--diff"] : [op, "--yes", "--skip-preview", ...(op === "up" ? ["--diff"] : [])]);
     };
-    process.stdout.write(real ? "Using the pulumi CLI on PATH (local file backend).\n" : "No pulumi CLI on PATH: using the engine harness.\n");
+    const compare = async (title: string, expected: Matrix) => {
+      const measured = (await lab.measureMatrix([PROBE]))[PROBE];
+      mismatches += printSideBySide(title, measured, expected);
+    };
+
+    say(real ? "Using the pulumi CLI on PATH (local file backend, throwaway stack)." : "No pulumi CLI on PATH: using the engine harness (npm run engine).");
     if (real) {
-      spawnSync("pulumi", ["stack", "init", "demo", "--cwd", ROOT, "--non-interactive"], { env, stdio: "inherit" });
-      for (const [k, v] of Object.entries(secrets)) pulumi(["config", "set", "--secret", k, v]);
-      for (const [k, v] of Object.entries(plain)) pulumi(["config", "set", k, v]);
+      spawnSync("pulumi", ["stack", "init", STACK, "--cwd", ROOT, "--non-interactive"], { env, stdio: "ignore" });
+      for (const [k, v] of Object.entries(secrets)) pulumi(["config", "set", "--secret", k, v], true);
+      for (const [k, v] of Object.entries(plain)) pulumi(["config", "set", k, v], true);
     }
-    await step("preview");
-    await step("up");
-    printMatrix("measured tcp/5432", (await lab.measureMatrix(["tcp/5432"]))["tcp/5432"]);
-    await step("preview", { dbPort: "5433" });
-    await step("up", { dbPort: "5433" });
-    printMatrix("measured tcp/5433", (await lab.measureMatrix(["tcp/5433"]))["tcp/5433"]);
-    await step("refresh", { dbPort: "5433" });
-    await step("destroy", { dbPort: "5433" });
-    if (real) spawnSync("pulumi", ["stack", "rm", "demo", "--yes", "--cwd", ROOT, "--non-interactive"], { env, stdio: "inherit" });
+    const names = endpoints.map((e) => e.name);
+    const allOpen: Matrix = Object.fromEntries(names.map((from) => [from, Object.fromEntries(names.map((to) => [to, true]))]));
+    await compare("Before: no policy, every path open", allOpen);
+    await step("up", { groupBy: GROUP_BY[0] });
+    await compare(`Label isolation by ${GROUP_BY[0]}`, expectedMatrix(lab, GROUP_BY[0]));
+    say(`\nChanging the policy: group by ${GROUP_BY[1]} instead. The plan:`);
+    await step("preview", { groupBy: GROUP_BY[1] });
+    await step("up", { groupBy: GROUP_BY[1] });
+    await compare(`Label isolation by ${GROUP_BY[1]}`, expectedMatrix(lab, GROUP_BY[1]));
+    await step("destroy", { groupBy: GROUP_BY[1] });
+    await compare("After destroy: every path open again", allOpen);
+    if (real) spawnSync("pulumi", ["stack", "rm", STACK, "--yes", "--cwd", ROOT, "--non-interactive"], { env, stdio: "ignore" });
   } finally {
+    say("\nTearing the lab down.");
     await lab.destroy();
     fs.rmSync(dir, { recursive: true, force: true });
   }
+  if (mismatches > 0) throw new Error(`${mismatches} measured cell(s) differ from the analysis`);
+  say("Done: every measured cell matched the analysis.");
 }
 
 main().catch((e: unknown) => {

@@ -17,7 +17,6 @@ function hosts(names: string[]): string {
 }
 
 const CASES: [string, string[], string[], RegExp][] = [
-  ["quickstart", ["h1", "h2"], ["--config", `placement=${JSON.stringify({ "db-1": { ips: ["10.44.2.99"] } })}`], /10\.44\.2\.99/],
   ["examples/rancher-stack-isolation", ["h1", "h2", "h3"], ["--config", "openPorts=[8080]"], /dport 8080/],
   ["examples/rancher-label-isolation", ["h1", "h2", "h3"], ["--config", "groupBy=com.rancher.location"], /^ +[-+] /m],
   ["examples/calico-profiles", ["h1", "h2"], ["--config", "webPorts=[80,443,8080]"], /8080/],
@@ -26,7 +25,7 @@ const CASES: [string, string[], string[], RegExp][] = [
 
 describe.each(CASES)("example %s", (example, hostNames, change, changedLine) => {
   let dir: string;
-  const program = example === "quickstart" ? ROOT : path.join(ROOT, example);
+  const program = path.join(ROOT, example);
   const env = () => ({ NETPOL_TEST_SSH_TARGET: path.join(ROOT, "test/resources/fake-ssh.ts"), NETPOL_FAKE_HOSTS_DIR: dir });
   const args = () => ["--state", path.join(dir, "state.json"), "--secret", `hosts=${hosts(hostNames)}`, "--secret", `privateKey=${KEY}`];
   beforeAll(() => { dir = fs.mkdtempSync(path.join(os.tmpdir(), "netpol-example-")); });
