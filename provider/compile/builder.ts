@@ -1,6 +1,11 @@
 /**
- * Interns address sets and programs by content, so equal sets and programs get one id (and, once
- * rendered, one nftables set or chain). Ids are short content hashes: stable across runs.
+ * Interns address sets and programs, so equal sets and programs get one id (and, once rendered,
+ * one nftables set or chain). Ids are short hashes, stable across runs.
+ *
+ * A set built for a named purpose (a stack, a label group, a selector) takes its id from that
+ * purpose, not from its members: an endpoint joining a group then changes the set's elements only,
+ * and the chains that use the set keep their names, so a plan shows one element line, not a
+ * renamed set and every chain that refers to it. Unnamed sets and programs are keyed by content.
  */
 import { createHash } from "node:crypto";
 import { formatCidr, parseCidr, subtract } from "../model/net";
@@ -10,19 +15,39 @@ export function shortHash(text: string, length = 12): string {
   return createHash("sha256").update(text).digest("hex").slice(0, length);
 }
 
+function endpointsOf(names: Iterable<string>): AddressSet {
+  return { kind: "endpoints", members: [...new Set(names)].sort() };
+}
+
 export class PolicySetBuilder {
   private readonly sets = new Map<string, AddressSet>();
   private readonly programs = new Map<string, Program>();
   private readonly setByKey = new Map<string, string>();
 
-  /** The set of these endpoints' addresses. Order of `names` does not matter. */
+  /** The set of these endpoints' addresses, keyed by its members. Order of `names` does not matter. */
   endpointSet(names: Iterable<string>): string {
-    const members = [...new Set(names)].sort();
-    return this.intern({ kind: "endpoints", members });
+    return this.intern(endpointsOf(names));
   }
 
-  /** The set `cidr` minus every `except` (already validated CIDRs). */
+  /**
+   * The set named by `key` (e.g. `stack:web`), whose members `members` computes once per build: a
+   * key used by many rules is evaluated against the inventory once, and the id stays the same
+   * when the members change.
+   */
+  namedEndpointSet(key: string, members: () => Iterable<string>): string {
+    let id = this.setByKey.get(key);
+    if (id === undefined) {
+      id = this.intern(endpointsOf(members()), key);
+      this.setByKey.set(key, id);
+    }
+    return id;
+  }
+
+  /** The set `cidr` minus every `except` (already validated CIDRs), named by its text. */
   netSet(cidr: string, except: readonly string[] = []): string {
+    const key = `nets:${cidr}-${[...except].sort().join(",")}`;
+    const known = this.setByKey.get(key);
+    if (known !== undefined) return known;
     const outer = parseCidr(cidr);
     if (!outer.ok) throw new Error(outer.reason);
     const inner = except.map((e) => {
@@ -30,19 +55,8 @@ export class PolicySetBuilder {
       if (!r.ok) throw new Error(r.reason);
       return r.cidr;
     });
-    return this.intern({ kind: "nets", nets: subtract(outer.cidr, inner).map(formatCidr) });
-  }
-
-  /**
-   * Memoizes an expensive set computation under a caller-chosen key (e.g. a selector's text), so
-   * a selector used by many rules is evaluated against the inventory once.
-   */
-  cached(key: string, compute: () => string): string {
-    let id = this.setByKey.get(key);
-    if (id === undefined) {
-      id = compute();
-      this.setByKey.set(key, id);
-    }
+    const id = this.intern({ kind: "nets", nets: subtract(outer.cidr, inner).map(formatCidr) });
+    this.setByKey.set(key, id);
     return id;
   }
 
@@ -52,8 +66,8 @@ export class PolicySetBuilder {
     return id;
   }
 
-  private intern(set: AddressSet): string {
-    const id = `s_${shortHash(JSON.stringify(set))}`;
+  private intern(set: AddressSet, key?: string): string {
+    const id = `s_${shortHash(key === undefined ? JSON.stringify(set) : `key:${key}`)}`;
     if (!this.sets.has(id)) this.sets.set(id, set);
     return id;
   }

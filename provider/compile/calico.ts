@@ -104,15 +104,15 @@ class CalicoSets {
   /** Endpoints carrying tag `t` through any of their profiles. */
   tag(t: string): string {
     const b = this.ctx.builder;
-    return b.cached(`calico-tag:${t}`, () => b.endpointSet(this.tagMembers.get(t) ?? []));
+    return b.namedEndpointSet(`calico-tag:${t}`, () => this.tagMembers.get(t) ?? []);
   }
 
   /** Endpoints whose labels match a Calico selector. */
   selector(text: string): string {
     const b = this.ctx.builder;
     const ast = this.ast(text);
-    return b.cached(`calico-selector:${text}`, () =>
-      b.endpointSet(this.ctx.endpoints.filter((e) => matchesSelector(ast, e.labels ?? {})).map((e) => e.name)));
+    return b.namedEndpointSet(`calico-selector:${text}`, () =>
+      this.ctx.endpoints.filter((e) => matchesSelector(ast, e.labels ?? {})).map((e) => e.name));
   }
 
   net(cidr: string): string {

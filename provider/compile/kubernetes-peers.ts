@@ -94,10 +94,10 @@ export class PeerResolver {
     const b = this.ctx.builder;
     if (peer.ipBlock) {
       const { cidr, except } = peer.ipBlock;
-      return b.cached(`k8s-ipblock:${JSON.stringify(peer.ipBlock)}`, () => b.netSet(cidr, except ?? []));
+      return b.netSet(cidr, except ?? []);
     }
-    return b.cached(`k8s-peer:${this.peerKey(peer, policyNamespace)}`,
-      () => b.endpointSet(this.peerPods(peer, policyNamespace).map((e) => e.name)));
+    return b.namedEndpointSet(`k8s-peer:${this.peerKey(peer, policyNamespace)}`,
+      () => this.peerPods(peer, policyNamespace).map((e) => e.name));
   }
 
   /**
@@ -117,7 +117,7 @@ export class PeerResolver {
         if (port !== undefined) push(byPort, port, e.name);
       }
       targets = [...byPort].sort(([a], [b]) => a - b)
-        .map(([port, names]) => ({ port, set: this.ctx.builder.endpointSet(names) }));
+        .map(([port, names]) => ({ port, set: this.ctx.builder.namedEndpointSet(`k8s-named-port:${key}=${port}`, () => names) }));
       this.namedTargets.set(key, targets);
     }
     return targets;

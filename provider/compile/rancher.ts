@@ -40,7 +40,7 @@ function rancherPorts(ports: (number | string)[]): { protocol: number; dstPorts:
 /** The match parts of one rule for one destination, or undefined when the rule cannot apply to it. */
 function rulesFor(rule: RancherRule, dest: Endpoint, ctx: CompileContext, selectors: Map<string, LabelSelector>): Match[] | undefined {
   const b = ctx.builder;
-  const members = (key: string, pick: (e: Endpoint) => boolean) => b.cached(key, () => b.endpointSet(ctx.endpoints.filter(pick).map((e) => e.name)));
+  const members = (key: string, pick: (e: Endpoint) => boolean) => b.namedEndpointSet(key, () => ctx.endpoints.filter(pick).map((e) => e.name));
   const selector = (text: string) => {
     let sel = selectors.get(text);
     if (!sel) { sel = parseStringSelector(text); selectors.set(text, sel); }

@@ -150,7 +150,9 @@ export class PolicyPlan {
     if (f) return f;
     const set = this.policySet.sets[irId];
     if (!set) throw new RenderError(`a rule refers to set "${irId}", which the policy set does not define`);
-    const id = `s_${shortHash(JSON.stringify(set))}`;
+    // Named after the IR id, not the members: the compiler keeps a set's id when its members
+    // change (see compile/builder.ts), so its chains keep their names and a plan stays small.
+    const id = `s_${shortHash(`set:${irId}`)}`;
     const byFamily: Record<Family, string[]> = { 4: [], 6: [] };
     if (set.kind === "endpoints") {
       const all = set.members.flatMap((m) => this.addresses.get(m) ?? []);

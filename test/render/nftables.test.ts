@@ -4,6 +4,7 @@ import { Match, PolicySet } from "../../provider/compile/ir";
 import { parseModelText } from "../../provider/model/model";
 import { compile } from "../../provider/compile";
 import { Renderer, renderAll, renderHost, tableName } from "../../provider/render";
+import { diffStatements } from "../../provider/cli/ruleset-diff";
 import { validateRuleset } from "../../provider/targets/ssh/ruleset";
 import { randomPolicySet } from "./random-policy";
 import { compileFixture, fixture, nftBlock, nftCheck, oneProgram, tier, toolsAvailable } from "./support";
@@ -194,5 +195,76 @@ describe("nft -c accepts every rendering", () => {
     const ps = compileFixture("rancher-stacks.yaml");
     const empty: PolicySet = { ...ps, hosts: [...ps.hosts, { name: "spare", backend: "nftables" }] };
     expect(nftBlock(nftOf(empty, "spare"), /^chain forward \{/)).toHaveLength(3);
+  });
+});
+
+describe("plans stay small: named sets keep their names when members change", () => {
+  const labelModel = (extra: string) => parseModelText(`
+name: n
+hosts: [{ name: h1 }, { name: h2 }]
+endpoints:
+  - { name: a, ips: [10.0.1.1], host: h1, stack: s1, labels: { dept: qa } }
+  - { name: b, ips: [10.0.2.1], host: h2, stack: s2, labels: { dept: qa } }
+  - { name: c, ips: [10.0.2.2], host: h2, stack: s2, labels: { dept: eng } }
+${extra}
+network:
+  defaultPolicyAction: deny
+  policy:
+    - { between: { groupBy: dept }, action: allow }
+    - { within: stack, action: allow }
+`, "n.yaml");
+  const joined = "  - { name: d, ips: [10.0.2.3], host: h2, stack: s2, labels: { dept: qa } }";
+
+  test("an endpoint joining a group on another host changes only that group's and stack's set elements on h1", () => {
+    const before = nftOf(compile(labelModel("")), "h1");
+    const after = nftOf(compile(labelModel(joined)), "h1");
+    const d = diffStatements(before, after);
+    expect(d.removed).toEqual([]);
+    expect(d.added).toHaveLength(1);
+    expect(d.added[0]).toMatch(/^set s_[0-9a-f]{12}_v4: element 10\.0\.2\.3$/);
+  });
+
+  const onlyElementAdded = (before: string, after: string, address: string) => {
+    const d = diffStatements(before, after);
+    expect(d.removed).toEqual([]);
+    expect(d.added.length).toBeGreaterThan(0);
+    for (const line of d.added) expect(line).toMatch(new RegExp(`^set s_[0-9a-f]{12}_v4: element ${address.replace(/\./g, "\\.")}$`));
+  };
+
+  test("a Calico tag and selector keep their set names", () => {
+    const doc = (extra: string) => compile(parseModelText(`
+name: n
+hosts: [{ name: h1 }, { name: h2 }]
+endpoints:
+  - { name: a, ips: [10.0.1.1], host: h1, profiles: [web], labels: { app: web } }
+  - { name: b, ips: [10.0.2.1], host: h2, profiles: [web], labels: { app: web } }
+${extra}
+profiles:
+  - id: web
+    inbound_rules:
+      - { action: allow, protocol: tcp, dst_ports: [80], src_tag: web }
+      - { action: allow, protocol: tcp, dst_ports: [443], src_selector: "app == 'web'" }
+`, "n.yaml"));
+    onlyElementAdded(nftOf(doc(""), "h1"), nftOf(doc("  - { name: c, ips: [10.0.2.2], host: h2, profiles: [web], labels: { app: web } }"), "h1"), "10.0.2.2");
+  });
+
+  test("a Kubernetes pod peer keeps its set name", () => {
+    const doc = (extra: string) => compile(parseModelText(`
+name: n
+hosts: [{ name: h1 }, { name: h2 }]
+namespaces: [{ name: default }]
+endpoints:
+  - { name: db, ips: [10.0.1.1], host: h1, namespace: default, labels: { role: db } }
+  - { name: fe, ips: [10.0.2.1], host: h2, namespace: default, labels: { role: frontend } }
+${extra}
+networkPolicies:
+  - apiVersion: networking.k8s.io/v1
+    kind: NetworkPolicy
+    metadata: { name: db, namespace: default }
+    spec:
+      podSelector: { matchLabels: { role: db } }
+      ingress: [{ from: [{ podSelector: { matchLabels: { role: frontend } } }], ports: [{ protocol: TCP, port: 6379 }] }]
+`, "n.yaml"));
+    onlyElementAdded(nftOf(doc(""), "h1"), nftOf(doc("  - { name: fe2, ips: [10.0.2.2], host: h2, namespace: default, labels: { role: frontend } }"), "h1"), "10.0.2.2");
   });
 });
