@@ -153,14 +153,15 @@ test('test hook: a lock-out after apply (other table drops SSH) is undone by the
   expect((await readHost(target('h1'), 'h1', 'nftables', TABLE)).hash).toBe(good.hash);
 }, 60_000);
 
-test('many hosts: a host that is down is named, the others are applied', async () => {
+test('many hosts: a host that is down is named, the others are applied; after sshd is back a rerun converges', async () => {
   await deleteHost(target('h1'), 'h1', 'nftables', TABLE);
+  const desired = [
+    { target: target('h1'), ruleset: ruleset('h1', [[ip('c'), ip('a')]]) },
+    { target: target('h2'), ruleset: ruleset('h2', [[ip('a'), ip('c')]]) },
+  ];
   await lab.stopSshd('h2');
   try {
-    const report = await applyHosts([
-      { target: target('h1'), ruleset: ruleset('h1', [[ip('c'), ip('a')]]) },
-      { target: target('h2'), ruleset: ruleset('h2', [[ip('a'), ip('c')]]) },
-    ]);
+    const report = await applyHosts(desired);
     expect(report.applied.map((r) => r.host)).toEqual(['h1']);
     expect(report.failures.map((f) => f.host)).toEqual(['h2']);
     expect(report.error?.message).toMatch(/1 of 2 hosts failed.*host h2: connect failed: .*connection refused/s);
@@ -169,5 +170,14 @@ test('many hosts: a host that is down is named, the others are applied', async (
   } finally {
     await lab.startSshd('h2');
   }
+  const h1Before = await listTable('h1');
+  const rerun = await applyHosts(desired);
+  expect(rerun.error).toBeUndefined();
+  expect(rerun.applied.map((r) => [r.host, r.changed])).toEqual([['h1', false], ['h2', true]]);
+  expect(await listTable('h1')).toBe(h1Before); // same rule handles: h1 was not written again
+  expect(await lab.probe('c', 'a', 'tcp/80')).toBe(false);
+  expect(await lab.probe('a', 'c', 'tcp/80')).toBe(false); // h2 filters now too
+  for (const h of ['h1', 'h2']) expect((await readHost(target(h), h, 'nftables', TABLE)).hash).toBe(desired.find((d) => d.ruleset.host === h)!.ruleset.hash);
   await deleteHost(target('h1'), 'h1', 'nftables', TABLE);
+  await deleteHost(target('h2'), 'h2', 'nftables', TABLE);
 });
