@@ -9,6 +9,7 @@ import { Command } from "./cli/command";
 import { analysisCommands } from "./cli/commands";
 import { CliIo, EXIT, processIo } from "./cli/io";
 import { InputError } from "./model/errors";
+import { ApiError, InputError as KubeInputError } from "./targets/kube/errors";
 
 const commands: Command[] = analysisCommands;
 
@@ -21,8 +22,13 @@ Usage: netpol <command> FILE [options]
 Commands:
 ${commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`).join("\n")}
 
+plan, apply, destroy and status act on the model's hosts over SSH and, when the model has
+cluster: { kubeconfig: PATH, context: NAME }, on that cluster's API (NetworkPolicies and Calico
+v3 objects, labelled app.kubernetes.io/managed-by=pulumi-netpolicy; others are never touched).
+
 Run "netpol <command> --help" for a command's options.
-Exit codes: 0 success, 1 invalid input or a failed host, 2 usage error.`;
+Exit codes: 0 success, 1 invalid input, a failed host or cluster object (or, for status, one
+not in sync), 2 usage error.`;
 }
 
 export async function main(argv: readonly string[], io: CliIo): Promise<number> {
@@ -57,6 +63,11 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     }
     if (e instanceof InputError) {
       io.err(e.message);
+      return EXIT.invalid;
+    }
+    // The cluster layer's own errors already name the kubeconfig, context or object.
+    if (e instanceof KubeInputError || e instanceof ApiError) {
+      io.err(`netpol ${name}: cluster: ${e.message}`);
       return EXIT.invalid;
     }
     const reported = e as { reportedExit?: number; message?: string };

@@ -1,6 +1,7 @@
 /**
  * Model hosts → SSH targets for the CLI: key and known_hosts paths resolve against the model
- * file's folder; secrets come from the environment variables the model names, read at call time.
+ * file's folder (as the cluster's kubeconfig path does, see cluster.ts); secrets come from the
+ * environment variables the model names, read at call time.
  */
 import * as path from "node:path";
 import { InputError, InputIssue } from "../model/errors";
@@ -40,13 +41,18 @@ function toTarget(c: SshConnectionInput, at: string, baseDir: string, env: Recor
   };
 }
 
-/** Every host of the model with its SSH target; an InputError lists hosts that cannot be reached. */
-export function hostTargets(model: Model, file: string, cwd: string, env: Record<string, string | undefined>): CliHost[] {
+/**
+ * The hosts of the model (or only those named in `only`) with their SSH targets; an InputError
+ * lists hosts that cannot be reached.
+ */
+export function hostTargets(model: Model, file: string, cwd: string, env: Record<string, string | undefined>, only?: readonly string[]): CliHost[] {
   const baseDir = path.dirname(path.resolve(cwd, file));
   const issues: InputIssue[] = [];
   const hosts = (model.hosts ?? []).map((h, i) => {
+    if (only !== undefined && !only.includes(h.name)) return undefined;
     if (!h.ssh) {
-      issues.push({ path: `hosts[${i}].ssh`, message: `host "${h.name}" has no ssh settings; add ssh: { host, user, privateKeyPath, hostKey } to apply to it` });
+      const clusterOnly = model.cluster !== undefined ? " (or run with --cluster to act on the cluster only)" : "";
+      issues.push({ path: `hosts[${i}].ssh`, message: `host "${h.name}" has no ssh settings; add ssh: { host, user, privateKeyPath, hostKey } to apply to it${clusterOnly}` });
       return undefined;
     }
     return { name: h.name, target: toTarget(h.ssh, `hosts[${i}].ssh`, baseDir, env, issues) };

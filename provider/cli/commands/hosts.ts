@@ -1,8 +1,16 @@
-/** `netpol plan / apply / destroy / status`: act on the hosts the model names, over SSH. */
+/**
+ * `netpol plan / apply / destroy / status`: act on the hosts the model names, over SSH, and on
+ * its cluster (`cluster: { kubeconfig, context }`) through the Kubernetes API, side by side.
+ * Everything is validated (model, SSH settings, kubeconfig, cluster objects) before anything is
+ * read or written; host and cluster failures are reported together.
+ */
 import { compile } from "../../compile";
+import { InputError } from "../../model/errors";
+import { Model } from "../../model/model";
 import { Renderer, HostRuleset } from "../../render";
 import { applyHosts, deleteHost, detectDrift, mapHosts, readHost } from "../../targets/ssh";
 import { ParsedArgs, single, UsageError } from "../args";
+import { applyCluster, ClusterReport, destroyCluster, planCluster, PreparedCluster, prepareCluster, statusCluster } from "../cluster";
 import { Command } from "../command";
 import { CliIo, EXIT } from "../io";
 import { loadModelFile } from "../load";
@@ -10,24 +18,62 @@ import { clearHostState, loadHostState, saveHostState, stateDirFor } from "../ho
 import { CliHost, hostTargets } from "../targets";
 
 interface Prepared {
+  model: Model;
   hosts: { host: CliHost; ruleset: HostRuleset; text: string }[];
+  cluster?: PreparedCluster;
 }
 
 const textOf = (r: HostRuleset) => r.nft ?? (r.iptables ? `${r.iptables.ipset}\n${r.iptables.v4}\n${r.iptables.v6}` : "");
 
+/**
+ * Loads and validates everything the command acts on. With neither --host nor --cluster: every
+ * host and the cluster (when the model has one); otherwise only what is named.
+ */
 async function prepare(args: ParsedArgs, io: CliIo): Promise<Prepared> {
   const file = args.positional[0];
   const model = await loadModelFile(file, io.cwd);
-  const targets = hostTargets(model, file, io.cwd, io.env);
   const only = args.options.host;
-  for (const h of only ?? []) if (!targets.some((t) => t.name === h)) throw new UsageError(`--host: no host named "${h}" in the model`);
-  const renderer = new Renderer(compile(model));
-  const hosts = targets.filter((t) => !only || only.includes(t.name)).map((host) => {
-    const ruleset = renderer.renderHost(host.name);
+  const clusterFlag = args.flags.has("cluster");
+  if (clusterFlag && model.cluster === undefined) {
+    throw new UsageError("--cluster: the model has no cluster; add cluster: { kubeconfig: PATH, context: NAME } to it");
+  }
+  for (const h of only ?? []) if (!(model.hosts ?? []).some((t) => t.name === h)) throw new UsageError(`--host: no host named "${h}" in the model`);
+  const selecting = only !== undefined || clusterFlag;
+  const wantHosts = !selecting || only !== undefined;
+  const wantCluster = model.cluster !== undefined && (!selecting || clusterFlag);
+  // Collect the problems of both halves, so one run lists all of them.
+  const issues: InputError["issues"] = [];
+  const collect = async <T>(f: () => T | Promise<T>): Promise<T | undefined> => {
+    try {
+      return await f();
+    } catch (e) {
+      if (!(e instanceof InputError)) throw e;
+      issues.push(...e.issues);
+      return undefined;
+    }
+  };
+  const targets = wantHosts ? await collect(() => hostTargets(model, file, io.cwd, io.env, only)) : [];
+  const cluster = wantCluster ? await collect(() => prepareCluster(model, file, io.cwd, io.env)) : undefined;
+  if (issues.length > 0) throw new InputError(file, issues);
+  const renderer = wantHosts ? new Renderer(compile(model)) : undefined;
+  const hosts = (targets ?? []).map((host) => {
+    const ruleset = (renderer as Renderer).renderHost(host.name);
     return { host, ruleset, text: textOf(ruleset) };
   });
-  if (hosts.length === 0) throw new UsageError("the model names no hosts to act on");
-  return { hosts };
+  if (hosts.length === 0 && cluster === undefined) {
+    throw new UsageError("the model names no hosts and no cluster to act on (add hosts with ssh settings, or cluster: { kubeconfig, context })");
+  }
+  return { model, hosts, cluster };
+}
+
+/** Prints a cluster report: its lines on stdout, its failures (full messages) on stderr at the end. */
+function printCluster(report: ClusterReport | undefined, io: CliIo): void {
+  if (!report) return;
+  for (const l of report.lines) io.out(l);
+}
+
+function clusterFailures(report: ClusterReport | undefined): string[] {
+  return (report?.failures ?? []).map((f) => `  - ${f}`);
 }
 
 function lineDiff(before: string, after: string): { added: string[]; removed: string[] } {
@@ -42,29 +88,55 @@ function lineDiff(before: string, after: string): { added: string[]; removed: st
   return { added, removed: [...count].flatMap(([l, n]) => Array<string>(n).fill(l)) };
 }
 
-const hostOption = { host: { value: true, repeat: true } };
+const hostOption = { host: { value: true, repeat: true }, cluster: {} };
 const fail = (failed: number, total: number) => (failed > 0 ? `, ${failed} of ${total} failed` : "");
+
+const CLUSTER_HELP = `
+With a cluster in the model (cluster: { kubeconfig: PATH, context: NAME }; a relative PATH is
+relative to the model file; without kubeconfig, KUBECONFIG or ~/.kube/config), the command also
+acts on it: the NetworkPolicies (extensions/v1beta1 converted, namespace DefaultDeny as a
+default-deny-ingress policy) and the Calico documents as projectcalico.org/v3 objects, as
+"netpol convert" prints them. Objects are written by server-side apply with field manager
+pulumi-netpolicy and carry the label app.kubernetes.io/managed-by=pulumi-netpolicy; an object
+without that label is not ours and is never changed or deleted.`;
+
+const SELECT_HELP = `  --host H   only this host (repeatable; then the cluster only with --cluster)
+  --cluster  only the cluster (with --host: the cluster and those hosts)`;
+
+function summary(verb: string, hostCount: number, hostFailed: number, cluster: PreparedCluster | undefined, report: ClusterReport | undefined, clusterWhat: string): string {
+  const hostsPart = `${verb}: ${hostCount} host(s)${fail(hostFailed, hostCount)}`;
+  if (!cluster || !report) return hostsPart;
+  return `${hostCount > 0 ? `${hostsPart};` : `${verb}:`} cluster: ${cluster.objects.length} object(s), ${clusterWhat}${report.failures.length > 0 ? `, ${report.failures.length} failed` : ""}`;
+}
 
 export const planCommand: Command = {
   name: "plan",
-  summary: "show, per host, the ruleset lines an apply would add and remove",
-  help: `Usage: netpol plan FILE [--host H …] [--diff]
+  summary: "show what an apply would change, per host and per cluster object",
+  help: `Usage: netpol plan FILE [--host H …] [--cluster] [--diff]
 
 Reads each host's current rules over SSH (nothing is written) and prints per host "up to date",
 or the number of lines added and removed. With --diff, the lines themselves (+ added, - removed).
+For each cluster object: "create", "update" with the changed lines of its YAML (live → model),
+"up to date", or "conflict" when an object of that name exists that netpol does not manage.
+${CLUSTER_HELP}
 
-  --host H   only this host (repeatable)
-  --diff     print the changed lines`,
+${SELECT_HELP}
+  --diff     print the changed lines (hosts), the whole object (cluster objects to create)
+
+Exits 1 when a host or object cannot be read, or an object is in conflict.`,
   options: { ...hostOption, diff: {} },
   positional: 1,
   async run(args, io) {
-    const { hosts } = await prepare(args, io);
-    const results = await mapHosts(hosts, async ({ host, ruleset, text }) => {
-      const live = await readHost(host.target, host.name, ruleset.backend, ruleset.table);
-      if (live.present && live.hash === ruleset.hash) return { status: "up to date" as const };
-      const state = live.present ? await loadHostState(host.target, host.name, ruleset.table) : {};
-      return { status: live.present ? ("update" as const) : ("create" as const), ...lineDiff(state.rendered ?? "", text) };
-    });
+    const { hosts, cluster } = await prepare(args, io);
+    const [results, report] = await Promise.all([
+      mapHosts(hosts, async ({ host, ruleset, text }) => {
+        const live = await readHost(host.target, host.name, ruleset.backend, ruleset.table);
+        if (live.present && live.hash === ruleset.hash) return { status: "up to date" as const };
+        const state = live.present ? await loadHostState(host.target, host.name, ruleset.table) : {};
+        return { status: live.present ? ("update" as const) : ("create" as const), ...lineDiff(state.rendered ?? "", text) };
+      }),
+      cluster ? planCluster(cluster, { diff: args.flags.has("diff") }) : undefined,
+    ]);
     let failed = 0;
     results.forEach((r, i) => {
       const name = hosts[i].host.name;
@@ -76,43 +148,56 @@ or the number of lines added and removed. With --diff, the lines themselves (+ a
       io.out(`${name}: ${v.status} — ${added.length} line(s) added, ${removed.length} removed`);
       if (args.flags.has("diff")) for (const l of [...removed.map((x) => `  - ${x}`), ...added.map((x) => `  + ${x}`)]) io.out(l);
     });
-    io.out(`plan: ${hosts.length} host(s)${fail(failed, hosts.length)}`);
-    return failed > 0 ? EXIT.invalid : EXIT.ok;
+    printCluster(report, io);
+    io.out(summary("plan", hosts.length, failed, cluster, report, `${report?.count ?? 0} to change`));
+    const problems = clusterFailures(report);
+    if (problems.length > 0) io.err(`plan: the cluster needs attention before apply:\n${problems.join("\n")}`);
+    return failed > 0 || problems.length > 0 ? EXIT.invalid : EXIT.ok;
   },
 };
 
 export const applyCommand: Command = {
   name: "apply",
-  summary: "apply each host's ruleset over SSH (atomic, idempotent, with rollback)",
-  help: `Usage: netpol apply FILE [--host H …] [--rollback-timer SEC] [--concurrency N]
+  summary: "apply each host's ruleset over SSH (atomic, with rollback) and the cluster's objects",
+  help: `Usage: netpol apply FILE [--host H …] [--cluster] [--rollback-timer SEC] [--concurrency N] [--force] [--adopt]
 
 For every host, in parallel: checks the new rules (nft -c), saves the current table, arms a
 host-side timer that restores it, applies in one transaction, confirms over a new SSH connection,
 then disarms. A host that already carries the desired rules is not written to. When some hosts
 fail, the others keep their new rules and the error lists every failed host; run apply again.
 
-  --host H             only this host (repeatable)
+Cluster objects that are missing or differ are server-side applied (field manager
+pulumi-netpolicy; fields of ours edited by hand are taken back). Every object is read first:
+when one exists without the managed-by label, or a namespace to annotate is missing, nothing
+is written to the cluster. Allow policies are written before namespace isolation.
+${CLUSTER_HELP}
+
+${SELECT_HELP}
   --rollback-timer S   seconds before an unconfirmed apply restores itself (default 20)
   --concurrency N      hosts at once (default 16)
-  --force              rewrite hosts even when their hash matches (repairs hand edits)`,
-  options: { ...hostOption, "rollback-timer": { value: true }, concurrency: { value: true }, force: {} },
+  --force              rewrite hosts even when their hash matches (repairs hand edits)
+  --adopt              take over cluster objects of the same name that netpol did not create`,
+  options: { ...hostOption, "rollback-timer": { value: true }, concurrency: { value: true }, force: {}, adopt: {} },
   positional: 1,
   async run(args, io) {
     const timer = Number(single(args, "rollback-timer") ?? 20);
     const concurrency = Number(single(args, "concurrency") ?? 16);
     if (!Number.isInteger(timer) || timer < 5 || timer > 3600) throw new UsageError("--rollback-timer must be 5-3600 seconds");
     if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 256) throw new UsageError("--concurrency must be 1-256");
-    const { hosts } = await prepare(args, io);
+    const { model, hosts, cluster } = await prepare(args, io);
     // Each host is applied with its own state folder, so hosts sharing a filesystem never collide.
-    const settled = await mapHosts(hosts, async ({ host, ruleset, text }) => {
-      const report = await applyHosts([{ target: host.target, ruleset }], {
-        rollbackTimerSec: timer, stateDir: stateDirFor(host.name), concurrency: 1, force: args.flags.has("force"),
-      });
-      if (report.error || report.applied.length === 0) throw report.failures[0] ?? report.error;
-      const result = report.applied[0];
-      if (result.changed) await saveHostState(host.target, host.name, ruleset.table, text, result.liveText);
-      return result;
-    }, { concurrency });
+    const [settled, report] = await Promise.all([
+      mapHosts(hosts, async ({ host, ruleset, text }) => {
+        const r = await applyHosts([{ target: host.target, ruleset }], {
+          rollbackTimerSec: timer, stateDir: stateDirFor(host.name), concurrency: 1, force: args.flags.has("force"),
+        });
+        if (r.error || r.applied.length === 0) throw r.failures[0] ?? r.error;
+        const result = r.applied[0];
+        if (result.changed) await saveHostState(host.target, host.name, ruleset.table, text, result.liveText);
+        return result;
+      }, { concurrency }),
+      cluster ? applyCluster(cluster, model, { adopt: args.flags.has("adopt") }) : undefined,
+    ]);
     let changed = 0;
     const failures: string[] = [];
     settled.forEach((s, i) => {
@@ -121,9 +206,15 @@ fail, the others keep their new rules and the error lists every failed host; run
       if (s.value.changed) changed++;
       io.out(`${name}: ${s.value.changed ? "applied" : "up to date"} (${hosts[i].ruleset.backend}, ${hosts[i].ruleset.table}, ${s.value.hash.slice(0, 12)})`);
     });
-    io.out(`apply: ${hosts.length} host(s), ${changed} changed, ${hosts.length - changed - failures.length} up to date${fail(failures.length, hosts.length)}`);
-    if (failures.length > 0) {
-      io.err(`apply failed on ${failures.length} of ${hosts.length} host(s); the others keep their new rules. Fix the cause and run apply again:\n${failures.join("\n")}`);
+    printCluster(report, io);
+    const hostsPart = `apply: ${hosts.length} host(s), ${changed} changed, ${hosts.length - changed - failures.length} up to date${fail(failures.length, hosts.length)}`;
+    io.out(cluster && report
+      ? `${hosts.length > 0 ? `${hostsPart};` : "apply:"} cluster: ${cluster.objects.length} object(s), ${report.count} written${report.failures.length > 0 ? `, ${report.failures.length} failed` : ""}`
+      : hostsPart);
+    const problems = [...failures, ...clusterFailures(report)];
+    if (problems.length > 0) {
+      const where = [failures.length > 0 ? `${failures.length} of ${hosts.length} host(s)` : "", report && report.failures.length > 0 ? "the cluster" : ""].filter((x) => x !== "").join(" and ");
+      io.err(`apply failed on ${where}; what succeeded keeps its new state. Fix the cause and run apply again:\n${problems.join("\n")}`);
       return EXIT.invalid;
     }
     return EXIT.ok;
@@ -132,52 +223,75 @@ fail, the others keep their new rules and the error lists every failed host; run
 
 export const destroyCommand: Command = {
   name: "destroy",
-  summary: "remove the project's own table (and nothing else) from every host",
-  help: `Usage: netpol destroy FILE [--host H …]
+  summary: "remove the project's own table from every host and its objects from the cluster",
+  help: `Usage: netpol destroy FILE [--host H …] [--cluster]
 
 Deletes the network's own table (nftables) or chains, hook and sets (iptables) from each host,
-with the files the project keeps there. Other tables and chains are never touched.`,
+with the files the project keeps there. Other tables and chains are never touched.
+
+In the cluster, deletes the objects the model names that carry the label
+app.kubernetes.io/managed-by=pulumi-netpolicy (an object already gone is fine); objects without
+it are left in place and reported. A namespace's isolation annotation is removed by giving up
+netpol's field manager; the namespace itself stays.
+${CLUSTER_HELP}
+
+${SELECT_HELP}`,
   options: hostOption,
   positional: 1,
   async run(args, io) {
-    const { hosts } = await prepare(args, io);
-    const settled = await mapHosts(hosts, async ({ host, ruleset }) => {
-      const r = await deleteHost(host.target, host.name, ruleset.backend, ruleset.table, { stateDir: stateDirFor(host.name) });
-      await clearHostState(host.target, host.name, ruleset.table);
-      return r;
-    });
+    const { model, hosts, cluster } = await prepare(args, io);
+    const [settled, report] = await Promise.all([
+      mapHosts(hosts, async ({ host, ruleset }) => {
+        const r = await deleteHost(host.target, host.name, ruleset.backend, ruleset.table, { stateDir: stateDirFor(host.name) });
+        await clearHostState(host.target, host.name, ruleset.table);
+        return r;
+      }),
+      cluster ? destroyCluster(cluster, model) : undefined,
+    ]);
     let failed = 0;
     settled.forEach((s, i) => {
       const name = hosts[i].host.name;
       if (!s.ok) { failed++; io.err(`${name}: ${s.error.message}`); return; }
       io.out(`${name}: ${s.value.deleted ? "removed" : "nothing to remove"}`);
     });
-    io.out(`destroy: ${hosts.length} host(s)${fail(failed, hosts.length)}`);
-    return failed > 0 ? EXIT.invalid : EXIT.ok;
+    printCluster(report, io);
+    io.out(summary("destroy", hosts.length, failed, cluster, report, `${report?.count ?? 0} removed`));
+    const problems = clusterFailures(report);
+    if (problems.length > 0) io.err(`destroy failed on the cluster:\n${problems.join("\n")}`);
+    return failed > 0 || problems.length > 0 ? EXIT.invalid : EXIT.ok;
   },
 };
 
 export const statusCommand: Command = {
   name: "status",
-  summary: "report per host whether its rules match the model (drift)",
-  help: `Usage: netpol status FILE [--host H …]
+  summary: "report per host and per cluster object whether it matches the model (drift)",
+  help: `Usage: netpol status FILE [--host H …] [--cluster]
 
 Reads each host's rules and reports "in sync", "out of date" (the model changed: run apply),
 "missing" (never applied or removed), or "drift" (edited by hand: run apply --force to repair).
-Exits 1 when any host is not in sync or cannot be read.`,
+Each cluster object is "in sync", "missing", "drift" (changed by another field manager, e.g.
+kubectl edit: apply repairs it), "out of date" (the model changed), or "not managed by
+pulumi-netpolicy" (an object of that name that netpol did not create).
+Exits 1 when any host or object is not in sync or cannot be read.
+${CLUSTER_HELP}
+
+${SELECT_HELP}`,
   options: hostOption,
   positional: 1,
   async run(args, io) {
-    const { hosts } = await prepare(args, io);
-    const settled = await mapHosts(hosts, async ({ host, ruleset }) => {
-      const live = await readHost(host.target, host.name, ruleset.backend, ruleset.table);
-      if (!live.present) return "missing: no rules of this network on the host; run apply";
-      if (live.hash !== ruleset.hash) return `out of date: the host carries ${live.hash?.slice(0, 12) ?? "(no hash)"}, the model renders ${ruleset.hash.slice(0, 12)}; run apply`;
-      const state = await loadHostState(host.target, host.name, ruleset.table);
-      if (state.live === undefined) return "in sync (hash matches; no listing recorded to compare content)";
-      const drift = detectDrift({ hash: ruleset.hash, liveText: state.live }, live);
-      return drift.drifted ? `drift: ${drift.reason}; run apply --force to repair` : "in sync";
-    });
+    const { hosts, cluster } = await prepare(args, io);
+    const [settled, report] = await Promise.all([
+      mapHosts(hosts, async ({ host, ruleset }) => {
+        const live = await readHost(host.target, host.name, ruleset.backend, ruleset.table);
+        if (!live.present) return "missing: no rules of this network on the host; run apply";
+        if (live.hash !== ruleset.hash) return `out of date: the host carries ${live.hash?.slice(0, 12) ?? "(no hash)"}, the model renders ${ruleset.hash.slice(0, 12)}; run apply`;
+        const state = await loadHostState(host.target, host.name, ruleset.table);
+        if (state.live === undefined) return "in sync (hash matches; no listing recorded to compare content)";
+        const drift = detectDrift({ hash: ruleset.hash, liveText: state.live }, live);
+        return drift.drifted ? `drift: ${drift.reason}; run apply --force to repair` : "in sync";
+      }),
+      cluster ? statusCluster(cluster) : undefined,
+    ]);
     let bad = 0;
     settled.forEach((s, i) => {
       const name = hosts[i].host.name;
@@ -185,6 +299,9 @@ Exits 1 when any host is not in sync or cannot be read.`,
       if (!text.startsWith("in sync")) bad++;
       io.out(`${name}: ${text}`);
     });
-    return bad > 0 ? EXIT.invalid : EXIT.ok;
+    printCluster(report, io);
+    const problems = clusterFailures(report);
+    if (problems.length > 0) io.err(`status: the cluster could not be read completely:\n${problems.join("\n")}`);
+    return bad > 0 || (report?.count ?? 0) > 0 || problems.length > 0 ? EXIT.invalid : EXIT.ok;
   },
 };

@@ -1,0 +1,217 @@
+/**
+ * The objects `netpol plan / apply / destroy / status` keep in a cluster, and how a live object
+ * is judged against them. Pure: no I/O.
+ *
+ * What is ours:
+ * - NetworkPolicies and Calico v3 objects are written with the label
+ *   `app.kubernetes.io/managed-by: pulumi-netpolicy`. Only objects carrying it are updated or
+ *   deleted; an object of the same name without it belongs to someone else and is left alone
+ *   (apply refuses it unless `--adopt`, destroy skips it).
+ * - A Namespace (the legacy isolation annotation) is never created or deleted: the project owns
+ *   only the annotation, through its field manager `pulumi-netpolicy` in `managedFields`.
+ *
+ * What is compared (plan, status):
+ * - a NetworkPolicy's whole `spec`, written with the defaults the API server would fill in
+ *   (`policyTypes` as the model's semantics define it, port `protocol: TCP`), so a live object
+ *   equals the desired one exactly when nothing was changed by hand;
+ * - a Calico object's spec as far as the model writes it: Calico's API server fills in defaults
+ *   this tool does not know, so fields the model does not write are not compared;
+ * - the labels and annotations the model writes (the Namespace annotation among them).
+ */
+import { stringify } from "yaml";
+import { effectivePolicyTypes } from "../compile/kubernetes";
+import { ClusterObject, clusterObjects } from "../convert";
+import { InputError, InputIssue } from "../model/errors";
+import { NetworkPolicy } from "../model/kubernetes";
+import { Model } from "../model/model";
+import type { KubeObject } from "../targets/kube/client";
+import { InputError as KubeInputError } from "../targets/kube/errors";
+import { describeRef, ObjectRef, objectPath } from "../targets/kube/resources";
+import { DiffLine, diffLines } from "./line-diff";
+
+/** Marks the objects this project created (the Kubernetes recommended label). */
+export const MANAGED_BY_LABEL = "app.kubernetes.io/managed-by";
+/** Field manager of every server-side apply, and the label's value. */
+export const FIELD_MANAGER = "pulumi-netpolicy";
+
+export interface DesiredObject {
+  ref: ObjectRef;
+  /** `networking.k8s.io/v1 NetworkPolicy default/web`: how output and errors name it. */
+  title: string;
+  /** What apply sends (server-side apply body). */
+  object: ClusterObject;
+  /** A Namespace: only an annotation is ours; the namespace is never created or deleted. */
+  annotationOnly: boolean;
+}
+
+type Json = Record<string, unknown>;
+const isRecord = (v: unknown): v is Json => typeof v === "object" && v !== null && !Array.isArray(v);
+
+/** NetworkPolicy spec with the API server's defaults written out. */
+function withApiDefaults(spec: NetworkPolicy["spec"]): NetworkPolicy["spec"] {
+  const types = effectivePolicyTypes({ spec } as NetworkPolicy);
+  const ports = <T extends { ports?: { protocol?: string }[] }>(rule: T): T =>
+    (rule.ports === undefined ? rule : { ...rule, ports: rule.ports.map((p) => ({ ...p, protocol: p.protocol ?? "TCP" })) });
+  return {
+    ...spec,
+    policyTypes: spec.policyTypes !== undefined && spec.policyTypes.length > 0
+      ? spec.policyTypes
+      : [...(types.ingress ? ["Ingress" as const] : []), ...(types.egress ? ["Egress" as const] : [])],
+    ...(spec.ingress !== undefined ? { ingress: spec.ingress.map(ports) } : {}),
+    ...(spec.egress !== undefined ? { egress: spec.egress.map(ports) } : {}),
+  };
+}
+
+function refOf(o: ClusterObject): ObjectRef {
+  return { apiVersion: o.apiVersion, kind: o.kind, name: o.metadata.name, ...(o.metadata.namespace !== undefined ? { namespace: o.metadata.namespace } : {}) };
+}
+
+/**
+ * Every object the model puts in its cluster, labelled and with API defaults written out.
+ * Throws one InputError (naming the model file) listing every object that cannot be written.
+ */
+export function desiredObjects(model: Model, file: string): DesiredObject[] {
+  const issues: InputIssue[] = [];
+  const seen = new Map<string, string>();
+  const out: DesiredObject[] = [];
+  for (const raw of clusterObjects(model, { legacyIsolationAnnotation: model.cluster?.legacyIsolationAnnotation })) {
+    const ref = refOf(raw);
+    const title = describeRef(ref);
+    try {
+      objectPath(ref);
+    } catch (e) {
+      if (!(e instanceof KubeInputError)) throw e;
+      issues.push({ path: "cluster", message: e.message });
+      continue;
+    }
+    const key = `${ref.apiVersion} ${ref.kind} ${ref.namespace ?? ""}/${ref.name}`;
+    if (seen.has(key)) {
+      issues.push({ path: "cluster", message: `${title}: two documents of the model become this same object; rename one of them` });
+      continue;
+    }
+    seen.set(key, title);
+    const annotationOnly = raw.kind === "Namespace";
+    const rawLabels = (raw.metadata as Json).labels;
+    const labels = isRecord(rawLabels) ? (rawLabels as Record<string, string>) : {};
+    const foreign = labels[MANAGED_BY_LABEL];
+    if (!annotationOnly && foreign !== undefined && foreign !== FIELD_MANAGER) {
+      issues.push({ path: "cluster", message: `${title}: metadata.labels["${MANAGED_BY_LABEL}"] is "${foreign}", but netpol sets it to "${FIELD_MANAGER}" to mark the objects it manages; remove it from the model` });
+      continue;
+    }
+    let object: ClusterObject = raw;
+    if (!annotationOnly) {
+      const metadata: ClusterObject["metadata"] & { labels: Record<string, string> } = { ...raw.metadata, labels: { ...labels, [MANAGED_BY_LABEL]: FIELD_MANAGER } };
+      object = { ...raw, metadata };
+      if (raw.apiVersion === "networking.k8s.io/v1" && raw.kind === "NetworkPolicy") {
+        object = { ...object, spec: withApiDefaults(raw.spec as NetworkPolicy["spec"]) };
+      }
+    }
+    out.push({ ref, title, object, annotationOnly });
+  }
+  if (issues.length > 0) throw new InputError(file, issues);
+  return out;
+}
+
+/** Is the live object one this project manages? */
+export function isOurs(desired: DesiredObject, live: KubeObject): boolean {
+  if (desired.annotationOnly) return managers(live).some((m) => m.manager === FIELD_MANAGER);
+  return live.metadata.labels?.[MANAGED_BY_LABEL] === FIELD_MANAGER;
+}
+
+interface ManagedFieldsEntry {
+  manager: string;
+  operation?: string;
+  fieldsV1?: unknown;
+}
+
+function managers(live: KubeObject): ManagedFieldsEntry[] {
+  return (live.metadata.managedFields ?? []).filter(isRecord).flatMap((e) =>
+    (typeof e.manager === "string" ? [{ manager: e.manager, operation: typeof e.operation === "string" ? e.operation : undefined, fieldsV1: e.fieldsV1 }] : []));
+}
+
+/**
+ * The part of an object that is compared: the labels and annotations the model writes and the
+ * spec. For the live side, keys the desired side does not have are dropped where the desired
+ * side only says "at least these" (metadata maps; Calico specs, whose defaults are not known).
+ */
+export interface ComparedViews {
+  desired: Json;
+  live: Json;
+}
+
+export function comparedViews(desired: DesiredObject, live: KubeObject): ComparedViews {
+  const d = desired.object;
+  const meta = (m: Json | undefined, keysFrom: Json): Json => {
+    const out: Json = {};
+    for (const field of ["labels", "annotations"]) {
+      const want = isRecord(keysFrom[field]) ? (keysFrom[field] as Json) : undefined;
+      if (want === undefined) continue;
+      const have = m !== undefined && isRecord(m[field]) ? (m[field] as Json) : {};
+      out[field] = Object.fromEntries(Object.keys(want).map((k) => [k, have[k] ?? null]));
+    }
+    return out;
+  };
+  const desiredView: Json = {};
+  const liveView: Json = {};
+  const dm = meta(d.metadata as Json, d.metadata as Json);
+  if (Object.keys(dm).length > 0) {
+    desiredView.metadata = dm;
+    liveView.metadata = meta(live.metadata, d.metadata as Json);
+  }
+  if (d.spec !== undefined) {
+    desiredView.spec = d.spec;
+    const exact = d.apiVersion === "networking.k8s.io/v1";
+    liveView.spec = exact ? (live.spec ?? null) : project(live.spec, d.spec);
+  }
+  return { desired: desiredView, live: liveView };
+}
+
+/** `live` reduced to the object keys `shape` has, recursively (arrays element by element). */
+function project(live: unknown, shape: unknown): unknown {
+  if (isRecord(live) && isRecord(shape)) {
+    return Object.fromEntries(Object.keys(shape).filter((k) => k in live).map((k) => [k, project(live[k], shape[k])]));
+  }
+  if (Array.isArray(live) && Array.isArray(shape)) return live.map((item, i) => (i < shape.length ? project(item, shape[i]) : item));
+  return live;
+}
+
+/** YAML with sorted keys: stable whatever order the API server returns fields in. */
+export function yamlOf(value: unknown): string {
+  return stringify(value, { sortMapEntries: true });
+}
+
+export interface Comparison {
+  inSync: boolean;
+  /** Line diff from the live view to the desired view (what apply changes). */
+  lines: DiffLine[];
+  /** Field managers other than ours that own fields of the object (who edited it). */
+  otherManagers: string[];
+}
+
+export function compare(desired: DesiredObject, live: KubeObject): Comparison {
+  const views = comparedViews(desired, live);
+  const before = yamlOf(views.live);
+  const after = yamlOf(views.desired);
+  const others = managers(live)
+    .filter((m) => m.manager !== FIELD_MANAGER && m.operation === "Update" && touchesCompared(m.fieldsV1, desired))
+    .map((m) => m.manager);
+  return { inSync: before === after, lines: before === after ? [] : diffLines(before, after), otherManagers: [...new Set(others)].sort() };
+}
+
+/** Whether a managedFields entry owns part of what is compared (spec, or a label / annotation we write). */
+function touchesCompared(fieldsV1: unknown, desired: DesiredObject): boolean {
+  if (!isRecord(fieldsV1)) return false;
+  if (desired.object.spec !== undefined && isRecord(fieldsV1["f:spec"])) return true;
+  const meta = fieldsV1["f:metadata"];
+  if (!isRecord(meta)) return false;
+  return ["labels", "annotations"].some((field) => {
+    const owned = meta[`f:${field}`];
+    const want = (desired.object.metadata as Json)[field];
+    return isRecord(owned) && isRecord(want) && Object.keys(want).some((k) => `f:${k}` in owned);
+  });
+}
+
+/** The body that gives up the annotation of a Namespace: apply with none of our fields. */
+export function releaseBody(desired: DesiredObject): ClusterObject {
+  return { apiVersion: desired.object.apiVersion, kind: desired.object.kind, metadata: { name: desired.object.metadata.name } };
+}

@@ -1,0 +1,413 @@
+/**
+ * `netpol plan / apply / destroy / status` on a cluster, run in-process against a TEST API SERVER:
+ * test/support/kube-apiserver.ts, a local HTTPS server with its own CA that stands in for the
+ * Kubernetes API (NetworkPolicy, Calico v3 kinds, Namespace; server-side apply with managedFields,
+ * 401, 404, 409, 422). It is not a real cluster. A small forwarding proxy below stands in for an
+ * admission policy that rejects one object with 422, which the test server never does for a valid
+ * model.
+ */
+import * as fs from "node:fs";
+import { IncomingMessage, ServerResponse } from "node:http";
+import * as https from "node:https";
+import { AddressInfo } from "node:net";
+import * as os from "node:os";
+import * as path from "node:path";
+import { stringify } from "yaml";
+import { KubeClient } from "../provider/targets/kube/client";
+import { KubeApiServer, startKubeApiServer } from "./support/kube-apiserver";
+import { runCli } from "./support/cli";
+
+const SEED_POLICY = {
+  apiVersion: "networking.k8s.io/v1",
+  kind: "NetworkPolicy",
+  metadata: { name: "test-network-policy", namespace: "default" },
+  spec: {
+    podSelector: { matchLabels: { role: "db" } },
+    ingress: [{
+      from: [{ namespaceSelector: { matchLabels: { project: "myproject" } } }, { podSelector: { matchLabels: { role: "frontend" } } }],
+      ports: [{ protocol: "TCP", port: 6379 }],
+    }],
+  },
+};
+
+const NP = { apiVersion: "networking.k8s.io/v1", kind: "NetworkPolicy" };
+const policyRef = (name: string) => ({ ...NP, name, namespace: "default" });
+
+interface Fixture {
+  dir: string;
+  model: string;
+  write(model: Record<string, unknown>): string;
+}
+
+function fixture(kubeconfig: string, extra: Record<string, unknown> = {}): Fixture {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "netpol-cli-cluster-"));
+  fs.mkdirSync(path.join(dir, "kube"));
+  fs.writeFileSync(path.join(dir, "kube", "config.yaml"), kubeconfig);
+  const write = (model: Record<string, unknown>) => {
+    fs.writeFileSync(path.join(dir, "model.yaml"), stringify(model));
+    return path.join(dir, "model.yaml");
+  };
+  const model = write({
+    name: "shop",
+    // Relative: resolves against the model file's folder, whatever the working directory.
+    cluster: { kubeconfig: "kube/config.yaml", context: "test" },
+    namespaces: [{ name: "default", isolation: "DefaultDeny" }],
+    networkPolicies: [SEED_POLICY],
+    profiles: [{ id: "WEB", inbound_rules: [{ action: "allow", protocol: "tcp", dst_ports: [80, 443] }], outbound_rules: [{ action: "allow" }] }],
+    ...extra,
+  });
+  return { dir, model, write };
+}
+
+let server: KubeApiServer;
+let admin: KubeClient;
+const dirs: string[] = [];
+const track = (f: Fixture) => { dirs.push(f.dir); return f; };
+
+beforeAll(async () => {
+  server = await startKubeApiServer();
+  admin = await KubeClient.connect({ inline: server.kubeconfig() });
+});
+afterAll(async () => {
+  await server.close();
+  for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
+});
+
+describe("netpol on a cluster: the whole cycle", () => {
+  let f: Fixture;
+  beforeAll(() => { f = track(fixture(server.kubeconfig())); });
+
+  test("plan on an empty cluster: every object is to be created, nothing is written", async () => {
+    const before = server.requests.length;
+    const r = await runCli(["plan", f.model, "--diff"], os.tmpdir());
+    expect(r.err).toBe("");
+    expect(r.code).toBe(0);
+    expect(r.out).toContain(`cluster: context "test" of kubeconfig ${path.join(f.dir, "kube", "config.yaml")} (${server.url})`);
+    expect(r.out).toContain("  networking.k8s.io/v1 NetworkPolicy default/default-deny-ingress: create");
+    expect(r.out).toContain("  networking.k8s.io/v1 NetworkPolicy default/test-network-policy: create");
+    expect(r.out).toContain("  projectcalico.org/v3 Profile web: create");
+    expect(r.out).toMatch(/^ +\+ +- port: 6379$/m);
+    expect(r.out).toContain("plan: cluster: 3 object(s), 3 to change");
+    expect(server.requests.slice(before).every((q) => q.method === "GET")).toBe(true);
+  });
+
+  test("apply creates the objects with the model's spec, our label and field manager", async () => {
+    const r = await runCli(["apply", f.model]);
+    expect(r.err).toBe("");
+    expect(r.code).toBe(0);
+    expect(r.out).toContain("  networking.k8s.io/v1 NetworkPolicy default/test-network-policy: created");
+    expect(r.out).toContain("cluster: 3 object(s), 3 written");
+    // Allow policies go in before the namespace's isolation.
+    expect(r.out.indexOf("test-network-policy: created")).toBeLessThan(r.out.indexOf("default-deny-ingress: created"));
+    const live = await admin.get(policyRef("test-network-policy"));
+    expect(live?.spec).toEqual({ ...SEED_POLICY.spec, policyTypes: ["Ingress"] });
+    expect(live?.metadata.labels).toEqual({ "app.kubernetes.io/managed-by": "pulumi-netpolicy" });
+    expect(JSON.stringify(live?.metadata.managedFields)).toContain('"manager":"pulumi-netpolicy"');
+    const deny = await admin.get(policyRef("default-deny-ingress"));
+    expect(deny?.spec).toEqual({ podSelector: {}, policyTypes: ["Ingress"] });
+    const profile = await admin.get({ apiVersion: "projectcalico.org/v3", kind: "Profile", name: "web" });
+    expect(profile?.spec).toMatchObject({ ingress: [{ action: "Allow", protocol: "TCP", destination: { ports: [80, 443] } }] });
+  });
+
+  test("plan and status after apply: up to date, in sync; a second apply writes nothing", async () => {
+    let r = await runCli(["plan", f.model]);
+    expect(r.code).toBe(0);
+    expect(r.out.match(/: up to date$/gm)).toHaveLength(3);
+    r = await runCli(["status", f.model]);
+    expect(r.code).toBe(0);
+    expect(r.out.match(/: in sync$/gm)).toHaveLength(3);
+    const before = server.requests.length;
+    r = await runCli(["apply", f.model]);
+    expect(r.code).toBe(0);
+    expect(r.out).toContain("cluster: 3 object(s), 0 written");
+    expect(server.requests.slice(before).filter((q) => q.method !== "GET")).toEqual([]);
+  });
+
+  test("a hand edit on the server: status reports drift by its manager, plan shows the lines, apply repairs", async () => {
+    const live = await admin.get(policyRef("test-network-policy"));
+    const spec = structuredClone(live?.spec) as typeof SEED_POLICY.spec;
+    spec.ingress[0].ports[0].port = 6380;
+    await admin.replace({ ...live, spec }, { fieldManager: "kubectl-edit" });
+
+    let r = await runCli(["status", f.model]);
+    expect(r.code).toBe(1);
+    expect(r.out).toContain('  networking.k8s.io/v1 NetworkPolicy default/test-network-policy: drift: changed by "kubectl-edit"; run apply to repair');
+    expect(r.out).toContain("  networking.k8s.io/v1 NetworkPolicy default/default-deny-ingress: in sync");
+
+    r = await runCli(["plan", f.model]);
+    expect(r.code).toBe(0);
+    expect(r.out).toContain("test-network-policy: update — 1 line(s) added, 1 removed (edited by kubectl-edit)");
+    expect(r.out).toMatch(/^ +- +- port: 6380$/m);
+    expect(r.out).toMatch(/^ +\+ +- port: 6379$/m);
+
+    r = await runCli(["apply", f.model]);
+    expect(r.code).toBe(0);
+    expect(r.out).toContain("test-network-policy: updated");
+    expect(r.out).toContain("cluster: 3 object(s), 1 written");
+    expect((await admin.get(policyRef("test-network-policy")))?.spec).toEqual({ ...SEED_POLICY.spec, policyTypes: ["Ingress"] });
+    expect((await runCli(["status", f.model])).code).toBe(0);
+  });
+
+  test("a model change is 'out of date' in status, not drift", async () => {
+    const changed = f.write({ ...fixtureModel(), networkPolicies: [{ ...SEED_POLICY, spec: { ...SEED_POLICY.spec, podSelector: { matchLabels: { role: "cache" } } } }] });
+    const r = await runCli(["status", changed]);
+    expect(r.code).toBe(1);
+    expect(r.out).toContain("test-network-policy: out of date: the model changed since the last apply; run apply");
+    f.write(fixtureModel());
+  });
+
+  test("destroy deletes our objects and leaves a foreign object of the same namespace alone", async () => {
+    await admin.apply({ ...NP, metadata: { name: "other-team", namespace: "default" }, spec: { podSelector: {}, policyTypes: ["Egress"] } }, { fieldManager: "kubectl" });
+    let r = await runCli(["destroy", f.model]);
+    expect(r.err).toBe("");
+    expect(r.code).toBe(0);
+    expect(r.out).toContain("test-network-policy: deleted");
+    expect(r.out).toContain("cluster: 3 object(s), 3 removed");
+    // Isolation goes first, so the namespace never stays closed without its allow policy.
+    expect(r.out.indexOf("default-deny-ingress: deleted")).toBeLessThan(r.out.indexOf("test-network-policy: deleted"));
+    expect(await admin.get(policyRef("test-network-policy"))).toBeUndefined();
+    expect(await admin.get(policyRef("default-deny-ingress"))).toBeUndefined();
+    expect(await admin.get({ apiVersion: "projectcalico.org/v3", kind: "Profile", name: "web" })).toBeUndefined();
+    expect(await admin.get(policyRef("other-team"))).toBeDefined();
+
+    r = await runCli(["destroy", f.model]);
+    expect(r.code).toBe(0);
+    expect(r.out.match(/: already gone$/gm)).toHaveLength(3);
+    r = await runCli(["status", f.model]);
+    expect(r.code).toBe(1);
+    expect(r.out).toContain("test-network-policy: missing: not in the cluster; run apply");
+  });
+});
+
+function fixtureModel(): Record<string, unknown> {
+  return {
+    name: "shop",
+    cluster: { kubeconfig: "kube/config.yaml", context: "test" },
+    namespaces: [{ name: "default", isolation: "DefaultDeny" }],
+    networkPolicies: [SEED_POLICY],
+    profiles: [{ id: "WEB", inbound_rules: [{ action: "allow", protocol: "tcp", dst_ports: [80, 443] }], outbound_rules: [{ action: "allow" }] }],
+  };
+}
+
+describe("objects that are not ours", () => {
+  test("apply refuses a same-name object without our label and writes nothing; destroy leaves it; --adopt takes it over", async () => {
+    const f = track(fixture(server.kubeconfig(), { namespaces: [{ name: "default" }], profiles: [] }));
+    await admin.apply({ ...SEED_POLICY, spec: { podSelector: {} } }, { fieldManager: "kubectl" });
+    const before = server.requests.length;
+    let r = await runCli(["apply", f.model]);
+    expect(r.code).toBe(1);
+    expect(r.out).toContain("nothing written: 1 object(s) refused");
+    expect(r.err).toContain("networking.k8s.io/v1 NetworkPolicy default/test-network-policy: exists but is not managed by pulumi-netpolicy (no label app.kubernetes.io/managed-by=pulumi-netpolicy)");
+    expect(server.requests.slice(before).filter((q) => q.method !== "GET")).toEqual([]);
+
+    r = await runCli(["plan", f.model]);
+    expect(r.code).toBe(1);
+    expect(r.out).toContain("test-network-policy: conflict");
+
+    r = await runCli(["status", f.model]);
+    expect(r.code).toBe(1);
+    expect(r.out).toContain("test-network-policy: not managed by pulumi-netpolicy");
+
+    r = await runCli(["destroy", f.model]);
+    expect(r.code).toBe(0);
+    expect(r.out).toContain("test-network-policy: left in place — exists but is not managed by pulumi-netpolicy");
+    expect(await admin.get(policyRef("test-network-policy"))).toBeDefined();
+
+    r = await runCli(["apply", f.model, "--adopt"]);
+    expect(r.err).toBe("");
+    expect(r.code).toBe(0);
+    expect(r.out).toContain("test-network-policy: adopted");
+    expect((await admin.get(policyRef("test-network-policy")))?.spec).toEqual({ ...SEED_POLICY.spec, policyTypes: ["Ingress"] });
+    expect((await runCli(["destroy", f.model])).code).toBe(0);
+    expect(await admin.get(policyRef("test-network-policy"))).toBeUndefined();
+  });
+
+  test("the legacy annotation: the namespace is annotated, never created or deleted; destroy removes only the annotation", async () => {
+    const f = track(fixture(server.kubeconfig(), {
+      cluster: { kubeconfig: "kube/config.yaml", context: "test", legacyIsolationAnnotation: true },
+      namespaces: [{ name: "default", isolation: "DefaultDeny" }], networkPolicies: [], profiles: [],
+    }));
+    const ns = { apiVersion: "v1", kind: "Namespace", name: "default" };
+    let r = await runCli(["apply", f.model]);
+    expect(r.err).toBe("");
+    expect(r.out).toContain("v1 Namespace default: updated");
+    expect((await admin.get(ns))?.metadata.annotations).toEqual({ "net.beta.kubernetes.io/network-policy": '{"ingress":{"isolation":"DefaultDeny"}}' });
+    expect((await runCli(["status", f.model])).out).toContain("v1 Namespace default: in sync");
+    r = await runCli(["destroy", f.model]);
+    expect(r.code).toBe(0);
+    expect(r.out).toContain("v1 Namespace default: annotation removed (the namespace stays)");
+    const after = await admin.get(ns);
+    expect(after).toBeDefined();
+    expect(after?.metadata.annotations).toBeUndefined();
+
+    const missing = f.write({ name: "shop", cluster: { kubeconfig: "kube/config.yaml", context: "test", legacyIsolationAnnotation: true }, namespaces: [{ name: "nope", isolation: "DefaultDeny" }] });
+    r = await runCli(["apply", missing]);
+    expect(r.code).toBe(1);
+    expect(r.err).toContain('v1 Namespace nope: namespace "nope" does not exist; netpol annotates namespaces but never creates them');
+    expect(await admin.get({ ...ns, name: "nope" })).toBeUndefined();
+  });
+});
+
+describe("bad kubeconfigs and API errors: exit 1, a message naming the cause, no stack trace", () => {
+  const noStack = (text: string) => expect(text).not.toMatch(/\n\s+at /);
+
+  test.each([
+    ["missing context", (f: Fixture) => f.write({ ...fixtureModel(), cluster: { kubeconfig: "kube/config.yaml", context: "prod" } }),
+      (f: Fixture) => `model.yaml: cluster.kubeconfig: kubeconfig ${path.join(f.dir, "kube", "config.yaml")}: context "prod" not found; available contexts: test`],
+    ["missing kubeconfig file", (f: Fixture) => f.write({ ...fixtureModel(), cluster: { kubeconfig: "kube/nope.yaml" } }),
+      (f: Fixture) => `cluster.kubeconfig: kubeconfig ${path.join(f.dir, "kube", "nope.yaml")}: cannot read the file (ENOENT)`],
+    ["unreadable CA file", (f: Fixture) => {
+      const config = JSON.parse(server.kubeconfig({ ca: "file" }));
+      config.clusters[0].cluster["certificate-authority"] = "ca-gone.crt";
+      fs.writeFileSync(path.join(f.dir, "kube", "config.yaml"), JSON.stringify(config));
+      return f.model;
+    }, (f: Fixture) => `cluster "test-cluster", certificate-authority: cannot read ${path.join(f.dir, "kube", "ca-gone.crt")} (ENOENT)`],
+  ])("%s", async (_what, makeModel, message) => {
+    const f = track(fixture(server.kubeconfig()));
+    const before = server.requests.length;
+    const r = await runCli(["plan", makeModel(f)]);
+    expect(r.code).toBe(1);
+    expect(r.err).toContain(message(f));
+    noStack(r.err);
+    expect(server.requests.length).toBe(before);
+  });
+
+  test("a wrong token: 401 named with user and context, reported once for the cluster, the token never printed", async () => {
+    const f = track(fixture(server.kubeconfig({ token: "stale-token-31337" })));
+    for (const cmd of ["plan", "apply", "status", "destroy"]) {
+      const r = await runCli([cmd, f.model]);
+      expect(r.code).toBe(1);
+      expect(r.out).toContain("FAILED: the cluster cannot be used");
+      expect(r.err).toContain('401 Unauthorized: Unauthorized — the API server did not accept the credentials of user "test-user" (context "test")');
+      expect(r.err.match(/401/g)).toHaveLength(1);
+      expect(r.out + r.err).not.toContain("stale-token-31337");
+      noStack(r.err);
+    }
+  });
+
+  test("a 422 from the server is surfaced with its causes; the other objects are still applied", async () => {
+    const proxy = await rejectingProxy(server, "test-network-policy");
+    try {
+      const config = JSON.parse(server.kubeconfig());
+      config.clusters[0].cluster.server = proxy.url;
+      const f = track(fixture(JSON.stringify(config), { profiles: [] }));
+      const r = await runCli(["apply", f.model]);
+      expect(r.code).toBe(1);
+      expect(r.out).toContain("networking.k8s.io/v1 NetworkPolicy default/test-network-policy: FAILED");
+      expect(r.out).toContain("default-deny-ingress: created");
+      expect(r.err).toContain("apply failed on the cluster");
+      expect(r.err).toContain('networking.k8s.io/v1 NetworkPolicy default/test-network-policy: 422 Invalid: admission webhook "netpol-guard.example.com" denied the request');
+      expect(r.err).toContain("spec.ingress[0].from[0].namespaceSelector: Forbidden: peers in other namespaces need approval");
+      noStack(r.err);
+      expect((await runCli(["destroy", f.model])).code).toBe(0);
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  test("host and cluster failures are reported together", async () => {
+    const f = track(fixture(server.kubeconfig({ token: "stale-token" }), {
+      hosts: [{ name: "h1", ssh: { host: "127.0.0.1", port: 1, user: "root", passwordEnv: "NETPOL_TEST_PASSWORD", hostKey: "SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA" } }],
+    }));
+    const r = await runCli(["apply", f.model], os.tmpdir(), { ...process.env, NETPOL_TEST_PASSWORD: "pw-not-shown" });
+    expect(r.code).toBe(1);
+    expect(r.out).toContain("h1: FAILED");
+    expect(r.out).toContain("FAILED: the cluster cannot be used");
+    expect(r.err).toContain("apply failed on 1 of 1 host(s) and the cluster");
+    expect(r.err).toMatch(/h1/);
+    expect(r.err).toContain("401 Unauthorized");
+    expect(r.out + r.err).not.toContain("pw-not-shown");
+  }, 60_000);
+
+  test("input problems of hosts and cluster are listed together, before anything is contacted", async () => {
+    const f = track(fixture(server.kubeconfig(), { hosts: [{ name: "h1" }], cluster: { kubeconfig: "kube/config.yaml", context: "prod" } }));
+    const before = server.requests.length;
+    const r = await runCli(["apply", f.model]);
+    expect(r.code).toBe(1);
+    expect(r.err).toContain("2 problems");
+    expect(r.err).toContain('hosts[0].ssh: host "h1" has no ssh settings; add ssh: { host, user, privateKeyPath, hostKey } to apply to it (or run with --cluster to act on the cluster only)');
+    expect(r.err).toContain('context "prod" not found');
+    expect(server.requests.length).toBe(before);
+  });
+});
+
+describe("selection and help", () => {
+  test("--cluster acts on the cluster only (hosts without ssh are then fine)", async () => {
+    const f = track(fixture(server.kubeconfig(), { hosts: [{ name: "h1" }], profiles: [] }));
+    const r = await runCli(["plan", f.model, "--cluster"]);
+    expect(r.err).toBe("");
+    expect(r.code).toBe(0);
+    expect(r.out).toContain("plan: cluster: 2 object(s)");
+  });
+
+  test("--cluster without a cluster in the model is a usage error", async () => {
+    const f = track(fixture(server.kubeconfig()));
+    const { cluster: _c, ...noCluster } = fixtureModel();
+    const r = await runCli(["plan", f.write({ ...noCluster, hosts: [] }), "--cluster"]);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain("--cluster: the model has no cluster");
+  });
+
+  test("a model label that would hide ownership is refused before anything is contacted", async () => {
+    const f = track(fixture(server.kubeconfig()));
+    const labelled = { ...SEED_POLICY, metadata: { ...SEED_POLICY.metadata, labels: { "app.kubernetes.io/managed-by": "helm" } } };
+    const r = await runCli(["apply", f.write({ ...fixtureModel(), networkPolicies: [labelled] })]);
+    expect(r.code).toBe(1);
+    expect(r.err).toContain('networking.k8s.io/v1 NetworkPolicy default/test-network-policy: metadata.labels["app.kubernetes.io/managed-by"] is "helm"');
+  });
+
+  test.each(["plan", "apply", "destroy", "status"])("netpol %s --help describes the cluster", async (cmd) => {
+    const r = await runCli([cmd, "--help"]);
+    expect(r.code).toBe(0);
+    expect(r.out).toContain("--cluster");
+    expect(r.out).toContain("app.kubernetes.io/managed-by=pulumi-netpolicy");
+  });
+
+  test("netpol --help mentions the cluster and the exit codes", async () => {
+    const r = await runCli(["--help"]);
+    expect(r.out).toContain("cluster: { kubeconfig: PATH, context: NAME }");
+    expect(r.out).toContain("1 invalid input, a failed host or cluster object");
+  });
+});
+
+/**
+ * Forwards to the test API server, except server-side applies of `name`, which it answers the way
+ * an admission webhook's denial reaches the client: 422 Invalid, causes not folded into the message.
+ */
+async function rejectingProxy(upstream: KubeApiServer, name: string): Promise<{ url: string; close(): Promise<void> }> {
+  const target = new URL(upstream.url);
+  const proxy = https.createServer({ key: upstream.pki.serverKeyPem, cert: upstream.pki.serverCertPem }, (req: IncomingMessage, res: ServerResponse) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", () => {
+      const url = new URL(req.url ?? "/", upstream.url);
+      if (req.method === "PATCH" && url.pathname.endsWith(`/${name}`)) {
+        res.writeHead(422, { "Content-Type": "application/json" });
+        res.end(JSON.stringify({
+          kind: "Status", apiVersion: "v1", metadata: {}, status: "Failure", reason: "Invalid", code: 422,
+          message: 'admission webhook "netpol-guard.example.com" denied the request',
+          details: { name, group: "networking.k8s.io", kind: "NetworkPolicy", causes: [
+            { reason: "FieldValueForbidden", message: "Forbidden: peers in other namespaces need approval", field: "spec.ingress[0].from[0].namespaceSelector" },
+          ] },
+        }));
+        return;
+      }
+      const forward = https.request({
+        host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers, ca: upstream.pki.caPem,
+      }, (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+      });
+      forward.on("error", () => { res.writeHead(502); res.end(); });
+      forward.end(Buffer.concat(chunks));
+    });
+  });
+  await new Promise<void>((resolve) => proxy.listen(0, "127.0.0.1", resolve));
+  return {
+    url: `https://127.0.0.1:${(proxy.address() as AddressInfo).port}`,
+    close: async () => {
+      proxy.closeAllConnections();
+      await new Promise<void>((resolve) => proxy.close(() => resolve()));
+    },
+  };
+}
