@@ -1,8 +1,9 @@
 /**
  * Calico profiles and policies, and Kubernetes NetworkPolicies, as resources. Without a cluster
  * target each is a validated document: pass the resource to a `Network` (its `profiles`,
- * `policies` or `networkPolicies`) and the Network enforces it on its hosts. A `NetworkPolicy` with
- * a `cluster` is also pushed to that cluster's API (server-side apply).
+ * `policies` or `networkPolicies`) and the Network enforces it on its hosts. With a `cluster` the
+ * document is also written to that cluster's API by server-side apply: a NetworkPolicy as itself,
+ * a Profile as a Calico `projectcalico.org/v3` Profile, a Policy as a GlobalNetworkPolicy.
  */
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
@@ -17,6 +18,33 @@ export type PolicyDocument = z.input<typeof CalicoPolicy>;
 /** A Kubernetes `networking.k8s.io/v1` (or `extensions/v1beta1`) NetworkPolicy object. */
 export type NetworkPolicyDocument = z.input<typeof NetworkPolicyDoc>;
 export type ClusterTargetArgs = z.input<typeof ClusterTarget>;
+type ClusterInput = InputsOf<{ c: ClusterTargetArgs }>["c"];
+
+/** What a document written to a cluster looks like there now, and what changed by hand. */
+export interface LiveObject {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+  spec: Record<string, unknown>;
+}
+
+/** The cluster target argument shared by Profile, Policy and NetworkPolicy. */
+export interface ClusterArgs {
+  /**
+   * Write the document to this cluster: `kubeconfig` (a path) or `kubeconfigContent` (the text),
+   * `context`, `fieldManager` (@default "pulumi-netpolicy"), `force` (take over fields another
+   * manager owns; @default false). The whole target is stored as a secret. Without it the
+   * document is only for a Network.
+   */
+  cluster?: ClusterInput;
+}
+
+function secretCluster(cluster: ClusterInput | undefined): Record<string, unknown> {
+  return cluster !== undefined ? { cluster: pulumi.secret(cluster) } : {};
+}
+
+/** Outputs a resource with a cluster target has (undefined without one). */
+const CLUSTER_OUTPUTS = { live: undefined, drift: undefined } as const;
 
 /**
  * A Calico profile. Omitted fields take calicoctl's defaults for a fresh profile: tags `[id]`,
@@ -28,11 +56,17 @@ export class Profile extends pulumi.dynamic.Resource {
   declare readonly document: pulumi.Output<ProfileDocument>;
   /** The profile's id (`id` itself is the resource's id). */
   declare readonly profileId: pulumi.Output<string>;
+  /** With a cluster: the Calico v3 Profile written (tags → labelsToApply, rules → ingress / egress). */
+  declare readonly calicoObject: pulumi.Output<LiveObject | undefined>;
+  /** With a cluster: the object as the cluster has it (after create, update or refresh). */
+  declare readonly live: pulumi.Output<LiveObject | undefined>;
+  /** Set by a refresh that found written fields changed in the cluster: which, and from what to what. */
+  declare readonly drift: pulumi.Output<string | undefined>;
 
-  constructor(name: string, args: InputsOf<ProfileDocument>, opts?: pulumi.CustomResourceOptions) {
+  constructor(name: string, args: InputsOf<ProfileDocument> & ClusterArgs, opts?: pulumi.CustomResourceOptions) {
     // `id` is reserved for the resource id in Pulumi; the profile id travels as `profileId`.
-    const { id, ...rest } = args;
-    super(profileProvider, name, { ...rest, profileId: id, document: undefined }, opts, "netpol", "Profile");
+    const { id, cluster, ...rest } = args;
+    super(profileProvider, name, { ...rest, profileId: id, ...secretCluster(cluster), document: undefined, calicoObject: undefined, ...CLUSTER_OUTPUTS }, opts, "netpol", "Profile");
   }
 }
 
@@ -43,13 +77,20 @@ export class Profile extends pulumi.dynamic.Resource {
 export class Policy extends pulumi.dynamic.Resource {
   /** The validated policy, for `Network.policies`. */
   declare readonly document: pulumi.Output<PolicyDocument>;
+  /** With a cluster: the Calico v3 GlobalNetworkPolicy written. */
+  declare readonly calicoObject: pulumi.Output<LiveObject | undefined>;
+  /** With a cluster: the object as the cluster has it (after create, update or refresh). */
+  declare readonly live: pulumi.Output<LiveObject | undefined>;
+  /** Set by a refresh that found written fields changed in the cluster: which, and from what to what. */
+  declare readonly drift: pulumi.Output<string | undefined>;
 
-  constructor(name: string, args: InputsOf<PolicyDocument>, opts?: pulumi.CustomResourceOptions) {
-    super(policyProvider, name, { ...args, document: undefined }, opts, "netpol", "Policy");
+  constructor(name: string, args: InputsOf<PolicyDocument> & ClusterArgs, opts?: pulumi.CustomResourceOptions) {
+    const { cluster, ...rest } = args;
+    super(policyProvider, name, { ...rest, ...secretCluster(cluster), document: undefined, calicoObject: undefined, ...CLUSTER_OUTPUTS }, opts, "netpol", "Policy");
   }
 }
 
-export interface NetworkPolicyArgs {
+export interface NetworkPolicyArgs extends ClusterArgs {
   /** @default "networking.k8s.io/v1" */
   apiVersion?: pulumi.Input<NetworkPolicyDocument["apiVersion"]>;
   /** @default "NetworkPolicy" */
@@ -63,17 +104,16 @@ export interface NetworkPolicyArgs {
    * must allow.
    */
   spec: InputsOf<NetworkPolicyDocument>["spec"];
-  /**
-   * Push the policy to this cluster (kubeconfig path or `kubeconfigContent` text, context). The
-   * whole target is stored as a secret. Without it the policy is a document for a Network.
-   */
-  cluster?: InputsOf<{ c: ClusterTargetArgs }>["c"];
 }
 
 /** A Kubernetes NetworkPolicy, as a document for a Network or pushed to a cluster. */
 export class NetworkPolicy extends pulumi.dynamic.Resource {
   /** The validated policy (v1), for `Network.networkPolicies`. */
   declare readonly document: pulumi.Output<NetworkPolicyDocument>;
+  /** With a cluster: the object as the cluster has it (after create, update or refresh). */
+  declare readonly live: pulumi.Output<LiveObject | undefined>;
+  /** Set by a refresh that found written fields changed in the cluster: which, and from what to what. */
+  declare readonly drift: pulumi.Output<string | undefined>;
 
   constructor(name: string, args: NetworkPolicyArgs, opts?: pulumi.CustomResourceOptions) {
     const { cluster, ...rest } = args;
@@ -81,9 +121,9 @@ export class NetworkPolicy extends pulumi.dynamic.Resource {
       apiVersion: "networking.k8s.io/v1",
       kind: "NetworkPolicy",
       ...rest,
-      ...(cluster !== undefined ? { cluster: pulumi.secret(cluster) } : {}),
+      ...secretCluster(cluster),
       document: undefined,
-      live: undefined,
+      ...CLUSTER_OUTPUTS,
     }, opts, "netpol", "NetworkPolicy");
   }
 }

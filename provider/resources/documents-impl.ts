@@ -1,55 +1,83 @@
 /**
  * Profile, Policy (Calico) and NetworkPolicy (Kubernetes): documents a Network enforces on its
  * hosts. check validates and exposes the validated document as `document` (known at preview, so a
- * Network's preview can render with it). A NetworkPolicy with a `cluster` is also pushed to that
- * cluster's API by server-side apply.
+ * Network's preview can render with it). With a `cluster` the document is also written to that
+ * cluster's API by server-side apply: a NetworkPolicy as itself, a Profile / Policy as a Calico v3
+ * Profile / GlobalNetworkPolicy (shown at preview as `calicoObject`). Refresh reads the object
+ * back: `live` shows it and `drift` says which written fields changed; a gone object leaves the
+ * state. A NetworkPolicy can be imported by `namespace/name`.
  */
-import { toNetworkingV1 } from "../model/kubernetes";
-import type { ClusterConnection } from "../targets/kube/kubeconfig";
+import { CalicoPolicy, CalicoProfile } from "../model/calico";
+import { NetworkPolicy as NetworkPolicyDoc, toNetworkingV1 } from "../model/kubernetes";
 import type { KubeClient } from "../targets/kube/client";
+import type { ApiError } from "../targets/kube/errors";
+import { ClusterObject, clusterObjectOf, DocumentKind, driftMessage, inputPathOf, liveView, networkPolicyDocumentFromLive, objectRef, parseImportId, resourceLabel } from "./cluster-objects";
 import { CheckFailure, containsUnknown, Props, schemaFailures, UNKNOWN } from "./inputs";
-import { ClusterTarget, NetworkPolicyInputs, PolicyInputs, ProfileInputs } from "./schema";
+import { ClusterTarget } from "./schema";
 import { kubeTargets } from "./targets";
 
-export type DocumentKind = "profile" | "policy" | "networkPolicy";
+export type { DocumentKind };
 
-const SCHEMA = { profile: ProfileInputs, policy: PolicyInputs, networkPolicy: NetworkPolicyInputs } as const;
+const DOCUMENT_SCHEMA = { profile: CalicoProfile, policy: CalicoPolicy, networkPolicy: NetworkPolicyDoc } as const;
 
-/** The document fields of the inputs (a profile's `id` travels as `profileId`: `id` is reserved by Pulumi). */
-function withoutProvider(p: Props): Props {
-  return Object.fromEntries(Object.entries(p).filter(([k]) => k !== "__provider" && k !== "document" && k !== "live")
-    .map(([k, v]) => [k === "profileId" ? "id" : k, v]));
-}
+/** Keys the provider computes; they never come from the user. */
+const COMPUTED_KEYS: readonly string[] = ["__provider", "document", "calicoObject", "live", "drift"];
 
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
-/** The document itself: the inputs without the cluster target, as parsed (defaults applied). */
+/** The user's inputs (a profile's `id` travels as `profileId`: `id` is reserved by Pulumi). */
+function userInputs(p: Props): Props {
+  return Object.fromEntries(Object.entries(p).filter(([k]) => !COMPUTED_KEYS.includes(k))
+    .map(([k, v]) => [k === "profileId" ? "id" : k, v]));
+}
+
+/** The document fields: the user's inputs without the cluster target. */
+function documentFields(p: Props): Props {
+  const { cluster: _cluster, ...doc } = userInputs(p);
+  return doc;
+}
+
+/** The document itself, as parsed (defaults applied; a NetworkPolicy in networking.k8s.io/v1). */
 function documentOf(kind: DocumentKind, p: Props): Props {
-  const { cluster: _cluster, ...doc } = withoutProvider(p);
-  const parsed = SCHEMA[kind].parse(kind === "networkPolicy" ? { ...doc } : doc) as Props;
-  if (kind !== "networkPolicy") return parsed;
-  const { cluster: _c, ...policy } = parsed;
-  return toNetworkingV1(policy as Parameters<typeof toNetworkingV1>[0]) as unknown as Props;
+  const parsed = DOCUMENT_SCHEMA[kind].parse(documentFields(p)) as Props;
+  return kind === "networkPolicy" ? toNetworkingV1(parsed as unknown as NetworkPolicyDoc) as unknown as Props : parsed;
+}
+
+function clusterOf(p: Props): ClusterTarget | undefined {
+  return isRecord(p.cluster) ? ClusterTarget.parse(p.cluster) : undefined;
 }
 
 export function checkDocument(kind: DocumentKind, news: Props): { inputs: Props; failures: CheckFailure[] } {
-  const failures = schemaFailures(SCHEMA[kind], withoutProvider(news));
+  const doc = documentFields(news);
+  const cluster = news.cluster;
+  const failures = [
+    ...schemaFailures(DOCUMENT_SCHEMA[kind], doc),
+    ...(cluster === undefined ? [] : schemaFailures(ClusterTarget, cluster).map((f) => ({ ...f, property: f.property === "" ? "cluster" : `cluster.${f.property}` }))),
+  ];
   const inputs: Props = { ...news };
-  if (failures.length === 0) inputs.document = containsUnknown(withoutProvider(news)) ? UNKNOWN : documentOf(kind, news);
+  if (failures.length > 0) return { inputs, failures };
+  const document = containsUnknown(doc) ? UNKNOWN : documentOf(kind, news);
+  inputs.document = document;
+  if (cluster !== undefined && kind !== "networkPolicy") inputs.calicoObject = document === UNKNOWN ? UNKNOWN : clusterObjectOf(kind, document as Props);
   return { inputs, failures };
+}
+
+function clusterKey(c: unknown): string {
+  if (c === UNKNOWN) return UNKNOWN;
+  if (!isRecord(c)) return "document";
+  return `${String(c.kubeconfig ?? "")}#${String(c.context ?? "")}#${c.kubeconfigContent !== undefined ? "inline" : ""}`;
 }
 
 /** What names the object: a change here replaces it. */
 export function identity(kind: DocumentKind, p: Props): string {
+  const where = clusterKey(p.cluster);
   switch (kind) {
-    case "profile": return `profile/${String(p.profileId ?? p.id)}`;
-    case "policy": return `policy/${String(p.name)}`;
+    case "profile": return `${where}/profile/${String(p.profileId ?? p.id)}`;
+    case "policy": return `${where}/policy/${String(p.name)}`;
     case "networkPolicy": {
       const meta = isRecord(p.metadata) ? p.metadata : {};
-      const c = isRecord(p.cluster) ? p.cluster : undefined;
-      const where = c ? `${String(c.kubeconfig ?? "")}#${String(c.context ?? "")}#${c.kubeconfigContent ? "inline" : ""}` : "document";
       return `${where}/${String(meta.namespace ?? "default")}/${String(meta.name)}`;
     }
     default: {
@@ -57,6 +85,13 @@ export function identity(kind: DocumentKind, p: Props): string {
       throw new Error(`unknown kind ${String(never)}`);
     }
   }
+}
+
+/** The resource id: the object's name in the API with a cluster (`ns/name` for a NetworkPolicy), else the identity. */
+function resourceId(kind: DocumentKind, p: Props): string {
+  if (!isRecord(p.cluster)) return kind === "networkPolicy" ? identity(kind, p) : identity(kind, p).replace(/^document\//, "");
+  const o = clusterObjectOf(kind, documentOf(kind, p));
+  return o.metadata.namespace !== undefined ? `${o.metadata.namespace}/${o.metadata.name}` : o.metadata.name;
 }
 
 function canonical(v: unknown): string {
@@ -67,49 +102,59 @@ function canonical(v: unknown): string {
 
 export function diffDocument(kind: DocumentKind, olds: Props, news: Props): { changes: boolean; replaces: string[]; deleteBeforeReplace: boolean } {
   const replaceKey = kind === "profile" ? "profileId" : kind === "policy" ? "name" : "metadata";
-  const oldId = identity(kind, olds);
-  const newId = identity(kind, news);
-  const replaces = oldId !== newId ? [kind === "networkPolicy" && canonical(olds.cluster) !== canonical(news.cluster) ? "cluster" : replaceKey] : [];
-  const drift = olds.live !== undefined && canonical(olds.live) !== canonical(olds.document);
-  const changes = canonical(withoutProvider(olds)) !== canonical(withoutProvider(news)) || drift;
+  // A cluster not known yet (preview) may well be the same one: no replacement is claimed for it.
+  const clusterChanged = clusterKey(news.cluster) !== UNKNOWN && clusterKey(olds.cluster) !== clusterKey(news.cluster);
+  const sameWhere = (p: Props) => identity(kind, { ...p, cluster: olds.cluster });
+  const replaces = clusterChanged ? ["cluster"] : sameWhere(olds) !== sameWhere(news) ? [replaceKey] : [];
+  const drifted = typeof olds.drift === "string";
+  const changes = canonical(userInputs(olds)) !== canonical(userInputs(news)) || drifted;
   return { changes: changes || replaces.length > 0, replaces, deleteBeforeReplace: false };
 }
 
 async function connect(cluster: ClusterTarget): Promise<KubeClient> {
   const { client } = kubeTargets();
   return client.KubeClient.connect({
-    ...(cluster.kubeconfigContent ? { inline: cluster.kubeconfigContent } : cluster.kubeconfig ? { kubeconfig: cluster.kubeconfig } : {}),
+    ...(cluster.kubeconfigContent ? { inline: cluster.kubeconfigContent } : cluster.kubeconfig ? { path: cluster.kubeconfig } : {}),
     ...(cluster.context ? { context: cluster.context } : {}),
   });
 }
 
-function clusterOf(p: Props): ClusterTarget | undefined {
-  return isRecord(p.cluster) ? ClusterTarget.parse(p.cluster) : undefined;
+function isApiError(e: unknown): e is ApiError {
+  return e instanceof Error && e.name === "ApiError" && Array.isArray((e as { causes?: unknown }).causes);
 }
 
-/** The NetworkPolicy in the cluster, as its spec (what drift is judged on). */
-function liveSpec(o: { spec?: unknown } | undefined): unknown {
-  return o?.spec ?? null;
+/** The whole story of a failed call: which resource, which step, the API's words, and the input properties at fault. */
+function clusterError(kind: DocumentKind, document: Props, step: string, e: unknown): Error {
+  const cause = e instanceof Error ? e.message : String(e);
+  const fields = isApiError(e) ? [...new Set(e.causes.map((c) => c.field).filter((f): f is string => f !== undefined && f !== "").map((f) => inputPathOf(kind, document, f)))] : [];
+  const at = fields.length > 0 ? ` (input ${fields.length === 1 ? "property" : "properties"}: ${fields.join(", ")})` : "";
+  return new Error(`${resourceLabel(kind, document)}: ${step} failed: ${cause}${at}`);
 }
 
-async function push(p: Props): Promise<Props> {
+/** Writes the document's object by server-side apply; the outputs `live` and (never, right after a write) `drift`. */
+async function push(kind: DocumentKind, p: Props, document: Props): Promise<Props> {
   const cluster = clusterOf(p);
   if (!cluster) return {};
-  const doc = documentOf("networkPolicy", p);
-  const kube = await connect(cluster);
+  const desired = clusterObjectOf(kind, document);
   try {
-    const live = await kube.apply(doc, { fieldManager: cluster.fieldManager ?? "pulumi-netpolicy", force: true });
-    return { live: { ...doc, spec: liveSpec(live as { spec?: unknown }) } };
+    const kube = await connect(cluster);
+    const live = await kube.apply(desired, { fieldManager: cluster.fieldManager ?? "pulumi-netpolicy", force: cluster.force ?? false });
+    return { live: liveView(live) };
   } catch (e) {
-    const meta = isRecord(doc.metadata) ? doc.metadata : {};
-    throw new Error(`NetworkPolicy ${String(meta.namespace ?? "default")}/${String(meta.name)}: server-side apply failed: ${e instanceof Error ? e.message : String(e)}`);
+    throw clusterError(kind, document, "server-side apply", e);
   }
+}
+
+function outputsOf(inputs: Props, document: Props, extra: Props, kind: DocumentKind): Props {
+  const { drift: _drift, live: _live, ...rest } = inputs;
+  const calico = isRecord(inputs.cluster) && kind !== "networkPolicy" ? { calicoObject: clusterObjectOf(kind, document) } : {};
+  return { ...rest, document, ...calico, ...extra };
 }
 
 export async function createDocument(kind: DocumentKind, inputs: Props): Promise<{ id: string; outs: Props }> {
   const document = documentOf(kind, inputs);
-  const extra = kind === "networkPolicy" ? await push(inputs) : {};
-  return { id: identity(kind, inputs), outs: { ...inputs, document, ...extra } };
+  const extra = await push(kind, inputs, document);
+  return { id: resourceId(kind, inputs), outs: outputsOf(inputs, document, extra, kind) };
 }
 
 export async function updateDocument(kind: DocumentKind, news: Props): Promise<{ outs: Props }> {
@@ -117,26 +162,63 @@ export async function updateDocument(kind: DocumentKind, news: Props): Promise<{
   return { outs };
 }
 
-function refOf(p: Props): { apiVersion: string; kind: string; name: string; namespace: string } {
-  const meta = isRecord(p.metadata) ? p.metadata : {};
-  return { apiVersion: "networking.k8s.io/v1", kind: "NetworkPolicy", name: String(meta.name), namespace: String(meta.namespace ?? "default") };
+/** Import: `namespace/name` read from the cluster named by the inputs; the live object becomes the document. */
+async function importNetworkPolicy(id: string, props: Props, cluster: ClusterTarget): Promise<{ id: string; props: Props; inputs: Props }> {
+  const at = parseImportId(id);
+  if (!at) throw new Error(`NetworkPolicy import: id "${id}" is not "namespace/name" (or "name" in namespace default)`);
+  const label = `NetworkPolicy ${at.namespace}/${at.name}`;
+  let live: Props | undefined;
+  try {
+    const kube = await connect(cluster);
+    live = await kube.get({ apiVersion: "networking.k8s.io/v1", kind: "NetworkPolicy", name: at.name, namespace: at.namespace });
+  } catch (e) {
+    throw new Error(`${label}: import failed: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  if (!live) throw new Error(`${label}: import failed: no such NetworkPolicy in the cluster (check the namespace, the name and the kubeconfig context)`);
+  const doc = networkPolicyDocumentFromLive(live);
+  const failures = schemaFailures(NetworkPolicyDoc, doc);
+  if (failures.length > 0) {
+    throw new Error(`${label}: import failed: the live object uses what this project does not model: ${failures.map((f) => `${f.property}: ${f.reason}`).join("; ")}`);
+  }
+  const inputs: Props = { ...doc, cluster: props.cluster };
+  const document = documentOf("networkPolicy", inputs);
+  return { id: `${at.namespace}/${at.name}`, props: { ...inputs, document, live: liveView(live) }, inputs };
 }
 
-export async function readDocument(kind: DocumentKind, id: string, props: Props): Promise<{ id: string; props: Props }> {
-  const cluster = kind === "networkPolicy" ? clusterOf(props) : undefined;
+export async function readDocument(kind: DocumentKind, id: string, props: Props): Promise<{ id: string; props: Props; inputs?: Props }> {
+  const cluster = clusterOf(props);
   if (!cluster) return { id, props };
-  const kube = await connect(cluster);
-  const live = await kube.get(refOf(props));
+  const fields = documentFields(props);
+  const imported = Object.keys(fields).filter((k) => k !== "apiVersion" && k !== "kind").length === 0;
+  if (imported) {
+    if (kind !== "networkPolicy") throw new Error(`${kind === "profile" ? "Profile" : "Policy"} import is not supported: write the ${kind} in the program; an existing object of that name is taken over by the first apply`);
+    return importNetworkPolicy(id, props, cluster);
+  }
+  const document = documentOf(kind, props);
+  const desired: ClusterObject = clusterObjectOf(kind, document);
+  let live: Props | undefined;
+  try {
+    const kube = await connect(cluster);
+    live = await kube.get(objectRef(desired));
+  } catch (e) {
+    throw clusterError(kind, document, "reading the object back", e);
+  }
   if (!live) return { id: "", props: {} };
-  const document = isRecord(props.document) ? props.document : {};
-  return { id, props: { ...props, live: { ...document, spec: liveSpec(live as { spec?: unknown }) } } };
+  const view = liveView(live);
+  const drift = driftMessage(desired, view);
+  const { drift: _old, ...rest } = props;
+  return { id, props: { ...rest, live: view, ...(drift !== undefined ? { drift } : {}) } };
 }
 
 export async function deleteDocument(kind: DocumentKind, props: Props): Promise<void> {
-  const cluster = kind === "networkPolicy" ? clusterOf(props) : undefined;
+  const cluster = clusterOf(props);
   if (!cluster) return;
-  const kube = await connect(cluster);
-  await kube.delete(refOf(props));
+  const document = documentOf(kind, props);
+  const desired = clusterObjectOf(kind, document);
+  try {
+    const kube = await connect(cluster);
+    await kube.delete(objectRef(desired));
+  } catch (e) {
+    throw clusterError(kind, document, "delete", e);
+  }
 }
-
-export type { ClusterConnection };

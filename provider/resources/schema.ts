@@ -95,10 +95,38 @@ export type ResourceHost = z.infer<typeof ResourceHost>;
 const model = ModelSchema.shape;
 
 /** Everything a Network resource takes (after the provider has merged `credentials` back into `hosts`). */
+/**
+ * A Rancher 1.x server whose network gets `defaultPolicyAction` and `policy`
+ * (`PUT {url}/v2-beta/projects/{project}/networks/{network}`, API key basic auth).
+ */
+export const RancherTarget = z.object({
+  /** Rancher server URL, e.g. `http://rancher.example:8080` (no credentials in it). */
+  url: z.string().url("url must be a URL such as http://rancher.example:8080"),
+  /** Environment (project) id, e.g. `1a5`. */
+  project: z.string().regex(/^[0-9a-z]+$/i, "a Rancher project id is letters and digits, e.g. 1a5"),
+  /** Network id, e.g. `1n5`. */
+  network: z.string().regex(/^[0-9a-z]+$/i, "a Rancher network id is letters and digits, e.g. 1n5"),
+  /** API access key. Secret. */
+  accessKey: secretText("accessKey"),
+  /** API secret key. Secret. */
+  secretKey: secretText("secretKey"),
+  /** PEM CA bundle for an https URL. @default the system's roots */
+  caPem: z.string().min(1).optional(),
+  /** Time allowed for one request. @default 30000 */
+  timeoutMs: z.number().int().min(100).max(600_000).optional(),
+}).strict();
+export type RancherTarget = z.infer<typeof RancherTarget>;
+
+/** The secret fields of RancherTarget: the SDK moves them into the secret `rancherCredentials` input. */
+export const RANCHER_CREDENTIAL_FIELDS = ["accessKey", "secretKey"] as const;
+
 export const NetworkInputs = z.object({
   /** Names the network; the hosts' table is derived from it. @default the resource name */
   name: model.name,
-  hosts: z.array(ResourceHost),
+  /** Hosts whose packet filters enforce the policies. @default [] (a Network needs hosts, a rancher target, or both) */
+  hosts: z.array(ResourceHost).default([]),
+  /** Also write the Rancher policy (`defaultPolicyAction`, `policy`) to this Rancher network. */
+  rancher: RancherTarget.optional(),
   endpoints: model.endpoints,
   namespaces: model.namespaces,
   /** Rancher: what happens to traffic no rule matches. @default "allow" */
@@ -115,21 +143,34 @@ export const NetworkInputs = z.object({
   rollbackTimerSec: z.number().int().min(5).max(3600).optional(),
   /** Hosts handled at once. @default 8 */
   concurrency: z.number().int().min(1).max(256).optional(),
-}).strict();
+}).strict().superRefine((n, ctx) => {
+  if (n.hosts.length === 0 && n.rancher === undefined) {
+    ctx.addIssue({ code: "custom", path: ["hosts"], message: "a Network needs hosts to enforce its policies on, a rancher target to write them to, or both" });
+  }
+});
 export type NetworkInputs = z.infer<typeof NetworkInputs>;
 
 export const ProfileInputs = CalicoProfile;
 export const PolicyInputs = CalicoPolicy;
 
-/** A cluster to push a NetworkPolicy to; kubeconfig text is secret. */
+/** A cluster to write a document to; kubeconfig text is secret. */
 export const ClusterTarget = ModelClusterTarget.extend({
   /** Kubeconfig text (instead of a file). Secret. */
   kubeconfigContent: z.string().min(1).optional(),
   /** Server-side apply field manager. @default "pulumi-netpolicy" */
   fieldManager: z.string().min(1).max(128).optional(),
+  /**
+   * Take over fields another field manager owns (e.g. after a `kubectl edit`) instead of failing
+   * with 409 Conflict. @default false
+   */
+  force: z.boolean().optional(),
 });
 export type ClusterTarget = z.infer<typeof ClusterTarget>;
 
+/**
+ * The documents' resource inputs are the document plus an optional `cluster`; the provider checks
+ * the two parts apart (a document schema with refinements cannot be extended).
+ */
 export const NetworkPolicyInputs = NetworkPolicyDoc.extend({
   /** Push the policy to this cluster; without it the policy is a document a Network enforces. */
   cluster: ClusterTarget.optional(),

@@ -5,7 +5,7 @@
  * generation, managedFields, server-side apply with field-manager conflicts (tracked per manager at
  * the granularity of `spec.<field>`, `metadata.labels.<key>`, `metadata.annotations.<key>`),
  * optimistic concurrency on PUT, and a few real validation rules answered as 422 `Invalid` with
- * `details.causes`. Responses are `Status` objects shaped like the real ones.
+ * `details.causes` (names and labels; NetworkPolicy policyTypes; Calico rule actions and ICMP ranges). Responses are `Status` objects shaped like the real ones.
  */
 import { randomUUID } from 'crypto';
 
@@ -165,7 +165,36 @@ function validate(type: ServedType, object: Json): Json[] {
       });
     }
   }
+  if (type.group === 'projectcalico.org') validateCalico(object, causes);
   return causes;
+}
+
+const CALICO_ACTIONS = ['Allow', 'Deny', 'Log', 'Pass'];
+
+/** Calico's own validation of rules (`libcalico-go` validator): actions, ICMP type 0-254, code 0-255. */
+function validateCalico(object: Json, causes: Json[]): void {
+  const spec = isJson(object.spec) ? object.spec : {};
+  for (const direction of ['ingress', 'egress']) {
+    const rules = spec[direction];
+    if (!Array.isArray(rules)) continue;
+    rules.forEach((rule: unknown, index) => {
+      if (!isJson(rule)) return;
+      const at = `spec.${direction}[${index}]`;
+      if (!CALICO_ACTIONS.includes(String(rule.action))) {
+        causes.push({ reason: 'FieldValueNotSupported', message: `Unsupported value: ${JSON.stringify(rule.action)}: supported values: "Allow", "Deny", "Log", "Pass"`, field: `${at}.action` });
+      }
+      for (const key of ['icmp', 'notICMP']) {
+        const icmp = rule[key];
+        if (!isJson(icmp)) continue;
+        if (typeof icmp.type === 'number' && (icmp.type < 0 || icmp.type > 254)) {
+          causes.push({ reason: 'FieldValueInvalid', message: `Invalid value: ${icmp.type}: ICMP type must be in the range 0-254`, field: `${at}.${key}.type` });
+        }
+        if (typeof icmp.code === 'number' && (icmp.code < 0 || icmp.code > 255)) {
+          causes.push({ reason: 'FieldValueInvalid', message: `Invalid value: ${icmp.code}: ICMP code must be in the range 0-255`, field: `${at}.${key}.code` });
+        }
+      }
+    });
+  }
 }
 
 function invalidAnswer(type: ServedType, name: unknown, causes: Json[]): StoreAnswer {

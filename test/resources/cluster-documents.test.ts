@@ -1,0 +1,184 @@
+/**
+ * Profile, Policy and NetworkPolicy with a cluster target, against TEST SERVERS: the local HTTPS
+ * stand-in for the Kubernetes API (test/support/kube-apiserver.ts), not a real cluster. Covers the
+ * Calico v3 writes, refresh and drift, 404 / 409 / 422 / 401 / 403, replace on identity change,
+ * NetworkPolicy import by `namespace/name`, and that the kubeconfig's token never reaches outputs
+ * or errors.
+ */
+import { checkDocument, createDocument, deleteDocument, diffDocument, DocumentKind, readDocument, updateDocument } from "../../provider/resources/documents-impl";
+import { SERVED_TYPES, ServedType } from "../support/kube-apiserver-store";
+import { KubeApiServer, startKubeApiServer } from "../support/kube-apiserver";
+
+const TOKEN = "tok-3c1f9a-very-secret";
+const FORBIDDEN = "tok-forbidden-77d2";
+
+const web = { profileId: "WEB", inbound_rules: [{ action: "allow", src_tag: "WEB" }, { action: "allow", protocol: "tcp", dst_ports: [80, "8000:8080"] }], outbound_rules: [{ action: "allow" }] };
+const allowDb = { name: "allow-db", order: 10, selector: "role == 'db'", inbound_rules: [{ action: "allow", protocol: "tcp", src_selector: "role == 'app'", dst_ports: [5432] }] };
+const np = { apiVersion: "networking.k8s.io/v1", kind: "NetworkPolicy", metadata: { name: "web", namespace: "default" }, spec: { podSelector: { matchLabels: { app: "web" } }, ingress: [{ ports: [{ port: 80, protocol: "TCP" }] }] } };
+
+function type(kind: string): ServedType {
+  const found = SERVED_TYPES.find((t) => t.kind === kind && (kind !== "NetworkPolicy" || t.group === "projectcalico.org"));
+  if (!found) throw new Error(kind);
+  return found;
+}
+const NP_TYPE = SERVED_TYPES[0];
+
+/** What check hands create: the inputs plus the computed keys. */
+function checked(kind: DocumentKind, news: Record<string, unknown>): Record<string, unknown> {
+  const r = checkDocument(kind, news);
+  expect(r.failures).toEqual([]);
+  return r.inputs;
+}
+
+describe("Profile and Policy written to a cluster as Calico v3 (test API server)", () => {
+  let server: KubeApiServer;
+  let cluster: Record<string, unknown>;
+  beforeAll(async () => {
+    server = await startKubeApiServer({ tokens: { [TOKEN]: { user: "alice" }, [FORBIDDEN]: { user: "mallory", forbidden: true } } });
+    cluster = { kubeconfigContent: server.kubeconfig({ token: TOKEN }) };
+  });
+  afterAll(async () => { await server.close(); });
+
+  const noSecret = (v: unknown) => {
+    const { cluster: _c, ...rest } = v as Record<string, unknown>;
+    expect(JSON.stringify(rest)).not.toContain(TOKEN);
+  };
+
+  it("Profile: check shows the v3 object; create applies it; refresh in sync; hand edit = drift; update repairs with force; delete", async () => {
+    const inputs = checked("profile", { ...web, cluster });
+    expect(inputs.calicoObject).toMatchObject({ apiVersion: "projectcalico.org/v3", kind: "Profile", metadata: { name: "web" }, spec: { labelsToApply: { WEB: "" } } });
+
+    const created = await createDocument("profile", inputs);
+    expect(created.id).toBe("web");
+    expect(created.outs.live).toMatchObject({ kind: "Profile", spec: { ingress: [{ action: "Allow", source: { selector: "has(WEB)" } }, { action: "Allow", protocol: "TCP", destination: { ports: [80, "8000:8080"] } }] } });
+    const patch = server.requests.filter((r) => r.method === "PATCH").pop();
+    expect(patch).toMatchObject({ path: "/apis/projectcalico.org/v3/profiles/web", query: { fieldManager: "pulumi-netpolicy", force: "false" }, contentType: "application/apply-patch+yaml" });
+    noSecret(created.outs);
+
+    const fresh = await readDocument("profile", created.id, created.outs);
+    expect(fresh.props.drift).toBeUndefined();
+    expect(diffDocument("profile", fresh.props, inputs)).toEqual({ changes: false, replaces: [], deleteBeforeReplace: false });
+
+    // Someone edits the profile by hand (a PUT by another field manager, as `kubectl edit` does).
+    const stored = structuredClone(server.store.get(type("Profile"), undefined, "web").body);
+    const spec = stored.spec as { ingress: { destination?: { ports: unknown[] } }[] };
+    spec.ingress[1].destination = { ports: [81] };
+    expect(server.store.update(type("Profile"), undefined, "web", stored, "kubectl-edit").status).toBe(200);
+
+    const drifted = await readDocument("profile", created.id, fresh.props);
+    expect(drifted.id).toBe("web");
+    expect(drifted.props.drift).toBe('changed in the cluster: spec.ingress[1].destination.ports: [80,"8000:8080"] → [81]');
+    expect(drifted.props.live).toMatchObject({ spec: { ingress: [{}, { destination: { ports: [81] } }] } });
+    expect(diffDocument("profile", drifted.props, inputs).changes).toBe(true);
+
+    // The hand edit owns the field now: without force the repair is a 409 naming the owner and the input.
+    await expect(updateDocument("profile", inputs)).rejects.toThrow(
+      /^Profile WEB: server-side apply failed: projectcalico\.org\/v3 Profile web: 409 Conflict: Apply failed with 1 conflict: conflict with "kubectl-edit".*\.spec\.ingress.*apply with force: true.*\(input property: spec\.ingress\)$/s);
+    const forced = checked("profile", { ...web, cluster: { ...cluster, force: true } });
+    const repaired = await updateDocument("profile", forced);
+    expect(repaired.outs.live).toMatchObject({ spec: { ingress: [{}, { destination: { ports: [80, "8000:8080"] } }] } });
+    expect((await readDocument("profile", "web", repaired.outs)).props.drift).toBeUndefined();
+
+    await deleteDocument("profile", repaired.outs);
+    expect(server.store.get(type("Profile"), undefined, "web").status).toBe(404);
+    await expect(deleteDocument("profile", repaired.outs)).resolves.toBeUndefined(); // 404 = already gone
+    expect(await readDocument("profile", "web", repaired.outs)).toEqual({ id: "", props: {} });
+  });
+
+  it("Policy: written as a GlobalNetworkPolicy with order, selector and types; refresh reads it back", async () => {
+    const inputs = checked("policy", { ...allowDb, cluster });
+    const created = await createDocument("policy", inputs);
+    expect(created.id).toBe("allow-db");
+    expect(server.requests.filter((r) => r.method === "PATCH").pop()?.path).toBe("/apis/projectcalico.org/v3/globalnetworkpolicies/allow-db");
+    expect(server.store.get(type("GlobalNetworkPolicy"), undefined, "allow-db").body).toMatchObject({
+      spec: { order: 10, selector: "role == 'db'", types: ["Ingress"], ingress: [{ action: "Allow", protocol: "TCP", source: { selector: "role == 'app'" }, destination: { ports: [5432] } }] },
+    });
+    const read = await readDocument("policy", created.id, created.outs);
+    expect(read.props.drift).toBeUndefined();
+    expect(read.props.document).toEqual(created.outs.document);
+
+    // Changing a rule is an update (same object), changing the name or the cluster a replacement.
+    const changed = checked("policy", { ...allowDb, order: 20, cluster });
+    expect(diffDocument("policy", read.props, changed)).toEqual({ changes: true, replaces: [], deleteBeforeReplace: false });
+    expect((await updateDocument("policy", changed)).outs.live).toMatchObject({ spec: { order: 20 } });
+    expect(diffDocument("policy", read.props, { ...changed, name: "allow-db-2" }).replaces).toEqual(["name"]);
+    expect(diffDocument("policy", read.props, { ...changed, cluster: { ...cluster, context: "prod" } }).replaces).toEqual(["cluster"]);
+    expect(diffDocument("profile", { ...web, cluster }, { ...web, profileId: "APP", cluster }).replaces).toEqual(["profileId"]);
+    await deleteDocument("policy", created.outs);
+  });
+
+  it("a value Calico refuses (422) names the resource, the API's cause and the input property", async () => {
+    const bad = checked("profile", { profileId: "PING", inbound_rules: [{ action: "allow", protocol: "icmp", icmp_type: 255 }], cluster });
+    await expect(createDocument("profile", bad)).rejects.toThrow(
+      /^Profile PING: server-side apply failed: projectcalico\.org\/v3 Profile ping: 422 Invalid: Profile\.projectcalico\.org "ping" is invalid: spec\.ingress\[0\]\.icmp\.type: Invalid value: 255: ICMP type must be in the range 0-254 \(input property: inbound_rules\[0\]\)$/);
+  });
+
+  it.each([
+    ["an unknown token (401)", "not-a-known-token", /Policy allow-db: server-side apply failed: .* 401 Unauthorized: .*did not accept the credentials/],
+    ["a token without RBAC (403)", FORBIDDEN, /Policy allow-db: server-side apply failed: .* 403 Forbidden: .*cannot patch resource "globalnetworkpolicies".*lacks the RBAC permission/],
+  ])("%s: a clear error without the token", async (_what, token, message) => {
+    const inputs = checked("policy", { ...allowDb, cluster: { kubeconfigContent: server.kubeconfig({ token }) } });
+    const error = await createDocument("policy", inputs).catch((e: Error) => e);
+    expect(error).toBeInstanceOf(Error);
+    expect((error as Error).message).toMatch(message);
+    expect((error as Error).message).not.toContain(token);
+    expect((error as Error).stack ?? "").not.toContain(token);
+  });
+
+  it("a bad cluster target is a check failure with its property path", () => {
+    expect(checkDocument("profile", { ...web, cluster: { context: "" } }).failures).toEqual([{ property: "cluster.context", reason: "String must contain at least 1 character(s)" }]);
+    expect(checkDocument("policy", { ...allowDb, cluster: { kubeconfig: "x", bogus: 1 } }).failures).toEqual([{ property: "cluster.bogus", reason: "unknown field; remove it or fix its name" }]);
+  });
+});
+
+describe("NetworkPolicy: drift and import (test API server)", () => {
+  let server: KubeApiServer;
+  let cluster: Record<string, unknown>;
+  beforeAll(async () => {
+    server = await startKubeApiServer({ tokens: { [TOKEN]: { user: "alice" } } });
+    cluster = { kubeconfigContent: server.kubeconfig({ token: TOKEN }) };
+  });
+  afterAll(async () => { await server.close(); });
+
+  it("refresh shows a hand edit as drift and the next diff as a change", async () => {
+    const inputs = checked("networkPolicy", { ...np, cluster });
+    const created = await createDocument("networkPolicy", inputs);
+    const stored = structuredClone(server.store.get(NP_TYPE, "default", "web").body);
+    (stored.spec as { ingress: { ports: { port: number }[] }[] }).ingress[0].ports[0].port = 8080;
+    server.store.update(NP_TYPE, "default", "web", stored, "kubectl-edit");
+    const read = await readDocument("networkPolicy", created.id, created.outs);
+    expect(read.props.drift).toBe("changed in the cluster: spec.ingress[0].ports[0].port: 80 → 8080");
+    expect(diffDocument("networkPolicy", read.props, inputs).changes).toBe(true);
+    await deleteDocument("networkPolicy", created.outs);
+  });
+
+  it("imports by namespace/name: the live object becomes the document and the inputs", async () => {
+    const live = { ...np, metadata: { name: "legacy", namespace: "default", labels: { team: "web" }, annotations: { "kubectl.kubernetes.io/last-applied-configuration": "{}", note: "kept" } } };
+    expect(server.store.apply(NP_TYPE, "default", "legacy", live, "kubectl", false).status).toBe(201);
+
+    // What the engine sends on import: the id, and (at best) the cluster from the program's inputs.
+    const imported = await readDocument("networkPolicy", "default/legacy", { apiVersion: "networking.k8s.io/v1", kind: "NetworkPolicy", cluster });
+    expect(imported.id).toBe("default/legacy");
+    const doc = { apiVersion: "networking.k8s.io/v1", kind: "NetworkPolicy", metadata: { name: "legacy", namespace: "default", labels: { team: "web" }, annotations: { note: "kept" } }, spec: np.spec };
+    expect(imported.inputs).toEqual({ ...doc, cluster });
+    expect(imported.props).toMatchObject({ ...doc, document: doc, live: { metadata: { name: "legacy" } } });
+
+    // The program that declares the same policy sees no change after the import; refresh is in sync.
+    expect(diffDocument("networkPolicy", imported.props, checked("networkPolicy", { ...doc, cluster })).changes).toBe(false);
+    expect((await readDocument("networkPolicy", imported.id, imported.props)).props.drift).toBeUndefined();
+    // A name alone means namespace "default".
+    expect((await readDocument("networkPolicy", "legacy", { cluster })).id).toBe("default/legacy");
+  });
+
+  it.each([
+    ["default/absent", /NetworkPolicy default\/absent: import failed: no such NetworkPolicy in the cluster/],
+    ["a/b/c", /NetworkPolicy import: id "a\/b\/c" is not "namespace\/name"/],
+    ["default/Not_A_Name", /import failed: .*not a valid Kubernetes name/],
+  ])("import of %s fails clearly", async (id, message) => {
+    await expect(readDocument("networkPolicy", id, { cluster })).rejects.toThrow(message);
+  });
+
+  it("Profile and Policy import say it is not supported", async () => {
+    await expect(readDocument("profile", "web", { cluster })).rejects.toThrow(/Profile import is not supported/);
+  });
+});
