@@ -8,8 +8,8 @@
 import * as crypto from 'crypto';
 import { ApplyOptions, ApplyResult, DeleteResult, HostReadResult } from './apply-options';
 import { HostError } from './host-error';
-import { lockedOut } from './nftables-apply';
-import { DEFAULT_ROLLBACK_SEC, DEFAULT_STATE_DIR, RollbackPlace, armRollback, disarmRollback, forgetRollbackScript, hereDoc, rollbackNow } from './rollback';
+import { confirmOverNewConnection } from './confirm';
+import { DEFAULT_ROLLBACK_SEC, DEFAULT_STATE_DIR, RollbackPlace, armRollback, forgetRollbackScript, hereDoc, rollbackNow } from './rollback';
 import { HostRuleset, IptablesRuleset, TABLE_NAME, chainPrefix, isOwnChain, isOwnSet, validateRuleset } from './ruleset';
 import { SshSession, SshTarget, withSession } from './session';
 
@@ -242,19 +242,7 @@ export async function applyIptables(target: SshTarget, ruleset: HostRuleset, opt
     }
     await options.hooks?.afterApplyBeforeConfirm?.();
 
-    let live: IptablesState;
-    try {
-      live = await withSession(target, name, async (confirm) => {
-        const state = await readState(confirm, table);
-        const outcome = await disarmRollback(confirm, place, 'confirm and disarm');
-        if (outcome === 'fired') {
-          throw new HostError({ host: name, step: 'confirm', cause: `the host-side timer (${timerSec} s) fired before the apply was confirmed; the previous rules were restored`, hint: 'Raise rollbackTimerSec' });
-        }
-        return state;
-      });
-    } catch (err) {
-      throw await lockedOut(first, place, name, timerSec, err, options);
-    }
+    const live = await confirmOverNewConnection({ target, host: name, first, place, timerSec, options, read: (confirm) => readState(confirm, table) });
     if (!isApplied(live)) {
       throw new HostError({ host: name, step: 'confirm', cause: `after the apply the entry chain ${payload.entryChain} does not carry hash ${hash} in both families`, hint: 'Another process may be changing the rules concurrently' });
     }

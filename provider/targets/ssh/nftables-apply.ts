@@ -4,7 +4,8 @@
  */
 import { ApplyOptions, ApplyResult, DeleteResult, HostReadResult } from './apply-options';
 import { HostError } from './host-error';
-import { DEFAULT_ROLLBACK_SEC, DEFAULT_STATE_DIR, RollbackPlace, armRollback, disarmRollback, forgetRollbackScript, hereDoc, rollbackStatus } from './rollback';
+import { confirmOverNewConnection } from './confirm';
+import { DEFAULT_ROLLBACK_SEC, DEFAULT_STATE_DIR, RollbackPlace, armRollback, disarmRollback, forgetRollbackScript, hereDoc } from './rollback';
 import { HostRuleset, validateRuleset } from './ruleset';
 import { SshSession, SshTarget, assertIdentifier, withSession } from './session';
 
@@ -80,19 +81,7 @@ export async function applyNftables(target: SshTarget, ruleset: HostRuleset, opt
     await options.hooks?.afterApplyBeforeConfirm?.();
 
     // 5. Confirm over a new connection; 6. disarm over it.
-    let live: HostReadResult;
-    try {
-      live = await withSession(target, name, async (confirm) => {
-        const read = await listTable(confirm, table);
-        const outcome = await disarmRollback(confirm, place, 'confirm and disarm');
-        if (outcome === 'fired') {
-          throw new HostError({ host: name, step: 'confirm', cause: `the host-side timer (${timerSec} s) fired before the apply was confirmed; the previous rules were restored`, hint: 'Raise rollbackTimerSec or check why the host is slow' });
-        }
-        return read;
-      });
-    } catch (err) {
-      throw await lockedOut(first, place, name, timerSec, err, options);
-    }
+    const live = await confirmOverNewConnection({ target, host: name, first, place, timerSec, options, read: (confirm) => listTable(confirm, table) });
     if (!live.present || live.hash !== hash || live.text === undefined) {
       throw new HostError({ host: name, step: 'confirm', cause: `after the apply the table carries hash ${live.hash ?? '(none)'}, expected ${hash}`, hint: 'Another process may be changing the table concurrently' });
     }
@@ -100,28 +89,6 @@ export async function applyNftables(target: SshTarget, ruleset: HostRuleset, opt
   } finally {
     first.close();
   }
-}
-
-/** Builds the error for a failed confirm: waits for the host to restore itself and says so. */
-export async function lockedOut(first: SshSession, place: RollbackPlace, name: string, timerSec: number, err: unknown, options: ApplyOptions): Promise<HostError> {
-  if (err instanceof HostError && err.step === 'confirm') return err;
-  const cause = err instanceof Error ? err.message : String(err);
-  let verified = '';
-  if (options.waitForRollback ?? true) {
-    await new Promise((r) => setTimeout(r, (timerSec + 2) * 1000));
-    try {
-      const status = first.isOpen ? await rollbackStatus(first, place) : undefined;
-      verified = status === undefined ? ' (not verified: the first connection is gone too)' : status.fired ? ' (verified: the timer fired)' : ' (not verified: the timer had not fired yet)';
-    } catch (statusErr) {
-      verified = ` (not verified: ${statusErr instanceof HostError ? statusErr.causeText : String(statusErr)})`;
-    }
-  }
-  return new HostError({
-    host: name,
-    step: 'confirm over a new SSH connection',
-    cause: `${cause}. The new rules were rolled back by the host-side timer after ${timerSec} s${verified}`,
-    hint: 'The new rules probably cut the management connection (SSH); allow it in the policy and apply again',
-  });
 }
 
 /** Reads the project's table from a host, for refresh and drift detection. */
