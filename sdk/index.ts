@@ -4,7 +4,7 @@
  * over SSH, or pushes NetworkPolicies to a cluster.
  */
 export { Network } from "./network";
-export type { AppliedHost, EndpointArgs, HostArgs, NamespaceArgs, NetworkArgs, RancherRuleArgs, SshArgs } from "./network";
+export type { AppliedHost, EndpointArgs, HostArgs, NamespaceArgs, NetworkArgs, RancherApplied, RancherRuleArgs, RancherTargetArgs, SshArgs } from "./network";
 export { NetworkPolicy, Policy, Profile } from "./documents";
 export type { ClusterTargetArgs, NetworkPolicyArgs, NetworkPolicyDocument, PolicyDocument, ProfileDocument } from "./documents";
 export * as rancher from "./rancher";

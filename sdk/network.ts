@@ -4,23 +4,27 @@
  * all the policies; a connection is allowed only if every dialect in use allows it, and both the
  * sender's egress and the receiver's ingress must allow. `pulumi preview --diff` shows the exact
  * rule lines that change on each host (the `rules` property); `pulumi up` applies them atomically
- * per host with automatic rollback; `pulumi refresh` reports hand edits as drift.
+ * per host with automatic rollback; `pulumi refresh` reports hand edits as drift. With a `rancher`
+ * target the Rancher policy (`defaultPolicyAction`, `policy`) is also written to a Rancher 1.x
+ * network, beside the hosts or instead of them.
  */
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import type { AppliedHost } from "../provider/resources/network-impl";
+import type { RancherApplied } from "../provider/resources/rancher-network";
 import { networkProvider } from "../provider/resources/network";
-import { CREDENTIAL_FIELDS, NetworkInputs, SshSettingsInput } from "../provider/resources/schema";
+import { CREDENTIAL_FIELDS, NetworkInputs, RANCHER_CREDENTIAL_FIELDS, RancherTarget, SshSettingsInput } from "../provider/resources/schema";
 import { NetworkPolicy, NetworkPolicyDocument, Policy, PolicyDocument, Profile, ProfileDocument } from "./documents";
 import { DeepInput, InputsOf } from "./input";
 
 type Doc = z.input<typeof NetworkInputs>;
-export type HostArgs = Doc["hosts"][number];
+export type HostArgs = NonNullable<Doc["hosts"]>[number];
+export type RancherTargetArgs = z.input<typeof RancherTarget>;
 export type SshArgs = SshSettingsInput;
 export type EndpointArgs = NonNullable<Doc["endpoints"]>[number];
 export type NamespaceArgs = NonNullable<Doc["namespaces"]>[number];
 export type RancherRuleArgs = NonNullable<Doc["policy"]>[number];
-export type { AppliedHost };
+export type { AppliedHost, RancherApplied };
 
 export interface NetworkArgs {
   /** Names the network; the hosts' table (`netpol_<hash>`) derives from it, so changing it replaces the network. @default the resource name */
@@ -30,9 +34,16 @@ export interface NetworkArgs {
    * `port` (@default 22), `user` (@default "root"), `privateKey` / `passphrase` / `password`
    * (pass them as secrets, e.g. `config.requireSecret`), `hostKey` or `knownHosts` (host keys are
    * always verified unless `insecureSkipHostKeyVerification`), `sudo` (@default false), `bastion`;
-   * and `backend` (@default "nftables").
+   * and `backend` (@default "nftables"). @default [] (then a `rancher` target is required)
    */
-  hosts: DeepInput<Doc["hosts"]>;
+  hosts?: DeepInput<Doc["hosts"]>;
+  /**
+   * Write `defaultPolicyAction` and `policy` to this Rancher 1.x network: `url`, `project` and
+   * `network` ids, and an API key pair `accessKey` / `secretKey` (pass them as secrets; the SDK
+   * keeps them in the secret `rancherCredentials` input). On delete the Rancher network gets back
+   * the policy it had before the first write.
+   */
+  rancher?: DeepInput<RancherTargetArgs>;
   /** Containers / pods: `name`, `ips`, `host`, and the stack, service, labels, namespace, ports and profiles the policies match on. */
   endpoints?: DeepInput<Doc["endpoints"]>;
   /** Kubernetes namespaces (labels for namespaceSelector, legacy `isolation: "DefaultDeny"`). */
@@ -80,6 +91,13 @@ function splitHosts(hosts: pulumi.Output<HostArgs[]>): { hosts: pulumi.Output<Ho
   return { hosts: pulumi.unsecret(open), credentials: pulumi.secret(credentials) };
 }
 
+/** Splits the Rancher target into its public part and the secret API key pair. */
+function splitRancher(rancher: pulumi.Output<RancherTargetArgs>): { rancher: pulumi.Output<Partial<RancherTargetArgs>>; rancherCredentials: pulumi.Output<Partial<RancherTargetArgs>> } {
+  const secretKeys: readonly string[] = RANCHER_CREDENTIAL_FIELDS;
+  const pick = (r: RancherTargetArgs, secret: boolean) => Object.fromEntries(Object.entries(r).filter(([k]) => secretKeys.includes(k) === secret)) as Partial<RancherTargetArgs>;
+  return { rancher: pulumi.unsecret(rancher.apply((r) => pick(r, false))), rancherCredentials: pulumi.secret(rancher.apply((r) => pick(r, true))) };
+}
+
 function documents<R extends pulumi.Resource & { document: pulumi.Output<unknown> }, D>(list: (R | D)[] | undefined, isResource: (x: R | D) => x is R): (pulumi.Output<unknown> | D)[] | undefined {
   return list?.map((x) => (isResource(x) ? x.document : x));
 }
@@ -91,20 +109,25 @@ export class Network extends pulumi.dynamic.Resource {
   declare readonly rules: pulumi.Output<Record<string, string>>;
   /** Per host: backend, table, the content hash the host carries, and `drift` after a refresh found a change. */
   declare readonly applied: pulumi.Output<Record<string, AppliedHost>>;
+  /** With a rancher target: the network written, the policy written, the policy it had before, and `drift` after a refresh found a change. */
+  declare readonly rancherApplied: pulumi.Output<RancherApplied | undefined>;
 
   constructor(name: string, args: NetworkArgs, opts?: pulumi.CustomResourceOptions) {
-    const split = splitHosts(pulumi.output(args.hosts as pulumi.Input<HostArgs[]>) as pulumi.Output<HostArgs[]>);
+    const split = splitHosts(pulumi.output((args.hosts ?? []) as pulumi.Input<HostArgs[]>) as pulumi.Output<HostArgs[]>);
+    const rancher = args.rancher !== undefined ? splitRancher(pulumi.output(args.rancher as pulumi.Input<RancherTargetArgs>) as pulumi.Output<RancherTargetArgs>) : undefined;
     const props: InputsOf<Record<string, unknown>> = {
       ...args,
       name: args.name ?? name,
       hosts: split.hosts,
       credentials: split.credentials,
+      ...(rancher ? { rancher: rancher.rancher, rancherCredentials: rancher.rancherCredentials } : {}),
       profiles: documents(args.profiles, (x): x is Profile => x instanceof Profile),
       policies: documents(args.policies, (x): x is Policy => x instanceof Policy),
       networkPolicies: documents(args.networkPolicies, (x): x is NetworkPolicy => x instanceof NetworkPolicy),
       table: undefined,
       rules: undefined,
       applied: undefined,
+      rancherApplied: undefined,
     };
     super(networkProvider, name, props, opts, "netpol", "Network");
   }

@@ -68,9 +68,17 @@ function mergeSsh(ssh: unknown, cred: Credentials[string] | undefined): unknown 
   return merged;
 }
 
+/** The SDK keeps the Rancher API key pair in the secret `rancherCredentials` input; put it back. */
+function withRancherCredentials(props: Props): Props {
+  const { rancherCredentials, ...rest } = props;
+  if (!isRecord(rest.rancher)) return rest;
+  const keys = rancherCredentials === UNKNOWN ? { accessKey: UNKNOWN, secretKey: UNKNOWN } : isRecord(rancherCredentials) ? rancherCredentials : {};
+  return { ...rest, rancher: { ...rest.rancher, ...keys } };
+}
+
 /** The SDK keeps SSH secrets in the secret `credentials` input (by host name); put them back. */
 export function withCredentials(props: Props): Props {
-  const { credentials, ...rest } = props;
+  const { credentials, ...rest } = withRancherCredentials(props);
   if (!Array.isArray(rest.hosts)) return rest;
   // Credentials not known yet (preview): assume a key will come, rather than report none.
   const creds = credentials === UNKNOWN
@@ -120,7 +128,7 @@ export function sshTarget(s: SshSettingsInput): SshTarget {
 }
 
 export function parseNetwork(props: Props): NetworkInputs {
-  const own = Object.fromEntries(Object.entries(props).filter(([k]) => !["__provider", "table", "rules", "applied"].includes(k)));
+  const own = Object.fromEntries(Object.entries(props).filter(([k]) => !["__provider", "table", "rules", "applied", "rancherApplied"].includes(k)));
   return NetworkInputs.parse(withCredentials(own));
 }
 

@@ -1,8 +1,9 @@
 /**
  * What the Network provider does, loaded at call time by the serializable provider object in
  * network.ts. check validates and renders (the rendered rules per host become the `rules` input,
- * so a preview diff shows the lines that change); create / update apply to every host in parallel;
- * read reports drift; delete removes the network's own table from every host.
+ * so a preview diff shows the lines that change); create / update apply to every host in parallel
+ * and write the Rancher policy to a `rancher` target; read reports drift; delete removes the
+ * network's own table from every host and puts the Rancher network back as it was.
  */
 import { createHash } from "crypto";
 import { compile } from "../compile";
@@ -12,6 +13,7 @@ import { renderAll, tableName } from "../render";
 import type { HostRuleset } from "../render";
 import type { HostReadResult } from "../targets/ssh";
 import { CheckFailure, COMPUTED, containsUnknown, hostByName, modelDocument, modelFailures, parseNetwork, Props, rulesText, schemaFailures, sshTarget, UNKNOWN, withCredentials } from "./inputs";
+import { applyRancher, RancherApplied, readRancher, restoreRancher, sameRancherNetwork } from "./rancher-network";
 import { NetworkInputs } from "./schema";
 import { hostTargets } from "./targets";
 
@@ -28,7 +30,7 @@ export interface AppliedHost {
 }
 
 /** Keys the provider adds to the inputs; everything else in the outputs is an input. */
-const OUTPUT_ONLY = ["applied"] as const;
+const OUTPUT_ONLY = ["applied", "rancherApplied"] as const;
 
 function digest(text: string): string {
   return createHash("sha256").update(text.replace(/packets \d+ bytes \d+/g, "packets 0 bytes 0").trim()).digest("hex");
@@ -39,7 +41,7 @@ function message(e: unknown): string {
 }
 
 /** Keys the provider itself computes; they never come from the user. */
-const COMPUTED_KEYS = new Set(["__provider", "table", "rules", "applied"]);
+const COMPUTED_KEYS = new Set(["__provider", "table", "rules", "applied", "rancherApplied"]);
 
 function userInputs(p: Props): Props {
   return Object.fromEntries(Object.entries(p).filter(([k]) => !COMPUTED_KEYS.has(k)));
@@ -80,6 +82,11 @@ function canonical(v: unknown): string {
   return JSON.stringify(v) ?? "null";
 }
 
+function rancherAppliedOf(outputs: Props): RancherApplied | undefined {
+  const r = outputs.rancherApplied;
+  return typeof r === "object" && r !== null ? (r as RancherApplied) : undefined;
+}
+
 function appliedOf(outputs: Props): Record<string, AppliedHost> {
   const a = outputs.applied;
   return typeof a === "object" && a !== null ? (a as Record<string, AppliedHost>) : {};
@@ -96,7 +103,10 @@ export function diffNetwork(olds: Props, news: Props): { changes: boolean; repla
   // A host that failed last time (absent from `applied`) is retried.
   const rules = typeof news.rules === "object" && news.rules !== null ? Object.keys(news.rules) : [];
   const missing = "applied" in olds && rules.some((h) => !(h in applied));
-  return { changes: inputsChanged || drifted || missing || replaces.length > 0, replaces, deleteBeforeReplace: false };
+  // A Rancher write that failed last time, or a Rancher network changed by hand, is written again.
+  const rancher = rancherAppliedOf(olds);
+  const rancherPending = "applied" in olds && news.rancher !== undefined && (rancher === undefined || rancher.drift !== undefined);
+  return { changes: inputsChanged || drifted || missing || rancherPending || replaces.length > 0, replaces, deleteBeforeReplace: false };
 }
 
 function render(n: NetworkInputs): HostRuleset[] {
@@ -112,6 +122,7 @@ interface ApplyOutcome {
 
 /** Applies every host's rules; `force` names hosts to rewrite even when their hash matches. */
 async function applyAll(n: NetworkInputs, force: ReadonlySet<string>): Promise<ApplyOutcome> {
+  if (n.hosts.length === 0) return { applied: {} };
   const hosts = hostByName(n);
   const rulesets = render(n);
   const ssh = hostTargets();
@@ -149,12 +160,35 @@ function partialFailure(message: string, id: string, properties: Props): Error {
   return Object.assign(new Error(message), { id, properties, reasons: [message] });
 }
 
+interface RancherOutcome {
+  rancherApplied?: RancherApplied;
+  error?: string;
+}
+
+/** Writes the Rancher policy when the network has a rancher target; `before` is the last write. */
+async function writeRancher(n: NetworkInputs, before: RancherApplied | undefined): Promise<RancherOutcome> {
+  if (!n.rancher) return {};
+  const same = before !== undefined && sameRancherNetwork(before, n.rancher) ? before : undefined;
+  try {
+    return { rancherApplied: await applyRancher(n, n.rancher, same) };
+  } catch (e) {
+    return { ...(same ? { rancherApplied: same } : {}), error: message(e) };
+  }
+}
+
+/** The outputs of an apply and, when part of it failed, the error for the engine. */
+function settle(id: string, inputs: Props, hosts: ApplyOutcome, rancher: RancherOutcome, firstApply: boolean): Props {
+  const outs = { ...inputs, applied: hosts.applied, ...(rancher.rancherApplied ? { rancherApplied: rancher.rancherApplied } : {}) };
+  const errors = [hosts.error, rancher.error].filter((e): e is string => e !== undefined);
+  if (errors.length === 0) return outs;
+  const done = Object.keys(hosts.applied).length > 0 || rancher.rancherApplied !== undefined;
+  throw done || !firstApply ? partialFailure(errors.join("\n"), id, outs) : new Error(errors.join("\n"));
+}
+
 export async function createNetwork(inputs: Props): Promise<{ id: string; outs: Props }> {
   const n = parseNetwork(inputs);
-  const { applied, error } = await applyAll(n, new Set());
-  const outs = { ...inputs, applied };
-  if (error) throw Object.keys(applied).length > 0 ? partialFailure(error, String(inputs.table), outs) : new Error(error);
-  return { id: String(inputs.table), outs };
+  const [hosts, rancher] = await Promise.all([applyAll(n, new Set()), writeRancher(n, undefined)]);
+  return { id: String(inputs.table), outs: settle(String(inputs.table), inputs, hosts, rancher, true) };
 }
 
 /** Removes the network's table from hosts that left it. */
@@ -168,14 +202,24 @@ async function removeHosts(olds: Props, keep: ReadonlySet<string>): Promise<void
   if (failed.length > 0) throw new Error(`removing the network's table from hosts no longer listed failed:\n${failed.join("\n")}`);
 }
 
+/** Puts back a Rancher network the network no longer writes to (target removed or moved). */
+async function releaseRancher(olds: Props, n: NetworkInputs): Promise<void> {
+  const before = rancherAppliedOf(olds);
+  if (!before) return;
+  if (n.rancher && sameRancherNetwork(before, n.rancher)) return;
+  const old = parseNetwork(inputsOf(olds));
+  if (old.rancher) await restoreRancher(old.name ?? "", old.rancher, before);
+}
+
 export async function updateNetwork(id: string, olds: Props, news: Props): Promise<{ outs: Props }> {
   const n = parseNetwork(news);
   const before = appliedOf(olds);
   const force = new Set(Object.entries(before).filter(([, h]) => h.drift !== undefined).map(([name]) => name));
-  const { applied, error } = await applyAll(n, force);
-  if (error) throw partialFailure(error, id, { ...news, applied });
+  const [hosts, rancher] = await Promise.all([applyAll(n, force), writeRancher(n, rancherAppliedOf(olds))]);
+  const outs = settle(id, news, hosts, rancher, false);
   await removeHosts(olds, new Set(n.hosts.map((h) => h.name)));
-  return { outs: { ...news, applied } };
+  await releaseRancher(olds, n);
+  return { outs };
 }
 
 function driftOf(expected: AppliedHost | undefined, read: HostReadResult): string | undefined {
@@ -205,11 +249,14 @@ export async function readNetwork(id: string, props: Props): Promise<{ id: strin
     applied[h.name] = { backend: expected?.backend ?? h.backend ?? "nftables", table, hash: r.value.present ? r.value.hash ?? "" : "", live: expected?.live ?? "", ...(drift ? { drift } : {}) };
     if (drift) { drifted = true; rules[h.name] = `(drifted: ${drift})`; }
   });
-  const refreshed = { ...props, applied };
+  const rancherApplied = n.rancher ? await readRancher(n, n.rancher, rancherAppliedOf(props)) : undefined;
+  const refreshed = { ...props, applied, ...(rancherApplied ? { rancherApplied } : {}) };
   // With drift, the inputs say what the hosts carry, so the next preview shows the repair.
   return { id, props: refreshed, ...(drifted ? { inputs: { ...inputsOf(props), rules } } : {}) };
 }
 
 export async function deleteNetwork(props: Props): Promise<void> {
   await removeHosts(props, new Set());
+  const n = parseNetwork(inputsOf(props));
+  if (n.rancher) await restoreRancher(n.name ?? "", n.rancher, rancherAppliedOf(props));
 }

@@ -3,7 +3,9 @@
  * `/v2-beta/projects/{project}/networks/{network}` (GET and PUT), with HTTP basic auth by API key
  * pair, network resources shaped like Rancher's, and Rancher's error body
  * (`{id, type: "error", baseType: "error", links, actions, status, code, message, detail, fieldName}`)
- * for 401, 404, 415 and 422. It listens on 127.0.0.1 only, on a random port.
+ * for 401, 404, 415 and 422. `failNext` makes the next requests fail with a chosen status and
+ * error body (403, 409, 422, 5xx), for paths the validation here cannot reach. It listens on
+ * 127.0.0.1 only, on a random port.
  */
 import { randomUUID } from 'crypto';
 import * as http from 'http';
@@ -19,6 +21,8 @@ export interface RancherServer {
   /** Networks by `project/network`. */
   networks: Map<string, Json>;
   requests: Array<{ method: string; path: string; body?: unknown }>;
+  /** The next `count` requests with `method` (any, when omitted) get `status` with Rancher's error body. */
+  failNext(failure: { status: number; code: string; message?: string; fieldName?: string; method?: string; count?: number }): void;
   close(): Promise<void>;
 }
 
@@ -79,6 +83,7 @@ export async function startRancherServer(options: { accessKey?: string; secretKe
   const secretKey = options.secretKey ?? 'secret-9f8e7d6c';
   const networks = new Map<string, Json>();
   const requests: RancherServer['requests'] = [];
+  const failures: Array<{ status: number; code: string; message?: string; fieldName?: string; method?: string }> = [];
   let url = '';
 
   const server = http.createServer((req, res) => {
@@ -99,6 +104,11 @@ export async function startRancherServer(options: { accessKey?: string; secretKe
         body = text;
       }
       requests.push({ method: req.method ?? 'GET', path, body });
+      const injected = failures.findIndex((f) => f.method === undefined || f.method === req.method);
+      if (injected >= 0) {
+        const [f] = failures.splice(injected, 1);
+        return reply(f.status, errorBody(f.status, f.code, f.message ?? null, f.fieldName));
+      }
       const expected = `Basic ${Buffer.from(`${accessKey}:${secretKey}`).toString('base64')}`;
       if (req.headers.authorization !== expected) return reply(401, errorBody(401, 'Unauthorized', 'Unauthorized'));
       const match = /^\/v2-beta\/projects\/([^/]+)\/networks\/([^/]+)$/.exec(path);
@@ -126,6 +136,9 @@ export async function startRancherServer(options: { accessKey?: string; secretKe
     secretKey,
     networks,
     requests,
+    failNext: ({ count = 1, ...failure }) => {
+      for (let i = 0; i < count; i++) failures.push(failure);
+    },
     close: async () => {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
