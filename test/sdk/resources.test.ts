@@ -62,4 +62,31 @@ describe("SDK resources", () => {
     expect(find("np").inputs).toMatchObject({ apiVersion: "networking.k8s.io/v1", kind: "NetworkPolicy", metadata: { name: "deny-all" } });
     expect(find("np").inputs.cluster).toEqual(secret({ kubeconfigContent: "apiVersion: v1" }));
   });
+
+  it("Profile and Policy: a cluster target is secret; the outputs of a cluster push are registered", async () => {
+    const sdk = await import("../../sdk");
+    const profile = new sdk.Profile("p-cluster", { id: "WEB", cluster: { kubeconfigContent: "apiVersion: v1", force: true } });
+    const policy = new sdk.Policy("pol-cluster", { name: "allow-db", selector: "role == 'db'", cluster: { kubeconfig: "/etc/kube/config", context: "prod" } });
+    await Promise.all([profile, policy].map((r) => new Promise<void>((resolve) => r.urn.apply(() => resolve()))));
+    await settle();
+    expect(find("p-cluster").inputs.cluster).toEqual(secret({ kubeconfigContent: "apiVersion: v1", force: true }));
+    expect(find("p-cluster").inputs).toMatchObject({ profileId: "WEB" });
+    expect(find("pol-cluster").inputs.cluster).toEqual(secret({ kubeconfig: "/etc/kube/config", context: "prod" }));
+    expect(find("pol-cluster").inputs).toMatchObject({ name: "allow-db", selector: "role == 'db'" });
+  });
+
+  it("Network with a rancher target: the key pair leaves `rancher` for the secret `rancherCredentials`; hosts may be left out", async () => {
+    const sdk = await import("../../sdk");
+    const network = new sdk.Network("rancher-net", {
+      rancher: { url: "http://rancher.example:8080", project: "1a5", network: "1n5", accessKey: pulumi.secret("AK"), secretKey: pulumi.secret("SK") },
+      defaultPolicyAction: "deny",
+      policy: [sdk.rancher.withinStack()],
+    });
+    await new Promise<void>((resolve) => network.urn.apply(() => resolve()));
+    await settle();
+    const inputs = find("rancher-net").inputs;
+    expect(inputs.rancher).toEqual({ url: "http://rancher.example:8080", project: "1a5", network: "1n5" });
+    expect(inputs.rancherCredentials).toEqual(secret({ accessKey: "AK", secretKey: "SK" }));
+    expect(inputs.hosts).toEqual([]);
+  });
 });
