@@ -1,0 +1,111 @@
+/**
+ * examples/kubernetes-networkpolicy through the engine harness against a TEST API SERVER
+ * (test/support/kube-apiserver.ts: a local HTTPS stand-in for the Kubernetes API with its own CA,
+ * not a real cluster): preview, up → the object on the server, a config change → preview shows the
+ * changed lines, a hand edit → refresh shows drift, destroy → gone. The kubeconfig comes from stack
+ * config, once as a file path with a context and once as secret text.
+ */
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { KubeClient } from "../../provider/targets/kube/client";
+import { KubeApiServer, startKubeApiServer } from "../support/kube-apiserver";
+import { runEngine } from "./run-engine";
+
+const PROGRAM = path.resolve(__dirname, "..", "..", "examples", "kubernetes-networkpolicy");
+const TOKEN = "example-token-4711";
+const ref = (name: string) => ({ apiVersion: "networking.k8s.io/v1", kind: "NetworkPolicy", name, namespace: "default" });
+const SEED_SPEC = {
+  podSelector: { matchLabels: { role: "db" } },
+  ingress: [{
+    from: [{ namespaceSelector: { matchLabels: { project: "myproject" } } }, { podSelector: { matchLabels: { role: "frontend" } } }],
+    ports: [{ protocol: "TCP", port: 6379 }],
+  }],
+};
+
+let server: KubeApiServer;
+let admin: KubeClient;
+let dir: string;
+
+beforeAll(async () => {
+  server = await startKubeApiServer({ tokens: { [TOKEN]: { user: "deployer" } } });
+  admin = await KubeClient.connect({ inline: server.kubeconfig({ token: TOKEN }) });
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), "netpol-k8s-example-"));
+});
+afterAll(async () => {
+  await server.close();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+describe("examples/kubernetes-networkpolicy", () => {
+  it("kubeconfig path + context: preview, up, change, refresh drift, destroy", async () => {
+    const kubeconfig = path.join(dir, "kubeconfig.yaml");
+    fs.writeFileSync(kubeconfig, server.kubeconfig({ token: TOKEN }));
+    const args = (...extra: string[]) => [PROGRAM, "--state", path.join(dir, "path.json"), "--config", `kubeconfig=${kubeconfig}`, "--config", "context=test", ...extra];
+
+    const preview = await runEngine(["preview", ...args()]);
+    expect(preview.stderr).toBe("");
+    expect(preview.code).toBe(0);
+    expect(preview.stdout).toMatch(/\+ +pulumi-nodejs:dynamic\/netpol:NetworkPolicy {2}test-network-policy {2}create/);
+    expect(preview.stdout).toContain("+ cluster: [secret]");
+    expect(await admin.get(ref("test-network-policy"))).toBeUndefined();
+
+    const up = await runEngine(["up", ...args()]);
+    expect(up.stdout).toContain("+ 1 created");
+    expect(up.code).toBe(0);
+    const live = await admin.get(ref("test-network-policy"));
+    expect(live?.spec).toEqual(SEED_SPEC);
+    expect(JSON.stringify(live?.metadata.managedFields)).toContain('"manager":"pulumi-netpolicy"');
+
+    const changed = await runEngine(["preview", ...args("--config", "redisPort=6380")]);
+    expect(changed.code).toBe(0);
+    expect(changed.stdout).toMatch(/~ +pulumi-nodejs:dynamic\/netpol:NetworkPolicy {2}test-network-policy {2}update/);
+    expect(changed.stdout).toMatch(/^ +~ spec\.ingress\[0\]\.ports\[0\]\.port: 6379 => 6380$/m);
+    expect((await admin.get(ref("test-network-policy")))?.spec).toEqual(SEED_SPEC);
+
+    // A hand edit (kubectl edit): refresh reads the live object and reports drift.
+    const edited = structuredClone(live) as NonNullable<typeof live>;
+    (edited.spec as typeof SEED_SPEC).ingress[0].ports[0].port = 6390;
+    await admin.replace(edited, { fieldManager: "kubectl-edit" });
+    const refresh = await runEngine(["refresh", ...args()]);
+    expect(refresh.code).toBe(0);
+    expect(refresh.stdout).toMatch(/pulumi-nodejs:dynamic\/netpol:NetworkPolicy {2}test-network-policy {2}drift/);
+    expect(refresh.stdout).toMatch(/^ +[-+~] .*6390/m);
+    expect(refresh.stdout).toContain("1 drifted");
+
+    const destroy = await runEngine(["destroy", ...args()]);
+    expect(destroy.code).toBe(0);
+    expect(destroy.stdout).toContain("- 1 deleted");
+    expect(await admin.get(ref("test-network-policy"))).toBeUndefined();
+
+    for (const out of [preview, up, changed, refresh, destroy]) expect(out.stdout + out.stderr).not.toContain(TOKEN);
+  }, 240_000);
+
+  it("inline kubeconfig as a secret, with the namespace isolated: both policies written, the token never in clear", async () => {
+    const state = path.join(dir, "inline.json");
+    const args = [PROGRAM, "--state", state, "--secret", `kubeconfigContent=${server.kubeconfig({ token: TOKEN })}`, "--config", "isolateNamespace=true"];
+    const up = await runEngine(["up", ...args]);
+    expect(up.stderr).toBe("");
+    expect(up.code).toBe(0);
+    expect(up.stdout).toContain("+ 2 created");
+    expect((await admin.get(ref("default-deny-ingress")))?.spec).toEqual({ podSelector: {}, policyTypes: ["Ingress"] });
+    expect((await admin.get(ref("test-network-policy")))?.spec).toEqual(SEED_SPEC);
+    expect(up.stdout).not.toContain(TOKEN);
+    expect(fs.readFileSync(state, "utf8")).not.toContain(TOKEN);
+
+    const destroy = await runEngine(["destroy", ...args]);
+    expect(destroy.code).toBe(0);
+    expect(await admin.get(ref("default-deny-ingress"))).toBeUndefined();
+    expect(await admin.get(ref("test-network-policy"))).toBeUndefined();
+  }, 240_000);
+
+  it("a kubeconfig whose context does not exist: the up fails naming the context, nothing is written", async () => {
+    const kubeconfig = path.join(dir, "kubeconfig.yaml");
+    fs.writeFileSync(kubeconfig, server.kubeconfig({ token: TOKEN }));
+    const before = server.requests.length;
+    const up = await runEngine(["up", PROGRAM, "--state", path.join(dir, "bad.json"), "--config", `kubeconfig=${kubeconfig}`, "--config", "context=prod"]);
+    expect(up.code).toBe(1);
+    expect(up.stdout).toContain('context "prod" not found; available contexts: test');
+    expect(server.requests.length).toBe(before);
+  }, 240_000);
+});
