@@ -1,0 +1,51 @@
+/**
+ * NetworkPolicy import through the SDK's real dynamic provider server (gRPC Read), against the
+ * TEST SERVER standing in for the Kubernetes API (test/support/kube-apiserver.ts). It shows what
+ * works with the engine as it is: a Read that carries the program's inputs (the cluster and the
+ * serialized provider) fills the document from the live object and hands back inputs, as an
+ * import needs. A Read with nothing but the id — what the engine's import step sends today — cannot
+ * even load a dynamic provider (pulumi/pulumi#16175); this test pins that down so a fix upstream
+ * is noticed.
+ */
+import * as path from "path";
+import * as pulumi from "@pulumi/pulumi";
+import { networkPolicyProvider } from "../../provider/resources/documents";
+import { ProviderServer, ResourceRef } from "../engine/provider-client";
+import { KubeApiServer, startKubeApiServer } from "../support/kube-apiserver";
+import { SERVED_TYPES } from "../support/kube-apiserver-store";
+
+const TOKEN = "tok-import-51be0c";
+const REF: ResourceRef = { urn: "urn:pulumi:dev::netpol::pulumi-nodejs:dynamic/netpol:NetworkPolicy::legacy", type: "pulumi-nodejs:dynamic/netpol:NetworkPolicy", name: "legacy" };
+
+describe("NetworkPolicy import through the dynamic provider server (test API server)", () => {
+  let kube: KubeApiServer;
+  let server: ProviderServer;
+  let providerText: string;
+  beforeAll(async () => {
+    kube = await startKubeApiServer({ tokens: { [TOKEN]: { user: "alice" } } });
+    const live = { apiVersion: "networking.k8s.io/v1", kind: "NetworkPolicy", metadata: { name: "legacy", namespace: "default" }, spec: { podSelector: { matchLabels: { app: "db" } }, ingress: [{ from: [{ podSelector: { matchLabels: { app: "web" } } }] }] } };
+    expect(kube.store.apply(SERVED_TYPES[0], "default", "legacy", live, "kubectl", false).status).toBe(201);
+    providerText = (await pulumi.runtime.serializeFunction(() => networkPolicyProvider, { allowSecrets: true })).text;
+    server = await ProviderServer.start(path.resolve(__dirname, "../.."));
+    await server.configure({});
+  }, 60_000);
+  afterAll(async () => {
+    await server?.stop();
+    await kube?.close();
+  });
+
+  it("a Read with the cluster among the inputs fills the document and returns inputs", async () => {
+    const cluster = { kubeconfigContent: kube.kubeconfig({ token: TOKEN }) };
+    const read = await server.read(REF, "default/legacy", {}, { __provider: providerText, apiVersion: "networking.k8s.io/v1", kind: "NetworkPolicy", cluster });
+    expect(read.id).toBe("default/legacy");
+    const doc = { apiVersion: "networking.k8s.io/v1", kind: "NetworkPolicy", metadata: { name: "legacy", namespace: "default" }, spec: { podSelector: { matchLabels: { app: "db" } }, ingress: [{ from: [{ podSelector: { matchLabels: { app: "web" } } }] }] } };
+    expect(read.inputs).toMatchObject({ ...doc, cluster });
+    expect(read.properties).toMatchObject({ ...doc, document: doc });
+    const { cluster: _c, __provider: _p, ...shown } = read.properties;
+    expect(JSON.stringify(shown)).not.toContain(TOKEN);
+  }, 60_000);
+
+  it("a Read with only the id (the engine's import step today) cannot load a dynamic provider", async () => {
+    await expect(server.read(REF, "default/legacy", {}, {})).rejects.toThrow(/code must be a string/);
+  }, 60_000);
+});
