@@ -150,9 +150,6 @@ export const NetworkInputs = z.object({
 });
 export type NetworkInputs = z.infer<typeof NetworkInputs>;
 
-export const ProfileInputs = CalicoProfile;
-export const PolicyInputs = CalicoPolicy;
-
 /** A cluster to write a document to; kubeconfig text is secret. */
 export const ClusterTarget = ModelClusterTarget.extend({
   /** Kubeconfig text (instead of a file). Secret. */
@@ -167,13 +164,9 @@ export const ClusterTarget = ModelClusterTarget.extend({
 });
 export type ClusterTarget = z.infer<typeof ClusterTarget>;
 
-/**
- * The documents' resource inputs are the document plus an optional `cluster`; the provider checks
- * the two parts apart (a document schema with refinements cannot be extended).
+/*
+ * The inputs of Profile, Policy and NetworkPolicy are their document (CalicoProfile, CalicoPolicy,
+ * NetworkPolicyDoc) plus an optional `cluster`; the provider checks the two parts apart, because a
+ * document schema with refinements cannot be extended.
  */
-export const NetworkPolicyInputs = NetworkPolicyDoc.extend({
-  /** Push the policy to this cluster; without it the policy is a document a Network enforces. */
-  cluster: ClusterTarget.optional(),
-}).strict();
-
 export { CalicoPolicy, CalicoProfile, NetworkPolicyDoc };
