@@ -1,5 +1,5 @@
 /**
- * `npm run bench`: compile + render of synthetic fleets at 1,000 / 10,000 / 100,000 endpoints on
+ * Benchmark "compile": compile + render of synthetic fleets at 1,000 / 10,000 / 100,000 endpoints on
  * 50 hosts, 200 label groups, Rancher stack + groupBy rules and 100 Kubernetes policies. Prints
  * times and the size of what hosts get (chains, rules, set elements), to show rules stay
  * proportional to distinct programs and set elements grow linearly.
@@ -41,7 +41,7 @@ export function measure(nft: string): Size {
 
 const ms = (t: number) => `${t.toFixed(0).padStart(6)} ms`;
 
-function run(endpoints: number): void {
+function compileOnce(endpoints: number): void {
   const hosts = 50;
   const doc = fleet({ endpoints, hosts, groups: 200, kubernetesPolicies: 100 });
   const t0 = performance.now();
@@ -71,5 +71,10 @@ function run(endpoints: number): void {
   console.log(`  endpoint pairs        ${(endpoints * endpoints).toExponential(1)} (rules per pair: ${(sum((s) => s.rules) / (endpoints * endpoints)).toExponential(1)})`);
 }
 
-const sizes = process.argv.slice(2).map(Number).filter((n) => n > 0);
-for (const n of sizes.length > 0 ? sizes : [1_000, 10_000, 100_000]) run(n);
+export const DEFAULT_ENDPOINT_COUNTS = [1_000, 10_000, 100_000];
+
+/** Compiles and renders one synthetic fleet per endpoint count, printing times and sizes. */
+export function compileBench(endpointCounts: readonly number[] = DEFAULT_ENDPOINT_COUNTS): void {
+  console.log("== compile: model → policy set → rulesets of 50 hosts (no I/O)");
+  for (const n of endpointCounts) compileOnce(n);
+}

@@ -1,0 +1,96 @@
+/**
+ * `npm run bench [-- PART… [options]]`: the project's benchmarks, figures printed with their targets.
+ * See bench/README.md.
+ */
+import { compileBench, DEFAULT_ENDPOINT_COUNTS } from "./compile";
+import { convergeBench } from "./converge";
+import { labProblem } from "./lab-support";
+import { packetBench } from "./packet";
+
+const HELP = `Usage: npm run bench -- [PART…] [options]
+
+Parts (default: all three; lab parts are skipped with a message when root or tools are missing):
+  compile [N…]   compile + render synthetic fleets of N endpoints on 50 hosts (default ${DEFAULT_ENDPOINT_COUNTS.join(" ")})
+  converge       20 lab hosts / 500 endpoints applied over SSH: parallel vs one host at a time, no-op apply
+  packet         new TCP connections/s and iperf3 throughput between two lab endpoints: no policy,
+                 our nftables ruleset (10,000 endpoints / 200 groups), naive one-iptables-rule-per-pair
+
+Options:
+  --rounds N     repetitions per lab measurement, medians printed (default: converge 3, packet 5)
+  --seconds S    length of each packet measurement (default 3)
+  --help         this text
+
+The lab parts need root and iproute2, nftables, iptables, ipset, openssh-server, python3 (and iperf3
+for packet). Exit status: 1 when a part that was asked for by name cannot run or misses a target.`;
+
+type Part = "compile" | "converge" | "packet";
+const PARTS: readonly Part[] = ["compile", "converge", "packet"];
+
+interface Args {
+  parts: Part[];
+  explicit: boolean;
+  endpointCounts: number[];
+  rounds?: number;
+  seconds?: number;
+}
+
+function usage(message: string): never {
+  console.error(`bench: ${message}\n\n${HELP}`);
+  process.exit(2);
+}
+
+function positive(name: string, text: string | undefined): number {
+  const n = Number(text);
+  if (text === undefined || !Number.isFinite(n) || n <= 0) usage(`${name} needs a positive number`);
+  return n;
+}
+
+function parseArgs(argv: readonly string[]): Args {
+  const args: Args = { parts: [], explicit: false, endpointCounts: [] };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === "--help" || a === "-h") {
+      console.log(HELP);
+      process.exit(0);
+    } else if (a === "--rounds") args.rounds = Math.round(positive(a, argv[++i]));
+    else if (a === "--seconds") args.seconds = positive(a, argv[++i]);
+    else if ((PARTS as readonly string[]).includes(a)) args.parts.push(a as Part);
+    else if (/^\d+$/.test(a)) args.endpointCounts.push(Number(a));
+    else usage(`unknown argument "${a}"`);
+  }
+  // Bare numbers alone keep their old meaning: the compile benchmark at those sizes.
+  if (args.parts.length === 0 && args.endpointCounts.length > 0) args.parts.push("compile");
+  args.explicit = args.parts.length > 0;
+  if (!args.explicit) args.parts = [...PARTS];
+  if (args.endpointCounts.length > 0 && !args.parts.includes("compile")) usage("endpoint counts belong to the compile part");
+  return args;
+}
+
+async function main(): Promise<number> {
+  const args = parseArgs(process.argv.slice(2));
+  let failed = false;
+  for (const part of PARTS.filter((p) => args.parts.includes(p))) {
+    if (part === "compile") {
+      compileBench(args.endpointCounts.length > 0 ? args.endpointCounts : undefined);
+      continue;
+    }
+    const problem = await labProblem(part === "packet" ? ["iperf3"] : []);
+    if (problem) {
+      console.log(`\n== ${part}: skipped, the lab cannot run here. ${problem}`);
+      if (args.explicit) failed = true;
+      continue;
+    }
+    const met = part === "converge" ? await convergeBench({ rounds: args.rounds }) : await packetBench({ rounds: args.rounds, seconds: args.seconds });
+    // Missed targets are reported in the output; they fail the run only when the part was asked for.
+    if (!met && args.explicit) failed = true;
+  }
+  return failed ? 1 : 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    console.error(`bench: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
+    process.exit(1);
+  },
+);
