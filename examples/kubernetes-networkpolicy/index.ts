@@ -5,7 +5,9 @@
  *
  *   config: kubeconfig (a path; `~/` and relative paths are expanded here) or kubeconfigContent
  *           (the whole kubeconfig text, secret); context (@default the kubeconfig's
- *           current-context); namespace (@default "default"); redisPort (@default 6379);
+ *           current-context); force (take back fields someone else changed, e.g. by
+ *           kubectl edit, instead of failing with 409; @default false); namespace (@default
+ *           "default"); redisPort (@default 6379);
  *           isolateNamespace (the seed's DefaultDeny: every other pod of the namespace closed to
  *           ingress, written as the equivalent default-deny-ingress NetworkPolicy; @default false)
  */
@@ -16,7 +18,7 @@ import { ClusterTargetArgs, kubernetesPorts, NetworkPolicy } from "../../sdk";
 
 const config = new pulumi.Config();
 
-/** The cluster from stack config: a kubeconfig file, or its text as a secret; and a context. */
+/** The cluster from stack config: a kubeconfig file, or its text as a secret; a context; force. */
 function clusterTarget(): pulumi.Input<ClusterTargetArgs> {
   const file = config.get("kubeconfig");
   const content = config.getSecret("kubeconfigContent");
@@ -24,7 +26,8 @@ function clusterTarget(): pulumi.Input<ClusterTargetArgs> {
   if (file !== undefined && content !== undefined) {
     throw new Error("set either config kubeconfig (a path) or kubeconfigContent (the text), not both");
   }
-  const where = context !== undefined ? { context } : {};
+  const force = config.getBoolean("force");
+  const where = { ...(context !== undefined ? { context } : {}), ...(force !== undefined ? { force } : {}) };
   if (content !== undefined) return content.apply((text) => ({ kubeconfigContent: text, ...where }));
   if (file === undefined) return where; // KUBECONFIG or ~/.kube/config, as kubectl does
   const expanded = file.startsWith("~/") ? path.join(os.homedir(), file.slice(2)) : file;

@@ -2,8 +2,9 @@
  * examples/kubernetes-networkpolicy through the engine harness against a TEST API SERVER
  * (test/support/kube-apiserver.ts: a local HTTPS stand-in for the Kubernetes API with its own CA,
  * not a real cluster): preview, up → the object on the server, a config change → preview shows the
- * changed lines, a hand edit → refresh shows drift, destroy → gone. The kubeconfig comes from stack
- * config, once as a file path with a context and once as secret text.
+ * changed lines, a hand edit → refresh shows drift and up stops with the 409 until `force` takes
+ * the fields back, destroy → gone. The kubeconfig comes from stack config, once as a file path with
+ * a context and once as secret text.
  */
 import * as fs from "fs";
 import * as os from "os";
@@ -38,7 +39,7 @@ afterAll(async () => {
 });
 
 describe("examples/kubernetes-networkpolicy", () => {
-  it("kubeconfig path + context: preview, up, change, refresh drift, destroy", async () => {
+  it("kubeconfig path + context: preview, up, change, refresh drift, 409 until force, destroy", async () => {
     const kubeconfig = path.join(dir, "kubeconfig.yaml");
     fs.writeFileSync(kubeconfig, server.kubeconfig({ token: TOKEN }));
     const args = (...extra: string[]) => [PROGRAM, "--state", path.join(dir, "path.json"), "--config", `kubeconfig=${kubeconfig}`, "--config", "context=test", ...extra];
@@ -73,12 +74,21 @@ describe("examples/kubernetes-networkpolicy", () => {
     expect(refresh.stdout).toMatch(/^ +[-+~] .*6390/m);
     expect(refresh.stdout).toContain("1 drifted");
 
+    // The edit made kubectl-edit own spec.ingress: up stops with the 409 until told to take it back.
+    const refused = await runEngine(["up", ...args()]);
+    expect(refused.code).toBe(1);
+    expect(refused.stdout).toContain('409 Conflict: Apply failed with 1 conflict: conflict with "kubectl-edit"');
+    expect((await admin.get(ref("test-network-policy")))?.spec).toMatchObject({ ingress: [{ ports: [{ port: 6390 }] }] });
+    const repaired = await runEngine(["up", ...args("--config", "force=true")]);
+    expect(repaired.code).toBe(0);
+    expect((await admin.get(ref("test-network-policy")))?.spec).toEqual(SEED_SPEC);
+
     const destroy = await runEngine(["destroy", ...args()]);
     expect(destroy.code).toBe(0);
     expect(destroy.stdout).toContain("- 1 deleted");
     expect(await admin.get(ref("test-network-policy"))).toBeUndefined();
 
-    for (const out of [preview, up, changed, refresh, destroy]) expect(out.stdout + out.stderr).not.toContain(TOKEN);
+    for (const out of [preview, up, changed, refresh, refused, repaired, destroy]) expect(out.stdout + out.stderr).not.toContain(TOKEN);
   }, 240_000);
 
   it("inline kubeconfig as a secret, with the namespace isolated: both policies written, the token never in clear", async () => {
