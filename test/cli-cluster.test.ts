@@ -13,7 +13,10 @@ import { AddressInfo } from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { stringify } from "yaml";
-import { KubeClient } from "../provider/targets/kube/client";
+import { compare, desiredObjects } from "../provider/cli/cluster-objects";
+import { diffLines, formatDiff } from "../provider/cli/line-diff";
+import { parseModelText } from "../provider/model/model";
+import { KubeClient, KubeObject } from "../provider/targets/kube/client";
 import { KubeApiServer, startKubeApiServer } from "./support/kube-apiserver";
 import { runCli } from "./support/cli";
 
@@ -367,6 +370,48 @@ describe("selection and help", () => {
     const r = await runCli(["--help"]);
     expect(r.out).toContain("cluster: { kubeconfig: PATH, context: NAME }");
     expect(r.out).toContain("1 invalid input, a failed host or cluster object");
+  });
+});
+
+describe("comparing a live object with the model (pure)", () => {
+  const model = parseModelText(stringify({
+    networkPolicies: [{ ...SEED_POLICY, spec: { ...SEED_POLICY.spec, ingress: [{ ports: [{ port: 53 }] }] } }],
+    policies: [{ name: "db", selector: "role == 'db'", inbound_rules: [{ action: "allow", protocol: "tcp", dst_ports: [5432] }] }],
+  }), "m.yaml");
+  const [np, gnp] = desiredObjects(model, "m.yaml");
+  const live = (o: { apiVersion: string; kind: string; metadata: object; spec?: unknown }, spec: unknown, labels: Record<string, string> = { "app.kubernetes.io/managed-by": "pulumi-netpolicy" }): KubeObject =>
+    ({ ...o, metadata: { ...o.metadata, labels, managedFields: [] }, spec } as unknown as KubeObject);
+
+  test("the API server's defaults are written into the desired NetworkPolicy, so a defaulted live object is in sync", () => {
+    expect(np.object.spec).toEqual({ podSelector: SEED_POLICY.spec.podSelector, policyTypes: ["Ingress"], ingress: [{ ports: [{ port: 53, protocol: "TCP" }] }] });
+    const defaulted = { podSelector: SEED_POLICY.spec.podSelector, policyTypes: ["Ingress"], ingress: [{ ports: [{ protocol: "TCP", port: 53 }] }] };
+    expect(compare(np, live(np.object, defaulted)).inSync).toBe(true);
+  });
+
+  test.each([
+    ["a field added to a NetworkPolicy spec", { egress: [{}] }],
+    ["a peer added by hand", { ingress: [{ from: [{ ipBlock: { cidr: "0.0.0.0/0" } }], ports: [{ protocol: "TCP", port: 53 }] }] }],
+    ["a changed port", { ingress: [{ ports: [{ protocol: "TCP", port: 54 }] }] }],
+  ])("%s is a difference", (_what, change) => {
+    const spec = { ...(np.object.spec as object), ...change };
+    expect(compare(np, live(np.object, spec)).inSync).toBe(false);
+  });
+
+  test("Calico objects: fields the model does not write (server defaults) are not compared, written ones are", () => {
+    const spec = structuredClone(gnp.object.spec) as { ingress: Record<string, unknown>[] };
+    expect(compare(gnp, live(gnp.object, { ...spec, tier: "default", ingress: [{ ...spec.ingress[0], metadata: {} }] })).inSync).toBe(true);
+    expect(compare(gnp, live(gnp.object, { ...spec, selector: "role == 'web'" })).inSync).toBe(false);
+  });
+
+  test("a missing managed-by label is a difference (and makes the object not ours)", () => {
+    expect(compare(np, live(np.object, np.object.spec, {})).inSync).toBe(false);
+  });
+
+  test("line diff: changed lines with context, skipped stretches marked", () => {
+    const before = ["a", "b", "c", "d", "e", "f", "g", "h"].join("\n");
+    const after = ["a", "b", "c", "d", "E", "f", "g", "h"].join("\n");
+    expect(formatDiff(diffLines(before, after), 1)).toEqual(["  …", "  d", "- e", "+ E", "  f", "  …"]);
+    expect(diffLines("", "x\ny").map((l) => `${l.op}${l.text}`)).toEqual(["+x", "+y"]);
   });
 });
 

@@ -45,10 +45,11 @@ export function formatDiff(lines: readonly DiffLine[], context = 2): string[] {
   let skipped = false;
   lines.forEach((l, k) => {
     if (!near[k]) { skipped = true; return; }
-    if (skipped && out.length > 0) out.push("  …");
+    if (skipped) out.push("  …");
     skipped = false;
     out.push(`${l.op} ${l.text}`);
   });
+  if (skipped && out.length > 0) out.push("  …");
   return out;
 }
 

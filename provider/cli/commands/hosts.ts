@@ -55,9 +55,9 @@ async function prepare(args: ParsedArgs, io: CliIo): Promise<Prepared> {
   const targets = wantHosts ? await collect(() => hostTargets(model, file, io.cwd, io.env, only)) : [];
   const cluster = wantCluster ? await collect(() => prepareCluster(model, file, io.cwd, io.env)) : undefined;
   if (issues.length > 0) throw new InputError(file, issues);
-  const renderer = wantHosts ? new Renderer(compile(model)) : undefined;
-  const hosts = (targets ?? []).map((host) => {
-    const ruleset = (renderer as Renderer).renderHost(host.name);
+  const renderer = targets !== undefined && targets.length > 0 ? new Renderer(compile(model)) : undefined;
+  const hosts = renderer === undefined ? [] : (targets ?? []).map((host) => {
+    const ruleset = renderer.renderHost(host.name);
     return { host, ruleset, text: textOf(ruleset) };
   });
   if (hosts.length === 0 && cluster === undefined) {
@@ -66,7 +66,7 @@ async function prepare(args: ParsedArgs, io: CliIo): Promise<Prepared> {
   return { model, hosts, cluster };
 }
 
-/** Prints a cluster report: its lines on stdout, its failures (full messages) on stderr at the end. */
+/** Prints a cluster report's lines; its failures go to the command's summary on stderr. */
 function printCluster(report: ClusterReport | undefined, io: CliIo): void {
   if (!report) return;
   for (const l of report.lines) io.out(l);
