@@ -26,7 +26,7 @@ export interface IptablesRuleset {
   /** Inputs for `iptables-restore --noflush` / `ip6tables-restore --noflush`: `*filter`, own chains declared, rules, `COMMIT`. */
   v4: string;
   v6: string;
-  /** The chain FORWARD jumps to, e.g. `NETPOL_3F2A1C9B_FWD`; it must carry the rule `-m comment --comment netpol:<hash>`. */
+  /** The chain FORWARD jumps to, the table name upper-cased, e.g. `NETPOL_3F2A1C9B`; it must carry the rule `-m comment --comment netpol:<hash>`. */
   entryChain: string;
 }
 
