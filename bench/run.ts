@@ -13,11 +13,12 @@ Parts (default: all three; lab parts are skipped with a message when root or too
   compile [N…]   compile + render synthetic fleets of N endpoints on 50 hosts (default ${DEFAULT_ENDPOINT_COUNTS.join(" ")})
   converge       20 lab hosts / 500 endpoints applied over SSH: parallel vs one host at a time, no-op apply
   packet         new TCP connections/s and iperf3 throughput between two lab endpoints: no policy,
-                 our nftables ruleset (10,000 endpoints / 200 groups), naive one-iptables-rule-per-pair
+                 conntrack only, our nftables ruleset (10,000 endpoints / 200 groups), naive
+                 one-iptables-rule-per-pair (all pairs: measured pair last / middle; local pairs)
 
 Options:
-  --rounds N     repetitions per lab measurement, medians printed (default: converge 3, packet 5)
-  --seconds S    length of each packet measurement (default 3)
+  --rounds N     repetitions per lab measurement, medians printed (default: converge 3, packet 9)
+  --seconds S    length of each packet sample (default 1)
   --help         this text
 
 The lab parts need root and iproute2, nftables, iptables, ipset, openssh-server, python3 (and iperf3
