@@ -25,18 +25,30 @@ export async function labProblem(extraTools: readonly string[] = []): Promise<st
 const liveLabs = new Set<Lab>();
 const liveChildren = new Set<ChildProcess>();
 let interruptHandlerInstalled = false;
+let interruptTeardown: Promise<void> | undefined;
 
 /** On Ctrl-C or SIGTERM: stop the processes we started, tear the labs down, exit 130. */
 function installInterruptHandler(): void {
   if (interruptHandlerInstalled) return;
   interruptHandlerInstalled = true;
   const onSignal = (signal: NodeJS.Signals): void => {
+    if (interruptTeardown) return;
     console.error(`\n${signal}: tearing the lab down…`);
     for (const child of liveChildren) child.kill("SIGKILL");
-    void Promise.allSettled([...liveLabs].map((lab) => lab.destroy())).then(() => process.exit(130));
+    interruptTeardown = Promise.allSettled([...liveLabs].map((lab) => lab.destroy())).then(() => process.exit(130));
   };
-  process.once("SIGINT", onSignal);
-  process.once("SIGTERM", onSignal);
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+}
+
+/**
+ * Exits with `code`, unless an interrupt is tearing the lab down: then waits for that (which exits
+ * 130). The work interrupted usually fails at once; exiting then would leave the lab behind.
+ */
+export async function exitAfterTeardown(code: number, report?: () => void): Promise<never> {
+  if (interruptTeardown) await interruptTeardown;
+  report?.();
+  process.exit(code);
 }
 
 /** Builds a lab, runs `fn` on it and always destroys it. Returns `fn`'s result and the build time. */

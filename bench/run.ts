@@ -4,7 +4,7 @@
  */
 import { compileBench, DEFAULT_ENDPOINT_COUNTS } from "./compile";
 import { convergeBench } from "./converge";
-import { labProblem } from "./lab-support";
+import { exitAfterTeardown, labProblem } from "./lab-support";
 import { packetBench } from "./packet";
 
 const HELP = `Usage: npm run bench -- [PART…] [options]
@@ -89,9 +89,6 @@ async function main(): Promise<number> {
 }
 
 main().then(
-  (code) => process.exit(code),
-  (err: unknown) => {
-    console.error(`bench: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
-    process.exit(1);
-  },
+  (code) => exitAfterTeardown(code),
+  (err: unknown) => exitAfterTeardown(1, () => console.error(`bench: ${err instanceof Error ? err.stack ?? err.message : String(err)}`)),
 );
