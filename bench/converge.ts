@@ -28,6 +28,7 @@ export interface ConvergeOptions {
 }
 
 const PROBE_PORT = 80;
+const LABEL = 28;
 /**
  * The default 20 s rollback timer is the safety net for real hosts; with 16 applies at once on a
  * loaded 2-core machine a host can take longer than that between arming and confirming, and the
@@ -131,11 +132,11 @@ export async function convergeBench(options: ConvergeOptions = {}): Promise<bool
     // The last timed run may have been the serial one: leave the hosts applied either way.
     const s = median(serial);
     const p = median(parallel);
-    console.log(`  apply, one host at a time          median ${seconds(s)}  (runs: ${serial.map(seconds).join(", ")})`);
-    console.log(`  apply, parallel (default fan-out 16) median ${seconds(p)}  (runs: ${parallel.map(seconds).join(", ")})`);
-    console.log(`  a fresh apply:              ${summarize(applyTraffic, hostCount)}`);
+    console.log(`  ${"apply, one host at a time".padEnd(LABEL)} median ${seconds(s)}  (runs: ${serial.map(seconds).join(", ")})`);
+    console.log(`  ${"apply, parallel (fan-out 16)".padEnd(LABEL)} median ${seconds(p)}  (runs: ${parallel.map(seconds).join(", ")})`);
+    console.log(`  ${"SSH traffic of an apply".padEnd(LABEL)} ${summarize(applyTraffic, hostCount)}`);
     const parallelOk = p <= 0.5 * s;
-    console.log(`  parallel / one at a time    ${(p / s).toFixed(2)}   target ≤ 0.50: ${verdict(parallelOk)}`);
+    console.log(`  ${"parallel / one at a time".padEnd(LABEL)} ${(p / s).toFixed(2)}   target ≤ 0.50: ${verdict(parallelOk)}`);
 
     const inForce = await checkPolicyInForce(lab, policySet, listener);
     console.log(`  policy in force (real connections, tcp/${PROBE_PORT}): ${inForce.text}`);
@@ -152,10 +153,10 @@ export async function convergeBench(options: ConvergeOptions = {}): Promise<bool
     const writes = perHost.reduce((a, t) => a + t.writes, 0);
     const oneReadEach = traffic.size === hostCount && perHost.every((t) => t.reads === 1 && t.sessions === 1);
     const reportedUnchanged = noop.applied.filter((a) => !a.changed).length;
-    console.log(`  no-op apply                 ${seconds(noopMs)}; ${summarize(traffic, hostCount)}`);
-    console.log(`                              reported unchanged ${reportedUnchanged}/${hostCount}; table and rule handles identical on ${unchangedHosts}/${hostCount} hosts`);
+    console.log(`  ${"no-op apply (fan-out 16)".padEnd(LABEL)} ${seconds(noopMs)}; ${summarize(traffic, hostCount)}`);
+    console.log(`  ${"".padEnd(LABEL)} reported unchanged ${reportedUnchanged}/${hostCount}; table and rule handles identical on ${unchangedHosts}/${hostCount} hosts`);
     const noopOk = writes === 0 && oneReadEach && unchangedHosts === hostCount && reportedUnchanged === hostCount;
-    console.log(`  no-op target: 0 writes, 1 read per host: ${verdict(noopOk)} (${writes} writes)`);
+    console.log(`  ${"no-op target".padEnd(LABEL)} 0 writes and 1 read per host: ${verdict(noopOk)} (${writes} writes in all)`);
     console.log(`  measured under ${machineLoad()}`);
     await clean();
     return parallelOk && noopOk && inForce.ok;
