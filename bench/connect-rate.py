@@ -1,12 +1,12 @@
 #!/usr/bin/python3
 """New TCP connections per second, for the packet-path benchmark.
 
-connect-rate.py ADDR PORT SECONDS
+connect-rate.py serve PORT               accept and close, forever; prints "ready" once listening
+connect-rate.py connect ADDR PORT SECS   open connections to ADDR:PORT one after the other for SECS
 
-Opens connections to ADDR:PORT one after the other for SECONDS. Each one completes the handshake,
-waits for the listener to close it (the lab's listener accepts and closes), then resets, so no
-TIME_WAIT state piles up on the client. Prints JSON: {"connections", "failures", "seconds"}.
-A connection that gets no answer within 1 s counts as a failure.
+Each connection completes the handshake, waits for the listener to close it, then resets, so no
+TIME_WAIT state piles up on either side. `connect` prints JSON: {"connections", "failures",
+"seconds"}; a connection with no answer within 1 s counts as a failure.
 """
 import json
 import socket
@@ -17,7 +17,19 @@ import time
 RESET_ON_CLOSE = struct.pack('ii', 1, 0)
 
 
-def main(addr, port, duration):
+def serve(port):
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind(('0.0.0.0', port))
+    listener.listen(512)
+    sys.stdout.write('ready\n')
+    sys.stdout.flush()
+    while True:
+        conn, _ = listener.accept()
+        conn.close()
+
+
+def connect(addr, port, duration):
     done = failed = 0
     start = time.monotonic()
     deadline = start + duration
@@ -37,7 +49,11 @@ def main(addr, port, duration):
 
 
 if __name__ == '__main__':
-    if len(sys.argv) != 4:
+    args = sys.argv[1:]
+    if len(args) == 2 and args[0] == 'serve':
+        serve(int(args[1]))
+    elif len(args) == 4 and args[0] == 'connect':
+        connect(args[1], int(args[2]), float(args[3]))
+    else:
         sys.stderr.write(__doc__)
         sys.exit(2)
-    main(sys.argv[1], int(sys.argv[2]), float(sys.argv[3]))

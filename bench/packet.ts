@@ -15,12 +15,13 @@
  *                measured pair last (worst case) or in the middle, and only the pairs whose
  *                destination lives on the host (what a per-host naive generator would load).
  *
- * Each round measures, per setup in turn (order rotated per round), new TCP connections per second
+ * Both ends run on one CPU (see `pinned`). Each round measures, per setup in turn (order rotated per round), new TCP connections per second
  * (connect-rate.py: connect, wait for the listener's close, reset) and iperf3 throughput; medians
  * are printed. Many short interleaved samples rather than a few long ones: on a shared 2-core
  * machine the load of other processes swings within seconds, and interleaving spreads it evenly
  * over the setups. Targets: ours ≥ 0.9 × none for both, and better than naive.
  */
+import * as os from "node:os";
 import * as path from "node:path";
 import { spawn } from "node:child_process";
 import { Analyzer } from "../provider/analyze/reach";
@@ -72,7 +73,7 @@ export async function packetBench(options: PacketOptions = {}): Promise<boolean>
     hosts: SETUPS.map((name) => ({ name })),
     endpoints: SETUPS.flatMap((s) => [
       { name: client(s), host: s },
-      { name: server(s), host: s, listen: { tcp: [CONNECT_PORT] } },
+      { name: server(s), host: s },
     ]),
     ipv6: false,
   };
@@ -97,8 +98,9 @@ export async function packetBench(options: PacketOptions = {}): Promise<boolean>
       add("naive-local", "naive: pairs into this host's endpoints only, measured pair last", await installNaive(lab, "naive-local", local, measured, "end"));
     }
 
-    const stopServers = SETUPS.map((s) => startIperfServer(lab, s));
+    const stopServers: Array<() => void> = [];
     try {
+      for (const s of SETUPS) stopServers.push(startIperfServer(lab, s), await startConnectServer(lab, s));
       await Promise.all(SETUPS.map((s) => waitForIperf(lab, s)));
       console.log(`  ${rounds} rounds of ${secs} s per measurement; setups measured one at a time, order rotated per round`);
       for (let r = 0; r < rounds; r++) {
@@ -186,9 +188,50 @@ async function installNaive(lab: Lab, setup: SetupKey, pairs: readonly Pair[], m
   return `${rules.toLocaleString("en")} rules`;
 }
 
+/**
+ * Every program of the measurement (both ends) runs on one CPU: with client and server on
+ * different CPUs, each round trip waits for a cross-CPU wake-up, which on this VM costs more than
+ * the whole network path and swings with the machine's idle state (5x fewer connections/s, far
+ * noisier). On one CPU the figures follow what the path costs, filters included.
+ */
+const CPU = String(os.cpus().length - 1);
+const pinned = (argv: readonly string[]): string[] => ["taskset", "-c", CPU, ...argv];
+
+function inServer(lab: Lab, setup: SetupKey, argv: readonly string[]) {
+  return spawn("ip", ["netns", "exec", lab.endpoint(server(setup)).netns, ...pinned(argv)], { stdio: ["ignore", "pipe", "pipe"] });
+}
+
 function startIperfServer(lab: Lab, setup: SetupKey): () => void {
-  const child = spawn("ip", ["netns", "exec", lab.endpoint(server(setup)).netns, "iperf3", "-s", "-p", String(IPERF_PORT)], { stdio: "ignore" });
+  const child = inServer(lab, setup, ["iperf3", "-s", "-p", String(IPERF_PORT)]);
+  child.stdout.resume();
+  child.stderr.resume();
   return trackChild(child);
+}
+
+/** The accept-and-close listener of connect-rate.py; resolves once it listens. */
+async function startConnectServer(lab: Lab, setup: SetupKey): Promise<() => void> {
+  const child = inServer(lab, setup, [PYTHON, CONNECT_RATE, "serve", String(CONNECT_PORT)]);
+  const stop = trackChild(child);
+  let stderr = "";
+  child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`packet: listener in ${server(setup)} not ready in 10 s: ${stderr}`)), 10_000);
+      child.stdout.once("data", () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      child.once("exit", (code) => {
+        clearTimeout(timer);
+        reject(new Error(`packet: listener in ${server(setup)} exited with ${code}: ${stderr}`));
+      });
+    });
+  } catch (err) {
+    stop();
+    throw err;
+  }
+  child.stdout.resume();
+  return stop;
 }
 
 /** Polls until the iperf3 server accepts a test (a 1-byte transfer), at most 10 s. */
@@ -203,7 +246,7 @@ async function waitForIperf(lab: Lab, setup: SetupKey): Promise<void> {
 }
 
 async function connectRate(lab: Lab, setup: SetupKey, secs: number): Promise<{ perSecond: number; failures: number }> {
-  const r = await lab.execEndpoint(client(setup), [PYTHON, CONNECT_RATE, lab.endpoint(server(setup)).ipv4, String(CONNECT_PORT), String(secs)]);
+  const r = await lab.execEndpoint(client(setup), pinned([PYTHON, CONNECT_RATE, "connect", lab.endpoint(server(setup)).ipv4, String(CONNECT_PORT), String(secs)]));
   const out = JSON.parse(r.stdout) as { connections: number; failures: number; seconds: number };
   return { perSecond: out.connections / out.seconds, failures: out.failures };
 }
@@ -214,7 +257,7 @@ interface IperfReport {
 }
 
 async function throughput(lab: Lab, setup: SetupKey, secs: number): Promise<number> {
-  const r = await lab.execEndpoint(client(setup), ["iperf3", "-c", lab.endpoint(server(setup)).ipv4, "-p", String(IPERF_PORT), "-t", String(secs), "-J"], { check: false });
+  const r = await lab.execEndpoint(client(setup), pinned(["iperf3", "-c", lab.endpoint(server(setup)).ipv4, "-p", String(IPERF_PORT), "-t", String(secs), "-J"]), { check: false });
   const out = JSON.parse(r.stdout || "{}") as IperfReport;
   const bps = out.end?.sum_received?.bits_per_second;
   if (r.code !== 0 || bps === undefined) throw new Error(`packet: iperf3 in ${setup} failed: ${out.error ?? r.stderr.trim()}`);
