@@ -71,7 +71,7 @@ function summarize(traffic: Map<string, Traffic>, hosts: number): string {
     const hi = Math.max(...values);
     return lo === hi ? String(lo) : `${lo}-${hi}`;
   };
-  return `${traffic.size}/${hosts} hosts touched; per host: ${range((t) => t.sessions)} SSH session(s), ${range((t) => t.reads)} read(s), ${range((t) => t.writes)} write command(s)`;
+  return `${traffic.size}/${hosts} hosts touched; per host: ${range((t) => t.sessions)} SSH session(s), ${range((t) => t.reads)} read(s), ${range((t) => t.writes)} other command(s), counted as writes`;
 }
 
 export async function convergeBench(options: ConvergeOptions = {}): Promise<boolean> {

@@ -86,24 +86,20 @@ export async function packetBench(options: PacketOptions = {}): Promise<boolean>
     add("none", "no policy", "empty");
     add("conntrack", "no policy, connection tracking on", await installConntrackOnly(lab));
     add("ours", `ours: nftables, ${MODEL_ENDPOINTS.toLocaleString("en")} endpoints / ${MODEL_GROUPS} groups`, await installOurs(lab));
-    const pairsOf = (setup: SetupKey) => naivePairs(lab, setup);
-    for (const [key, placement, label] of [
-      ["naive-end", "end", "naive: every allowed pair, measured pair last"],
-      ["naive-middle", "middle", "naive: every allowed pair, measured pair in the middle"],
+    for (const [key, which, placement, label] of [
+      ["naive-end", "all", "end", "naive: every allowed pair, measured pair last"],
+      ["naive-middle", "all", "middle", "naive: every allowed pair, measured pair in the middle"],
+      ["naive-local", "local", "end", "naive: pairs into this host's endpoints only, measured pair last"],
     ] as const) {
-      const { all, measured } = pairsOf(key);
-      add(key, label, await installNaive(lab, key, all, measured, placement));
-    }
-    {
-      const { local, measured } = pairsOf("naive-local");
-      add("naive-local", "naive: pairs into this host's endpoints only, measured pair last", await installNaive(lab, "naive-local", local, measured, "end"));
+      const pairs = naivePairs(lab, key);
+      add(key, label, await installNaive(lab, key, pairs[which], pairs.measured, placement));
     }
 
     const stopServers: Array<() => void> = [];
     try {
       for (const s of SETUPS) stopServers.push(startIperfServer(lab, s), await startConnectServer(lab, s));
       await Promise.all(SETUPS.map((s) => waitForIperf(lab, s)));
-      console.log(`  ${rounds} rounds of ${secs} s per measurement; setups measured one at a time, order rotated per round`);
+      console.log(`  ${rounds} round(s) of ${secs} s per measurement; setups measured one at a time, order rotated per round`);
       for (let r = 0; r < rounds; r++) {
         const order = SETUPS.map((_, i) => SETUPS[(i + r) % SETUPS.length]);
         for (const key of order) {
