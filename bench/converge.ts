@@ -19,7 +19,7 @@ import { Renderer } from "../provider/render";
 import { HostApply, applyHosts, deleteHost, mapHosts, observeSsh, SshTarget } from "../provider/targets/ssh";
 import { Lab } from "../test/lab/lab";
 import { fleet } from "./generate";
-import { hideRootBashrc, machineLoad, median, seconds, verdict, withLab } from "./lab-support";
+import { machineLoad, median, seconds, verdict, withLab } from "./lab-support";
 
 export interface ConvergeOptions {
   hosts?: number;
@@ -94,8 +94,6 @@ export async function convergeBench(options: ConvergeOptions = {}): Promise<bool
 
   return withLab(spec, async (lab, buildMs) => {
     console.log(`  lab built in ${seconds(buildMs)} (${hostCount} host namespaces with sshd, ${endpointCount} endpoint namespaces)`);
-    const hidden = await hideRootBashrc(lab);
-    if (hidden) console.log(`  ${hidden}`);
     const model = parseModel({ ...doc, endpoints: modelEndpoints.map((e) => ({ ...e, ips: [lab.endpoint(e.name).ipv4] })) });
     const t0 = performance.now();
     const policySet = compile(model);

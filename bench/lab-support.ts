@@ -65,20 +65,6 @@ export async function withLab<R>(spec: LabSpec, fn: (lab: Lab, buildMs: number) 
   }
 }
 
-/**
- * Root's ~/.bashrc on this machine runs `pyenv init` (~0.2 s of CPU), and bash sources it for every
- * command sshd runs, so each of an apply's commands would pay it. No production host's
- * non-interactive shell does that work; hiding the file (a bind mount of /dev/null, inside each lab
- * host's own mount namespace only) keeps it out of the figures. Returns a line for the output, or
- * undefined when there is nothing to hide.
- */
-export async function hideRootBashrc(lab: Lab): Promise<string | undefined> {
-  const bashrc = "/root/.bashrc";
-  if (!fs.existsSync(bashrc) || fs.statSync(bashrc).size === 0) return undefined;
-  await Promise.all(lab.hosts.map((h) => lab.exec(h.name, ["mount", "--bind", "/dev/null", bashrc])));
-  return `${bashrc} of this machine is hidden in the lab hosts (bash would run it for every SSH command)`;
-}
-
 /** Tracks a process we started so that an interrupt stops it; returns a function that stops it now. */
 export function trackChild(child: ChildProcess): () => void {
   installInterruptHandler();

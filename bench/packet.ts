@@ -33,7 +33,7 @@ import { applyHosts } from "../provider/targets/ssh";
 import { Lab } from "../test/lab/lab";
 import { measure } from "./compile";
 import { fleet } from "./generate";
-import { hideRootBashrc, machineLoad, median, seconds, trackChild, verdict, withLab } from "./lab-support";
+import { machineLoad, median, seconds, trackChild, verdict, withLab } from "./lab-support";
 import { Pair, groupPairs, naiveRuleset } from "./naive-iptables";
 
 export interface PacketOptions {
@@ -78,7 +78,6 @@ export async function packetBench(options: PacketOptions = {}): Promise<boolean>
     ipv6: false,
   };
   return withLab(spec, async (lab) => {
-    await hideRootBashrc(lab);
     const setups = new Map<SetupKey, Setup>();
     const add = (key: SetupKey, label: string, size: string): void => {
       setups.set(key, { key, label, size, connRates: [], failures: 0, gbits: [] });
