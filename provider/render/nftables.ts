@@ -125,8 +125,8 @@ export class NftablesWriter {
       "\t# a program returns when it allows, so all of them run, and any drop ends it.",
       "\tchain forward {",
       "\t\ttype filter hook forward priority filter; policy accept;",
-      "\t\tct state established,related accept",
-      "\t\tct state invalid drop",
+      // One lookup for every packet, in the order `nft list` prints the map.
+      "\t\tct state vmap { invalid : drop, established : accept, related : accept }",
       ...program.dispatch.map((d) => `\t\t${ip(d.family)} ${d.direction === "egress" ? "saddr" : "daddr"} vmap @${mapName(d)}`),
       "\t}",
     ].join("\n"));
