@@ -14,18 +14,14 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { parse } from "yaml";
-import { Matrix, matrix } from "../../provider/analyze/matrix";
-import { parseProbe, Probe } from "../../provider/analyze/probe";
-import { compile } from "../../provider/compile";
-import { ModelInput, parseModel } from "../../provider/model/model";
+import { Matrix } from "../../provider/analyze/matrix";
 import { Lab } from "../lab/lab";
+import { configFlags, expectedMatrix, labForModel, labStackConfig, onLab, readModel, ROOT } from "./lab-support";
 import { runEngine } from "./run-engine";
 
-const ROOT = path.resolve(__dirname, "..", "..");
 const PROBE = "tcp/80";
 const STACK = "demo";
-const SEED = parse(fs.readFileSync(path.join(ROOT, "examples", "models", "rancher-label-isolation.yaml"), "utf8")) as ModelInput;
+const SEED = readModel("rancher-label-isolation.yaml");
 const GROUP_BY = ["com.rancher.department", "com.rancher.location"] as const;
 
 function say(text: string): void {
@@ -37,13 +33,9 @@ function pulumiOnPath(): boolean {
 }
 
 /** What `netpol reach` says for the seed's stacks at the lab's addresses, grouped by `groupBy`. */
-function expectedMatrix(lab: Lab, groupBy: string): Matrix {
-  const doc: ModelInput = {
-    ...SEED,
-    endpoints: (SEED.endpoints ?? []).map((e) => ({ ...e, ips: [lab.endpoint(e.name).ipv4] })),
-    network: { defaultPolicyAction: "deny", policy: [{ between: { groupBy }, action: "allow" }] },
-  };
-  return matrix(compile(parseModel(doc)), [parseProbe(PROBE) as Probe]).probes[0].matrix;
+function groupedBy(lab: Lab, groupBy: string): Matrix {
+  const doc = { ...onLab(SEED, lab), network: { defaultPolicyAction: "deny" as const, policy: [{ between: { groupBy }, action: "allow" as const }] } };
+  return expectedMatrix(doc, [PROBE])[PROBE];
 }
 
 /** The two matrices side by side; returns the number of cells where they differ. */
@@ -70,17 +62,11 @@ async function main(): Promise<void> {
   const endpoints = SEED.endpoints ?? [];
   const hostNames = (SEED.hosts ?? []).map((h) => h.name);
   say(`Building a lab: ${hostNames.length} hosts (network namespaces with sshd and nftables), ${endpoints.length} containers of the seed's three stacks.`);
-  const lab = await Lab.create({ hosts: hostNames.map((name) => ({ name })), endpoints: endpoints.map((e) => ({ name: e.name, host: e.host ?? "", listen: { tcp: [80] } })), ipv6: false });
+  const lab = await labForModel(SEED, { tcp: [80] });
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "netpol-demo-"));
   let mismatches = 0;
   try {
-    const hosts = hostNames.map((name) => {
-      const s = lab.hostSsh(name);
-      return { name, ssh: { host: s.host, port: s.port, user: s.user, hostKey: s.hostKey } };
-    });
-    const placement = Object.fromEntries(endpoints.map((e) => [e.name, { ips: [lab.endpoint(e.name).ipv4] }]));
-    const secrets = { hosts: JSON.stringify(hosts), privateKey: lab.hostSsh(hostNames[0]).privateKey };
-    const plain: Record<string, string> = { placement: JSON.stringify(placement) };
+    const { secrets, plain } = labStackConfig(lab, SEED);
     const real = pulumiOnPath();
     const configFile = path.join(dir, `Pulumi.${STACK}.yaml`);
     const env = { ...process.env, PULUMI_BACKEND_URL: `file://${dir}`, PULUMI_CONFIG_PASSPHRASE: "netpol-demo" };
@@ -89,9 +75,7 @@ async function main(): Promise<void> {
       if (r.status !== 0) throw new Error(`pulumi ${args[0]} failed`);
     };
     const harness = async (op: string, extra: Record<string, string>) => {
-      const args = [op, ROOT, "--stack", STACK, "--state", path.join(dir, "state.json"),
-        ...Object.entries(secrets).flatMap(([k, v]) => ["--secret", `${k}=${v}`]),
-        ...Object.entries({ ...plain, ...extra }).flatMap(([k, v]) => ["--config", `${k}=${v}`])];
+      const args = [op, ROOT, "--stack", STACK, "--state", path.join(dir, "state.json"), ...configFlags({ secrets, plain: { ...plain, ...extra } })];
       const r = await runEngine(args, {}, 300_000);
       process.stdout.write(r.stdout + r.stderr);
       if (r.code !== 0) throw new Error(`${op} failed`);
@@ -117,11 +101,11 @@ async function main(): Promise<void> {
     const allOpen: Matrix = Object.fromEntries(names.map((from) => [from, Object.fromEntries(names.map((to) => [to, true]))]));
     await compare("Before: no policy, every path open", allOpen);
     await step("up", { groupBy: GROUP_BY[0] });
-    await compare(`Label isolation by ${GROUP_BY[0]}`, expectedMatrix(lab, GROUP_BY[0]));
+    await compare(`Label isolation by ${GROUP_BY[0]}`, groupedBy(lab, GROUP_BY[0]));
     say(`\nChanging the policy: group by ${GROUP_BY[1]} instead. The plan:`);
     await step("preview", { groupBy: GROUP_BY[1] });
     await step("up", { groupBy: GROUP_BY[1] });
-    await compare(`Label isolation by ${GROUP_BY[1]}`, expectedMatrix(lab, GROUP_BY[1]));
+    await compare(`Label isolation by ${GROUP_BY[1]}`, groupedBy(lab, GROUP_BY[1]));
     await step("destroy", { groupBy: GROUP_BY[1] });
     await compare("After destroy: every path open again", allOpen);
     if (real) spawnSync("pulumi", ["stack", "rm", STACK, "--yes", "--cwd", ROOT, "--non-interactive"], { env, stdio: "ignore" });

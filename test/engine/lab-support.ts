@@ -56,6 +56,41 @@ export interface ExampleLabOptions {
   listen: { tcp?: number[]; udp?: number[] };
 }
 
+/** A lab of the model's hosts and endpoints, every endpoint listening on `listen` (IPv4 only). */
+export async function labForModel(model: ModelInput, listen: { tcp?: number[]; udp?: number[] }): Promise<Lab> {
+  await requireLabPrerequisites();
+  return Lab.create({
+    hosts: (model.hosts ?? []).map((h) => ({ name: h.name })),
+    endpoints: (model.endpoints ?? []).map((e) => ({ name: e.name, host: e.host ?? "", listen })),
+    ipv6: false,
+  });
+}
+
+/**
+ * The stack config that points an example program at the lab: `hosts` (pinned host keys) and
+ * `privateKey` as secrets, `placement` (the lab's addresses) as plain config.
+ */
+export function labStackConfig(lab: Lab, model: ModelInput): { secrets: Record<string, string>; plain: Record<string, string> } {
+  const hostNames = (model.hosts ?? []).map((h) => h.name);
+  const hosts = hostNames.map((name) => {
+    const s = lab.hostSsh(name);
+    return { name, ssh: { host: s.host, port: s.port, user: s.user, hostKey: s.hostKey } };
+  });
+  const placement = Object.fromEntries((model.endpoints ?? []).map((e) => [e.name, { ips: [lab.endpoint(e.name).ipv4] }]));
+  return {
+    secrets: { hosts: JSON.stringify(hosts), privateKey: lab.hostSsh(hostNames[0]).privateKey },
+    plain: { placement: JSON.stringify(placement) },
+  };
+}
+
+/** The harness flags for stack config: `--secret k=v …` then `--config k=v …`. */
+export function configFlags(config: { secrets: Record<string, string>; plain: Record<string, string> }): string[] {
+  return [
+    ...Object.entries(config.secrets).flatMap(([k, v]) => ["--secret", `${k}=${v}`]),
+    ...Object.entries(config.plain).flatMap(([k, v]) => ["--config", `${k}=${v}`]),
+  ];
+}
+
 /** A lab built for one example, with the harness pointed at it. */
 export class ExampleLab {
   /** Milliseconds per engine run, by label. */
@@ -71,25 +106,10 @@ export class ExampleLab {
   ) {}
 
   static async create(options: ExampleLabOptions): Promise<ExampleLab> {
-    await requireLabPrerequisites();
     const hostNames = (options.model.hosts ?? []).map((h) => h.name);
-    const endpoints = options.model.endpoints ?? [];
-    const lab = await Lab.create({
-      hosts: hostNames.map((name) => ({ name })),
-      endpoints: endpoints.map((e) => ({ name: e.name, host: e.host ?? "", listen: options.listen })),
-      ipv6: false,
-    });
+    const lab = await labForModel(options.model, options.listen);
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "netpol-engine-lab-"));
-    const hosts = hostNames.map((name) => {
-      const s = lab.hostSsh(name);
-      return { name, ssh: { host: s.host, port: s.port, user: s.user, hostKey: s.hostKey } };
-    });
-    const placement = Object.fromEntries(endpoints.map((e) => [e.name, { ips: [lab.endpoint(e.name).ipv4] }]));
-    const config = [
-      "--secret", `hosts=${JSON.stringify(hosts)}`,
-      "--secret", `privateKey=${lab.hostSsh(hostNames[0]).privateKey}`,
-      "--config", `placement=${JSON.stringify(placement)}`,
-    ];
+    const config = configFlags(labStackConfig(lab, options.model));
     return new ExampleLab(lab, path.join(ROOT, options.example), hostNames, dir, config);
   }
 
