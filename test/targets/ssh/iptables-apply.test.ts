@@ -1,10 +1,10 @@
 import * as crypto from 'crypto';
+import { labTarget } from './support';
 import { Lab, requireLabPrerequisites } from '../../lab/lab';
 import { HostError } from '../../../provider/targets/ssh/host-error';
 import { deleteHost, readHost } from '../../../provider/targets/ssh/hosts';
 import { applyIptables } from '../../../provider/targets/ssh/iptables-apply';
 import { HostRuleset } from '../../../provider/targets/ssh/ruleset';
-import { SshTarget } from '../../../provider/targets/ssh/session';
 
 let lab: Lab;
 const TABLE = 'netpol_ipt1';
@@ -25,11 +25,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await lab?.destroy();
 });
-
-function target(): SshTarget {
-  const info = lab.hostSsh('h1');
-  return { host: info.host, user: info.user, privateKey: info.privateKey, hostKey: info.hostKey, connectTimeoutMs: 3000 };
-}
 
 /** Drops tcp/80 from the members of one set to `dst`. */
 function ruleset(sources: string[], dst: string, v4Extra = ''): HostRuleset {
@@ -54,7 +49,7 @@ const ip = (name: string): string => lab.endpoint(name).ipv4;
 
 test('apply, idempotence (counters survive a no-op apply), update, delete', async () => {
   const first = ruleset([ip('a')], ip('b'));
-  expect((await applyIptables(target(), first)).changed).toBe(true);
+  expect((await applyIptables(labTarget(lab, 'h1'), first)).changed).toBe(true);
   expect(await lab.probe('a', 'b', 'tcp/80')).toBe(false);
   expect(await lab.probe('c', 'b', 'tcp/80')).toBe(true);
   expect(await lab.probe('b', 'a', 'tcp/80')).toBe(true);
@@ -64,22 +59,22 @@ test('apply, idempotence (counters survive a no-op apply), update, delete', asyn
   const counters = async (): Promise<string> => (await lab.exec('h1', ['iptables', '-L', ENTRY, '-v', '-x', '-n'])).stdout;
   const before = await counters();
   expect(before).toMatch(/^\s*[1-9]\d*\s+\d+\s+DROP/m); // the drop rule counted the probe
-  const again = await applyIptables(target(), first);
+  const again = await applyIptables(labTarget(lab, 'h1'), first);
   expect(again.changed).toBe(false);
   expect(await counters()).toBe(before); // a rewrite would have reset them
-  expect((await readHost(target(), 'h1', 'iptables', TABLE)).hash).toBe(first.hash);
+  expect((await readHost(labTarget(lab, 'h1'), 'h1', 'iptables', TABLE)).hash).toBe(first.hash);
 
   const second = ruleset([ip('a'), ip('c')], ip('b'));
-  expect((await applyIptables(target(), second)).changed).toBe(true);
+  expect((await applyIptables(labTarget(lab, 'h1'), second)).changed).toBe(true);
   expect(await lab.probe('c', 'b', 'tcp/80')).toBe(false);
   expect((await lab.exec('h1', ['iptables', '-S', 'FORWARD'])).stdout.match(new RegExp(ENTRY, 'g'))).toHaveLength(1); // hooked once
   expect((await lab.exec('h1', ['ipset', 'list', '-n'])).stdout.trim()).toBe(`${TABLE}_src`); // temporary sets gone
 
-  const deleted = await deleteHost(target(), 'h1', 'iptables', TABLE);
+  const deleted = await deleteHost(labTarget(lab, 'h1'), 'h1', 'iptables', TABLE);
   expect(deleted.deleted).toBe(true);
   expect(await ownState()).not.toMatch(/NETPOL_IPT1|netpol_ipt1/);
   expect(await lab.probe('a', 'b', 'tcp/80')).toBe(true);
-  expect((await deleteHost(target(), 'h1', 'iptables', TABLE)).deleted).toBe(false);
+  expect((await deleteHost(labTarget(lab, 'h1'), 'h1', 'iptables', TABLE)).deleted).toBe(false);
 }, 60_000);
 
 test('a failing step restores the previous rules; other chains are untouched', async () => {
@@ -87,12 +82,12 @@ test('a failing step restores the previous rules; other chains are untouched', a
   await lab.exec('h1', ['iptables', '-A', 'OTHERTOOL', '-s', '10.231.1.250', '-j', 'DROP']);
   await lab.exec('h1', ['iptables', '-A', 'FORWARD', '-j', 'OTHERTOOL']);
   const good = ruleset([ip('a')], ip('b'));
-  await applyIptables(target(), good);
+  await applyIptables(labTarget(lab, 'h1'), good);
   const before = await ownState();
   const bad = ruleset([ip('c')], ip('b'), `-A ${ENTRY} -p tcp --dport 99999 -j DROP`);
   let err: unknown;
   try {
-    await applyIptables(target(), bad);
+    await applyIptables(labTarget(lab, 'h1'), bad);
   } catch (e) {
     err = e;
   }
@@ -101,7 +96,7 @@ test('a failing step restores the previous rules; other chains are untouched', a
   expect(await ownState()).toBe(before);
   expect(await lab.probe('a', 'b', 'tcp/80')).toBe(false);
   expect(await lab.probe('c', 'b', 'tcp/80')).toBe(true);
-  await deleteHost(target(), 'h1', 'iptables', TABLE);
+  await deleteHost(labTarget(lab, 'h1'), 'h1', 'iptables', TABLE);
   expect((await lab.exec('h1', ['iptables', '-S', 'OTHERTOOL'])).stdout).toContain('-A OTHERTOOL -s 10.231.1.250/32 -j DROP');
   expect((await lab.exec('h1', ['iptables', '-S', 'FORWARD'])).stdout).toContain('-A FORWARD -j OTHERTOOL');
 }, 60_000);

@@ -1,10 +1,10 @@
 import * as crypto from 'crypto';
 import { Lab, requireLabPrerequisites } from '../../lab/lab';
-import { HostError } from '../../../provider/targets/ssh/host-error';
 import { applyHosts, deleteHost, detectDrift, readHost } from '../../../provider/targets/ssh/hosts';
 import { applyNftables } from '../../../provider/targets/ssh/nftables-apply';
 import { HostRuleset } from '../../../provider/targets/ssh/ruleset';
-import { SshTarget, runOnHost } from '../../../provider/targets/ssh/session';
+import { runOnHost } from '../../../provider/targets/ssh/session';
+import { labTarget, rejection } from './support';
 
 let lab: Lab;
 const TABLE = 'netpol_e2e1';
@@ -25,11 +25,6 @@ afterAll(async () => {
   await lab?.destroy();
 });
 
-function target(host: string, extra: Partial<SshTarget> = {}): SshTarget {
-  const info = lab.hostSsh(host);
-  return { host: info.host, user: info.user, privateKey: info.privateKey, hostKey: info.hostKey, connectTimeoutMs: 3000, ...extra };
-}
-
 /** A hand-written ruleset: drop tcp/80 between the given (source, destination) address pairs, plus extra chains. */
 function ruleset(host: string, drops: Array<[string, string]>, extraChains = ''): HostRuleset {
   const rules = drops.map(([s, d]) => `\t\tip saddr ${s} ip daddr ${d} tcp dport 80 drop`).join('\n');
@@ -43,21 +38,11 @@ async function listTable(host: string, table = TABLE): Promise<string> {
   return r.code === 0 ? r.stdout : '(absent)';
 }
 
-async function rejection(p: Promise<unknown>): Promise<HostError> {
-  try {
-    await p;
-  } catch (err) {
-    expect(err).toBeInstanceOf(HostError);
-    return err as HostError;
-  }
-  throw new Error('expected a rejection');
-}
-
 const ip = (name: string): string => lab.endpoint(name).ipv4;
 
 test('apply filters forwarded traffic; a second apply writes nothing', async () => {
   const rs = ruleset('h1', [[ip('a'), ip('b')]]);
-  const first = await applyNftables(target('h1'), rs);
+  const first = await applyNftables(labTarget(lab, 'h1'), rs);
   expect(first.changed).toBe(true);
   expect(await lab.probe('a', 'b', 'tcp/80')).toBe(false);
   expect(await lab.probe('b', 'a', 'tcp/80')).toBe(true);
@@ -66,14 +51,14 @@ test('apply filters forwarded traffic; a second apply writes nothing', async () 
   const before = await listTable('h1');
   const handle = /# handle (\d+)/.exec(before)?.[1];
   expect(handle).toBeDefined();
-  const second = await applyNftables(target('h1'), rs);
+  const second = await applyNftables(labTarget(lab, 'h1'), rs);
   expect(second.changed).toBe(false);
   expect(await listTable('h1')).toBe(before); // same table handle and rule handles: no rewrite
 
-  const forced = await applyNftables(target('h1'), rs, { force: true });
+  const forced = await applyNftables(labTarget(lab, 'h1'), rs, { force: true });
   expect(forced.changed).toBe(true);
   expect(/# handle (\d+)/.exec(await listTable('h1'))?.[1]).not.toBe(handle); // the proof above can fail
-  const read = await readHost(target('h1'), 'h1', 'nftables', TABLE);
+  const read = await readHost(labTarget(lab, 'h1'), 'h1', 'nftables', TABLE);
   expect(read).toMatchObject({ present: true, hash: rs.hash });
   expect(detectDrift(forced, read)).toEqual({ drifted: false });
 });
@@ -81,7 +66,7 @@ test('apply filters forwarded traffic; a second apply writes nothing', async () 
 test('an invalid ruleset is rejected by nft -c and leaves the host unchanged', async () => {
   const before = await listTable('h1');
   const bad = ruleset('h1', [[ip('a'), '10.231.999.1']]);
-  const err = await rejection(applyNftables(target('h1'), bad));
+  const err = await rejection(applyNftables(labTarget(lab, 'h1'), bad));
   expect(err.message).toMatch(/^host h1: check rules \(nft -c\) failed: .*Error/s);
   expect(err.message).toContain('Nothing was changed');
   expect(await listTable('h1')).toBe(before);
@@ -89,14 +74,14 @@ test('an invalid ruleset is rejected by nft -c and leaves the host unchanged', a
 
 test('a hand edit shows up as drift; a forced apply repairs it', async () => {
   const rs = ruleset('h1', [[ip('a'), ip('b')]]);
-  const applied = await applyNftables(target('h1'), rs, { force: true });
+  const applied = await applyNftables(labTarget(lab, 'h1'), rs, { force: true });
   await lab.exec('h1', ['nft', 'add', 'rule', 'inet', TABLE, 'forward_filter', 'ip', 'saddr', ip('b'), 'drop']);
-  const drift = detectDrift(applied, await readHost(target('h1'), 'h1', 'nftables', TABLE));
+  const drift = detectDrift(applied, await readHost(labTarget(lab, 'h1'), 'h1', 'nftables', TABLE));
   expect(drift.drifted).toBe(true);
   expect(drift.reason).toMatch(/edited on the host/);
-  expect((await applyNftables(target('h1'), rs)).changed).toBe(false); // same hash: idempotence alone does not repair
-  const repaired = await applyNftables(target('h1'), rs, { force: true });
-  expect(detectDrift(repaired, await readHost(target('h1'), 'h1', 'nftables', TABLE))).toEqual({ drifted: false });
+  expect((await applyNftables(labTarget(lab, 'h1'), rs)).changed).toBe(false); // same hash: idempotence alone does not repair
+  const repaired = await applyNftables(labTarget(lab, 'h1'), rs, { force: true });
+  expect(detectDrift(repaired, await readHost(labTarget(lab, 'h1'), 'h1', 'nftables', TABLE))).toEqual({ drifted: false });
   expect(await lab.probe('b', 'a', 'tcp/80')).toBe(true);
 });
 
@@ -105,38 +90,38 @@ test("another tool's table is untouched by apply and delete", async () => {
     stdin: 'table inet othertool {\n\tchain c {\n\t\ttype filter hook forward priority 10; policy accept;\n\t\tip saddr 10.231.1.250 drop\n\t}\n}\n',
   });
   const other = await listTable('h1', 'othertool');
-  await applyNftables(target('h1'), ruleset('h1', [[ip('b'), ip('a')]]));
+  await applyNftables(labTarget(lab, 'h1'), ruleset('h1', [[ip('b'), ip('a')]]));
   expect(await listTable('h1', 'othertool')).toBe(other);
-  const del = await deleteHost(target('h1'), 'h1', 'nftables', TABLE);
+  const del = await deleteHost(labTarget(lab, 'h1'), 'h1', 'nftables', TABLE);
   expect(del.deleted).toBe(true);
   expect(await listTable('h1')).toBe('(absent)');
   expect(await listTable('h1', 'othertool')).toBe(other);
-  expect((await deleteHost(target('h1'), 'h1', 'nftables', TABLE)).deleted).toBe(false);
-  const files = await runOnHost(target('h1'), 'ls -A /var/lib/pulumi-netpolicy');
+  expect((await deleteHost(labTarget(lab, 'h1'), 'h1', 'nftables', TABLE)).deleted).toBe(false);
+  const files = await runOnHost(labTarget(lab, 'h1'), 'ls -A /var/lib/pulumi-netpolicy');
   expect(files.stdout).toBe('');
   await lab.exec('h1', ['nft', 'delete', 'table', 'inet', 'othertool']);
 });
 
 test('rules that cut SSH are rolled back by the host-side timer', async () => {
   const good = ruleset('h1', [[ip('a'), ip('b')]]);
-  await applyNftables(target('h1'), good);
+  await applyNftables(labTarget(lab, 'h1'), good);
   const before = await listTable('h1');
   const lockout = ruleset('h1', [], '\tchain input_filter {\n\t\ttype filter hook input priority filter; policy accept;\n\t\ttcp dport 22 drop\n\t}\n');
   const started = Date.now();
-  const err = await rejection(applyNftables(target('h1', { connectTimeoutMs: 1500 }), lockout, { rollbackTimerSec: 3 }));
+  const err = await rejection(applyNftables(labTarget(lab, 'h1', { connectTimeoutMs: 1500 }), lockout, { rollbackTimerSec: 3 }));
   expect(err.message).toMatch(/^host h1: confirm over a new SSH connection failed: .*rolled back by the host-side timer after 3 s/s);
   expect(Date.now() - started).toBeLessThan(30_000);
   const withoutHandles = (t: string): string => t.replace(/ # handle \d+/g, '');
   expect(withoutHandles(await listTable('h1'))).toBe(withoutHandles(before)); // previous table back
-  expect((await readHost(target('h1'), 'h1', 'nftables', TABLE)).hash).toBe(good.hash);
+  expect((await readHost(labTarget(lab, 'h1'), 'h1', 'nftables', TABLE)).hash).toBe(good.hash);
   expect(await lab.probe('a', 'b', 'tcp/80')).toBe(false);
 }, 60_000);
 
 test('test hook: a lock-out after apply (other table drops SSH) is undone by the timer', async () => {
   const good = ruleset('h1', [[ip('a'), ip('b')]]);
-  await applyNftables(target('h1'), good);
+  await applyNftables(labTarget(lab, 'h1'), good);
   const next = ruleset('h1', [[ip('b'), ip('a')]]);
-  const applying = applyNftables(target('h1', { connectTimeoutMs: 1500 }), next, {
+  const applying = applyNftables(labTarget(lab, 'h1', { connectTimeoutMs: 1500 }), next, {
       rollbackTimerSec: 3,
       hooks: {
         afterApplyBeforeConfirm: async () => {
@@ -150,14 +135,14 @@ test('test hook: a lock-out after apply (other table drops SSH) is undone by the
   } finally {
     await lab.exec('h1', ['nft', 'delete', 'table', 'inet', 'locktest'], { check: false });
   }
-  expect((await readHost(target('h1'), 'h1', 'nftables', TABLE)).hash).toBe(good.hash);
+  expect((await readHost(labTarget(lab, 'h1'), 'h1', 'nftables', TABLE)).hash).toBe(good.hash);
 }, 60_000);
 
 test('many hosts: a host that is down is named, the others are applied; after sshd is back a rerun converges', async () => {
-  await deleteHost(target('h1'), 'h1', 'nftables', TABLE);
+  await deleteHost(labTarget(lab, 'h1'), 'h1', 'nftables', TABLE);
   const desired = [
-    { target: target('h1'), ruleset: ruleset('h1', [[ip('c'), ip('a')]]) },
-    { target: target('h2'), ruleset: ruleset('h2', [[ip('a'), ip('c')]]) },
+    { target: labTarget(lab, 'h1'), ruleset: ruleset('h1', [[ip('c'), ip('a')]]) },
+    { target: labTarget(lab, 'h2'), ruleset: ruleset('h2', [[ip('a'), ip('c')]]) },
   ];
   await lab.stopSshd('h2');
   try {
@@ -177,7 +162,7 @@ test('many hosts: a host that is down is named, the others are applied; after ss
   expect(await listTable('h1')).toBe(h1Before); // same rule handles: h1 was not written again
   expect(await lab.probe('c', 'a', 'tcp/80')).toBe(false);
   expect(await lab.probe('a', 'c', 'tcp/80')).toBe(false); // h2 filters now too
-  for (const h of ['h1', 'h2']) expect((await readHost(target(h), h, 'nftables', TABLE)).hash).toBe(desired.find((d) => d.ruleset.host === h)!.ruleset.hash);
-  await deleteHost(target('h1'), 'h1', 'nftables', TABLE);
-  await deleteHost(target('h2'), 'h2', 'nftables', TABLE);
+  for (const h of ['h1', 'h2']) expect((await readHost(labTarget(lab, h), h, 'nftables', TABLE)).hash).toBe(desired.find((d) => d.ruleset.host === h)!.ruleset.hash);
+  await deleteHost(labTarget(lab, 'h1'), 'h1', 'nftables', TABLE);
+  await deleteHost(labTarget(lab, 'h2'), 'h2', 'nftables', TABLE);
 });
