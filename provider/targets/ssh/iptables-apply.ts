@@ -2,8 +2,13 @@
  * iptables backend for legacy hosts: `ipset restore` for the sets (filled under a temporary name
  * and swapped in), `iptables-restore --noflush` / `ip6tables-restore --noflush` on the project's own
  * chains, hooked once from FORWARD. Same guard as nftables: rollback timer, confirm, disarm.
- * Unlike nftables there is no dry-run for the whole change, so a failing step restores the
- * snapshot immediately.
+ *
+ * Like `nft -c`, the whole change is checked before anything live changes: the sets are staged
+ * (temporary sets filled, missing real-named sets created empty — both unreferenced) and both
+ * texts go through `iptables-restore --test`, which needs the sets to exist to parse `-m set`. A
+ * failed check removes what staging created and leaves the host as it was. `--test` parses but
+ * never commits, so what only the kernel checks at commit (e.g. a jump to a missing chain) can
+ * still fail a live step; such a failure restores the snapshot at once.
  */
 import * as crypto from 'crypto';
 import { ApplyOptions, ApplyResult, DeleteResult, HostReadResult } from './apply-options';
@@ -132,12 +137,19 @@ function restoreScript(table: string, state: IptablesState): string {
 }
 
 interface ParsedPayload {
+  /** Per family: the own chains the text declares. */
   chains: Record<Family, string[]>;
+  /** The own sets the payload creates, by their real names. */
   sets: string[];
-  stagedIpset: string;
+  /** The temporary names the sets are filled under before the swap. */
+  stagingSets: string[];
+  /** `ipset restore` input that changes nothing live: creates missing real-named sets (empty), creates and fills the temporary ones. */
+  stageIpset: string;
+  /** `ipset restore` input that swaps the filled temporary sets in and destroys them. */
+  swapIpset: string;
 }
 
-/** Checks that the payload only touches own chains and sets, and stages the sets under temporary names for a swap. */
+/** Checks that the payload only touches own chains and sets, and splits the set update into staging and swap. */
 export function parsePayload(table: string, payload: IptablesRuleset): ParsedPayload {
   const chains: Record<Family, string[]> = { v4: [], v6: [] };
   for (const family of ['v4', 'v6'] as const) {
@@ -152,6 +164,7 @@ export function parsePayload(table: string, payload: IptablesRuleset): ParsedPay
     if (!chains[family].includes(payload.entryChain)) throw new Error(`the ${family} text does not declare the entry chain ${payload.entryChain}`);
   }
   const sets: string[] = [];
+  const stagingSets: string[] = [];
   const staged: string[] = [];
   const swaps: string[] = [];
   const tmpOf = (name: string): string => `${table}_t${crypto.createHash('sha256').update(name).digest('hex').slice(0, 8)}`;
@@ -164,6 +177,7 @@ export function parsePayload(table: string, payload: IptablesRuleset): ParsedPay
     switch (verb) {
       case 'create':
         sets.push(name);
+        stagingSets.push(tmpOf(name));
         staged.push(`create ${name} ${rest.join(' ')}`, `create ${tmpOf(name)} ${rest.join(' ')}`, `flush ${tmpOf(name)}`);
         swaps.push(`swap ${tmpOf(name)} ${name}`, `destroy ${tmpOf(name)}`);
         break;
@@ -177,7 +191,28 @@ export function parsePayload(table: string, payload: IptablesRuleset): ParsedPay
         throw new Error(`ipset line ${i + 1}: only create, flush and add lines are accepted, found "${verb}"`);
     }
   }
-  return { chains, sets, stagedIpset: [...staged, ...swaps].join('\n') + '\n' };
+  return { chains, sets, stagingSets, stageIpset: staged.join('\n') + '\n', swapIpset: swaps.join('\n') + '\n' };
+}
+
+/** Names of the sets in a state (from its `create` lines). */
+function setNamesOf(state: IptablesState): string[] {
+  return state.sets.filter((l) => l.startsWith('create ')).map((l) => l.split(/\s+/)[1]);
+}
+
+/**
+ * The sets staging creates: the temporary ones, and the real-named ones that did not exist before.
+ * Until the first live step no rule references them. A temporary set is never part of a good
+ * state, so one left by an interrupted earlier apply counts too.
+ */
+function setsCreatedByStaging(parsed: ParsedPayload, before: IptablesState): string[] {
+  const existed = setNamesOf(before);
+  return [...parsed.stagingSets, ...parsed.sets.filter((s) => !existed.includes(s))];
+}
+
+/** Destroys those of `sets` that exist (staging may have stopped half-way); exits non-zero if one could not be destroyed. */
+function destroySetsScript(sets: string[]): string {
+  const lines = sets.map((s) => `if ipset list -n ${s} >/dev/null 2>&1; then ipset destroy ${s} || rc=1; fi`);
+  return ['rc=0', ...lines, 'exit $rc'].join('\n');
 }
 
 /** After the new chains are in: hook the entry chain once, unhook and remove own chains and sets that are gone. */
@@ -191,13 +226,40 @@ function finalizeScript(table: string, parsed: ParsedPayload, entryChain: string
     for (const c of stale) lines.push(`${cmd} -w -F ${c}`);
     for (const c of stale) lines.push(`${cmd} -w -X ${c}`);
   }
-  const beforeSets = before.sets.filter((l) => l.startsWith('create ')).map((l) => l.split(/\s+/)[1]);
-  for (const s of beforeSets) if (isOwnSet(table, s) && !parsed.sets.includes(s)) lines.push(`ipset destroy ${s}`);
+  for (const s of setNamesOf(before)) if (isOwnSet(table, s) && !parsed.sets.includes(s)) lines.push(`ipset destroy ${s}`);
   return lines.join('\n');
 }
 
 function placeOf(table: string, options: ApplyOptions): RollbackPlace {
   return { table, stateDir: options.stateDir ?? DEFAULT_STATE_DIR };
+}
+
+/**
+ * Stages the sets and dry-runs both texts against them. On failure removes what staging created
+ * and throws; the live chains, hooks and sets are untouched either way.
+ */
+async function checkChange(session: SshSession, parsed: ParsedPayload, payload: IptablesRuleset, before: IptablesState): Promise<void> {
+  const checks: Array<{ step: string; command: string; stdin: string }> = [
+    { step: 'stage sets (ipset restore)', command: 'ipset restore -exist', stdin: parsed.stageIpset },
+    { step: 'check rules (iptables-restore --test)', command: 'iptables-restore -w --test --noflush', stdin: payload.v4 },
+    { step: 'check rules (ip6tables-restore --test)', command: 'ip6tables-restore -w --test --noflush', stdin: payload.v6 },
+  ];
+  for (const c of checks) {
+    const r = await session.run(c.command, c.stdin, { step: c.step });
+    if (r.code !== 0) {
+      const leftover = await unstage(session, parsed, before);
+      const hint = leftover ? `No live rule or set was changed, but ${leftover}` : 'Nothing was changed on the host';
+      throw new HostError({ host: session.name, step: c.step, cause: r.stderr.trim() || `exit ${r.code}`, hint });
+    }
+  }
+}
+
+/** Removes what staging created. Returns undefined when that worked, else what may be left over. */
+async function unstage(session: SshSession, parsed: ParsedPayload, before: IptablesState): Promise<string | undefined> {
+  const created = setsCreatedByStaging(parsed, before);
+  const r = await session.run(destroySetsScript(created), undefined, { step: 'remove staged sets' });
+  if (r.code === 0) return undefined;
+  return `removing the staged sets failed (${r.stderr.trim() || `exit ${r.code}`}); some of ${created.join(', ')} may be left (unreferenced, safe to destroy)`;
 }
 
 /** Applies one host's iptables + ipset ruleset. Throws HostError naming the host and the failed step. */
@@ -226,9 +288,17 @@ export async function applyIptables(target: SshTarget, ruleset: HostRuleset, opt
     const before = await readState(first, table);
     if (!options.force && isApplied(before)) return { host: name, changed: false, hash, liveText: stateText(before) };
 
-    await armRollback(first, place, restoreScript(table, before), timerSec);
+    await checkChange(first, parsed, payload, before);
+
+    try {
+      await armRollback(first, place, restoreScript(table, before), timerSec);
+    } catch (err) {
+      const leftover = await unstage(first, parsed, before);
+      if (!leftover || !(err instanceof HostError)) throw err;
+      throw new HostError({ host: name, step: err.step, cause: err.causeText, hint: `${err.hint ?? ''}; also, ${leftover}` });
+    }
     const steps: Array<{ step: string; command: string; stdin?: string }> = [
-      { step: 'ipset restore', command: 'ipset restore -exist', stdin: parsed.stagedIpset },
+      { step: 'swap sets (ipset restore)', command: 'ipset restore -exist', stdin: parsed.swapIpset },
       { step: 'iptables-restore', command: 'iptables-restore -w --noflush', stdin: payload.v4 },
       { step: 'ip6tables-restore', command: 'ip6tables-restore -w --noflush', stdin: payload.v6 },
       { step: 'hook into FORWARD', command: finalizeScript(table, parsed, payload.entryChain, before) },
