@@ -5,15 +5,24 @@
  *
  * - A **tier chain** is one tier of a program in a layer, with its continuation: `allow` returns
  *   (the other direction and layers still run), `deny` drops, `pass` and an `end: next` go to the
- *   next tier's chain. Its id is a hash of that content, so equal tiers in many programs (or on many
- *   hosts) are one chain with a stable name that carries no user text.
+ *   next tier's chain. Tiers with equal content (in many programs, on many hosts) are one chain.
+ * - A chain is **named by purpose**, like the compiler's sets: a hash of its layer, tier name, end
+ *   origin, its rules' origins and the sets they test, and the name of the chain it goes to. So a
+ *   changed port or action changes that rule's line only, not the chain's name, the dispatch
+ *   entries that jump to it, or the earlier tiers that go to it. Chains that would share a name
+ *   with different content (a named port resolved per pod) add the rule matches that tell them
+ *   apart; any that still collide are sorted by content hash and all but the first get it as a
+ *   suffix. Names are settled once over every program on the listed hosts, so a chain has the
+ *   same name on every host, whatever the order of compiling or rendering. Inserting or removing
+ *   a rule renumbers the origins after it, so the chains holding those rules are renamed.
+ *   Names are 12 hex digits and carry no user text.
  * - A **dispatch** entry sends a local endpoint's address, per layer and direction, to the first
  *   tier chain of its program (or straight to drop for a program without tiers).
  * - A host needs the dispatch of its own endpoints, the chains reachable from it, and the set parts
  *   (per family) those chains test.
  */
 import { shortHash } from "../compile/builder";
-import { AddressSet, Direction, HostInfo, LayerName, PolicySet, Program } from "../compile/ir";
+import { AddressSet, Direction, HostInfo, LayerName, Match, PolicySet, Program, Tier } from "../compile/ir";
 import { Cidr, cidrOf, contains, formatAddress, formatCidr, parseAddress } from "../model/net";
 import { Branch, branchesOf, Family, SetFacts } from "./match-branches";
 
@@ -38,7 +47,7 @@ export interface ChainRule {
 }
 
 export interface TierChain {
-  /** 12 hex digits of the content hash. */
+  /** 12 hex digits of the hash of the chain's purpose (see the file comment). */
   id: string;
   /** Summary for the comment above the chain (no user text). */
   about: string;
@@ -118,6 +127,92 @@ function outermost(cidrs: Cidr[]): Cidr[] {
   return out;
 }
 
+/** A tier chain before it is named: `goto`s name the next chain by its signature. */
+interface ChainDraft {
+  /** sha256 of the content (with the next chain's signature, so equal signatures are equal chains). */
+  sig: string;
+  rules: ChainRule[];
+  tail: TierChain["tail"];
+  /** The chain this one goes to, when it does (always the next tier's). */
+  nextSig?: string;
+  /** 0 for a chain that goes to no other, else one more than the chain it goes to. */
+  depth: number;
+  /** The tiers with this content, by their JSON: the chain is named after one of them. */
+  purposes: Map<string, Purpose>;
+}
+
+/** What a tier is for, as far as it does not change when a rule's ports or action do. */
+interface Purpose {
+  /** JSON of the layer, tier name, end origin, and per rule its origin and the set ids it tests. */
+  text: string;
+  /** JSON of each rule's match: what tells apart purposes with the same text. */
+  matches: string[];
+}
+
+function purposeOf(layer: LayerName, tier: Tier): Purpose {
+  const sets = (m: Match) => [...(m.src ?? []), ...(m.dst ?? [])].map((a) => a.set);
+  return {
+    text: JSON.stringify([layer, tier.name, tier.endOrigin, tier.rules.map((r) => [r.origin, ...sets(r.match)])]),
+    matches: tier.rules.map((r) => JSON.stringify(r.match)),
+  };
+}
+
+const byText = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+/**
+ * Chain ids (12 hex) by signature; distinct signatures get distinct ids. Chains are named from the
+ * end of the programs back, so a chain's key can hold the (settled) name of the chain it goes to.
+ * A chain's key is the smallest of its purposes' keys. Several chains with one key are told apart
+ * by the rule matches that differ between them; any still sharing a key are sorted by signature
+ * and all but the first get the signature appended. Every step depends only on the set of chains,
+ * never on the order they were built in.
+ */
+function nameChains(drafts: readonly ChainDraft[]): Map<string, string> {
+  const names = new Map<string, string>();
+  const taken = new Set<string>();
+  const claim = (d: ChainDraft, key: string) => {
+    let id = shortHash(key);
+    // 48 bits make this loop a formality, but two contents must never share a name.
+    for (let n = 1; taken.has(id); n++) id = shortHash(`${key}#${n}`);
+    taken.add(id);
+    names.set(d.sig, id);
+  };
+  const maxDepth = drafts.reduce((m, d) => Math.max(m, d.depth), -1);
+  for (let depth = 0; depth <= maxDepth; depth++) {
+    const byKey = new Map<string, { draft: ChainDraft; purpose: Purpose }[]>();
+    for (const draft of drafts) {
+      if (draft.depth !== depth) continue;
+      const next = draft.nextSig === undefined ? null : names.get(draft.nextSig) ?? null;
+      let best: { key: string; purpose: Purpose } | undefined;
+      for (const purpose of draft.purposes.values()) {
+        const key = JSON.stringify([purpose.text, next]);
+        if (!best || key < best.key || (key === best.key && JSON.stringify(purpose.matches) < JSON.stringify(best.purpose.matches))) best = { key, purpose };
+      }
+      if (!best) throw new RenderError(`internal: tier chain ${draft.sig} has no purpose`);
+      const list = byKey.get(best.key) ?? [];
+      list.push({ draft, purpose: best.purpose });
+      byKey.set(best.key, list);
+    }
+    for (const key of [...byKey.keys()].sort(byText)) {
+      const group = byKey.get(key) ?? [];
+      if (group.length === 1) { claim(group[0].draft, key); continue; }
+      // Same origins and sets (so the same rule count): the positions whose matches differ.
+      const differ = group[0].purpose.matches.flatMap((m, i) => (group.some((g) => g.purpose.matches[i] !== m) ? [i] : []));
+      const refined = new Map<string, ChainDraft[]>();
+      for (const g of group) {
+        const k = JSON.stringify([key, differ.map((i) => [i, g.purpose.matches[i]])]);
+        refined.set(k, [...(refined.get(k) ?? []), g.draft]);
+      }
+      for (const k of [...refined.keys()].sort(byText)) {
+        const [first, ...rest] = (refined.get(k) ?? []).sort((a, b) => byText(a.sig, b.sig));
+        claim(first, k);
+        for (const d of rest) claim(d, JSON.stringify([k, d.sig]));
+      }
+    }
+  }
+  return names;
+}
+
 /** Precomputes everything that does not depend on the host; then answers per host. */
 export class PolicyPlan {
   private readonly addresses = new Map<string, Ip[]>();
@@ -126,6 +221,7 @@ export class PolicyPlan {
   private readonly facts = new Map<string, SetFacts>();
   private readonly chains = new Map<string, TierChain>();
   private readonly entries = new Map<string, DispatchTarget>();
+  private firstChains: Map<string, { chain: string | undefined }> | undefined;
 
   constructor(readonly policySet: PolicySet) {
     const seen = new Set<string>();
@@ -179,9 +275,9 @@ export class PolicyPlan {
     const key = `${layer}/${programId}`;
     let target = this.entries.get(key);
     if (target) return target;
-    const program = this.policySet.programs[programId];
-    if (!program) throw new RenderError(`layer "${layer}" refers to program "${programId}", which the policy set does not define`);
-    target = this.shortcut(this.tierChains(layer, program));
+    const first = this.tierChains().get(key);
+    if (first === undefined) throw new RenderError(`internal: the chains of ${layer} program "${programId}" were not built`);
+    target = this.shortcut(first.chain);
     this.entries.set(key, target);
     return target;
   }
@@ -198,12 +294,63 @@ export class PolicyPlan {
     return { kind: "drop" }; // a program without tiers denies
   }
 
-  /** Builds the program's tier chains from the last tier back; returns the first chain's id. */
-  private tierChains(layer: LayerName, program: Program): string | undefined {
-    let following: string | undefined;
+  /**
+   * The first chain of every program that an endpoint on a listed host runs, by `<layer>/<program>`,
+   * building and naming every tier chain on first use. Naming needs them all at once: whether two
+   * purposes collide is a question about the whole policy set, not about one host.
+   */
+  private tierChains(): Map<string, { chain: string | undefined }> {
+    if (this.firstChains) return this.firstChains;
+    const drafts = new Map<string, ChainDraft>();
+    const firstSig = new Map<string, string | undefined>();
+    const hosted = this.policySet.hosts.flatMap((h) => this.localByHost.get(h.name) ?? []);
+    for (const layer of this.policySet.layers) {
+      for (const direction of ["egress", "ingress"] as const) {
+        for (const name of hosted) {
+          const programId = layer[direction][name];
+          const key = `${layer.name}/${programId}`;
+          if (programId === undefined || firstSig.has(key)) continue;
+          const program = this.policySet.programs[programId];
+          if (!program) throw new RenderError(`layer "${layer.name}" refers to program "${programId}", which the policy set does not define`);
+          firstSig.set(key, this.draftTiers(layer.name, program, drafts));
+        }
+      }
+    }
+    const names = nameChains([...drafts.values()]);
+    const named = (sig: string) => {
+      const id = names.get(sig);
+      if (id === undefined) throw new RenderError(`internal: tier chain ${sig} has no name`);
+      return id;
+    };
+    const rename = <A extends ChainAction>(a: A): A => (a.kind === "goto" ? { ...a, chain: named(a.chain) } : a);
+    const ends = { return: "allow (return)", drop: "deny (drop)", goto: "go to the next tier" } as const;
+    for (const d of drafts.values()) {
+      const id = named(d.sig);
+      const rules = d.rules.map((r) => ({ branch: r.branch, action: rename(r.action) }));
+      const setParts = rules.flatMap((r) => r.branch.addrs.map((a) => `${a.set}/${r.branch.family ?? 0}`));
+      this.chains.set(id, {
+        id,
+        // Only content goes into the comment: the chain is shared by every tier with this content.
+        about: `policy tier, ${rules.length} rule(s) first match; no match: ${ends[d.tail.kind]}`,
+        rules,
+        tail: rename(d.tail),
+        next: d.nextSig === undefined ? [] : [named(d.nextSig)],
+        setParts: [...new Set(setParts)].sort(),
+      });
+    }
+    this.firstChains = new Map([...firstSig].map(([key, sig]) => [key, { chain: sig === undefined ? undefined : named(sig) }]));
+    return this.firstChains;
+  }
+
+  /**
+   * Drafts the program's tier chains from the last tier back (a tier's `goto` names the next
+   * tier's draft by its signature until names are settled); returns the first tier's signature.
+   */
+  private draftTiers(layer: LayerName, program: Program, drafts: Map<string, ChainDraft>): string | undefined {
+    let following: ChainDraft | undefined;
     for (let t = program.tiers.length - 1; t >= 0; t--) {
       const tier = program.tiers[t];
-      const toNext: TierChain["tail"] | undefined = following === undefined ? undefined : { kind: "goto", chain: following };
+      const toNext: TierChain["tail"] | undefined = following === undefined ? undefined : { kind: "goto", chain: following.sig };
       // Falling off the last tier with `next` denies, as in the analysis; `pass` there falls off.
       const tail: TierChain["tail"] = tier.end === "allow" ? { kind: "return" }
         : tier.end === "next" && toNext ? toNext : { kind: "drop" };
@@ -215,24 +362,21 @@ export class PolicyPlan {
           : toNext ?? tail;
         for (const branch of branchesOf(rule.match, (id) => this.setFacts(id))) rules.push({ branch, action });
       }
-      const id = shortHash(JSON.stringify({ rules, tail }));
-      if (!this.chains.has(id)) {
-        const gotos = [...rules.map((r) => r.action), tail].flatMap((a) => (a.kind === "goto" ? [a.chain] : []));
-        const setParts = rules.flatMap((r) => r.branch.addrs.map((a) => `${a.set}/${r.branch.family ?? 0}`));
-        // Only content goes into the comment: the chain is shared by every tier with this content.
-        const ends = { return: "allow (return)", drop: "deny (drop)", goto: "go to the next tier" } as const;
-        this.chains.set(id, {
-          id,
-          about: `policy tier, ${rules.length} rule(s) first match; no match: ${ends[tail.kind]}`,
-          rules,
-          tail,
-          next: [...new Set(gotos)].sort(),
-          setParts: [...new Set(setParts)].sort(),
-        });
+      // The whole sha256: equal signatures are merged into one chain, so they must mean equal content.
+      const sig = shortHash(JSON.stringify({ rules, tail }), 64);
+      let draft = drafts.get(sig);
+      if (!draft) {
+        const goesOn = following !== undefined && [...rules.map((r) => r.action), tail].some((a) => a.kind === "goto");
+        draft = following !== undefined && goesOn
+          ? { sig, rules, tail, nextSig: following.sig, depth: following.depth + 1, purposes: new Map() }
+          : { sig, rules, tail, depth: 0, purposes: new Map() };
+        drafts.set(sig, draft);
       }
-      following = id;
+      const purpose = purposeOf(layer, tier);
+      draft.purposes.set(JSON.stringify(purpose), purpose);
+      following = draft;
     }
-    return following;
+    return following?.sig;
   }
 
   /** Everything `hostName` needs. Throws RenderError for a host the policy set does not list. */
