@@ -2,14 +2,10 @@
  * `netpol plan / apply / destroy / status` on a cluster, run in-process against a TEST API SERVER:
  * test/support/kube-apiserver.ts, a local HTTPS server with its own CA that stands in for the
  * Kubernetes API (NetworkPolicy, Calico v3 kinds, Namespace; server-side apply with managedFields,
- * 401, 404, 409, 422). It is not a real cluster. A small forwarding proxy below stands in for an
- * admission policy that rejects one object with 422, which the test server never does for a valid
- * model.
+ * 401, 404, 409, 422, and an admission webhook's 422 denial of a named object). It is not a real
+ * cluster.
  */
 import * as fs from "node:fs";
-import { IncomingMessage, ServerResponse } from "node:http";
-import * as https from "node:https";
-import { AddressInfo } from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { stringify } from "yaml";
@@ -18,6 +14,7 @@ import { diffLines, formatDiff } from "../provider/cli/line-diff";
 import { parseModelText } from "../provider/model/model";
 import { KubeClient, KubeObject } from "../provider/targets/kube/client";
 import { KubeApiServer, startKubeApiServer } from "./support/kube-apiserver";
+import { SERVED_TYPES } from "./support/kube-apiserver-store";
 import { runCli } from "./support/cli";
 
 const SEED_POLICY = {
@@ -289,11 +286,13 @@ describe("bad kubeconfigs and API errors: exit 1, a message naming the cause, no
   });
 
   test("a 422 from the server is surfaced with its causes; the other objects are still applied", async () => {
-    const proxy = await rejectingProxy(server, "test-network-policy");
+    const denying = await startKubeApiServer();
     try {
-      const config = JSON.parse(server.kubeconfig());
-      config.clusters[0].cluster.server = proxy.url;
-      const f = track(fixture(JSON.stringify(config), { profiles: [] }));
+      denying.denyWrites("test-network-policy", {
+        webhook: "netpol-guard.example.com",
+        causes: [{ reason: "FieldValueForbidden", message: "Forbidden: peers in other namespaces need approval", field: "spec.ingress[0].from[0].namespaceSelector" }],
+      });
+      const f = track(fixture(denying.kubeconfig(), { profiles: [] }));
       const r = await runCli(["apply", f.model]);
       expect(r.code).toBe(1);
       expect(r.out).toContain("networking.k8s.io/v1 NetworkPolicy default/test-network-policy: FAILED");
@@ -302,9 +301,12 @@ describe("bad kubeconfigs and API errors: exit 1, a message naming the cause, no
       expect(r.err).toContain('networking.k8s.io/v1 NetworkPolicy default/test-network-policy: 422 Invalid: admission webhook "netpol-guard.example.com" denied the request');
       expect(r.err).toContain("spec.ingress[0].from[0].namespaceSelector: Forbidden: peers in other namespaces need approval");
       noStack(r.err);
+      // The denied object was never stored; the other one was.
+      expect(denying.store.get(SERVED_TYPES[0], "default", "test-network-policy").status).toBe(404);
+      expect(denying.store.get(SERVED_TYPES[0], "default", "default-deny-ingress").status).toBe(200);
       expect((await runCli(["destroy", f.model])).code).toBe(0);
     } finally {
-      await proxy.close();
+      await denying.close();
     }
   });
 
@@ -414,45 +416,3 @@ describe("comparing a live object with the model (pure)", () => {
     expect(diffLines("", "x\ny").map((l) => `${l.op}${l.text}`)).toEqual(["+x", "+y"]);
   });
 });
-
-/**
- * Forwards to the test API server, except server-side applies of `name`, which it answers the way
- * an admission webhook's denial reaches the client: 422 Invalid, causes not folded into the message.
- */
-async function rejectingProxy(upstream: KubeApiServer, name: string): Promise<{ url: string; close(): Promise<void> }> {
-  const target = new URL(upstream.url);
-  const proxy = https.createServer({ key: upstream.pki.serverKeyPem, cert: upstream.pki.serverCertPem }, (req: IncomingMessage, res: ServerResponse) => {
-    const chunks: Buffer[] = [];
-    req.on("data", (c: Buffer) => chunks.push(c));
-    req.on("end", () => {
-      const url = new URL(req.url ?? "/", upstream.url);
-      if (req.method === "PATCH" && url.pathname.endsWith(`/${name}`)) {
-        res.writeHead(422, { "Content-Type": "application/json" });
-        res.end(JSON.stringify({
-          kind: "Status", apiVersion: "v1", metadata: {}, status: "Failure", reason: "Invalid", code: 422,
-          message: 'admission webhook "netpol-guard.example.com" denied the request',
-          details: { name, group: "networking.k8s.io", kind: "NetworkPolicy", causes: [
-            { reason: "FieldValueForbidden", message: "Forbidden: peers in other namespaces need approval", field: "spec.ingress[0].from[0].namespaceSelector" },
-          ] },
-        }));
-        return;
-      }
-      const forward = https.request({
-        host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers, ca: upstream.pki.caPem,
-      }, (answer) => {
-        res.writeHead(answer.statusCode ?? 502, answer.headers);
-        answer.pipe(res);
-      });
-      forward.on("error", () => { res.writeHead(502); res.end(); });
-      forward.end(Buffer.concat(chunks));
-    });
-  });
-  await new Promise<void>((resolve) => proxy.listen(0, "127.0.0.1", resolve));
-  return {
-    url: `https://127.0.0.1:${(proxy.address() as AddressInfo).port}`,
-    close: async () => {
-      proxy.closeAllConnections();
-      await new Promise<void>((resolve) => proxy.close(() => resolve()));
-    },
-  };
-}

@@ -12,7 +12,8 @@
  *   `force`), PUT with optimistic concurrency, DELETE; 404 `NotFound`, 409 `Conflict`, 415, 422
  *   `Invalid` with `details.causes`, all as real `Status` objects (see kube-apiserver-store.ts);
  * - fault injection: the next N requests answer 429/503 (with `Retry-After`), drop the connection,
- *   or are delayed.
+ *   or are delayed; and an admission denial: writes of a named object answer 422 `Invalid` with
+ *   causes, the way a validating admission webhook's denial reaches the client.
  *
  * It listens on 127.0.0.1 only, on a random port.
  */
@@ -42,6 +43,14 @@ export interface RecordedRequest {
 }
 
 type Fault = { kind: 'status'; status: 429 | 500 | 502 | 503 | 504; retryAfterSeconds?: number } | { kind: 'drop' } | { kind: 'delay'; ms: number };
+
+/** A validating admission webhook's denial of writes of one object (by name). */
+export interface AdmissionDenial {
+  /** The webhook's name, as in `admission webhook "<webhook>" denied the request`. */
+  webhook: string;
+  /** Field causes the webhook reports (`details.causes`). */
+  causes: Array<{ reason: string; message: string; field: string }>;
+}
 
 /** Options of `startKubeApiServer`. */
 export interface KubeApiServerOptions {
@@ -76,6 +85,8 @@ export interface KubeApiServer {
   dropNext(count: number): void;
   /** The next `count` requests are answered only after `ms` milliseconds. */
   delayNext(count: number, ms: number): void;
+  /** Every later write (apply or update) of an object named `name` is denied by an admission webhook: 422 Invalid. */
+  denyWrites(name: string, denial: AdmissionDenial): void;
   /** A kubeconfig (YAML text) with one context `test` for this server. */
   kubeconfig(options?: TestKubeconfigOptions): string;
   close(): Promise<void>;
@@ -93,6 +104,7 @@ export async function startKubeApiServer(options: KubeApiServerOptions = {}): Pr
   const store = new ObjectStore();
   const requests: RecordedRequest[] = [];
   const faults: Fault[] = [];
+  const denials = new Map<string, AdmissionDenial>();
 
   const server = https.createServer(
     { key: pki.serverKeyPem, cert: pki.serverCertPem, ca: [pki.caPem], requestCert: true, rejectUnauthorized: false },
@@ -175,6 +187,10 @@ export async function startKubeApiServer(options: KubeApiServerOptions = {}): Pr
   }
 
   function write(request: RecordedRequest, type: ServedType, namespace: string | undefined, name: string, text: string): StoreAnswer {
+    const denial = denials.get(name);
+    if (denial !== undefined) {
+      return failure(422, 'Invalid', `admission webhook "${denial.webhook}" denied the request`, { name, group: type.group, kind: type.kind, causes: denial.causes });
+    }
     const isApply = request.method === 'PATCH';
     const contentType = (request.contentType ?? '').split(';')[0].trim();
     if (isApply && contentType !== 'application/apply-patch+yaml') {
@@ -231,6 +247,9 @@ export async function startKubeApiServer(options: KubeApiServerOptions = {}): Pr
     },
     delayNext: (count, ms) => {
       for (let i = 0; i < count; i++) faults.push({ kind: 'delay', ms });
+    },
+    denyWrites: (name, denial) => {
+      denials.set(name, denial);
     },
     kubeconfig: (kubeconfigOptions = {}) => testKubeconfig(url, pki, kubeconfigOptions),
     close: async () => {
