@@ -1,7 +1,9 @@
 /**
- * Names for tier chains, by purpose rather than content (see host-program.ts): a hash of the
- * layer, tier name, end origin, the rules' origins and the sets they test, and the name of the
- * chain the tier goes to, so a changed port or action keeps every name.
+ * Names for tier chains, by purpose rather than content (see host-program.ts), so a changed port
+ * or action keeps every name. A chain is named after its layer, tier name, end origin, the sets
+ * its rules test and the chain it goes to; so adding or removing a rule that tests no set (a port
+ * rule in front of `within: stack`) keeps the names too. Only chains that share that key are
+ * named after their rules' origins as well, then after the matches that tell them apart.
  */
 import { shortHash } from "../compile/builder";
 import { LayerName, Match, Tier } from "../compile/ir";
@@ -23,26 +25,31 @@ export interface ChainDraft {
 
 /** What a tier is for, as far as it does not change when a rule's ports or action do. */
 export interface Purpose {
+  /** JSON of the layer, tier name, end origin, and the set ids the rules test (sorted, once each). */
+  coarse: string;
   /** JSON of the layer, tier name, end origin, and per rule its origin and the set ids it tests. */
   text: string;
   /** JSON of each rule's match: what tells apart purposes with the same text. */
   matches: string[];
 }
 
+const byText = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
 export function purposeOf(layer: LayerName, tier: Tier): Purpose {
   const sets = (m: Match) => [...(m.src ?? []), ...(m.dst ?? [])].map((a) => a.set);
+  const allSets = [...new Set(tier.rules.flatMap((r) => sets(r.match)))].sort(byText);
   return {
+    coarse: JSON.stringify([layer, tier.name, tier.endOrigin, allSets]),
     text: JSON.stringify([layer, tier.name, tier.endOrigin, tier.rules.map((r) => [r.origin, ...sets(r.match)])]),
     matches: tier.rules.map((r) => JSON.stringify(r.match)),
   };
 }
 
-const byText = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
-
 /**
  * Chain ids (12 hex) by signature; distinct signatures get distinct ids. Chains are named from the
  * end of the programs back, so a chain's key can hold the (settled) name of the chain it goes to.
- * A chain's key is the smallest of its purposes' keys. Several chains with one key are told apart
+ * A chain's key is the smallest of its purposes' coarse keys. Chains that share one are named by
+ * their purposes' full keys (with rule origins); several chains with one full key are told apart
  * by the rule matches that differ between them; any still sharing a key are sorted by signature
  * and all but the first get the signature appended. Every step depends only on the set of chains,
  * never on the order they were built in.
@@ -57,38 +64,55 @@ export function nameChains(drafts: readonly ChainDraft[]): Map<string, string> {
     taken.add(id);
     names.set(d.sig, id);
   };
+  const nextOf = (d: ChainDraft) => (d.nextSig === undefined ? null : names.get(d.nextSig) ?? null);
   const maxDepth = drafts.reduce((m, d) => Math.max(m, d.depth), -1);
   for (let depth = 0; depth <= maxDepth; depth++) {
-    const byKey = new Map<string, { draft: ChainDraft; purpose: Purpose }[]>();
-    for (const draft of drafts) {
-      if (draft.depth !== depth) continue;
-      const next = draft.nextSig === undefined ? null : names.get(draft.nextSig) ?? null;
-      let best: { key: string; purpose: Purpose } | undefined;
-      for (const purpose of draft.purposes.values()) {
-        const key = JSON.stringify([purpose.text, next]);
-        if (!best || key < best.key || (key === best.key && JSON.stringify(purpose.matches) < JSON.stringify(best.purpose.matches))) best = { key, purpose };
-      }
-      if (!best) throw new Error(`internal: tier chain ${draft.sig} has no purpose`);
-      const list = byKey.get(best.key) ?? [];
-      list.push({ draft, purpose: best.purpose });
-      byKey.set(best.key, list);
-    }
-    for (const key of [...byKey.keys()].sort(byText)) {
-      const group = byKey.get(key) ?? [];
-      if (group.length === 1) { claim(group[0].draft, key); continue; }
-      // Same origins and sets (so the same rule count): the positions whose matches differ.
-      const differ = group[0].purpose.matches.flatMap((m, i) => (group.some((g) => g.purpose.matches[i] !== m) ? [i] : []));
-      const refined = new Map<string, ChainDraft[]>();
-      for (const g of group) {
-        const k = JSON.stringify([key, differ.map((i) => [i, g.purpose.matches[i]])]);
-        refined.set(k, [...(refined.get(k) ?? []), g.draft]);
-      }
-      for (const k of [...refined.keys()].sort(byText)) {
-        const [first, ...rest] = (refined.get(k) ?? []).sort((a, b) => byText(a.sig, b.sig));
-        claim(first, k);
-        for (const d of rest) claim(d, JSON.stringify([k, d.sig]));
-      }
+    const byCoarse = groupBy(drafts.filter((d) => d.depth === depth), (d) => minOf([...d.purposes.values()].map((p) => JSON.stringify([p.coarse, nextOf(d)]))));
+    for (const [coarseKey, group] of byCoarse) {
+      if (group.length === 1) claim(group[0], coarseKey);
+      else nameByOrigins(group, nextOf, claim);
     }
   }
   return names;
+}
+
+/** Names chains that share a coarse key: by their full keys, then the matches that differ, then the signature. */
+function nameByOrigins(group: readonly ChainDraft[], nextOf: (d: ChainDraft) => string | null, claim: (d: ChainDraft, key: string) => void): void {
+  const withBest = group.map((draft) => {
+    let best: { key: string; purpose: Purpose } | undefined;
+    for (const purpose of draft.purposes.values()) {
+      const key = JSON.stringify([purpose.text, nextOf(draft)]);
+      if (!best || key < best.key || (key === best.key && JSON.stringify(purpose.matches) < JSON.stringify(best.purpose.matches))) best = { key, purpose };
+    }
+    if (!best) throw new Error(`internal: tier chain ${draft.sig} has no purpose`);
+    return { draft, ...best };
+  });
+  for (const [key, same] of groupBy(withBest, (b) => b.key)) {
+    if (same.length === 1) { claim(same[0].draft, key); continue; }
+    // Same origins and sets (so the same rule count): the positions whose matches differ.
+    const differ = same[0].purpose.matches.flatMap((m, i) => (same.some((g) => g.purpose.matches[i] !== m) ? [i] : []));
+    const refined = groupBy(same, (g) => JSON.stringify([key, differ.map((i) => [i, g.purpose.matches[i]])]));
+    for (const [k, drafts] of refined) {
+      const [first, ...rest] = drafts.map((g) => g.draft).sort((a, b) => byText(a.sig, b.sig));
+      claim(first, k);
+      for (const d of rest) claim(d, JSON.stringify([k, d.sig]));
+    }
+  }
+}
+
+/** Groups by key, the groups sorted by key. */
+function groupBy<T>(items: readonly T[], keyOf: (item: T) => string): Array<[string, T[]]> {
+  const groups = new Map<string, T[]>();
+  for (const item of items) {
+    const key = keyOf(item);
+    const group = groups.get(key);
+    if (group) group.push(item);
+    else groups.set(key, [item]);
+  }
+  return [...groups].sort(([a], [b]) => byText(a, b));
+}
+
+function minOf(keys: string[]): string {
+  if (keys.length === 0) throw new Error("internal: a tier chain has no purpose");
+  return keys.reduce((a, b) => (b < a ? b : a));
 }

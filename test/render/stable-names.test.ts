@@ -169,6 +169,30 @@ describe("a one-rule change is that rule's lines plus the content hash", () => {
     }
   });
 
+  test.each([
+    ["added in front of", [{ within: "stack", action: "allow" }], [{ ports: [80], action: "allow" }, { within: "stack", action: "allow" }]],
+    ["removed from the front of", [{ ports: [80], action: "allow" }, { within: "stack", action: "allow" }], [{ within: "stack", action: "allow" }]],
+  ] as const)("Rancher: a port rule %s `within: stack` is its own lines only (the other rules' origins move)", (_, before, after) => {
+    const old = renderModel(rancher([...before]));
+    const now = renderModel(rancher([...after]));
+    const added = after.length > before.length;
+    for (const [i, r] of now.entries()) {
+      for (const [key, b] of Object.entries(texts(r))) {
+        const { removed, added: plus } = changed(texts(old[i])[key], b);
+        // Besides the rule lines, only the hash and each chain's comment (its rule count) change.
+        const comment = (l: string) => /^\t?# policy tier, \d+ rule\(s\)/.test(l);
+        expect(removed.filter(comment).map((l) => l.replace(/\d+ rule/, "N rule"))).toEqual(plus.filter(comment).map((l) => l.replace(/\d+ rule/, "N rule")));
+        const rules = (added ? plus : removed).filter((l) => !HASH_LINE.test(l) && !comment(l));
+        const other = (added ? removed : plus).filter((l) => !HASH_LINE.test(l) && !comment(l));
+        expect({ where: `${r.host} ${key}`, other }).toEqual({ where: `${r.host} ${key}`, other: [] });
+        // One port line per stack chain: h1 holds web-1 and db-1 (nft); h2's iptables, one chain per stack and family.
+        const expected = key === "ipset" ? 0 : 2;
+        expect({ where: `${r.host} ${key}`, count: rules.length }).toEqual({ where: `${r.host} ${key}`, count: expected });
+        for (const line of rules) expect(line).toMatch(/dports? 80 (return|-j RETURN)$/);
+      }
+    }
+  });
+
   test("the Kubernetes case really has two chains with one purpose, and both change", () => {
     const h1 = renderModel(kubernetes(6379))[0].nft ?? "";
     expect(h1.match(/^\tchain t_/gm)).toHaveLength(2);
