@@ -35,6 +35,12 @@ export interface ClusterArgs {
    * `context`, `fieldManager` (@default "pulumi-netpolicy"), `force` (take over fields another
    * manager owns; @default false). The whole target is stored as a secret. Without it the
    * document is only for a Network.
+   *
+   * The cluster is the API server the kubeconfig's context resolves to, not the kubeconfig text:
+   * a new token, client certificate or CA for the same server (or another context on it) updates
+   * in place; another server replaces the object (created there, deleted from the old server with
+   * the old kubeconfig). For a kubeconfig file, a sha256 of the server is kept in the state
+   * (`clusterServerSha256`) to notice a file rewritten to another server.
    */
   cluster?: ClusterInput;
 }

@@ -12,6 +12,7 @@ import { NetworkPolicy as NetworkPolicyDoc, toNetworkingV1 } from "../model/kube
 import type { KubeClient } from "../targets/kube/client";
 import type { ApiError } from "../targets/kube/errors";
 import { ClusterObject, clusterObjectOf, DocumentKind, driftMessage, inputPathOf, liveView, networkPolicyDocumentFromLive, objectRef, parseImportId, resourceLabel } from "./cluster-objects";
+import { kubeconfigOptions, resolvedServerDigest, SERVER_DIGEST_KEY, serverDigest, storedServerDigest, writtenServerDigest } from "./cluster-server";
 import { CheckFailure, containsUnknown, Props, schemaFailures, UNKNOWN } from "./inputs";
 import { ClusterTarget } from "./schema";
 import { kubeTargets } from "./targets";
@@ -21,7 +22,7 @@ export type { DocumentKind };
 const DOCUMENT_SCHEMA = { profile: CalicoProfile, policy: CalicoPolicy, networkPolicy: NetworkPolicyDoc } as const;
 
 /** Keys the provider computes; they never come from the user. */
-const COMPUTED_KEYS: readonly string[] = ["__provider", "document", "calicoObject", "live", "drift"];
+const COMPUTED_KEYS: readonly string[] = ["__provider", "document", "calicoObject", "live", "drift", SERVER_DIGEST_KEY];
 
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
@@ -64,6 +65,7 @@ export function checkDocument(kind: DocumentKind, news: Props): { inputs: Props;
   return { inputs, failures };
 }
 
+/** How the target is given (path, context, inline or not): what identified a cluster before servers were resolved. */
 function clusterKey(c: unknown): string {
   if (c === UNKNOWN) return UNKNOWN;
   if (!isRecord(c)) return "document";
@@ -100,10 +102,25 @@ function canonical(v: unknown): string {
   return JSON.stringify(v) ?? "null";
 }
 
-export function diffDocument(kind: DocumentKind, olds: Props, news: Props): { changes: boolean; replaces: string[]; deleteBeforeReplace: boolean } {
+/**
+ * Whether the object would now go to another cluster: the servers the old and new kubeconfigs
+ * resolve to differ. When either cannot be resolved here (a part not known yet at preview, or a
+ * kubeconfig that does not load: create reports why), how the target is given decides, as before.
+ * A cluster not known yet at all (preview) may well be the same one: no replacement is claimed.
+ */
+async function clusterMoved(olds: Props, news: Props): Promise<boolean> {
+  if (clusterKey(news.cluster) === UNKNOWN) return false;
+  if (isRecord(olds.cluster) && isRecord(news.cluster)) {
+    const [before, after] = await Promise.all([writtenServerDigest(olds), resolvedServerDigest(news.cluster)]);
+    if (before !== undefined && after !== undefined) return before !== after;
+  }
+  return clusterKey(olds.cluster) !== clusterKey(news.cluster);
+}
+
+/** Only property names and booleans leave diff: never a kubeconfig, a server or a kubeconfig error. */
+export async function diffDocument(kind: DocumentKind, olds: Props, news: Props): Promise<{ changes: boolean; replaces: string[]; deleteBeforeReplace: boolean }> {
   const replaceKey = kind === "profile" ? "profileId" : kind === "policy" ? "name" : "metadata";
-  // A cluster not known yet (preview) may well be the same one: no replacement is claimed for it.
-  const clusterChanged = clusterKey(news.cluster) !== UNKNOWN && clusterKey(olds.cluster) !== clusterKey(news.cluster);
+  const clusterChanged = await clusterMoved(olds, news);
   const sameWhere = (p: Props) => identity(kind, { ...p, cluster: olds.cluster });
   const replaces = clusterChanged ? ["cluster"] : sameWhere(olds) !== sameWhere(news) ? [replaceKey] : [];
   const drifted = typeof olds.drift === "string";
@@ -112,11 +129,22 @@ export function diffDocument(kind: DocumentKind, olds: Props, news: Props): { ch
 }
 
 async function connect(cluster: ClusterTarget): Promise<KubeClient> {
-  const { client } = kubeTargets();
-  return client.KubeClient.connect({
-    ...(cluster.kubeconfigContent ? { inline: cluster.kubeconfigContent } : cluster.kubeconfig ? { path: cluster.kubeconfig } : {}),
-    ...(cluster.context ? { context: cluster.context } : {}),
-  });
+  return kubeTargets().client.KubeClient.connect(kubeconfigOptions(cluster));
+}
+
+/**
+ * Connects for reading or deleting the object of these outputs, refusing a kubeconfig file that now
+ * resolves to another server than the one the object was written to: the object is not there, and
+ * one of the same name there is not this resource's.
+ */
+async function connectWhereWritten(cluster: ClusterTarget, outputs: Props): Promise<KubeClient> {
+  const kube = await connect(cluster);
+  const written = outputs[SERVER_DIGEST_KEY];
+  if (typeof written === "string" && serverDigest(kube.connection.server) !== written) {
+    throw new Error("the kubeconfig of `cluster` (its file and context) now resolves to another API server than the one the object was written to, "
+      + "so nothing was done there; point cluster.kubeconfig / cluster.context back at that server, or remove the resource from the state (pulumi state delete) and delete the object there by hand");
+  }
+  return kube;
 }
 
 function isApiError(e: unknown): e is ApiError {
@@ -139,14 +167,14 @@ async function push(kind: DocumentKind, p: Props, document: Props): Promise<Prop
   try {
     const kube = await connect(cluster);
     const live = await kube.apply(desired, { fieldManager: cluster.fieldManager ?? "pulumi-netpolicy", force: cluster.force ?? false });
-    return { live: liveView(live) };
+    return { live: liveView(live), ...storedServerDigest(cluster, kube.connection.server) };
   } catch (e) {
     throw clusterError(kind, document, "server-side apply", e);
   }
 }
 
 function outputsOf(inputs: Props, document: Props, extra: Props, kind: DocumentKind): Props {
-  const { drift: _drift, live: _live, ...rest } = inputs;
+  const { drift: _drift, live: _live, [SERVER_DIGEST_KEY]: _written, ...rest } = inputs;
   const calico = isRecord(inputs.cluster) && kind !== "networkPolicy" ? { calicoObject: clusterObjectOf(kind, document) } : {};
   return { ...rest, document, ...calico, ...extra };
 }
@@ -198,7 +226,7 @@ export async function readDocument(kind: DocumentKind, id: string, props: Props)
   const desired: ClusterObject = clusterObjectOf(kind, document);
   let live: Props | undefined;
   try {
-    const kube = await connect(cluster);
+    const kube = await connectWhereWritten(cluster, props);
     live = await kube.get(objectRef(desired));
   } catch (e) {
     throw clusterError(kind, document, "reading the object back", e);
@@ -216,7 +244,7 @@ export async function deleteDocument(kind: DocumentKind, props: Props): Promise<
   const document = documentOf(kind, props);
   const desired = clusterObjectOf(kind, document);
   try {
-    const kube = await connect(cluster);
+    const kube = await connectWhereWritten(cluster, props);
     await kube.delete(objectRef(desired));
   } catch (e) {
     throw clusterError(kind, document, "delete", e);

@@ -152,7 +152,10 @@ export type NetworkInputs = z.infer<typeof NetworkInputs>;
 
 /** A cluster to write a document to; kubeconfig text is secret. */
 export const ClusterTarget = ModelClusterTarget.extend({
-  /** Kubeconfig text (instead of a file). Secret. */
+  /**
+   * Kubeconfig text (instead of a file). Secret. Changing it replaces the object only when its
+   * context now resolves to another API server; a new token, certificate or CA is an update.
+   */
   kubeconfigContent: z.string().min(1).optional(),
   /** Server-side apply field manager. @default "pulumi-netpolicy" */
   fieldManager: z.string().min(1).max(128).optional(),

@@ -4,7 +4,8 @@
  * not a real cluster): preview, up → the object on the server, a config change → preview shows the
  * changed lines, a hand edit → refresh shows drift and up stops with the 409 until `force` takes
  * the fields back, destroy → gone. The kubeconfig comes from stack config, once as a file path with
- * a context and once as secret text.
+ * a context and once as secret text; the secret text is then given a new token (an update) and
+ * pointed at a second test server (a replacement: created there, deleted from the first).
  */
 import * as fs from "fs";
 import * as os from "os";
@@ -107,6 +108,44 @@ describe("examples/kubernetes-networkpolicy", () => {
     expect(destroy.code).toBe(0);
     expect(await admin.get(ref("default-deny-ingress"))).toBeUndefined();
     expect(await admin.get(ref("test-network-policy"))).toBeUndefined();
+  }, 240_000);
+
+  it("inline kubeconfig: a new token updates in place; another server replaces (deleted from the first, created on the second)", async () => {
+    const ROTATED = "example-token-rotated-0815";
+    const other = await startKubeApiServer({ tokens: { [TOKEN]: { user: "deployer" } } });
+    try {
+      server.tokens.set(ROTATED, { user: "deployer" });
+      const otherAdmin = await KubeClient.connect({ inline: other.kubeconfig({ token: TOKEN }) });
+      const state = path.join(dir, "moved.json");
+      const args = (kubeconfig: string) => [PROGRAM, "--state", state, "--secret", `kubeconfigContent=${kubeconfig}`];
+
+      const up = await runEngine(["up", ...args(server.kubeconfig({ token: TOKEN }))]);
+      expect(up.code).toBe(0);
+      expect(await admin.get(ref("test-network-policy"))).toBeDefined();
+
+      const rotated = await runEngine(["up", ...args(server.kubeconfig({ token: ROTATED }))]);
+      expect(rotated.code).toBe(0);
+      expect(rotated.stdout).toMatch(/~ +pulumi-nodejs:dynamic\/netpol:NetworkPolicy {2}test-network-policy {2}update/);
+      expect(rotated.stdout).toContain("    ~ 1 updated");
+      expect(await admin.get(ref("test-network-policy"))).toBeDefined();
+
+      const moved = await runEngine(["up", ...args(other.kubeconfig({ token: TOKEN }))]);
+      expect(moved.stderr).toBe("");
+      expect(moved.code).toBe(0);
+      expect(moved.stdout).toMatch(/\+- +pulumi-nodejs:dynamic\/netpol:NetworkPolicy {2}test-network-policy {2}replace {2}\[diff: ~cluster\]/);
+      expect(moved.stdout).toContain("    +- 1 replaced");
+      expect(await admin.get(ref("test-network-policy"))).toBeUndefined();
+      expect((await otherAdmin.get(ref("test-network-policy")))?.spec).toEqual(SEED_SPEC);
+      // Nothing of the kubeconfig in the state beside the (encrypted) secret: no token, no server.
+      expect(fs.readFileSync(state, "utf8")).not.toMatch(new RegExp(`${TOKEN}|${ROTATED}|127\\.0\\.0\\.1`));
+
+      const destroy = await runEngine(["destroy", ...args(other.kubeconfig({ token: TOKEN }))]);
+      expect(destroy.code).toBe(0);
+      expect(await otherAdmin.get(ref("test-network-policy"))).toBeUndefined();
+      for (const out of [up, rotated, moved, destroy]) expect(out.stdout + out.stderr).not.toMatch(new RegExp(`${TOKEN}|${ROTATED}|127\\.0\\.0\\.1`));
+    } finally {
+      await other.close();
+    }
   }, 240_000);
 
   it("a kubeconfig whose context does not exist: the up fails naming the context, nothing is written", async () => {

@@ -31,8 +31,8 @@ describe("diffDocument", () => {
     ["policy", { name: "a", selector: "all()" }, { name: "b", selector: "all()" }, true, ["name"]],
     ["networkPolicy", policy, { ...policy, metadata: { name: "db", namespace: "other" } }, true, ["metadata"]],
     ["networkPolicy", policy, { ...policy, cluster: { context: "prod" } }, true, ["cluster"]],
-  ])("%s", (kind, olds, news, changes, replaces) => {
-    expect(diffDocument(kind, olds, news)).toEqual({ changes, replaces, deleteBeforeReplace: false });
+  ])("%s", async (kind, olds, news, changes, replaces) => {
+    expect(await diffDocument(kind, olds, news)).toEqual({ changes, replaces, deleteBeforeReplace: false });
   });
 });
 
@@ -51,7 +51,7 @@ describe("NetworkPolicy pushed to a cluster", () => {
 
     const read = await readDocument("networkPolicy", created.id, created.outs);
     expect(read.id).toBe(created.id);
-    expect(diffDocument("networkPolicy", read.props, inputs).changes).toBe(false);
+    expect((await diffDocument("networkPolicy", read.props, inputs)).changes).toBe(false);
 
     await deleteDocument("networkPolicy", created.outs);
     expect((await readDocument("networkPolicy", created.id, created.outs)).id).toBe("");
