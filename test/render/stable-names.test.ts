@@ -169,12 +169,15 @@ describe("a one-rule change is that rule's lines plus the content hash", () => {
     }
   });
 
-  test.each([
-    ["added in front of", [{ within: "stack", action: "allow" }], [{ ports: [80], action: "allow" }, { within: "stack", action: "allow" }]],
-    ["removed from the front of", [{ ports: [80], action: "allow" }, { within: "stack", action: "allow" }], [{ within: "stack", action: "allow" }]],
-  ] as const)("Rancher: a port rule %s `within: stack` is its own lines only (the other rules' origins move)", (_, before, after) => {
-    const old = renderModel(rancher([...before]));
-    const now = renderModel(rancher([...after]));
+  type RancherPolicy = NonNullable<NonNullable<ModelInput["network"]>["policy"]>;
+  const portRule = (): RancherPolicy[number] => ({ ports: [80], action: "allow" });
+  const stackRule = (): RancherPolicy[number] => ({ within: "stack", action: "allow" });
+  test.each<[string, RancherPolicy, RancherPolicy]>([
+    ["added in front of", [stackRule()], [portRule(), stackRule()]],
+    ["removed from the front of", [portRule(), stackRule()], [stackRule()]],
+  ])("Rancher: a port rule %s `within: stack` is its own lines only (the other rules' origins move)", (_, before, after) => {
+    const old = renderModel(rancher(before));
+    const now = renderModel(rancher(after));
     const added = after.length > before.length;
     for (const [i, r] of now.entries()) {
       for (const [key, b] of Object.entries(texts(r))) {
