@@ -15,27 +15,8 @@ const hostName = z.string().regex(/^[A-Za-z0-9]([A-Za-z0-9_.-]{0,61}[A-Za-z0-9])
 /** A secret string; its messages never repeat the value. */
 const secretText = (what: string) => z.string({ invalid_type_error: `${what} must be a string` }).min(1, `${what} must not be empty`);
 
-export interface SshSettingsInput {
-  host: string;
-  port?: number;
-  user?: string;
-  privateKey?: string;
-  privateKeyPath?: string;
-  passphrase?: string;
-  password?: string;
-  agent?: boolean | string;
-  hostKey?: string;
-  knownHosts?: string;
-  knownHostsPath?: string;
-  insecureSkipHostKeyVerification?: boolean;
-  sudo?: boolean;
-  connectTimeoutMs?: number;
-  commandTimeoutMs?: number;
-  bastion?: SshSettingsInput;
-}
-
-/** How the provider reaches a host over SSH. */
-export const SshSettings: z.ZodType<SshSettingsInput> = z.lazy(() => z.object({
+/** How the provider reaches a host over SSH (all but `bastion`, which nests these again). */
+const sshFields = {
   /** Address or DNS name of the host's sshd. */
   host: z.string().regex(/^[A-Za-z0-9:.\-\[\]]{1,253}$/, "must be an IP address or DNS name"),
   /** @default 22 */
@@ -67,7 +48,17 @@ export const SshSettings: z.ZodType<SshSettingsInput> = z.lazy(() => z.object({
   connectTimeoutMs: z.number().int().min(100).max(600_000).optional(),
   /** @default 60000 */
   commandTimeoutMs: z.number().int().min(100).max(3_600_000).optional(),
+};
+
+/** How the provider reaches a host over SSH. The type is spelled out only because it nests itself. */
+export type SshSettingsInput = z.infer<z.ZodObject<typeof sshFields>> & {
   /** Reach the host through this jump host. */
+  bastion?: SshSettingsInput;
+};
+
+/** How the provider reaches a host over SSH. */
+export const SshSettings: z.ZodType<SshSettingsInput> = z.lazy(() => z.object({
+  ...sshFields,
   bastion: SshSettings.optional(),
 }).strict().superRefine((s, ctx) => {
   const pins = [s.hostKey, s.knownHosts, s.knownHostsPath].filter((x) => x !== undefined).length;
