@@ -32,19 +32,21 @@ def serve(tcp_ports, udp_ports):
             except OSError:
                 time.sleep(0.01)
 
-    threads = []
-    for port in tcp_ports:
-        s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+    def dual_stack(kind, port):
+        """A socket bound to `port` on every IPv4 and IPv6 address of the namespace."""
+        s = socket.socket(socket.AF_INET6, kind)
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
         s.bind(('::', port))
+        return s
+
+    threads = []
+    for port in tcp_ports:
+        s = dual_stack(socket.SOCK_STREAM, port)
         s.listen(128)
         threads.append(threading.Thread(target=tcp_loop, args=(s,), daemon=True))
     for port in udp_ports:
-        s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
-        s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
-        s.bind(('::', port))
-        threads.append(threading.Thread(target=udp_loop, args=(s,), daemon=True))
+        threads.append(threading.Thread(target=udp_loop, args=(dual_stack(socket.SOCK_DGRAM, port),), daemon=True))
     for t in threads:
         t.start()
     sys.stdout.write('ready\n')
