@@ -16,7 +16,7 @@ import { Analyzer } from "../provider/analyze/reach";
 import { parseProbe } from "../provider/analyze/probe";
 import { parseModel } from "../provider/model/model";
 import { Renderer } from "../provider/render";
-import { HostApply, applyHosts, deleteHost, mapHosts, observeSsh, SshTarget } from "../provider/targets/ssh";
+import { HostApply, READ_STEPS, applyHosts, deleteHost, mapHosts, observeSsh, SshTarget } from "../provider/targets/ssh";
 import { DEFAULT_ROLLBACK_SEC } from "../provider/targets/ssh/rollback";
 import { Lab } from "../test/lab/lab";
 import { fleet } from "./generate";
@@ -36,7 +36,7 @@ const LABEL = 28;
  */
 const APPLY = {};
 
-/** Per host: SSH sessions opened and commands started, split into reads (`nft list`) and the rest. */
+/** Per host: SSH sessions opened and commands started, split into reads (READ_STEPS) and the rest. */
 interface Traffic {
   sessions: number;
   reads: number;
@@ -56,10 +56,11 @@ async function countTraffic<R>(fn: () => Promise<R>): Promise<{ result: R; traff
   };
   const stop = observeSsh({
     sessionOpened: (host) => of(host).sessions++,
-    // Only `nft list …` reads; everything else (nft -c, arming the timer, nft -f, disarm) counts as a write.
-    commandStarted: (host, step, command) => {
+    // Only the read steps (the table listing with the bridge report) read; everything else
+    // (nft -c, arming the timer, nft -f, disarm) counts as a write.
+    commandStarted: (host, step) => {
       const t = of(host);
-      if (/^nft (-a )?list /.test(command)) t.reads++;
+      if (READ_STEPS.has(step)) t.reads++;
       else t.writes++;
       if (step === "arm rollback timer") t.armedAt = performance.now();
       if (step === "confirm and disarm") t.disarmedAt = performance.now();

@@ -1,5 +1,14 @@
 /** Options and results shared by the nftables and iptables appliers. */
 
+/**
+ * The steps (SshObserver `step`) whose command only reads a host's state. A no-op apply is one
+ * of them per host; everything else changes something.
+ */
+export const READ_TABLE_STEP = 'read table';
+export const READ_IPTABLES_STEP = 'read iptables state';
+export const READ_IPSETS_STEP = 'read ipsets';
+export const READ_STEPS: ReadonlySet<string> = new Set([READ_TABLE_STEP, READ_IPTABLES_STEP, READ_IPSETS_STEP]);
+
 export interface ApplyHooks {
   /** Test-only: runs after the new rules are live and before the confirming connection is opened. */
   afterApplyBeforeConfirm?: () => Promise<void>;
@@ -24,6 +33,12 @@ export interface ApplyResult {
   hash: string;
   /** The rules as listed on the host after the apply (for drift comparison later). */
   liveText: string;
+  /**
+   * What makes the rules less effective than they look, one line each starting with the host's
+   * name: a bridge with ports while `net.bridge.bridge-nf-call-iptables` / `…-ip6tables` is not 1
+   * (bridged traffic bypasses the forward hook). Absent when there is nothing to say.
+   */
+  warnings?: string[];
 }
 
 export interface HostReadResult {
@@ -32,6 +47,8 @@ export interface HostReadResult {
   hash?: string;
   /** The rules as the host lists them (normalised: counters zeroed). */
   text?: string;
+  /** As ApplyResult.warnings, read in the same command. */
+  warnings?: string[];
 }
 
 export interface DeleteResult {

@@ -1,5 +1,7 @@
 export * from './apply-options';
 export * from './host-error';
+export { bridgeWarnings } from './bridge-check';
+export type { BridgeReport } from './bridge-check';
 export { fingerprint, knownHostsName, lookupKnownHosts, parseKeyLine } from './host-keys';
 export { applyHost, applyHosts, deleteHost, detectDrift, readHost } from './hosts';
 export type { ApplyHostsReport, Drift, HostApply } from './hosts';

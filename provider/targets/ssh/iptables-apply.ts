@@ -11,7 +11,8 @@
  * still fail a live step; such a failure restores the snapshot at once.
  */
 import * as crypto from 'crypto';
-import { ApplyOptions, ApplyResult, DeleteResult, HostReadResult } from './apply-options';
+import { ApplyOptions, ApplyResult, DeleteResult, HostReadResult, READ_IPSETS_STEP, READ_IPTABLES_STEP } from './apply-options';
+import { BRIDGE_REPORT_SCRIPT, splitBridgeReport, warningsField } from './bridge-check';
 import { HostError } from './host-error';
 import { confirmOverNewConnection } from './confirm';
 import { DEFAULT_ROLLBACK_SEC, DEFAULT_STATE_DIR, RollbackPlace, armRollback, forgetRollbackScript, hereDoc, rollbackNow } from './rollback';
@@ -32,6 +33,8 @@ export interface IptablesState {
   hooks: Record<Family, string[]>;
   /** `ipset save` output of own sets. */
   sets: string[];
+  /** The host's bridge warnings, read in the same command (see bridge-check.ts). */
+  warnings?: string[];
 }
 
 function assertTable(table: string): void {
@@ -40,6 +43,7 @@ function assertTable(table: string): void {
 
 function readScript(): string {
   return [
+    BRIDGE_REPORT_SCRIPT,
     'echo @@v4; iptables-save -t filter 2>/dev/null',
     'echo @@v6; ip6tables-save -t filter 2>/dev/null',
     'echo @@sets; ipset list -n 2>/dev/null | while read -r s; do echo "$s"; done',
@@ -56,14 +60,15 @@ function chainOfLine(line: string): string | undefined {
 
 async function readState(session: SshSession, table: string): Promise<IptablesState> {
   assertTable(table);
-  const result = await session.run(readScript(), undefined, { step: 'read iptables state' });
+  const result = await session.run(readScript(), undefined, { step: READ_IPTABLES_STEP });
+  const { report, rest } = splitBridgeReport(result.stdout, session.name, READ_IPTABLES_STEP);
   const sections: Record<string, string[]> = { v4: [], v6: [], sets: [] };
   let current = '';
-  for (const line of result.stdout.split('\n')) {
+  for (const line of rest.split('\n')) {
     if (line.startsWith('@@')) current = line.slice(2);
     else if (current in sections && line) sections[current].push(line);
   }
-  const state: IptablesState = { chains: { v4: [], v6: [] }, hooks: { v4: [], v6: [] }, sets: [] };
+  const state: IptablesState = { chains: { v4: [], v6: [] }, hooks: { v4: [], v6: [] }, sets: [], ...warningsField(session.name, report) };
   for (const family of ['v4', 'v6'] as const) {
     for (const line of sections[family]) {
       const chain = chainOfLine(line);
@@ -74,8 +79,8 @@ async function readState(session: SshSession, table: string): Promise<IptablesSt
   }
   const ownSets = sections.sets.filter((s) => isOwnSet(table, s)).sort();
   if (ownSets.length > 0) {
-    const saved = await session.run(setSaveScript(ownSets), undefined, { step: 'read ipsets' });
-    if (saved.code !== 0) throw new HostError({ host: session.name, step: 'read ipsets', cause: saved.stderr.trim() });
+    const saved = await session.run(setSaveScript(ownSets), undefined, { step: READ_IPSETS_STEP });
+    if (saved.code !== 0) throw new HostError({ host: session.name, step: READ_IPSETS_STEP, cause: saved.stderr.trim() });
     state.sets = saved.stdout.split('\n').filter(Boolean);
   }
   return state;
@@ -97,11 +102,15 @@ function isPresent(state: IptablesState): boolean {
   return state.chains.v4.length + state.chains.v6.length + state.hooks.v4.length + state.hooks.v6.length + state.sets.length > 0;
 }
 
+function warningsOf(state: IptablesState): Pick<HostReadResult, 'warnings'> {
+  return state.warnings ? { warnings: state.warnings } : {};
+}
+
 function toRead(state: IptablesState): HostReadResult {
-  if (!isPresent(state)) return { present: false };
+  if (!isPresent(state)) return { present: false, ...warningsOf(state) };
   const v4 = hashOfChains(state.chains.v4);
   const v6 = hashOfChains(state.chains.v6);
-  return { present: true, hash: v4 === v6 ? v4 : undefined, text: stateText(state) };
+  return { present: true, hash: v4 === v6 ? v4 : undefined, text: stateText(state), ...warningsOf(state) };
 }
 
 /** Shell lines that remove every own hook, chain and set (delete, and the first half of a rollback). */
@@ -286,7 +295,7 @@ export async function applyIptables(target: SshTarget, ruleset: HostRuleset, opt
   const first = await SshSession.open(target, name);
   try {
     const before = await readState(first, table);
-    if (!options.force && isApplied(before)) return { host: name, changed: false, hash, liveText: stateText(before) };
+    if (!options.force && isApplied(before)) return { host: name, changed: false, hash, liveText: stateText(before), ...warningsOf(before) };
 
     await checkChange(first, parsed, payload, before);
 
@@ -316,7 +325,7 @@ export async function applyIptables(target: SshTarget, ruleset: HostRuleset, opt
     if (!isApplied(live)) {
       throw new HostError({ host: name, step: 'confirm', cause: `after the apply the entry chain ${payload.entryChain} does not carry hash ${hash} in both families`, hint: 'Another process may be changing the rules concurrently' });
     }
-    return { host: name, changed: true, hash, liveText: stateText(live) };
+    return { host: name, changed: true, hash, liveText: stateText(live), ...warningsOf(live) };
   } finally {
     first.close();
   }

@@ -2,7 +2,8 @@
  * nftables backend: one table `inet <table>` per host, replaced atomically, guarded by the
  * host-side rollback timer, confirmed over a new SSH connection.
  */
-import { ApplyOptions, ApplyResult, DeleteResult, HostReadResult } from './apply-options';
+import { ApplyOptions, ApplyResult, DeleteResult, HostReadResult, READ_TABLE_STEP } from './apply-options';
+import { BRIDGE_REPORT_SCRIPT, splitBridgeReport, warningsField } from './bridge-check';
 import { HostError } from './host-error';
 import { confirmOverNewConnection } from './confirm';
 import { DEFAULT_ROLLBACK_SEC, DEFAULT_STATE_DIR, RollbackPlace, armRollback, disarmRollback, forgetRollbackScript, hereDoc } from './rollback';
@@ -26,14 +27,25 @@ export function nftTransaction(table: string, tableText?: string): string {
   return `table inet ${table}\ndelete table inet ${table}\n${body}`;
 }
 
+/**
+ * Lists the table, with the host's bridge report in front of it in the same command (one read
+ * per host). nft runs last, so its exit status and stderr are the command's.
+ */
 async function listTable(session: SshSession, table: string): Promise<HostReadResult> {
   assertIdentifier(table, 'table');
-  const result = await session.run(`nft list table inet ${table}`, undefined, { step: 'read table' });
+  const step = READ_TABLE_STEP;
+  const result = await session.run(`${BRIDGE_REPORT_SCRIPT}\nnft list table inet ${table}`, undefined, { step });
+  const { report, rest } = splitBridgeReport(result.stdout, session.name, step);
+  const warnings = warningsField(session.name, report);
   if (result.code !== 0) {
-    if (/No such file or directory/.test(result.stderr)) return { present: false };
-    throw new HostError({ host: session.name, step: 'read table', cause: `nft: ${result.stderr.trim() || `exit ${result.code}`}`, hint: 'Is nftables installed, and does the user have CAP_NET_ADMIN (root or sudo)?' });
+    if (/No such file or directory/.test(result.stderr)) return { present: false, ...warnings };
+    throw new HostError({ host: session.name, step, cause: `nft: ${result.stderr.trim() || `exit ${result.code}`}`, hint: 'Is nftables installed, and does the user have CAP_NET_ADMIN (root or sudo)?' });
   }
-  return { present: true, hash: hashOfNftListing(result.stdout), text: normalizeNftListing(result.stdout) };
+  return { present: true, hash: hashOfNftListing(rest), text: normalizeNftListing(rest), ...warnings };
+}
+
+function warningsOf(read: HostReadResult): Pick<ApplyResult, 'warnings'> {
+  return read.warnings ? { warnings: read.warnings } : {};
 }
 
 function placeOf(table: string, options: ApplyOptions): RollbackPlace {
@@ -59,7 +71,7 @@ export async function applyNftables(target: SshTarget, ruleset: HostRuleset, opt
     // 1. Idempotence: a table that already carries the hash is left alone.
     const current = await listTable(first, table);
     if (!options.force && current.present && current.hash === hash && current.text !== undefined) {
-      return { host: name, changed: false, hash, liveText: current.text };
+      return { host: name, changed: false, hash, liveText: current.text, ...warningsOf(current) };
     }
 
     // 2. Check the transaction; nothing changes on error.
@@ -85,7 +97,7 @@ export async function applyNftables(target: SshTarget, ruleset: HostRuleset, opt
     if (!live.present || live.hash !== hash || live.text === undefined) {
       throw new HostError({ host: name, step: 'confirm', cause: `after the apply the table carries hash ${live.hash ?? '(none)'}, expected ${hash}`, hint: 'Another process may be changing the table concurrently' });
     }
-    return { host: name, changed: true, hash, liveText: live.text };
+    return { host: name, changed: true, hash, liveText: live.text, ...warningsOf(live) };
   } finally {
     first.close();
   }
