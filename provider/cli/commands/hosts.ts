@@ -8,7 +8,7 @@ import { compile } from "../../compile";
 import { InputError } from "../../model/errors";
 import { Model } from "../../model/model";
 import { Renderer, HostRuleset } from "../../render";
-import { applyHosts, deleteHost, detectDrift, mapHosts, readHost } from "../../targets/ssh";
+import { applyHosts, deleteHost, detectDrift, HostReadResult, mapHosts, readHost } from "../../targets/ssh";
 import { ParsedArgs, single, UsageError } from "../args";
 import { applyCluster, ClusterReport, destroyCluster, planCluster, PreparedCluster, prepareCluster, statusCluster } from "../cluster";
 import { Command } from "../command";
@@ -64,6 +64,14 @@ async function prepare(args: ParsedArgs, io: CliIo): Promise<Prepared> {
     throw new UsageError("the model names no hosts and no cluster to act on (add hosts with ssh settings, or cluster: { kubeconfig, context })");
   }
   return { model, hosts, cluster };
+}
+
+/**
+ * Prints a host's warnings under its line (each names the host already). They inform and never
+ * change the exit code: the rules are in place, the host's own settings keep them from applying.
+ */
+function printWarnings(warnings: readonly string[] | undefined, io: CliIo): void {
+  for (const w of warnings ?? []) io.out(`  warning: ${w}`);
 }
 
 /** Prints a cluster report's lines; its failures go to the command's summary on stderr. */
@@ -131,9 +139,10 @@ Exits 1 when a host or object cannot be read, or an object is in conflict.`,
     const [results, report] = await Promise.all([
       mapHosts(hosts, async ({ host, ruleset, text }) => {
         const live = await readHost(host.target, host.name, ruleset.backend, ruleset.table);
-        if (live.present && live.hash === ruleset.hash) return { status: "up to date" as const };
+        const { warnings } = live;
+        if (live.present && live.hash === ruleset.hash) return { status: "up to date" as const, warnings };
         const state = live.present ? await loadHostState(host.target, host.name, ruleset.table) : {};
-        return { status: live.present ? ("update" as const) : ("create" as const), ...lineDiff(state.rendered ?? "", text) };
+        return { status: live.present ? ("update" as const) : ("create" as const), warnings, ...lineDiff(state.rendered ?? "", text) };
       }),
       cluster ? planCluster(cluster, { diff: args.flags.has("diff") }) : undefined,
     ]);
@@ -142,10 +151,11 @@ Exits 1 when a host or object cannot be read, or an object is in conflict.`,
       const name = hosts[i].host.name;
       if (!r.ok) { failed++; io.out(`${name}: cannot read the host: ${r.error.message}`); return; }
       const v = r.value;
-      if (v.status === "up to date") { io.out(`${name}: up to date`); return; }
+      if (v.status === "up to date") { io.out(`${name}: up to date`); printWarnings(v.warnings, io); return; }
       const added = v.added.filter((l) => l.trim() !== "");
       const removed = v.removed.filter((l) => l.trim() !== "");
       io.out(`${name}: ${v.status} — ${added.length} line(s) added, ${removed.length} removed`);
+      printWarnings(v.warnings, io);
       if (args.flags.has("diff")) for (const l of [...removed.map((x) => `  - ${x}`), ...added.map((x) => `  + ${x}`)]) io.out(l);
     });
     printCluster(report, io);
@@ -165,6 +175,10 @@ For every host, in parallel: checks the new rules (nft -c), saves the current ta
 host-side timer that restores it, applies in one transaction, confirms over a new SSH connection,
 then disarms. A host that already carries the desired rules is not written to. When some hosts
 fail, the others keep their new rules and the error lists every failed host; run apply again.
+A "warning:" line under a host says its rules do not cover everything they seem to: a bridge
+with ports while net.bridge.bridge-nf-call-iptables (or -ip6tables) is not 1, so traffic between
+endpoints on that bridge is not filtered. Warnings do not change the exit code; nothing on the
+host besides the network's own rules is changed.
 
 Cluster objects that are missing or differ are server-side applied (field manager
 pulumi-netpolicy; fields of ours edited by hand are taken back). Every object is read first:
@@ -205,6 +219,7 @@ ${SELECT_HELP}
       if (!s.ok) { failures.push(`  - ${s.error.message}`); io.out(`${name}: FAILED`); return; }
       if (s.value.changed) changed++;
       io.out(`${name}: ${s.value.changed ? "applied" : "up to date"} (${hosts[i].ruleset.backend}, ${hosts[i].ruleset.table}, ${s.value.hash.slice(0, 12)})`);
+      printWarnings(s.value.warnings, io);
     });
     printCluster(report, io);
     const hostsPart = `apply: ${hosts.length} host(s), ${changed} changed, ${hosts.length - changed - failures.length} up to date${fail(failures.length, hosts.length)}`;
@@ -262,6 +277,16 @@ ${SELECT_HELP}`,
   },
 };
 
+/** One line: does the host carry what the model renders, unchanged? */
+async function syncState(host: CliHost, ruleset: HostRuleset, live: HostReadResult): Promise<string> {
+  if (!live.present) return "missing: no rules of this network on the host; run apply";
+  if (live.hash !== ruleset.hash) return `out of date: the host carries ${live.hash?.slice(0, 12) ?? "(no hash)"}, the model renders ${ruleset.hash.slice(0, 12)}; run apply`;
+  const state = await loadHostState(host.target, host.name, ruleset.table);
+  if (state.live === undefined) return "in sync (hash matches; no listing recorded to compare content)";
+  const drift = detectDrift({ hash: ruleset.hash, liveText: state.live }, live);
+  return drift.drifted ? `drift: ${drift.reason}; run apply --force to repair` : "in sync";
+}
+
 export const statusCommand: Command = {
   name: "status",
   summary: "report per host and per cluster object whether it matches the model (drift)",
@@ -272,7 +297,8 @@ Reads each host's rules and reports "in sync", "out of date" (the model changed:
 Each cluster object is "in sync", "missing", "drift" (changed by another field manager, e.g.
 kubectl edit: apply repairs it), "out of date" (the model changed), or "not managed by
 pulumi-netpolicy" (an object of that name that netpol did not create).
-Exits 1 when any host or object is not in sync or cannot be read.
+A "warning:" line under a host reports a bridge whose traffic bypasses the rules (see apply).
+Exits 1 when any host or object is not in sync or cannot be read (warnings do not count).
 ${CLUSTER_HELP}
 
 ${SELECT_HELP}`,
@@ -283,21 +309,17 @@ ${SELECT_HELP}`,
     const [settled, report] = await Promise.all([
       mapHosts(hosts, async ({ host, ruleset }) => {
         const live = await readHost(host.target, host.name, ruleset.backend, ruleset.table);
-        if (!live.present) return "missing: no rules of this network on the host; run apply";
-        if (live.hash !== ruleset.hash) return `out of date: the host carries ${live.hash?.slice(0, 12) ?? "(no hash)"}, the model renders ${ruleset.hash.slice(0, 12)}; run apply`;
-        const state = await loadHostState(host.target, host.name, ruleset.table);
-        if (state.live === undefined) return "in sync (hash matches; no listing recorded to compare content)";
-        const drift = detectDrift({ hash: ruleset.hash, liveText: state.live }, live);
-        return drift.drifted ? `drift: ${drift.reason}; run apply --force to repair` : "in sync";
+        return { text: await syncState(host, ruleset, live), warnings: live.warnings };
       }),
       cluster ? statusCluster(cluster) : undefined,
     ]);
     let bad = 0;
     settled.forEach((s, i) => {
       const name = hosts[i].host.name;
-      const text = s.ok ? s.value : `cannot read the host: ${s.error.message}`;
+      const text = s.ok ? s.value.text : `cannot read the host: ${s.error.message}`;
       if (!text.startsWith("in sync")) bad++;
       io.out(`${name}: ${text}`);
+      if (s.ok) printWarnings(s.value.warnings, io);
     });
     printCluster(report, io);
     const problems = clusterFailures(report);
