@@ -27,6 +27,13 @@ export interface AppliedHost {
   live: string;
   /** Set by a refresh that found the host's rules changed or gone. */
   drift?: string;
+  /**
+   * Why the rules may not hold on this host although they are in place, from the last apply or
+   * refresh: a bridge with ports while `net.bridge.bridge-nf-call-iptables` / `…-ip6tables` is not
+   * 1, so traffic between endpoints on that bridge bypasses the rules. Absent when there is none.
+   * Not drift: nothing to rewrite, and nothing the project changes on the host.
+   */
+  warnings?: string[];
 }
 
 /** Keys the provider adds to the inputs; everything else in the outputs is an input. */
@@ -146,7 +153,7 @@ async function applyAll(n: NetworkInputs, force: ReadonlySet<string>): Promise<A
   const applied: Record<string, AppliedHost> = {};
   for (const a of reports.flatMap((r) => r.applied).sort((x, y) => x.host.localeCompare(y.host))) {
     const r = byHost.get(a.host);
-    if (r) applied[a.host] = { backend: r.backend, table: r.table, hash: a.hash, live: digest(a.liveText) };
+    if (r) applied[a.host] = { backend: r.backend, table: r.table, hash: a.hash, live: digest(a.liveText), ...(a.warnings ? { warnings: a.warnings } : {}) };
   }
   return { applied, ...(error ? { error } : {}) };
 }
@@ -246,7 +253,8 @@ export async function readNetwork(id: string, props: Props): Promise<{ id: strin
     if (r.status !== "fulfilled") return;
     const expected = before[h.name];
     const drift = driftOf(expected, r.value);
-    applied[h.name] = { backend: expected?.backend ?? h.backend ?? "nftables", table, hash: r.value.present ? r.value.hash ?? "" : "", live: expected?.live ?? "", ...(drift ? { drift } : {}) };
+    const warnings = r.value.warnings;
+    applied[h.name] = { backend: expected?.backend ?? h.backend ?? "nftables", table, hash: r.value.present ? r.value.hash ?? "" : "", live: expected?.live ?? "", ...(drift ? { drift } : {}), ...(warnings ? { warnings } : {}) };
     if (drift) { drifted = true; rules[h.name] = `(drifted: ${drift})`; }
   });
   const rancherApplied = n.rancher ? await readRancher(n, n.rancher, rancherAppliedOf(props)) : undefined;
