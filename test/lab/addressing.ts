@@ -6,7 +6,8 @@
  *   10.231.64-254.0/24     management: one /24 per lab run (the only lab addresses in the root
  *                          namespace), one /30 per host: root side .(4i+1), host side .(4i+2)
  *   fd00:231::/64          transit (host i = fd00:231::(i+1))
- *   fd00:231:0:(i+1)::/64  endpoints of host i (endpoint k = ::(10+k)); gateway fe80::1
+ *   fd00:231:0:(i+1)::/64  endpoints of host i (endpoint k = ::(10+k)); gateway fe80::1 (routed),
+ *                          ::1 on the host's bridge (bridged hosts)
  *
  * Only the management /24 exists in the root namespace; everything else lives inside namespaces
  * the lab created, so concurrent labs can share it.
@@ -33,6 +34,10 @@ export function endpointPrefixV6(host: number): string {
 }
 export function gatewayV4(host: number): string {
   return `10.231.${host + 1}.1`;
+}
+/** The gateway's IPv6 address on a bridged host's br0 (routed hosts use fe80::1 per link). */
+export function gatewayV6(host: number): string {
+  return `fd00:231:0:${(host + 1).toString(16)}::1`;
 }
 export function endpointV4(host: number, k: number): string {
   return `10.231.${host + 1}.${10 + k}`;

@@ -3,12 +3,17 @@
  *
  *   root namespace ──veth (management /30)── host netns (sshd, nftables, forwarding)
  *                                                  │ veth per endpoint (routed /32, gateway .1)
+ *                                                  │ or, on a bridged host, a port of bridge br0
+ *                                                  │ (gateway .1/24 on br0, like docker0)
  *                                              endpoint netns (listeners)
  *   host netns ──veth── "switch" netns (bridge) ──veth── other host netns   (routes to each other's
  *                                                                           endpoint and mgmt prefixes)
  *
  * Endpoint to endpoint traffic always crosses the FORWARD path of the host(s) it passes, so
- * `hook forward` rules in a host namespace filter it, on one host and across hosts.
+ * `hook forward` rules in a host namespace filter it, on one host and across hosts; except on a
+ * bridged host, where traffic between two of its endpoints is bridged and reaches that hook only
+ * while the namespace's net.bridge.bridge-nf-call-iptables / -ip6tables are 1 (the default in a
+ * new namespace here).
  * Everything is named with a per-run id and torn down by `destroy()`, also after failures.
  */
 import * as crypto from 'crypto';
@@ -26,6 +31,13 @@ const PYTHON = '/usr/bin/python3';
 
 export interface LabHostSpec {
   name: string;
+  /**
+   * Attach the host's endpoints to a bridge `br0` in the host namespace, as Docker does with
+   * docker0, instead of one routed veth each: br0 carries the gateway with the host's /24 (and
+   * /64), endpoints get an address in that prefix and a default route via the gateway.
+   * @default false
+   */
+  bridged?: boolean;
 }
 
 export interface LabEndpointSpec {
@@ -46,6 +58,8 @@ export interface LabHost {
   name: string;
   index: number;
   netns: string;
+  /** Endpoints hang off bridge br0 (see LabHostSpec.bridged). */
+  bridged: boolean;
   /** The host's address on its management link (sshd listens here). */
   address: string;
   transitV4: string;
@@ -219,14 +233,24 @@ export class Lab {
         batch.push(`route add ${A.endpointPrefixV6(g)} via ${A.transitV6(g)}`);
         batch.push(`route add ${A.mgmtPrefixV4(block, g)} via ${A.transitV4(g)}`);
       });
+      const bridged = h.bridged ?? false;
+      if (bridged) {
+        batch.push('link add br0 type bridge mcast_snooping 0', `addr add ${A.gatewayV4(i)}/24 dev br0`);
+        if (ipv6) batch.push(`addr add ${A.gatewayV6(i)}/64 dev br0 nodad`);
+        batch.push('link set br0 up');
+      }
       let k = 0;
       spec.endpoints.forEach((e, j) => {
         if (e.host !== h.name) return;
         const v = `v${k}`;
         batch.push(`link add ${v} type veth peer name eth0 netns ${endpointNs[j]}`);
-        batch.push(`addr add ${A.gatewayV4(i)}/32 dev ${v}`, `addr add fe80::1/64 dev ${v} nodad`, `link set ${v} up`);
-        batch.push(`route add ${A.endpointV4(i, k)}/32 dev ${v}`);
-        if (ipv6) batch.push(`route add ${A.endpointV6(i, k)}/128 dev ${v}`);
+        if (bridged) {
+          batch.push(`link set ${v} master br0`, `link set ${v} up`);
+        } else {
+          batch.push(`addr add ${A.gatewayV4(i)}/32 dev ${v}`, `addr add fe80::1/64 dev ${v} nodad`, `link set ${v} up`);
+          batch.push(`route add ${A.endpointV4(i, k)}/32 dev ${v}`);
+          if (ipv6) batch.push(`route add ${A.endpointV6(i, k)}/128 dev ${v}`);
+        }
         this.endpointStates.set(e.name, {
           name: e.name,
           host: h.name,
@@ -246,6 +270,7 @@ export class Lab {
         name: h.name,
         index: i,
         netns: ns,
+        bridged,
         address: A.mgmtHostV4(block, i),
         transitV4: A.transitV4(i),
         transitV6: A.transitV6(i),
@@ -260,10 +285,16 @@ export class Lab {
 
     await mapLimit(spec.endpoints, 4, async (e) => {
       const ep = this.endpoint(e.name);
-      const hostIndex = this.hostState(e.host).index;
-      const batch = ['link set lo up', `addr add ${ep.ipv4}/32 dev eth0`, 'link set eth0 up'];
-      batch.push(`route add ${A.gatewayV4(hostIndex)} dev eth0`, `route add default via ${A.gatewayV4(hostIndex)} dev eth0`);
-      if (ep.ipv6) batch.push(`addr add ${ep.ipv6}/128 dev eth0 nodad`, 'route add ::/0 via fe80::1 dev eth0');
+      const { index: hostIndex, bridged } = this.hostState(e.host);
+      const batch = ['link set lo up'];
+      if (bridged) {
+        batch.push(`addr add ${ep.ipv4}/24 dev eth0`, 'link set eth0 up', `route add default via ${A.gatewayV4(hostIndex)} dev eth0`);
+        if (ep.ipv6) batch.push(`addr add ${ep.ipv6}/64 dev eth0 nodad`, `route add ::/0 via ${A.gatewayV6(hostIndex)} dev eth0`);
+      } else {
+        batch.push(`addr add ${ep.ipv4}/32 dev eth0`, 'link set eth0 up');
+        batch.push(`route add ${A.gatewayV4(hostIndex)} dev eth0`, `route add default via ${A.gatewayV4(hostIndex)} dev eth0`);
+        if (ep.ipv6) batch.push(`addr add ${ep.ipv6}/128 dev eth0 nodad`, 'route add ::/0 via fe80::1 dev eth0');
+      }
       await run(['ip', '-n', ep.netns, '-batch', '-'], { stdin: batch.join('\n') + '\n' });
       await this.startListener(ep, e.listen ?? {});
     });
@@ -296,10 +327,11 @@ export class Lab {
   }
 
   get hosts(): LabHost[] {
-    return [...this.hostStates.values()].map(({ name, index, netns, address, transitV4, transitV6 }) => ({
+    return [...this.hostStates.values()].map(({ name, index, netns, bridged, address, transitV4, transitV6 }) => ({
       name,
       index,
       netns,
+      bridged,
       address,
       transitV4,
       transitV6,
@@ -311,8 +343,8 @@ export class Lab {
   }
 
   host(name: string): LabHost {
-    const { index, netns, address, transitV4, transitV6 } = this.hostState(name);
-    return { name, index, netns, address, transitV4, transitV6 };
+    const { index, netns, bridged, address, transitV4, transitV6 } = this.hostState(name);
+    return { name, index, netns, bridged, address, transitV4, transitV6 };
   }
 
   endpoint(name: string): LabEndpoint {
