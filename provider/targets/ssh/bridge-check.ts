@@ -49,7 +49,7 @@ export const BRIDGE_REPORT_SCRIPT = [
  */
 export function splitBridgeReport(stdout: string, host: string, step: string): { report: BridgeReport; rest: string } {
   const bad = (what: string): HostError =>
-    new HostError({ host, step, cause: `unexpected output of the bridge check: ${what}`, hint: 'The host may run an unusual shell; nothing was changed' });
+    new HostError({ host, step, cause: `unexpected output of the bridge check: ${what}`, hint: "Does the login shell print something of its own (e.g. from .bashrc) for non-interactive commands? Make it silent" });
   const lines = stdout.split('\n');
   if (lines[0] !== BEGIN) throw bad(`expected "${BEGIN}" first, found "${printable(lines[0] ?? '')}"`);
   const end = lines.indexOf(END);
