@@ -45,18 +45,21 @@ export const BRIDGE_REPORT_SCRIPT = [
 
 /**
  * Splits the output of a command that began with BRIDGE_REPORT_SCRIPT into the report and the
- * rest (what the read command itself printed). Throws a HostError on anything unexpected.
+ * rest (what the read command itself printed). Lines before the report (a login shell's banner)
+ * are skipped; anything unexpected inside it throws a HostError.
  */
 export function splitBridgeReport(stdout: string, host: string, step: string): { report: BridgeReport; rest: string } {
   const bad = (what: string): HostError =>
-    new HostError({ host, step, cause: `unexpected output of the bridge check: ${what}`, hint: "Does the login shell print something of its own (e.g. from .bashrc) for non-interactive commands? Make it silent" });
+    new HostError({ host, step, cause: `unexpected output of the bridge check: ${what}`, hint: "The check lists /sys/class/net/*/brif and reads /proc/sys/net/bridge/bridge-nf-call-*; look at what the host printed there" });
   const lines = stdout.split('\n');
-  if (lines[0] !== BEGIN) throw bad(`expected "${BEGIN}" first, found "${printable(lines[0] ?? '')}"`);
-  const end = lines.indexOf(END);
+  // What a login shell prints before any command ran (a banner from .bashrc) is not ours to judge.
+  const begin = lines.indexOf(BEGIN);
+  if (begin === -1) throw bad(`no "${BEGIN}" line`);
+  const end = lines.indexOf(END, begin);
   if (end === -1) throw bad(`no "${END}" line`);
   const bridges: string[] = [];
   const values: Partial<Record<'iptables' | 'ip6tables', NfCallValue>> = {};
-  for (const line of lines.slice(1, end)) {
+  for (const line of lines.slice(begin + 1, end)) {
     const bridge = /^bridge (\S{1,15})$/.exec(line);
     // The kernel stores any non-zero write as 1, so 0 and 1 are the only numbers it prints.
     const sysctl = /^nf-call-(iptables|ip6tables) (0|1|absent|unreadable)$/.exec(line);

@@ -24,12 +24,18 @@ describe('splitBridgeReport', () => {
       { bridges: ['docker0'], iptables: 'absent', ip6tables: 'absent' },
       '',
     ],
+    [
+      "a login shell's banner in front is skipped",
+      out('Welcome!', '@@netpol-bridges', 'nf-call-iptables 1', 'nf-call-ip6tables 1', '@@netpol-bridges-end', 'table inet t {', '}'),
+      { bridges: [], iptables: '1', ip6tables: '1' },
+      'table inet t {\n}',
+    ],
   ])('%s', (_what, stdout, report, rest) => {
     expect(splitBridgeReport(stdout, 'h1', 'read table')).toEqual({ report, rest });
   });
 
   test.each<[string, string, string]>([
-    ['a shell banner in front', out('Welcome!', '@@netpol-bridges', 'nf-call-iptables 1', 'nf-call-ip6tables 1', '@@netpol-bridges-end'), 'expected "@@netpol-bridges" first, found "Welcome!"'],
+    ['no report at all', out('Welcome!', 'table inet t {', '}'), 'no "@@netpol-bridges" line'],
     ['no end marker', out('@@netpol-bridges', 'nf-call-iptables 1', 'nf-call-ip6tables 1'), 'no "@@netpol-bridges-end" line'],
     ['a value that is not 0 or 1', out('@@netpol-bridges', 'nf-call-iptables 2', 'nf-call-ip6tables 1', '@@netpol-bridges-end'), '"nf-call-iptables 2"'],
     ['a value twice', out('@@netpol-bridges', 'nf-call-iptables 1', 'nf-call-iptables 0', 'nf-call-ip6tables 1', '@@netpol-bridges-end'), '"nf-call-iptables 0"'],
