@@ -107,7 +107,11 @@ export class Network extends pulumi.dynamic.Resource {
   declare readonly table: pulumi.Output<string>;
   /** The rendered rules per host name: exactly what is applied. */
   declare readonly rules: pulumi.Output<Record<string, string>>;
-  /** Per host: backend, table, the content hash the host carries, and `drift` after a refresh found a change. */
+  /**
+   * Per host: backend, table, the content hash the host carries, `drift` after a refresh found a
+   * change, and `warnings` when the rules may be bypassed there (a bridge with ports while
+   * `net.bridge.bridge-nf-call-iptables` / `…-ip6tables` is not 1).
+   */
   declare readonly applied: pulumi.Output<Record<string, AppliedHost>>;
   /** With a rancher target: the network written, the policy written, the policy it had before, and `drift` after a refresh found a change. */
   declare readonly rancherApplied: pulumi.Output<RancherApplied | undefined>;
