@@ -1,9 +1,10 @@
 /**
  * Names for tier chains, by purpose rather than content (see host-program.ts), so a changed port
- * or action keeps every name. A chain is named after its layer, tier name, end origin, the sets
- * its rules test and the chain it goes to; so adding or removing a rule that tests no set (a port
- * rule in front of `within: stack`) keeps the names too. Only chains that share that key are
- * named after their rules' origins as well, then after the matches that tell them apart.
+ * or action keeps every name. A chain is named after as little as tells it apart from the others:
+ * its layer, tier name, end origin and the chain it goes to (a Calico profile: any rule of it may
+ * change); where chains share that, also the sets their rules test (Rancher's per-stack chains: a
+ * port rule in front of `within: stack` keeps the names); then their rules' origins; then the
+ * matches that differ between them.
  */
 import { shortHash } from "../compile/builder";
 import { LayerName, Match, Tier } from "../compile/ir";
@@ -25,6 +26,8 @@ export interface ChainDraft {
 
 /** What a tier is for, as far as it does not change when a rule's ports or action do. */
 export interface Purpose {
+  /** JSON of the layer, tier name and end origin. */
+  tier: string;
   /** JSON of the layer, tier name, end origin, and the set ids the rules test (sorted, once each). */
   coarse: string;
   /** JSON of the layer, tier name, end origin, and per rule its origin and the set ids it tests. */
@@ -39,20 +42,25 @@ export function purposeOf(layer: LayerName, tier: Tier): Purpose {
   const sets = (m: Match) => [...(m.src ?? []), ...(m.dst ?? [])].map((a) => a.set);
   const allSets = [...new Set(tier.rules.flatMap((r) => sets(r.match)))].sort(byText);
   return {
+    tier: JSON.stringify([layer, tier.name, tier.endOrigin]),
     coarse: JSON.stringify([layer, tier.name, tier.endOrigin, allSets]),
     text: JSON.stringify([layer, tier.name, tier.endOrigin, tier.rules.map((r) => [r.origin, ...sets(r.match)])]),
     matches: tier.rules.map((r) => JSON.stringify(r.match)),
   };
 }
 
+/** The keys a chain may be named by, from the coarsest; the next one only where chains share one. */
+const LEVELS: ReadonlyArray<(p: Purpose) => string> = [(p) => p.tier, (p) => p.coarse];
+
 /**
  * Chain ids (12 hex) by signature; distinct signatures get distinct ids. Chains are named from the
  * end of the programs back, so a chain's key can hold the (settled) name of the chain it goes to.
- * A chain's key is the smallest of its purposes' coarse keys. Chains that share one are named by
- * their purposes' full keys (with rule origins); several chains with one full key are told apart
- * by the rule matches that differ between them; any still sharing a key are sorted by signature
- * and all but the first get the signature appended. Every step depends only on the set of chains,
- * never on the order they were built in.
+ * At each level a chain's key is the smallest of its purposes' keys; a chain alone with its key is
+ * named by it, the others go on to the next level. Past the last level they are named by their
+ * purposes' full keys (with rule origins); several chains with one full key are told apart by the
+ * rule matches that differ between them; any still sharing a key are sorted by signature and all
+ * but the first get the signature appended. Every step depends only on the set of chains, never on
+ * the order they were built in.
  */
 export function nameChains(drafts: readonly ChainDraft[]): Map<string, string> {
   const names = new Map<string, string>();
@@ -65,18 +73,20 @@ export function nameChains(drafts: readonly ChainDraft[]): Map<string, string> {
     names.set(d.sig, id);
   };
   const nextOf = (d: ChainDraft) => (d.nextSig === undefined ? null : names.get(d.nextSig) ?? null);
-  const maxDepth = drafts.reduce((m, d) => Math.max(m, d.depth), -1);
-  for (let depth = 0; depth <= maxDepth; depth++) {
-    const byCoarse = groupBy(drafts.filter((d) => d.depth === depth), (d) => minOf([...d.purposes.values()].map((p) => JSON.stringify([p.coarse, nextOf(d)]))));
-    for (const [coarseKey, group] of byCoarse) {
-      if (group.length === 1) claim(group[0], coarseKey);
-      else nameByOrigins(group, nextOf, claim);
+  const nameAt = (level: number, group: readonly ChainDraft[]): void => {
+    const keyOf = LEVELS[level];
+    if (keyOf === undefined) { nameByOrigins(group, nextOf, claim); return; }
+    for (const [key, same] of groupBy(group, (d) => minOf([...d.purposes.values()].map((p) => JSON.stringify([keyOf(p), nextOf(d)]))))) {
+      if (same.length === 1) claim(same[0], key);
+      else nameAt(level + 1, same);
     }
-  }
+  };
+  const maxDepth = drafts.reduce((m, d) => Math.max(m, d.depth), -1);
+  for (let depth = 0; depth <= maxDepth; depth++) nameAt(0, drafts.filter((d) => d.depth === depth));
   return names;
 }
 
-/** Names chains that share a coarse key: by their full keys, then the matches that differ, then the signature. */
+/** Names chains that share every level's key: by their full keys, then the matches that differ, then the signature. */
 function nameByOrigins(group: readonly ChainDraft[], nextOf: (d: ChainDraft) => string | null, claim: (d: ChainDraft, key: string) => void): void {
   const withBest = group.map((draft) => {
     let best: { key: string; purpose: Purpose } | undefined;

@@ -5,15 +5,16 @@
  * - A **tier chain** is one tier of a program in a layer, with its continuation: `allow` returns
  *   (the other direction and layers still run), `deny` drops, `pass` and an `end: next` go to the
  *   next tier's chain. Tiers with equal content (in many programs, on many hosts) are one chain.
- * - A chain is **named by purpose**, like the compiler's sets: a hash of its layer, tier name, end
- *   origin, the sets its rules test, and the name of the chain it goes to (chain-names.ts). So a
- *   changed port or action, or a rule without sets added or removed, changes those rule lines
+ * - A chain is **named by purpose**, like the compiler's sets (chain-names.ts): a hash of its
+ *   layer, tier name, end origin and the name of the chain it goes to; where chains share that,
+ *   also the sets their rules test; then their rules' origins; then the matches that tell them
+ *   apart (a named port resolved per pod); any that still collide are sorted by content hash and
+ *   all but the first get it as a suffix. So a changed port or action, or an added or removed rule
+ *   (of a Calico profile; of a Rancher policy when it tests no new set), changes those rule lines
  *   only, not the chain's name, the dispatch entries that jump to it, or the earlier tiers that go
- *   to it. Chains that would share a name add their rules' origins, then the rule matches that
- *   tell them apart (a named port resolved per pod); any that still collide are sorted by content
- *   hash and all but the first get it as a suffix. Names are settled once over every program on
- *   the listed hosts, so a chain has the same name on every host, whatever the order of compiling
- *   or rendering. Names are 12 hex digits and carry no user text.
+ *   to it. Names are settled once over every program on the listed hosts, so a chain has the same
+ *   name on every host, whatever the order of compiling or rendering. Names are 12 hex digits and
+ *   carry no user text.
  * - A **dispatch** entry sends a local endpoint's address, per layer and direction, to the first
  *   tier chain of its program (or straight to drop for a program without tiers).
  * - A host needs the dispatch of its own endpoints, the chains reachable from it, and the set parts

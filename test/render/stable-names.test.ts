@@ -196,6 +196,31 @@ describe("a one-rule change is that rule's lines plus the content hash", () => {
     }
   });
 
+  test("Calico: a rule that tests a tag, added in front of a profile's rules, is its own lines only", () => {
+    const withRule = (doc: ModelInput): ModelInput => ({
+      ...doc,
+      profiles: (doc.profiles ?? []).map((p) => (p.id === "WEB"
+        ? { ...p, inbound_rules: [{ action: "allow" as const, protocol: "tcp" as const, src_tag: "ADMIN", dst_ports: [8443] }, ...(p.inbound_rules ?? [])] }
+        : p)),
+    });
+    const old = renderModel(calico(22));
+    const now = renderModel(withRule(calico(22)));
+    const comment = (l: string) => /^\t?# policy tier, \d+ rule\(s\)/.test(l);
+    let rules = 0;
+    for (const [i, r] of now.entries()) {
+      for (const [key, b] of Object.entries(texts(r))) {
+        const { removed, added } = changed(texts(old[i])[key], b);
+        const other = removed.filter((l) => !HASH_LINE.test(l) && !comment(l));
+        expect({ where: `${r.host} ${key}`, other }).toEqual({ where: `${r.host} ${key}`, other: [] });
+        const lines = added.filter((l) => !HASH_LINE.test(l) && !comment(l));
+        // The new rule's lines only; the tag's set is new, so the ipset text gains it (h2).
+        for (const line of lines) expect(line).toMatch(key === "ipset" ? /^(create|add|flush) / : /8443/);
+        if (key !== "ipset") rules += lines.length;
+      }
+    }
+    expect(rules).toBeGreaterThanOrEqual(2);
+  });
+
   test("the Kubernetes case really has two chains with one purpose, and both change", () => {
     const h1 = renderModel(kubernetes(6379))[0].nft ?? "";
     expect(h1.match(/^\tchain t_/gm)).toHaveLength(2);
