@@ -71,6 +71,16 @@ def probe_tcp(addr, port, timeout):
         s.close()
 
 
+def answered(s, timeout, got_answer):
+    """Calls got_answer() (one receive on s) until it is true or `timeout` seconds have passed."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        s.settimeout(max(0.001, deadline - time.monotonic()))
+        if got_answer():
+            return True
+    return False
+
+
 def probe_udp(addr, port, timeout):
     s = socket.socket(family_of(addr), socket.SOCK_DGRAM)
     s.settimeout(timeout)
@@ -78,12 +88,7 @@ def probe_udp(addr, port, timeout):
     try:
         s.connect((addr, port))
         s.send(token)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            s.settimeout(max(0.001, deadline - time.monotonic()))
-            if s.recv(65535) == token:
-                return True
-        return False
+        return answered(s, timeout, lambda: s.recv(65535) == token)
     except OSError:
         return False
     finally:
@@ -111,19 +116,18 @@ def probe_icmp(addr, timeout):
         header = struct.pack('!BBHHH', 8, 0, 0, ident, 1) + b'netpol-lab'
         packet = struct.pack('!BBHHH', 8, 0, checksum(header), ident, 1) + b'netpol-lab'
         want_type = 0
+    def is_reply():
+        data, peer = s.recvfrom(65535)
+        if not v6:
+            data = data[(data[0] & 0x0F) * 4:]
+        if len(data) < 8 or peer[0] != addr:
+            return False
+        typ, _, _, got_id, _ = struct.unpack('!BBHHH', data[:8])
+        return typ == want_type and got_id == ident
+
     try:
         s.sendto(packet, (addr, 0))
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            s.settimeout(max(0.001, deadline - time.monotonic()))
-            data, peer = s.recvfrom(65535)
-            if not v6:
-                data = data[(data[0] & 0x0F) * 4:]
-            if len(data) >= 8 and peer[0] == addr:
-                typ, _, _, got_id, _ = struct.unpack('!BBHHH', data[:8])
-                if typ == want_type and got_id == ident:
-                    return True
-        return False
+        return answered(s, timeout, is_reply)
     except OSError:
         return False
     finally:
