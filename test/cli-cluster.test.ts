@@ -9,8 +9,8 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { stringify } from "yaml";
-import { compare, desiredObjects } from "../provider/cli/cluster-objects";
-import { diffLines, formatDiff } from "../provider/cli/line-diff";
+import { compare, desiredObjects } from "../provider/deploy/cluster/objects";
+import { diffLines, formatDiff } from "../provider/deploy/line-diff";
 import { parseModelText } from "../provider/model/model";
 import { KubeClient, KubeObject } from "../provider/targets/kube/client";
 import { KubeApiServer, startKubeApiServer } from "./support/kube-apiserver";
@@ -412,7 +412,7 @@ describe("comparing a live object with the model (pure)", () => {
   test("line diff: changed lines with context, skipped stretches marked", () => {
     const before = ["a", "b", "c", "d", "e", "f", "g", "h"].join("\n");
     const after = ["a", "b", "c", "d", "E", "f", "g", "h"].join("\n");
-    expect(formatDiff(diffLines(before, after), 1)).toEqual(["  …", "  d", "- e", "+ E", "  f", "  …"]);
+    expect(formatDiff(diffLines(before, after), { context: 1 })).toEqual(["  …", "  d", "- e", "+ E", "  f", "  …"]);
     expect(diffLines("", "x\ny").map((l) => `${l.op}${l.text}`)).toEqual(["+x", "+y"]);
   });
 });

@@ -8,7 +8,7 @@ import { toNetworkingV1 } from "../model/kubernetes";
 import { defaultDenyPolicyFor, legacyIsolationAnnotation } from "../targets/kube/legacy";
 import { policyToV3, profileToV3 } from "./calico-v3";
 
-export type ClusterObject = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; annotations?: Record<string, string> } } & Record<string, unknown>;
+export type ClusterObject = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> } } & Record<string, unknown>;
 
 export interface ConvertOptions {
   /** Write `net.beta.kubernetes.io/network-policy` on Namespaces instead of default-deny policies. */

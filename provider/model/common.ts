@@ -52,3 +52,8 @@ export const protocolName = z.string().transform((s, ctx): ProtocolName => {
   return z.NEVER;
 });
 export type ProtocolName = "TCP" | "UDP" | "SCTP";
+
+/** A plain object (not null, not an array): what JSON objects parse to. */
+export function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}

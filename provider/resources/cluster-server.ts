@@ -7,11 +7,11 @@
  * it, and compare digests. Kubeconfig errors are not passed on either; whoever needs the real error
  * (create, update, refresh, delete) gets it from connecting.
  */
+import { isRecord } from "../model/common";
 import { createHash } from "crypto";
-import type { KubeconfigOptions } from "../targets/kube/kubeconfig";
+import { KubeconfigOptions, loadKubeconfig } from "../targets/kube/kubeconfig";
 import { containsUnknown, Props } from "./inputs";
 import { ClusterTarget } from "./schema";
-import { kubeTargets } from "./targets";
 
 /**
  * The output that remembers, for a kubeconfig file (or `KUBECONFIG`, `~/.kube/config`), which
@@ -20,9 +20,6 @@ import { kubeTargets } from "./targets";
  */
 export const SERVER_DIGEST_KEY = "clusterServerSha256";
 
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
 
 /** Where a target's kubeconfig is read from: inline text wins over a path; neither = `KUBECONFIG` or `~/.kube/config`. */
 export function kubeconfigOptions(cluster: ClusterTarget): KubeconfigOptions {
@@ -62,7 +59,7 @@ export async function resolvedServerDigest(cluster: unknown): Promise<string | u
   const target = ClusterTarget.safeParse(where);
   if (!target.success) return undefined;
   try {
-    const connection = await kubeTargets().kubeconfig.loadKubeconfig(kubeconfigOptions(target.data));
+    const connection = await loadKubeconfig(kubeconfigOptions(target.data));
     return serverDigest(connection.server);
   } catch {
     return undefined;

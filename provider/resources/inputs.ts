@@ -2,6 +2,7 @@
  * Shared by the resource implementations: unknown values during preview, check failures from zod
  * with property paths, credentials merged back into hosts, and the SSH target of a host.
  */
+import { isRecord } from "../model/common";
 import { z, ZodError, ZodIssue } from "zod";
 import { formatPath, InputError, issuesFromZod } from "../model/errors";
 import type { ModelInput } from "../model/model";
@@ -22,9 +23,6 @@ export interface CheckFailure {
 
 export type Props = Record<string, unknown>;
 
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
 
 export function containsUnknown(v: unknown): boolean {
   if (v === UNKNOWN) return true;

@@ -2,6 +2,6 @@ import { Command } from "../command";
 import { explainCommand, reachCommand, validateCommand } from "./analysis";
 import { convertCommand } from "./convert";
 import { renderCommand } from "./render";
-import { applyCommand, destroyCommand, planCommand, statusCommand } from "./hosts";
+import { applyCommand, destroyCommand, planCommand, statusCommand } from "./deploy";
 
 export const analysisCommands: Command[] = [validateCommand, reachCommand, explainCommand, renderCommand, convertCommand, planCommand, applyCommand, destroyCommand, statusCommand];

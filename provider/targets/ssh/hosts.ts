@@ -6,7 +6,7 @@ import { ApplyOptions, ApplyResult, DeleteResult, HostReadResult } from './apply
 import { HostError, describeCause } from './host-error';
 import { applyIptables, deleteIptables, readIptables } from './iptables-apply';
 import { applyNftables, deleteNftables, normalizeNftListing, readNftables } from './nftables-apply';
-import { mapHosts } from './pool';
+import { mapHosts } from '../pool';
 import { HostRuleset } from './ruleset';
 import { SshTarget } from './session';
 

@@ -7,8 +7,8 @@ export { applyHost, applyHosts, deleteHost, detectDrift, readHost } from './host
 export type { ApplyHostsReport, Drift, HostApply } from './hosts';
 export { applyIptables, deleteIptables, readIptables } from './iptables-apply';
 export { applyNftables, deleteNftables, normalizeNftListing, readNftables } from './nftables-apply';
-export { mapHosts } from './pool';
-export type { MapHostsOptions, Settled } from './pool';
+export { mapHosts } from '../pool';
+export type { MapHostsOptions, Settled } from '../pool';
 export * from './ruleset';
 export { SshSession, assertIdentifier, describeTarget, observeSsh, runOnHost, withSession } from './session';
 export type { CommandResult, RunOptions, SshObserver, SshTarget } from './session';

@@ -3,7 +3,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { Lab, requireLabPrerequisites } from '../../lab/lab';
 import { lookupKnownHosts } from '../../../provider/targets/ssh/host-keys';
-import { mapHosts } from '../../../provider/targets/ssh/pool';
+import { mapHosts } from '../../../provider/targets/pool';
 import { runOnHost } from '../../../provider/targets/ssh/session';
 import { labTarget, rejection } from './support';
 

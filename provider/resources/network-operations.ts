@@ -1,21 +1,25 @@
 /**
  * What the Network provider does, loaded at call time by the serializable provider object in
- * network.ts. check validates and renders (the rendered rules per host become the `rules` input,
- * so a preview diff shows the lines that change); create / update apply to every host in parallel
- * and write the Rancher policy to a `rancher` target; read reports drift; delete removes the
- * network's own table from every host and puts the Rancher network back as it was.
+ * network.ts. It only translates props to and from the deploy layer: check renders each host's
+ * rules (they become the `rules` input, so a preview diff shows the lines that change); create /
+ * update apply to every host in parallel and write the Rancher policy to a `rancher` target; read
+ * reports drift; delete removes the network's own rules from every host and puts the Rancher
+ * network back as it was.
  */
 import { createHash } from "crypto";
-import { compile } from "../compile";
+import type { HostDriver } from "../deploy/hosts/driver";
+import { desiredHosts } from "../deploy/hosts/rules";
+import { normalizeListing } from "../deploy/hosts/sync";
+import { HostOutcome, HostsTarget } from "../deploy/hosts/target";
+import { RancherApplied, RancherTarget, sameRancherNetwork } from "../deploy/rancher/target";
+import type { Settled } from "../deploy/target";
 import { InputError } from "../model/errors";
-import { parseModel } from "../model/model";
-import { renderAll, tableName } from "../render";
-import type { HostRuleset } from "../render";
-import type { HostReadResult } from "../targets/ssh";
-import { CheckFailure, COMPUTED, containsUnknown, hostByName, modelDocument, modelFailures, parseNetwork, Props, rulesText, schemaFailures, sshTarget, UNKNOWN, withCredentials } from "./inputs";
-import { applyRancher, RancherApplied, readRancher, restoreRancher, sameRancherNetwork } from "./rancher-network";
-import { NetworkInputs } from "./schema";
-import { hostTargets } from "./targets";
+import { Model, parseModel } from "../model/model";
+import { tableName } from "../render";
+import { CheckFailure, COMPUTED, containsUnknown, modelDocument, modelFailures, parseNetwork, Props, schemaFailures, sshTarget, UNKNOWN, withCredentials } from "./inputs";
+import { NetworkInputs, RancherTarget as RancherTargetInput } from "./schema";
+
+export type { RancherApplied };
 
 /** Per host, what the last apply left there. No secrets. */
 export interface AppliedHost {
@@ -40,7 +44,7 @@ export interface AppliedHost {
 const OUTPUT_ONLY = ["applied", "rancherApplied"] as const;
 
 function digest(text: string): string {
-  return createHash("sha256").update(text.replace(/packets \d+ bytes \d+/g, "packets 0 bytes 0").trim()).digest("hex");
+  return createHash("sha256").update(normalizeListing(text).trim()).digest("hex");
 }
 
 function message(e: unknown): string {
@@ -67,8 +71,7 @@ export function checkNetwork(news: Props): { inputs: Props; failures: CheckFailu
     return { inputs, failures };
   }
   try {
-    const rulesets = renderAll(compile(parseModel(doc, "network")));
-    inputs.rules = Object.fromEntries(rulesets.map((r) => [r.host, rulesText(r)]));
+    inputs.rules = Object.fromEntries(desiredHosts(parseModel(doc, "network")).map((h) => [h.name, h.text]));
   } catch (e) {
     if (e instanceof InputError) return { inputs, failures: modelFailures(e) };
     return { inputs, failures: [{ property: "", reason: `cannot render the rules: ${message(e)}` }] };
@@ -116,8 +119,19 @@ export function diffNetwork(olds: Props, news: Props): { changes: boolean; repla
   return { changes: inputsChanged || drifted || missing || rancherPending || replaces.length > 0, replaces, deleteBeforeReplace: false };
 }
 
-function render(n: NetworkInputs): HostRuleset[] {
-  return renderAll(compile(parseModel(modelDocument(n as unknown as Props), "network")));
+function modelOf(n: NetworkInputs): Model {
+  return parseModel(modelDocument(n as unknown as Props), "network");
+}
+
+/** The hosts target of a network (or of the hosts named in `only`). */
+function hostsTarget(n: NetworkInputs, driver: HostDriver | undefined, only?: readonly string[]): HostsTarget {
+  const connections = n.hosts.map((h) => ({ name: h.name, target: sshTarget(h.ssh) }));
+  return new HostsTarget(desiredHosts(modelOf(n), only ?? n.hosts.map((h) => h.name)), connections, driver, n.concurrency ?? 8);
+}
+
+/** The failed hosts of a report, one line each, named. */
+function failureLines<T>(items: readonly Settled<T>[]): string[] {
+  return items.flatMap((s) => (s.ok ? [] : [`  - ${s.error.message.startsWith("host ") ? s.error.message : `host ${s.name}: ${s.error.message}`}`]));
 }
 
 interface ApplyOutcome {
@@ -128,32 +142,17 @@ interface ApplyOutcome {
 }
 
 /** Applies every host's rules; `force` names hosts to rewrite even when their hash matches. */
-async function applyAll(n: NetworkInputs, force: ReadonlySet<string>): Promise<ApplyOutcome> {
+async function applyAll(n: NetworkInputs, force: ReadonlySet<string>, driver: HostDriver | undefined): Promise<ApplyOutcome> {
   if (n.hosts.length === 0) return { applied: {} };
-  const hosts = hostByName(n);
-  const rulesets = render(n);
-  const ssh = hostTargets();
-  const options = { ...(n.rollbackTimerSec !== undefined ? { rollbackTimerSec: n.rollbackTimerSec } : {}), concurrency: n.concurrency ?? 8 };
-  const plain = rulesets.filter((r) => !force.has(r.host));
-  const forced = rulesets.filter((r) => force.has(r.host));
-  const item = (r: HostRuleset) => {
-    const h = hosts.get(r.host);
-    if (!h) throw new Error(`host ${r.host}: not in hosts`);
-    return { target: sshTarget(h.ssh), ruleset: r };
-  };
-  const reports = await Promise.all([
-    ssh.applyHosts(plain.map(item), options),
-    forced.length > 0 ? ssh.applyHosts(forced.map(item), { ...options, force: true }) : Promise.resolve({ applied: [], failures: [] }),
-  ]);
-  const failures = reports.flatMap((r) => r.failures);
+  const report = await hostsTarget(n, driver).apply({ ...(n.rollbackTimerSec !== undefined ? { rollbackTimerSec: n.rollbackTimerSec } : {}), force });
+  const failures = failureLines(report.items);
   const error = failures.length > 0
-    ? `network ${n.name ?? ""}: ${failures.length} of ${rulesets.length} hosts failed (the others were applied and keep their new rules):\n${failures.map((f) => `  - ${f.message}`).join("\n")}`
+    ? `network ${n.name ?? ""}: ${failures.length} of ${report.items.length} hosts failed (the others were applied and keep their new rules):\n${failures.join("\n")}`
     : undefined;
-  const byHost = new Map(rulesets.map((r) => [r.host, r]));
   const applied: Record<string, AppliedHost> = {};
-  for (const a of reports.flatMap((r) => r.applied).sort((x, y) => x.host.localeCompare(y.host))) {
-    const r = byHost.get(a.host);
-    if (r) applied[a.host] = { backend: r.backend, table: r.table, hash: a.hash, live: digest(a.liveText), ...(a.warnings ? { warnings: a.warnings } : {}) };
+  const done = report.items.flatMap((s) => (s.ok ? [s.value] : [])).sort((x, y) => x.name.localeCompare(y.name));
+  for (const a of done as HostOutcome[]) {
+    applied[a.name] = { backend: a.backend, table: a.table, hash: a.hash, live: digest(a.liveText), ...(a.warnings ? { warnings: a.warnings } : {}) };
   }
   return { applied, ...(error ? { error } : {}) };
 }
@@ -172,12 +171,25 @@ interface RancherOutcome {
   error?: string;
 }
 
+function rancherTarget(n: NetworkInputs, r: RancherTargetInput, before: RancherApplied | undefined): RancherTarget {
+  const target = { url: r.url, project: r.project, network: r.network, accessKey: r.accessKey, secretKey: r.secretKey, ...(r.caPem !== undefined ? { caPem: r.caPem } : {}), ...(r.timeoutMs !== undefined ? { timeoutMs: r.timeoutMs } : {}) };
+  // Rancher's own default is allow with no rules.
+  return new RancherTarget(n.name ?? "", target, { defaultPolicyAction: n.defaultPolicyAction ?? "allow", policy: n.policy ?? [] }, before);
+}
+
+/** The one item of a Rancher report, or its error. */
+function rancherItem<T>(items: readonly Settled<T>[]): T {
+  const item = items[0];
+  if (!item.ok) throw item.error;
+  return item.value;
+}
+
 /** Writes the Rancher policy when the network has a rancher target; `before` is the last write. */
 async function writeRancher(n: NetworkInputs, before: RancherApplied | undefined): Promise<RancherOutcome> {
   if (!n.rancher) return {};
   const same = before !== undefined && sameRancherNetwork(before, n.rancher) ? before : undefined;
   try {
-    return { rancherApplied: await applyRancher(n, n.rancher, same) };
+    return { rancherApplied: rancherItem((await rancherTarget(n, n.rancher, same).apply()).items).applied };
   } catch (e) {
     return { ...(same ? { rancherApplied: same } : {}), error: message(e) };
   }
@@ -192,20 +204,18 @@ function settle(id: string, inputs: Props, hosts: ApplyOutcome, rancher: Rancher
   throw done || !firstApply ? partialFailure(errors.join("\n"), id, outs) : new Error(errors.join("\n"));
 }
 
-export async function createNetwork(inputs: Props): Promise<{ id: string; outs: Props }> {
+export async function createNetwork(inputs: Props, driver?: HostDriver): Promise<{ id: string; outs: Props }> {
   const n = parseNetwork(inputs);
-  const [hosts, rancher] = await Promise.all([applyAll(n, new Set()), writeRancher(n, undefined)]);
+  const [hosts, rancher] = await Promise.all([applyAll(n, new Set(), driver), writeRancher(n, undefined)]);
   return { id: String(inputs.table), outs: settle(String(inputs.table), inputs, hosts, rancher, true) };
 }
 
-/** Removes the network's table from hosts that left it. */
-async function removeHosts(olds: Props, keep: ReadonlySet<string>): Promise<void> {
+/** Removes the network's rules from hosts that left it. */
+async function removeHosts(olds: Props, keep: ReadonlySet<string>, driver: HostDriver | undefined): Promise<void> {
   const old = parseNetwork(inputsOf(olds));
-  const applied = appliedOf(olds);
-  const gone = old.hosts.filter((h) => !keep.has(h.name));
-  const ssh = hostTargets();
-  const results = await Promise.allSettled(gone.map((h) => ssh.deleteHost(sshTarget(h.ssh), h.name, applied[h.name]?.backend ?? h.backend ?? "nftables", String(olds.table))));
-  const failed = results.map((r, i) => (r.status === "rejected" ? `  - host ${gone[i].name}: ${message(r.reason)}` : "")).filter(Boolean);
+  const gone = old.hosts.filter((h) => !keep.has(h.name)).map((h) => h.name);
+  if (gone.length === 0) return;
+  const failed = failureLines((await hostsTarget(old, driver, gone).destroy()).items);
   if (failed.length > 0) throw new Error(`removing the network's table from hosts no longer listed failed:\n${failed.join("\n")}`);
 }
 
@@ -215,56 +225,53 @@ async function releaseRancher(olds: Props, n: NetworkInputs): Promise<void> {
   if (!before) return;
   if (n.rancher && sameRancherNetwork(before, n.rancher)) return;
   const old = parseNetwork(inputsOf(olds));
-  if (old.rancher) await restoreRancher(old.name ?? "", old.rancher, before);
+  if (old.rancher) rancherItem((await rancherTarget(old, old.rancher, before).destroy()).items);
 }
 
-export async function updateNetwork(id: string, olds: Props, news: Props): Promise<{ outs: Props }> {
+export async function updateNetwork(id: string, olds: Props, news: Props, driver?: HostDriver): Promise<{ outs: Props }> {
   const n = parseNetwork(news);
   const before = appliedOf(olds);
   const force = new Set(Object.entries(before).filter(([, h]) => h.drift !== undefined).map(([name]) => name));
-  const [hosts, rancher] = await Promise.all([applyAll(n, force), writeRancher(n, rancherAppliedOf(olds))]);
+  const [hosts, rancher] = await Promise.all([applyAll(n, force, driver), writeRancher(n, rancherAppliedOf(olds))]);
   const outs = settle(id, news, hosts, rancher, false);
-  await removeHosts(olds, new Set(n.hosts.map((h) => h.name)));
+  await removeHosts(olds, new Set(n.hosts.map((h) => h.name)), driver);
   await releaseRancher(olds, n);
   return { outs };
 }
 
-function driftOf(expected: AppliedHost | undefined, read: HostReadResult): string | undefined {
-  if (!expected) return "the host was never applied";
-  if (!read.present) return "the rules are gone from the host";
-  if (read.hash !== expected.hash) return `the host carries hash ${read.hash ?? "(none)"}, expected ${expected.hash}`;
-  if (digest(read.text ?? "") !== expected.live) return "the rules were edited on the host";
-  return undefined;
-}
-
-export async function readNetwork(id: string, props: Props): Promise<{ id: string; props: Props; inputs?: Props }> {
+/** Reads every host back (and the Rancher network): drift is the deploy layer's judgement. */
+export async function readNetwork(id: string, props: Props, driver?: HostDriver): Promise<{ id: string; props: Props; inputs?: Props }> {
   const n = parseNetwork(inputsOf(props));
   const before = appliedOf(props);
-  const ssh = hostTargets();
   const table = String(props.table);
-  const results = await Promise.allSettled(n.hosts.map((h) => ssh.readHost(sshTarget(h.ssh), h.name, before[h.name]?.backend ?? h.backend ?? "nftables", table)));
-  const failed = results.map((r, i) => (r.status === "rejected" ? `  - host ${n.hosts[i].name}: ${message(r.reason)}` : "")).filter(Boolean);
+  const report = n.hosts.length > 0 ? await hostsTarget(n, driver).status() : { items: [] };
+  const failed = failureLines(report.items);
   if (failed.length > 0) throw new Error(`network ${n.name ?? id}: reading ${failed.length} of ${n.hosts.length} hosts failed:\n${failed.join("\n")}`);
   const applied: Record<string, AppliedHost> = {};
   const rules: Record<string, unknown> = { ...((props.rules as Record<string, unknown> | undefined) ?? {}) };
   let drifted = false;
-  n.hosts.forEach((h, i) => {
-    const r = results[i];
-    if (r.status !== "fulfilled") return;
-    const expected = before[h.name];
-    const drift = driftOf(expected, r.value);
-    const warnings = r.value.warnings;
-    applied[h.name] = { backend: expected?.backend ?? h.backend ?? "nftables", table, hash: r.value.present ? r.value.hash ?? "" : "", live: expected?.live ?? "", ...(drift ? { drift } : {}), ...(warnings ? { warnings } : {}) };
-    if (drift) { drifted = true; rules[h.name] = `(drifted: ${drift})`; }
-  });
-  const rancherApplied = n.rancher ? await readRancher(n, n.rancher, rancherAppliedOf(props)) : undefined;
+  for (const item of report.items) {
+    if (!item.ok) continue;
+    const s = item.value;
+    const expected = before[s.name];
+    const host = n.hosts.find((h) => h.name === s.name);
+    const drift = !expected ? "the host was never applied" : s.state === "in sync" ? undefined : s.detail ?? s.state;
+    const present = s.state !== "missing";
+    applied[s.name] = {
+      backend: expected?.backend ?? host?.backend ?? "nftables", table,
+      hash: present ? s.hash ?? "" : "", live: expected?.live ?? "",
+      ...(drift ? { drift } : {}), ...(s.warnings ? { warnings: s.warnings } : {}),
+    };
+    if (drift) { drifted = true; rules[s.name] = `(drifted: ${drift})`; }
+  }
+  const rancherApplied = n.rancher && rancherAppliedOf(props) ? rancherItem((await rancherTarget(n, n.rancher, rancherAppliedOf(props)).status()).items).applied : undefined;
   const refreshed = { ...props, applied, ...(rancherApplied ? { rancherApplied } : {}) };
   // With drift, the inputs say what the hosts carry, so the next preview shows the repair.
   return { id, props: refreshed, ...(drifted ? { inputs: { ...inputsOf(props), rules } } : {}) };
 }
 
-export async function deleteNetwork(props: Props): Promise<void> {
-  await removeHosts(props, new Set());
+export async function deleteNetwork(props: Props, driver?: HostDriver): Promise<void> {
+  await removeHosts(props, new Set(), driver);
   const n = parseNetwork(inputsOf(props));
-  if (n.rancher) await restoreRancher(n.name ?? "", n.rancher, rancherAppliedOf(props));
+  if (n.rancher) rancherItem((await rancherTarget(n, n.rancher, rancherAppliedOf(props)).destroy()).items);
 }

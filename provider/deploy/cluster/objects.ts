@@ -1,6 +1,7 @@
 /**
- * The objects `netpol plan / apply / destroy / status` keep in a cluster, and how a live object
- * is judged against them. Pure: no I/O.
+ * The objects this project keeps in a cluster, whichever door writes them (`netpol apply`, a
+ * Profile / Policy / NetworkPolicy resource with a cluster), and the one way a live object is
+ * judged against them. Pure: no I/O.
  *
  * What is ours:
  * - NetworkPolicies and Calico v3 objects are written with the label
@@ -19,15 +20,16 @@
  * - the labels and annotations the model writes (the Namespace annotation among them).
  */
 import { stringify } from "yaml";
-import { effectivePolicyTypes } from "../compile/kubernetes";
-import { ClusterObject, clusterObjects } from "../convert";
-import { InputError, InputIssue } from "../model/errors";
-import { NetworkPolicy } from "../model/kubernetes";
-import { Model } from "../model/model";
-import type { KubeObject } from "../targets/kube/client";
-import { InputError as KubeInputError } from "../targets/kube/errors";
-import { describeRef, ObjectRef, objectPath } from "../targets/kube/resources";
-import { DiffLine, diffLines } from "./line-diff";
+import { effectivePolicyTypes } from "../../compile/kubernetes";
+import { ClusterObject, clusterObjects } from "../../convert";
+import { isRecord } from "../../model/common";
+import { InputError, InputIssue } from "../../model/errors";
+import { NetworkPolicy } from "../../model/kubernetes";
+import { Model } from "../../model/model";
+import type { KubeObject } from "../../targets/kube/client";
+import { InputError as KubeInputError } from "../../targets/kube/errors";
+import { describeRef, ObjectRef, objectPath } from "../../targets/kube/resources";
+import { DiffLine, diffLines } from "../line-diff";
 
 /** Marks the objects this project created (the Kubernetes recommended label). */
 export const MANAGED_BY_LABEL = "app.kubernetes.io/managed-by";
@@ -45,7 +47,6 @@ export interface DesiredObject {
 }
 
 type Json = Record<string, unknown>;
-const isRecord = (v: unknown): v is Json => typeof v === "object" && v !== null && !Array.isArray(v);
 
 /** NetworkPolicy spec with the API server's defaults written out. */
 function withApiDefaults(spec: NetworkPolicy["spec"]): NetworkPolicy["spec"] {
@@ -67,46 +68,60 @@ function refOf(o: ClusterObject): ObjectRef {
 }
 
 /**
- * Every object the model puts in its cluster, labelled and with API defaults written out.
- * Throws one InputError (naming the model file) listing every object that cannot be written.
+ * One object as it is written: labelled as ours (a Namespace excepted: only its annotation is
+ * ours) and, for a NetworkPolicy, with the API server's defaults written out. Throws a message
+ * (no path) when the object cannot be written.
+ */
+export function desiredObject(raw: ClusterObject): DesiredObject {
+  const ref = refOf(raw);
+  const title = describeRef(ref);
+  try {
+    objectPath(ref);
+  } catch (e) {
+    if (e instanceof KubeInputError) throw new Error(e.message);
+    throw e;
+  }
+  const annotationOnly = raw.kind === "Namespace";
+  const rawLabels = (raw.metadata as Json).labels;
+  const labels = isRecord(rawLabels) ? (rawLabels as Record<string, string>) : {};
+  const foreign = labels[MANAGED_BY_LABEL];
+  if (!annotationOnly && foreign !== undefined && foreign !== FIELD_MANAGER) {
+    throw new Error(`${title}: metadata.labels["${MANAGED_BY_LABEL}"] is "${foreign}", but netpol sets it to "${FIELD_MANAGER}" to mark the objects it manages; remove it`);
+  }
+  let object: ClusterObject = raw;
+  if (!annotationOnly) {
+    const metadata: ClusterObject["metadata"] & { labels: Record<string, string> } = { ...raw.metadata, labels: { ...labels, [MANAGED_BY_LABEL]: FIELD_MANAGER } };
+    object = { ...raw, metadata };
+    if (raw.apiVersion === "networking.k8s.io/v1" && raw.kind === "NetworkPolicy") {
+      object = { ...object, spec: withApiDefaults(raw.spec as NetworkPolicy["spec"]) };
+    }
+  }
+  return { ref, title, object, annotationOnly };
+}
+
+/**
+ * Every object the model puts in its cluster. Throws one InputError (naming the model file)
+ * listing every object that cannot be written.
  */
 export function desiredObjects(model: Model, file: string): DesiredObject[] {
   const issues: InputIssue[] = [];
-  const seen = new Map<string, string>();
+  const seen = new Set<string>();
   const out: DesiredObject[] = [];
   for (const raw of clusterObjects(model, { legacyIsolationAnnotation: model.cluster?.legacyIsolationAnnotation })) {
-    const ref = refOf(raw);
-    const title = describeRef(ref);
+    let d: DesiredObject;
     try {
-      objectPath(ref);
+      d = desiredObject(raw);
     } catch (e) {
-      if (!(e instanceof KubeInputError)) throw e;
-      issues.push({ path: "cluster", message: e.message });
+      issues.push({ path: "cluster", message: e instanceof Error ? e.message : String(e) });
       continue;
     }
-    const key = `${ref.apiVersion} ${ref.kind} ${ref.namespace ?? ""}/${ref.name}`;
+    const key = `${d.ref.apiVersion} ${d.ref.kind} ${d.ref.namespace ?? ""}/${d.ref.name}`;
     if (seen.has(key)) {
-      issues.push({ path: "cluster", message: `${title}: two documents of the model become this same object; rename one of them` });
+      issues.push({ path: "cluster", message: `${d.title}: two documents of the model become this same object; rename one of them` });
       continue;
     }
-    seen.set(key, title);
-    const annotationOnly = raw.kind === "Namespace";
-    const rawLabels = (raw.metadata as Json).labels;
-    const labels = isRecord(rawLabels) ? (rawLabels as Record<string, string>) : {};
-    const foreign = labels[MANAGED_BY_LABEL];
-    if (!annotationOnly && foreign !== undefined && foreign !== FIELD_MANAGER) {
-      issues.push({ path: "cluster", message: `${title}: metadata.labels["${MANAGED_BY_LABEL}"] is "${foreign}", but netpol sets it to "${FIELD_MANAGER}" to mark the objects it manages; remove it from the model` });
-      continue;
-    }
-    let object: ClusterObject = raw;
-    if (!annotationOnly) {
-      const metadata: ClusterObject["metadata"] & { labels: Record<string, string> } = { ...raw.metadata, labels: { ...labels, [MANAGED_BY_LABEL]: FIELD_MANAGER } };
-      object = { ...raw, metadata };
-      if (raw.apiVersion === "networking.k8s.io/v1" && raw.kind === "NetworkPolicy") {
-        object = { ...object, spec: withApiDefaults(raw.spec as NetworkPolicy["spec"]) };
-      }
-    }
-    out.push({ ref, title, object, annotationOnly });
+    seen.add(key);
+    out.push(d);
   }
   if (issues.length > 0) throw new InputError(file, issues);
   return out;
@@ -182,6 +197,8 @@ export function yamlOf(value: unknown): string {
 
 export interface Comparison {
   inSync: boolean;
+  /** Each differing field as `path: desired → live` (what a refresh reports as drift). */
+  fields: string[];
   /** Line diff from the live view to the desired view (what apply changes). */
   lines: DiffLine[];
   /** Field managers other than ours that own fields of the object (who edited it). */
@@ -195,7 +212,31 @@ export function compare(desired: DesiredObject, live: KubeObject): Comparison {
   const others = managers(live)
     .filter((m) => m.manager !== FIELD_MANAGER && m.operation === "Update" && touchesCompared(m.fieldsV1, desired))
     .map((m) => m.manager);
-  return { inSync: before === after, lines: before === after ? [] : diffLines(before, after), otherManagers: [...new Set(others)].sort() };
+  const inSync = before === after;
+  return { inSync, fields: inSync ? [] : fieldChanges(views.desired, views.live), lines: inSync ? [] : diffLines(before, after), otherManagers: [...new Set(others)].sort() };
+}
+
+function format(v: unknown): string {
+  const text = JSON.stringify(v) ?? "(none)";
+  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+}
+
+/**
+ * Where two compared views differ, as `path: desired → live` lines: lists must match in length
+ * and element by element; a key on either side only is a difference.
+ */
+export function fieldChanges(desired: unknown, live: unknown, path = ""): string[] {
+  const line = () => [`${path}: ${format(desired)} → ${format(live)}`];
+  if (Array.isArray(desired)) {
+    if (!Array.isArray(live) || live.length !== desired.length) return line();
+    return desired.flatMap((d, i) => fieldChanges(d, live[i], `${path}[${i}]`));
+  }
+  if (isRecord(desired)) {
+    if (!isRecord(live)) return line();
+    const keys = [...new Set([...Object.keys(desired), ...Object.keys(live)])].filter((k) => desired[k] !== undefined || live[k] !== undefined).sort();
+    return keys.flatMap((k) => fieldChanges(desired[k], live[k], path === "" ? k : `${path}.${k}`));
+  }
+  return desired === live || (desired === undefined && live === null) || (desired === null && live === undefined) ? [] : line();
 }
 
 /** Whether a managedFields entry owns part of what is compared (spec, or a label / annotation we write). */

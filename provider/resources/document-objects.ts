@@ -1,10 +1,12 @@
 /**
  * What a document is in a cluster: the API object it is written as (a NetworkPolicy as itself, a
  * Calico profile or selector policy as its `projectcalico.org/v3` Profile / GlobalNetworkPolicy),
- * how drift is judged (the fields the project writes, compared with the live object; fields the
- * server adds are not drift), how an API field path maps back to the input property a user wrote,
- * and how a live NetworkPolicy becomes a document again (import). Pure: no I/O.
+ * how an API field path maps back to the input property a user wrote, and how a live
+ * NetworkPolicy becomes a document again (import). How a live object is judged against it is the
+ * deploy layer's (deploy/cluster/objects.ts), the same for every door. Pure: no I/O.
  */
+import { isRecord } from "../model/common";
+import type { ClusterObject } from "../convert";
 import { policyToV3, profileToV3 } from "../convert/calico-v3";
 import type { CalicoPolicy, CalicoProfile } from "../model/calico";
 import { NetworkPolicy, toNetworkingV1 } from "../model/kubernetes";
@@ -14,23 +16,12 @@ export type DocumentKind = "profile" | "policy" | "networkPolicy";
 
 type Props = Record<string, unknown>;
 
-/** An object as this project writes it to a cluster API. */
-export interface ClusterObject {
-  apiVersion: string;
-  kind: string;
-  metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
-  spec: Record<string, unknown>;
-}
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
 
 /** The object a validated document is written as. A NetworkPolicy without namespace goes to "default". */
 export function clusterObjectOf(kind: DocumentKind, document: Props): ClusterObject {
   switch (kind) {
-    case "profile": return profileToV3(document as unknown as CalicoProfile) as ClusterObject;
-    case "policy": return policyToV3(document as unknown as CalicoPolicy) as ClusterObject;
+    case "profile": return { ...profileToV3(document as unknown as CalicoProfile) };
+    case "policy": return { ...policyToV3(document as unknown as CalicoPolicy) };
     case "networkPolicy": {
       const np = toNetworkingV1(document as unknown as NetworkPolicy);
       return { ...np, metadata: { ...np.metadata, namespace: np.metadata.namespace ?? "default" } } as ClusterObject;
@@ -62,31 +53,8 @@ export function resourceLabel(kind: DocumentKind, document: Props): string {
   }
 }
 
-function format(v: unknown): string {
-  const text = JSON.stringify(v) ?? "(none)";
-  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
-}
-
-/**
- * Where `live` differs from `desired`, as `path: desired → live` lines. Only what `desired` sets is
- * compared (server-side apply leaves other fields alone, and servers add defaults); lists must
- * match in length and element by element.
- */
-export function driftOf(desired: unknown, live: unknown, path = ""): string[] {
-  if (Array.isArray(desired)) {
-    if (!Array.isArray(live) || live.length !== desired.length) return [`${path}: ${format(desired)} → ${format(live)}`];
-    return desired.flatMap((d, i) => driftOf(d, live[i], `${path}[${i}]`));
-  }
-  if (isRecord(desired)) {
-    if (!isRecord(live)) return [`${path}: ${format(desired)} → ${format(live)}`];
-    return Object.keys(desired).sort().filter((k) => desired[k] !== undefined)
-      .flatMap((k) => driftOf(desired[k], live[k], path === "" ? k : `${path}.${k}`));
-  }
-  return desired === live ? [] : [`${path}: ${format(desired)} → ${format(live)}`];
-}
-
-/** The part of a live object drift is judged on and outputs show: kind, name, labels, annotations, spec. */
-export function liveView(live: Props): ClusterObject {
+/** What outputs show of a live object: kind, name, labels, annotations, spec. */
+export function liveView(live: Props): ClusterObject & { spec: Record<string, unknown> } {
   const meta = isRecord(live.metadata) ? live.metadata : {};
   return {
     apiVersion: String(live.apiVersion),
@@ -99,13 +67,6 @@ export function liveView(live: Props): ClusterObject {
     },
     spec: isRecord(live.spec) ? live.spec : {},
   };
-}
-
-/** The comparison of a desired object with its live view, as the `drift` output (undefined = in sync). */
-export function driftMessage(desired: ClusterObject, live: ClusterObject): string | undefined {
-  const { metadata: { name: _n, namespace: _ns, ...wanted }, spec } = desired;
-  const lines = driftOf({ metadata: wanted, spec }, { metadata: live.metadata, spec: live.spec });
-  return lines.length === 0 ? undefined : `changed in the cluster: ${lines.join("; ")}`;
 }
 
 /**

@@ -1,33 +1,33 @@
 /**
  * The Profile, Policy and NetworkPolicy dynamic providers: plain objects (serialized by Pulumi)
- * that load documents-impl.ts when a method runs.
+ * that load document-operations.ts when a method runs. The three differ only in their kind.
  */
 import type * as pulumi from "@pulumi/pulumi";
-import type { DocumentKind } from "./documents-impl";
+import type { DocumentKind } from "./document-objects";
 import { loadModule } from "./loader";
 
-type Impl = typeof import("./documents-impl");
+type Impl = typeof import("./document-operations");
 type Props = Record<string, unknown>;
 
 function documentProvider(kind: DocumentKind): pulumi.dynamic.ResourceProvider {
   return {
     async check(_olds: Props, news: Props) {
-      return loadModule<Impl>("resources/documents-impl").checkDocument(kind, news);
+      return loadModule<Impl>("resources/document-operations").checkDocument(kind, news);
     },
     async diff(_id: string, olds: Props, news: Props) {
-      return loadModule<Impl>("resources/documents-impl").diffDocument(kind, olds, news);
+      return loadModule<Impl>("resources/document-operations").diffDocument(kind, olds, news);
     },
     async create(inputs: Props) {
-      return loadModule<Impl>("resources/documents-impl").createDocument(kind, inputs);
+      return loadModule<Impl>("resources/document-operations").createDocument(kind, inputs);
     },
     async update(_id: string, _olds: Props, news: Props) {
-      return loadModule<Impl>("resources/documents-impl").updateDocument(kind, news);
+      return loadModule<Impl>("resources/document-operations").updateDocument(kind, news);
     },
     async read(id: string, props: Props) {
-      return loadModule<Impl>("resources/documents-impl").readDocument(kind, id, props);
+      return loadModule<Impl>("resources/document-operations").readDocument(kind, id, props);
     },
     async delete(_id: string, props: Props) {
-      await loadModule<Impl>("resources/documents-impl").deleteDocument(kind, props);
+      await loadModule<Impl>("resources/document-operations").deleteDocument(kind, props);
     },
   };
 }

@@ -9,13 +9,17 @@
  */
 import { CalicoPolicy, CalicoProfile } from "../model/calico";
 import { NetworkPolicy as NetworkPolicyDoc, toNetworkingV1 } from "../model/kubernetes";
-import type { KubeClient } from "../targets/kube/client";
+import type { ClusterObject } from "../convert";
+import { desiredObject } from "../deploy/cluster/objects";
+import { ClusterTarget as ClusterDeployTarget } from "../deploy/cluster/target";
+import type { Settled } from "../deploy/target";
+import { KubeClient } from "../targets/kube/client";
 import type { ApiError } from "../targets/kube/errors";
-import { ClusterObject, clusterObjectOf, DocumentKind, driftMessage, inputPathOf, liveView, networkPolicyDocumentFromLive, objectRef, parseImportId, resourceLabel } from "./cluster-objects";
+import { clusterObjectOf, DocumentKind, inputPathOf, liveView, networkPolicyDocumentFromLive, objectRef, parseImportId, resourceLabel } from "./document-objects";
 import { kubeconfigOptions, resolvedServerDigest, SERVER_DIGEST_KEY, serverDigest, storedServerDigest, writtenServerDigest } from "./cluster-server";
+import { isRecord } from "../model/common";
 import { CheckFailure, containsUnknown, Props, schemaFailures, UNKNOWN } from "./inputs";
 import { ClusterTarget } from "./schema";
-import { kubeTargets } from "./targets";
 
 export type { DocumentKind };
 
@@ -23,10 +27,6 @@ const DOCUMENT_SCHEMA = { profile: CalicoProfile, policy: CalicoPolicy, networkP
 
 /** Keys the provider computes; they never come from the user. */
 const COMPUTED_KEYS: readonly string[] = ["__provider", "document", "calicoObject", "live", "drift", SERVER_DIGEST_KEY];
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
 
 /** The user's inputs (a profile's `id` travels as `profileId`: `id` is reserved by Pulumi). */
 function userInputs(p: Props): Props {
@@ -129,7 +129,26 @@ export async function diffDocument(kind: DocumentKind, olds: Props, news: Props)
 }
 
 async function connect(cluster: ClusterTarget): Promise<KubeClient> {
-  return kubeTargets().client.KubeClient.connect(kubeconfigOptions(cluster));
+  return KubeClient.connect(kubeconfigOptions(cluster));
+}
+
+/**
+ * The deploy layer's cluster target for this one object: the same label, comparison and
+ * server-side apply as `netpol apply`. A resource takes over an object of the same name that
+ * exists (an import, or the first apply over a hand-made one); `force` decides field conflicts.
+ */
+function deployTarget(kube: KubeClient, cluster: ClusterTarget, object: ClusterObject): ClusterDeployTarget {
+  return new ClusterDeployTarget("cluster", [desiredObject(object)], kube, {
+    fieldManager: cluster.fieldManager ?? "pulumi-netpolicy",
+    forceConflicts: cluster.force ? "always" : "never",
+  });
+}
+
+/** The one item of a single-object report, or its error. */
+function only<T>(items: Settled<T>[]): T {
+  const item = items[0];
+  if (!item.ok) throw item.error;
+  return item.value;
 }
 
 /**
@@ -166,8 +185,8 @@ async function push(kind: DocumentKind, p: Props, document: Props): Promise<Prop
   const desired = clusterObjectOf(kind, document);
   try {
     const kube = await connect(cluster);
-    const live = await kube.apply(desired, { fieldManager: cluster.fieldManager ?? "pulumi-netpolicy", force: cluster.force ?? false });
-    return { live: liveView(live), ...storedServerDigest(cluster, kube.connection.server) };
+    const outcome = only((await deployTarget(kube, cluster, desired).apply({ force: true, adopt: true })).items);
+    return { live: liveView(outcome.live ?? {}), ...storedServerDigest(cluster, kube.connection.server) };
   } catch (e) {
     throw clusterError(kind, document, "server-side apply", e);
   }
@@ -224,18 +243,17 @@ export async function readDocument(kind: DocumentKind, id: string, props: Props)
   }
   const document = documentOf(kind, props);
   const desired: ClusterObject = clusterObjectOf(kind, document);
-  let live: Props | undefined;
+  let status;
   try {
     const kube = await connectWhereWritten(cluster, props);
-    live = await kube.get(objectRef(desired));
+    status = only((await deployTarget(kube, cluster, desired).status()).items);
   } catch (e) {
     throw clusterError(kind, document, "reading the object back", e);
   }
-  if (!live) return { id: "", props: {} };
-  const view = liveView(live);
-  const drift = driftMessage(desired, view);
+  if (status.state === "missing" || !status.live) return { id: "", props: {} };
+  const drift = status.state === "in sync" ? undefined : status.drift?.reason ?? status.detail;
   const { drift: _old, ...rest } = props;
-  return { id, props: { ...rest, live: view, ...(drift !== undefined ? { drift } : {}) } };
+  return { id, props: { ...rest, live: liveView(status.live), ...(drift !== undefined ? { drift } : {}) } };
 }
 
 export async function deleteDocument(kind: DocumentKind, props: Props): Promise<void> {

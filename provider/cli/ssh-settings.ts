@@ -1,18 +1,15 @@
 /**
  * Model hosts → SSH targets for the CLI: key and known_hosts paths resolve against the model
- * file's folder (as the cluster's kubeconfig path does, see cluster.ts); secrets come from the
+ * file's folder (as the cluster's kubeconfig path does, see cluster-settings.ts); secrets come from the
  * environment variables the model names, read at call time.
  */
 import * as path from "node:path";
 import { InputError, InputIssue } from "../model/errors";
 import { SshConnectionInput } from "../model/inventory";
 import { Model } from "../model/model";
+import type { HostConnection } from "../deploy/hosts/target";
 import type { SshTarget } from "../targets/ssh/session";
 
-export interface CliHost {
-  name: string;
-  target: SshTarget;
-}
 
 function toTarget(c: SshConnectionInput, at: string, baseDir: string, env: Record<string, string | undefined>, issues: InputIssue[]): SshTarget {
   const fromEnv = (field: "privateKeyEnv" | "passphraseEnv" | "passwordEnv") => {
@@ -45,7 +42,7 @@ function toTarget(c: SshConnectionInput, at: string, baseDir: string, env: Recor
  * The hosts of the model (or only those named in `only`) with their SSH targets; an InputError
  * lists hosts that cannot be reached.
  */
-export function hostTargets(model: Model, file: string, cwd: string, env: Record<string, string | undefined>, only?: readonly string[]): CliHost[] {
+export function hostTargets(model: Model, file: string, cwd: string, env: Record<string, string | undefined>, only?: readonly string[]): HostConnection[] {
   const baseDir = path.dirname(path.resolve(cwd, file));
   const issues: InputIssue[] = [];
   const hosts = (model.hosts ?? []).map((h, i) => {
@@ -58,5 +55,5 @@ export function hostTargets(model: Model, file: string, cwd: string, env: Record
     return { name: h.name, target: toTarget(h.ssh, `hosts[${i}].ssh`, baseDir, env, issues) };
   });
   if (issues.length > 0) throw new InputError(file, issues);
-  return hosts.filter((h): h is CliHost => h !== undefined);
+  return hosts.filter((h): h is HostConnection => h !== undefined);
 }

@@ -1,0 +1,70 @@
+/**
+ * What the hosts target does to one host, behind one small interface: the SSH appliers (nftables,
+ * iptables) and the record the project keeps on each host. Tests that run without the namespace
+ * lab construct a driver of their own; nothing else replaces this one.
+ *
+ * The record, in the host's state folder: the rules text the last apply sent (so a plan shows the
+ * lines that change) and the host's listing right after it (so status tells a hand edit from our
+ * own rules). Every door writes and reads the same record, so what one door applies, the other
+ * sees as in sync.
+ */
+import { shortHash } from "../../compile/builder";
+import type { HostRuleset } from "../../render";
+import { applyHost, deleteHost, readHost } from "../../targets/ssh/hosts";
+import type { ApplyOptions, ApplyResult, DeleteResult, HostReadResult } from "../../targets/ssh/apply-options";
+import { DEFAULT_STATE_DIR } from "../../targets/ssh/rollback";
+import { runOnHost, SshTarget } from "../../targets/ssh/session";
+
+/** What the last apply left on a host. */
+export interface HostRecord {
+  /** The rules text that apply sent (rulesText). */
+  rendered: string;
+  /** The host's listing right after that apply. */
+  live: string;
+}
+
+export interface HostDriver {
+  apply(target: SshTarget, ruleset: HostRuleset, options: ApplyOptions): Promise<ApplyResult>;
+  read(target: SshTarget, host: string, backend: HostRuleset["backend"], table: string): Promise<HostReadResult>;
+  delete(target: SshTarget, host: string, backend: HostRuleset["backend"], table: string, options: Pick<ApplyOptions, "stateDir">): Promise<DeleteResult>;
+  readRecord(target: SshTarget, host: string, table: string): Promise<HostRecord | undefined>;
+  writeRecord(target: SshTarget, host: string, table: string, record: HostRecord): Promise<void>;
+  clearRecord(target: SshTarget, host: string, table: string): Promise<void>;
+}
+
+/**
+ * The state folder of a host, one per host name: hosts that share a filesystem (containers of one
+ * machine, the namespace lab) never share rollback files or records.
+ */
+export function stateDirFor(host: string): string {
+  return `${DEFAULT_STATE_DIR}/h_${shortHash(host, 10)}`;
+}
+
+const fileOf = (host: string, table: string, kind: "rendered" | "live") => `${stateDirFor(host)}/${table}.${kind}`;
+
+/** Separates the two texts of a record on stdin and stdout; the renderer never emits it. */
+const MARKER = "--- netpol live listing ---";
+
+export const sshDriver: HostDriver = {
+  apply: (target, ruleset, options) => applyHost(target, ruleset, options),
+  read: (target, host, backend, table) => readHost(target, host, backend, table),
+  delete: (target, host, backend, table, options) => deleteHost(target, host, backend, table, options),
+
+  async readRecord(target, host, table) {
+    // Both files in one command: the rendered text, the marker, the listing.
+    const command = `if [ -e ${fileOf(host, table, "rendered")} ]; then cat ${fileOf(host, table, "rendered")}; echo '${MARKER}'; cat ${fileOf(host, table, "live")} 2>/dev/null; fi`;
+    const r = await runOnHost(target, command, undefined, { step: "read record", name: host });
+    const at = r.stdout.indexOf(`\n${MARKER}\n`);
+    if (r.code !== 0 || at < 0) return undefined;
+    return { rendered: r.stdout.slice(0, at + 1), live: r.stdout.slice(at + MARKER.length + 2) };
+  },
+
+  async writeRecord(target, host, table, record) {
+    const command = `mkdir -p ${stateDirFor(host)} && awk -v r=${fileOf(host, table, "rendered")} -v l=${fileOf(host, table, "live")} '$0=="${MARKER}"{f=1;next} {print > (f ? l : r)}'`;
+    await runOnHost(target, command, `${record.rendered.trimEnd()}\n${MARKER}\n${record.live.trimEnd()}\n`, { step: "save record", name: host });
+  },
+
+  async clearRecord(target, host, table) {
+    await runOnHost(target, `rm -f ${fileOf(host, table, "rendered")} ${fileOf(host, table, "live")}`, undefined, { step: "remove record", name: host });
+  },
+};

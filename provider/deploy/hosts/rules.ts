@@ -1,0 +1,34 @@
+/**
+ * What the model puts on each host: its ruleset (rendered once for all hosts) and the rules text a
+ * user reviews, the same in `netpol plan` and `pulumi preview --diff`.
+ */
+import { compile } from "../../compile";
+import type { Model } from "../../model/model";
+import { HostRuleset, Renderer } from "../../render";
+
+export interface DesiredHost {
+  name: string;
+  ruleset: HostRuleset;
+  /** rulesText(ruleset) */
+  text: string;
+}
+
+/** The text a user reviews for one host: the nft table, or the ipset and iptables inputs. */
+export function rulesText(r: HostRuleset): string {
+  if (r.nft !== undefined) return r.nft;
+  if (r.iptables) {
+    return [`# ipset restore`, r.iptables.ipset.trimEnd(), `# iptables-restore --noflush`, r.iptables.v4.trimEnd(), `# ip6tables-restore --noflush`, r.iptables.v6.trimEnd(), ""].join("\n");
+  }
+  return "";
+}
+
+/** The model's hosts (or those named in `only`, in the model's order) with what each must carry. */
+export function desiredHosts(model: Model, only?: readonly string[]): DesiredHost[] {
+  const names = (model.hosts ?? []).map((h) => h.name).filter((n) => only === undefined || only.includes(n));
+  if (names.length === 0) return [];
+  const renderer = new Renderer(compile(model));
+  return names.map((name) => {
+    const ruleset = renderer.renderHost(name);
+    return { name, ruleset, text: rulesText(ruleset) };
+  });
+}

@@ -1,0 +1,110 @@
+/**
+ * The hosts target: the model's rules in each host's packet filter, over SSH. Hosts are handled in
+ * parallel (bounded); one that fails never stops the others, and keeps its previous rules.
+ *
+ * Every door applies with the same per-host state folder and leaves the same record, so a host
+ * applied by `pulumi up` is in sync for `netpol status`, and the other way round.
+ */
+import { mapHosts } from "../../targets/pool";
+import type { SshTarget } from "../../targets/ssh/session";
+import { diffLines } from "../line-diff";
+import { ApplyOptions, forces, ObjectOutcome, ObjectStatus, PlannedChange, Settled, Target, TargetReport } from "../target";
+import { HostDriver, HostRecord, sshDriver, stateDirFor } from "./driver";
+import { DesiredHost } from "./rules";
+import { hostSync, listingDrift } from "./sync";
+
+/** How to reach one host of the model. */
+export interface HostConnection {
+  name: string;
+  target: SshTarget;
+}
+
+/** What apply did on one host, with what the Pulumi outputs keep of it. */
+export interface HostOutcome extends ObjectOutcome {
+  backend: "nftables" | "iptables";
+  table: string;
+  /** The content hash the host's rules carry now. */
+  hash: string;
+  /** The host's listing after the apply. */
+  liveText: string;
+}
+
+/** Status of one host, with the hash its rules carry (when they are there). */
+export interface HostStatus extends ObjectStatus {
+  hash?: string;
+}
+
+export class HostsTarget implements Target {
+  readonly kind = "hosts" as const;
+  readonly title = "hosts";
+  private readonly connections: Map<string, SshTarget>;
+
+  /** `hosts`: what each host must carry (desiredHosts); `connections`: how to reach each of them. */
+  constructor(readonly hosts: readonly DesiredHost[], connections: readonly HostConnection[], private readonly driver: HostDriver = sshDriver, private readonly defaultConcurrency = 16) {
+    this.connections = new Map(connections.map((c) => [c.name, c.target]));
+    for (const h of hosts) if (!this.connections.has(h.name)) throw new Error(`host ${h.name}: no SSH settings to reach it`);
+  }
+
+  private ssh(h: DesiredHost): SshTarget {
+    return this.connections.get(h.name) as SshTarget;
+  }
+
+  private async each<T>(fn: (h: DesiredHost) => Promise<T>, concurrency = this.defaultConcurrency): Promise<TargetReport<T>> {
+    const settled = await mapHosts(this.hosts, fn, { concurrency });
+    const items = settled.map((s, i): Settled<T> => (s.ok ? s : { ok: false, name: this.hosts[i].name, error: s.error }));
+    return { kind: this.kind, title: this.title, items };
+  }
+
+  private async readWithRecord(h: DesiredHost) {
+    const live = await this.driver.read(this.ssh(h), h.name, h.ruleset.backend, h.ruleset.table);
+    const record: HostRecord | undefined = live.present ? await this.driver.readRecord(this.ssh(h), h.name, h.ruleset.table) : undefined;
+    return { live, record };
+  }
+
+  plan(): Promise<TargetReport<PlannedChange>> {
+    return this.each(async (h) => {
+      const { live, record } = await this.readWithRecord(h);
+      const warnings = live.warnings;
+      const drift = record && live.present ? listingDrift(record.live, live.text ?? "") : undefined;
+      if (live.present && live.hash === h.ruleset.hash) {
+        return { name: h.name, change: "none" as const, diff: [], ...(drift ? { drift, note: "apply --force repairs it" } : {}), ...(warnings ? { warnings } : {}) };
+      }
+      const change = live.present ? ("update" as const) : ("create" as const);
+      return { name: h.name, change, diff: diffLines(record?.rendered ?? "", h.text), ...(drift ? { drift } : {}), ...(warnings ? { warnings } : {}) };
+    });
+  }
+
+  apply(options: ApplyOptions = {}): Promise<TargetReport<HostOutcome>> {
+    return this.each(async (h) => {
+      const target = this.ssh(h);
+      const result = await this.driver.apply(target, h.ruleset, {
+        ...(options.rollbackTimerSec !== undefined ? { rollbackTimerSec: options.rollbackTimerSec } : {}),
+        stateDir: stateDirFor(h.name),
+        force: forces(options.force, h.name),
+      });
+      if (result.changed) await this.driver.writeRecord(target, h.name, h.ruleset.table, { rendered: h.text, live: result.liveText });
+      return {
+        name: h.name, outcome: result.changed ? "applied" : "up to date", changed: result.changed,
+        backend: h.ruleset.backend, table: h.ruleset.table, hash: result.hash, liveText: result.liveText,
+        ...(result.warnings ? { warnings: result.warnings } : {}),
+      };
+    }, options.concurrency);
+  }
+
+  status(): Promise<TargetReport<HostStatus>> {
+    return this.each(async (h) => {
+      const { live, record } = await this.readWithRecord(h);
+      const sync = hostSync(h.ruleset.hash, live, record);
+      return { name: h.name, state: sync.state, ...(live.hash ? { hash: live.hash } : {}), ...(sync.reason ? { detail: sync.reason } : {}), ...(sync.drift ? { drift: sync.drift } : {}), ...(live.warnings ? { warnings: live.warnings } : {}) };
+    });
+  }
+
+  destroy(): Promise<TargetReport<ObjectOutcome>> {
+    return this.each(async (h) => {
+      const target = this.ssh(h);
+      const r = await this.driver.delete(target, h.name, h.ruleset.backend, h.ruleset.table, { stateDir: stateDirFor(h.name) });
+      await this.driver.clearRecord(target, h.name, h.ruleset.table);
+      return { name: h.name, outcome: r.deleted ? "removed" : "nothing to remove", changed: r.deleted };
+    });
+  }
+}
