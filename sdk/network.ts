@@ -14,7 +14,9 @@ import type { AppliedHost } from "../provider/resources/network-impl";
 import type { RancherApplied } from "../provider/resources/rancher-network";
 import { networkProvider } from "../provider/resources/network";
 import { CREDENTIAL_FIELDS, NetworkInputs, RANCHER_CREDENTIAL_FIELDS, RancherTarget, SshSettingsInput } from "../provider/resources/schema";
-import { NetworkPolicy, NetworkPolicyDocument, Policy, PolicyDocument, Profile, ProfileDocument } from "./documents";
+import { NetworkPolicy, NetworkPolicyDocument } from "./network-policy";
+import { Policy, PolicyDocument } from "./policy";
+import { Profile, ProfileDocument } from "./profile";
 import { DeepInput, InputsOf } from "./input";
 
 type Doc = z.input<typeof NetworkInputs>;
