@@ -14,21 +14,26 @@ import { InputsOf } from "./input";
 export type ClusterTargetArgs = z.input<typeof ClusterTarget>;
 type ClusterInput = InputsOf<{ c: ClusterTargetArgs }>["c"];
 
-/** What a document written to a cluster looks like there now, and what changed by hand. */
+/** An object in the cluster as the outputs show it: its status and other server-set fields are left out. */
 export interface LiveObject {
+  /** e.g. `"networking.k8s.io/v1"` or `"projectcalico.org/v3"`. */
   apiVersion: string;
+  /** e.g. `"NetworkPolicy"`, `"Profile"`, `"GlobalNetworkPolicy"`. */
   kind: string;
+  /** The object's name, its namespace (NetworkPolicies only), labels and annotations. */
   metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+  /** The object's spec as it is. */
   spec: Record<string, unknown>;
 }
 
 /** The cluster target argument shared by Profile, Policy and NetworkPolicy. */
 export interface ClusterArgs {
   /**
-   * Write the document to this cluster: `kubeconfig` (a path) or `kubeconfigContent` (the text),
-   * `context`, `fieldManager` (@default "pulumi-netpolicy"), `force` (take over fields another
-   * manager owns; @default false). The whole target is stored as a secret. Without it the
-   * document is only for a Network.
+   * Also write the document to this cluster: `kubeconfig` (a path; @default the `KUBECONFIG`
+   * files, else `~/.kube/config`) or `kubeconfigContent` (the text), `context` (@default the
+   * kubeconfig's `current-context`), `fieldManager` (@default "pulumi-netpolicy"), `force` (take
+   * over fields another field manager owns instead of failing with 409 Conflict; @default false).
+   * The whole target is stored as a secret. Without it the document is only for a Network.
    *
    * The cluster is the API server the kubeconfig's context resolves to, not the kubeconfig text:
    * a new token, client certificate or CA for the same server (or another context on it) updates
@@ -39,6 +44,7 @@ export interface ClusterArgs {
   cluster?: ClusterInput;
 }
 
+/** The `cluster` input as the provider gets it: secret as a whole, or left out. */
 export function secretCluster(cluster: ClusterInput | undefined): Record<string, unknown> {
   return cluster !== undefined ? { cluster: pulumi.secret(cluster) } : {};
 }
