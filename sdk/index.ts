@@ -5,8 +5,13 @@
  */
 export { Network } from "./network";
 export type { AppliedHost, EndpointArgs, HostArgs, NamespaceArgs, NetworkArgs, RancherApplied, RancherRuleArgs, RancherTargetArgs, SshArgs } from "./network";
-export { NetworkPolicy, Policy, Profile } from "./documents";
-export type { ClusterTargetArgs, NetworkPolicyArgs, NetworkPolicyDocument, PolicyDocument, ProfileDocument } from "./documents";
+export { Profile } from "./profile";
+export type { ProfileDocument } from "./profile";
+export { Policy } from "./policy";
+export type { PolicyDocument } from "./policy";
+export { NetworkPolicy } from "./network-policy";
+export type { NetworkPolicyArgs, NetworkPolicyDocument } from "./network-policy";
+export type { ClusterTargetArgs } from "./cluster";
 export * as rancher from "./rancher";
 export { kubernetesPorts, ports } from "./ports";
 export type { KubernetesPort } from "./ports";

@@ -10,3 +10,9 @@ export type DeepInput<T> =
 
 /** An object of inputs whose own keys are plain (so classes can read them) and values deep inputs. */
 export type InputsOf<T> = { [K in keyof T]: DeepInput<T[K]> };
+
+/** The keys only one of `A` and `B` has (`never` when they have the same keys). */
+export type OnlyInOne<A, B> = Exclude<keyof A, keyof B> | Exclude<keyof B, keyof A>;
+
+/** Compiles only for `never`: an args interface that spells out a document's fields checks itself with `NoKeys<OnlyInOne<…>>`. */
+export type NoKeys<K extends never> = K;

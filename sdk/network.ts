@@ -1,21 +1,14 @@
-/**
- * A Network: hosts, the endpoints on them, and the policies to enforce there, in any mix of the
- * three dialects. Each host gets one nftables table (or iptables chains) of its own, rendered from
- * all the policies; a connection is allowed only if every dialect in use allows it, and both the
- * sender's egress and the receiver's ingress must allow. `pulumi preview --diff` shows the exact
- * rule lines that change on each host (the `rules` property); `pulumi up` applies them atomically
- * per host with automatic rollback; `pulumi refresh` reports hand edits as drift. With a `rancher`
- * target the Rancher policy (`defaultPolicyAction`, `policy`) is also written to a Rancher 1.x
- * network, beside the hosts or instead of them.
- */
+/** The Network resource, and how it keeps SSH and Rancher credentials in secret inputs of their own. */
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import type { AppliedHost } from "../provider/resources/network-impl";
 import type { RancherApplied } from "../provider/resources/rancher-network";
 import { networkProvider } from "../provider/resources/network";
 import { CREDENTIAL_FIELDS, NetworkInputs, RANCHER_CREDENTIAL_FIELDS, RancherTarget, SshSettingsInput } from "../provider/resources/schema";
-import { NetworkPolicy, NetworkPolicyDocument, Policy, PolicyDocument, Profile, ProfileDocument } from "./documents";
 import { DeepInput, InputsOf } from "./input";
+import { NetworkPolicy, NetworkPolicyDocument } from "./network-policy";
+import { Policy, PolicyDocument } from "./policy";
+import { Profile, ProfileDocument } from "./profile";
 
 type Doc = z.input<typeof NetworkInputs>;
 export type HostArgs = NonNullable<Doc["hosts"]>[number];
@@ -26,22 +19,31 @@ export type NamespaceArgs = NonNullable<Doc["namespaces"]>[number];
 export type RancherRuleArgs = NonNullable<Doc["policy"]>[number];
 export type { AppliedHost, RancherApplied };
 
+/** The hosts (or Rancher network) a Network enforces on, the endpoints, and the policies of each dialect. */
 export interface NetworkArgs {
-  /** Names the network; the hosts' table (`netpol_<hash>`) derives from it, so changing it replaces the network. @default the resource name */
+  /**
+   * Names the network; the hosts' table (`netpol_<hash>`) derives from it, so changing it replaces the network.
+   * @default the resource name
+   */
   name?: pulumi.Input<string>;
   /**
-   * The hosts whose packet filters enforce the policies, each with its SSH settings: `host`,
-   * `port` (@default 22), `user` (@default "root"), `privateKey` / `passphrase` / `password`
-   * (pass them as secrets, e.g. `config.requireSecret`), `hostKey` or `knownHosts` (host keys are
-   * always verified unless `insecureSkipHostKeyVerification`), `sudo` (@default false), `bastion`;
-   * and `backend` (@default "nftables"). @default [] (then a `rancher` target is required)
+   * The hosts whose packet filters enforce the policies: `name`, `backend` (@default "nftables"),
+   * and `ssh`: `host`, `port` (@default 22), `user` (@default "root"); a way to log in:
+   * `privateKey` / `passphrase` / `password` (pass them as secrets, e.g. `config.requireSecret`;
+   * the SDK keeps them in the secret `credentials` input), `privateKeyPath` or `agent` (@default
+   * false); one host key source: `hostKey`, `knownHosts` or `knownHostsPath` (host keys are always
+   * verified unless `insecureSkipHostKeyVerification`, @default false); `sudo` (@default false),
+   * `connectTimeoutMs` (@default 10000), `commandTimeoutMs` (@default 60000), `bastion` (the same
+   * settings, for a jump host).
+   * @default [] (then a `rancher` target is required)
    */
   hosts?: DeepInput<Doc["hosts"]>;
   /**
    * Write `defaultPolicyAction` and `policy` to this Rancher 1.x network: `url`, `project` and
-   * `network` ids, and an API key pair `accessKey` / `secretKey` (pass them as secrets; the SDK
-   * keeps them in the secret `rancherCredentials` input). On delete the Rancher network gets back
-   * the policy it had before the first write.
+   * `network` ids, an API key pair `accessKey` / `secretKey` (pass them as secrets; the SDK
+   * keeps them in the secret `rancherCredentials` input), `caPem` (@default the system's roots)
+   * and `timeoutMs` (@default 30000). On delete the Rancher network gets back the policy it had
+   * before the first write.
    */
   rancher?: DeepInput<RancherTargetArgs>;
   /** Containers / pods: `name`, `ips`, `host`, and the stack, service, labels, namespace, ports and profiles the policies match on. */
@@ -58,9 +60,13 @@ export interface NetworkArgs {
   policies?: (Policy | DeepInput<PolicyDocument>)[];
   /** Kubernetes NetworkPolicies to enforce on the hosts: `NetworkPolicy` resources (without a cluster) or plain objects. */
   networkPolicies?: (NetworkPolicy | DeepInput<NetworkPolicyDocument>)[];
-  /** Seconds after which a host restores its previous rules unless the new ones were confirmed over a fresh SSH connection. @default 20 */
+  /**
+   * Seconds (5-3600) after which a host restores its previous rules unless the new ones were
+   * confirmed over a fresh SSH connection.
+   * @default 20
+   */
   rollbackTimerSec?: pulumi.Input<number>;
-  /** Hosts handled at once. @default 8 */
+  /** Hosts handled at once (1-256). @default 8 */
   concurrency?: pulumi.Input<number>;
 }
 
@@ -102,6 +108,16 @@ function documents<R extends pulumi.Resource & { document: pulumi.Output<unknown
   return list?.map((x) => (isResource(x) ? x.document : x));
 }
 
+/**
+ * A Network: hosts, the endpoints on them, and the policies to enforce there, in any mix of the
+ * three dialects. Each host gets one nftables table (or iptables chains) of its own, rendered from
+ * all the policies; a connection is allowed only if every dialect in use allows it, and both the
+ * sender's egress and the receiver's ingress must allow. `pulumi preview --diff` shows the exact
+ * rule lines that change on each host (the `rules` property); `pulumi up` applies them atomically
+ * per host with automatic rollback; `pulumi refresh` reports hand edits as drift. With a `rancher`
+ * target the Rancher policy (`defaultPolicyAction`, `policy`) is also written to a Rancher 1.x
+ * network, beside the hosts or instead of them.
+ */
 export class Network extends pulumi.dynamic.Resource {
   /** The table (`netpol_<hash>`) the network owns on every host. */
   declare readonly table: pulumi.Output<string>;

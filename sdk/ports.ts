@@ -20,9 +20,13 @@ export const ports = {
   udpRange: (from: number, to: number): string => `${range(from, to)}/udp`,
 };
 
+/** One entry of a NetworkPolicy rule's `ports`. */
 export interface KubernetesPort {
+  /** The protocol the entry matches. */
   protocol: "TCP" | "UDP" | "SCTP";
+  /** A port number, or a named port that resolves on the destination pod. Omitted: every port. */
   port?: number | string;
+  /** With a numeric `port`: the last port of the range that starts there. */
   endPort?: number;
 }
 

@@ -9,8 +9,11 @@ import * as pulumi from "@pulumi/pulumi";
 import { parseModelText } from "../provider/model/model";
 import type { EndpointArgs, HostArgs, NamespaceArgs } from "./network";
 
+/** Where one endpoint of an inventory goes instead. */
 export interface Placement {
+  /** The host (by name) the endpoint is on now. @default the inventory's host */
   host?: string;
+  /** The endpoint's addresses now. @default the inventory's ips */
   ips?: string[];
 }
 
@@ -41,8 +44,11 @@ export function place(endpoints: readonly EndpointArgs[], placement: Record<stri
   });
 }
 
+/** What a model file holds for a Network besides its policies. */
 export interface Inventory {
+  /** The model's endpoints, placed. */
   endpoints: EndpointArgs[];
+  /** The model's namespaces. */
   namespaces: NamespaceArgs[];
 }
 
