@@ -1,7 +1,7 @@
 /** The Kubernetes NetworkPolicy resource. */
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
-import { networkPolicyProvider } from "../provider/resources/documents";
+import { networkPolicyProvider } from "../provider/resources/document-providers";
 import { NetworkPolicyDoc } from "../provider/resources/schema";
 import { CLUSTER_OUTPUTS, ClusterArgs, LiveObject, secretCluster } from "./cluster";
 import { InputsOf, NoKeys, OnlyInOne } from "./input";

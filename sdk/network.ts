@@ -1,8 +1,8 @@
 /** The Network resource, and how it keeps SSH and Rancher credentials in secret inputs of their own. */
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
-import type { AppliedHost } from "../provider/resources/network-impl";
-import type { RancherApplied } from "../provider/resources/rancher-network";
+import type { AppliedHost } from "../provider/resources/network-operations";
+import type { RancherApplied } from "../provider/deploy/rancher/target";
 import { networkProvider } from "../provider/resources/network";
 import { CREDENTIAL_FIELDS, NetworkInputs, RANCHER_CREDENTIAL_FIELDS, RancherTarget, SshSettingsInput } from "../provider/resources/schema";
 import { DeepInput, InputsOf } from "./input";

@@ -1,7 +1,7 @@
 /** The Calico selector policy resource. */
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
-import { policyProvider } from "../provider/resources/documents";
+import { policyProvider } from "../provider/resources/document-providers";
 import { CalicoPolicy } from "../provider/resources/schema";
 import { CLUSTER_OUTPUTS, ClusterArgs, LiveObject, secretCluster } from "./cluster";
 import { InputsOf, NoKeys, OnlyInOne } from "./input";

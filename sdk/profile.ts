@@ -1,7 +1,7 @@
 /** The Calico profile resource. */
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
-import { profileProvider } from "../provider/resources/documents";
+import { profileProvider } from "../provider/resources/document-providers";
 import { CalicoProfile } from "../provider/resources/schema";
 import { CLUSTER_OUTPUTS, ClusterArgs, LiveObject, secretCluster } from "./cluster";
 import { InputsOf, NoKeys, OnlyInOne } from "./input";

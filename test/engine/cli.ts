@@ -1,6 +1,6 @@
 /**
  * `npm run engine -- <preview|up|refresh|destroy> DIR [--stack NAME] [--state FILE]
- *                    [--config key=value …] [--secret key=value …] [--json]`
+ *                    [--config key=value …] [--secret key=value …] [--json] [--host-driver MODULE]`
  *
  * Runs a Pulumi program through the harness (see deploy.ts). Config keys without a namespace get
  * the project's (`key` → `<project>:key`), like `pulumi config set`. Exit code 1 on errors.
@@ -20,9 +20,11 @@ export interface CliArgs {
   config: Record<string, string>;
   secretKeys: string[];
   json: boolean;
+  /** Test-only: see DeployOptions.hostDriverModule. */
+  hostDriverModule?: string;
 }
 
-const USAGE = "usage: npm run engine -- <preview|up|refresh|destroy> DIR [--stack NAME] [--state FILE] [--config key=value ...] [--secret key=value ...] [--json]";
+const USAGE = "usage: npm run engine -- <preview|up|refresh|destroy> DIR [--stack NAME] [--state FILE] [--config key=value ...] [--secret key=value ...] [--json] [--host-driver MODULE]";
 
 export function parseArgs(argv: readonly string[]): CliArgs {
   const [op, dir, ...rest] = argv;
@@ -40,6 +42,7 @@ export function parseArgs(argv: readonly string[]): CliArgs {
     if (flag === "--stack") args.stack = value();
     else if (flag === "--state") args.stateFile = path.resolve(value());
     else if (flag === "--json") args.json = true;
+    else if (flag === "--host-driver") args.hostDriverModule = path.resolve(value());
     else if (flag === "--config" || flag === "--secret") {
       const pair = value();
       const eq = pair.indexOf("=");

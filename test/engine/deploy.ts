@@ -35,6 +35,12 @@ export interface DeployOptions {
   /** Namespaced config (`project:key`). */
   config?: Record<string, string>;
   secretKeys?: string[];
+  /**
+   * Test-only: a module exporting `hostDriver` that stands in for the SSH hosts. The harness then
+   * gives every Network the provider `networkProviderWith({ hostDriverModule })` in place of the
+   * one the program registered (the program's own code stays as a user writes it).
+   */
+  hostDriverModule?: string;
 }
 
 export interface DeployResult {
@@ -49,6 +55,15 @@ export interface DeployResult {
 
 const DYNAMIC_TYPE = /^pulumi-nodejs:dynamic(\/|:)/;
 const PROVIDER_KEY = "__provider";
+const NETWORK_TYPE = /^pulumi-nodejs:dynamic\/netpol:Network$/;
+
+/** The serialized Network provider with a host driver of the test's (see DeployOptions.hostDriverModule). */
+async function serializedNetworkProvider(hostDriverModule: string): Promise<string> {
+  const { networkProviderWith } = await import("../../provider/resources/network");
+  const pulumi = await import("@pulumi/pulumi");
+  const provider = networkProviderWith({ hostDriverModule });
+  return (await pulumi.runtime.serializeFunction(() => provider, { allowSecrets: true })).text;
+}
 
 function refOf(r: { urn: string; type: string; name: string }): ResourceRef {
   return { urn: r.urn, type: r.type, name: r.name };
@@ -74,7 +89,7 @@ export async function deploy(o: DeployOptions): Promise<DeployResult> {
   const server = await ProviderServer.start(dir, { PULUMI_PROJECT: project.name, PULUMI_STACK: stack });
   try {
     await server.configure(config);
-    const run = new Deployment(server, state, result, o.op === "preview");
+    const run = new Deployment(server, state, result, o.op === "preview", o.hostDriverModule ? await serializedNetworkProvider(o.hostDriverModule) : undefined);
     if (o.op === "preview" || o.op === "up") await run.update(() => runProgram({
       dir, project, stack, preview: o.op === "preview", config, secretKeys: o.secretKeys ?? [], register: (r) => run.register(r),
     }));
@@ -97,7 +112,8 @@ class Deployment {
   private readonly deleted = new Set<string>();
   private outputs: PropertyMap | undefined;
 
-  constructor(private readonly server: ProviderServer, private readonly state: StackState, private readonly result: DeployResult, private readonly preview: boolean) {
+  constructor(private readonly server: ProviderServer, private readonly state: StackState, private readonly result: DeployResult, private readonly preview: boolean,
+    private readonly networkProviderText?: string) {
     this.byUrn = new Map(state.resources.map((r) => [r.urn, r]));
   }
 
@@ -144,7 +160,9 @@ class Deployment {
   }
 
   /** One registration: Check, Diff, then Create / Update / Replace (or nothing on preview). */
-  async register(reg: Registration): Promise<RegistrationResult> {
+  async register(given: Registration): Promise<RegistrationResult> {
+    const reg = this.networkProviderText !== undefined && NETWORK_TYPE.test(given.type)
+      ? { ...given, inputs: { ...given.inputs, [PROVIDER_KEY]: this.networkProviderText } } : given;
     this.seen.add(reg.urn);
     const old = this.byUrn.get(reg.urn);
     if (!reg.custom || !DYNAMIC_TYPE.test(reg.type)) {

@@ -26,8 +26,8 @@ const CASES: [string, string[], string[], RegExp][] = [
 describe.each(CASES)("example %s", (example, hostNames, change, changedLine) => {
   let dir: string;
   const program = path.join(ROOT, example);
-  const env = () => ({ NETPOL_TEST_SSH_TARGET: path.join(ROOT, "test/resources/fake-ssh.ts"), NETPOL_FAKE_HOSTS_DIR: dir });
-  const args = () => ["--state", path.join(dir, "state.json"), "--secret", `hosts=${hosts(hostNames)}`, "--secret", `privateKey=${KEY}`];
+  const env = () => ({ NETPOL_FAKE_HOSTS_DIR: dir });
+  const args = () => ["--host-driver", path.join(ROOT, "test/resources/fake-host-driver.ts"), "--state", path.join(dir, "state.json"), "--secret", `hosts=${hosts(hostNames)}`, "--secret", `privateKey=${KEY}`];
   beforeAll(() => { dir = fs.mkdtempSync(path.join(os.tmpdir(), "netpol-example-")); });
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 

@@ -4,7 +4,7 @@ import { Match, PolicySet } from "../../provider/compile/ir";
 import { parseModelText } from "../../provider/model/model";
 import { compile } from "../../provider/compile";
 import { Renderer, renderAll, renderHost, tableName } from "../../provider/render";
-import { diffStatements } from "../../provider/cli/ruleset-diff";
+import { diffStatements } from "./statements";
 import { validateRuleset } from "../../provider/targets/ssh/ruleset";
 import { randomPolicySet } from "./random-policy";
 import { compileFixture, fixture, nftBlock, nftCheck, oneProgram, tier, toolsAvailable } from "./support";

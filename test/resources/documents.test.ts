@@ -1,5 +1,5 @@
 /** Profile, Policy and NetworkPolicy providers: validation, identity, and the cluster push (test API server). */
-import { checkDocument, createDocument, deleteDocument, diffDocument, DocumentKind, readDocument } from "../../provider/resources/documents-impl";
+import { checkDocument, createDocument, deleteDocument, diffDocument, DocumentKind, readDocument } from "../../provider/resources/document-operations";
 import { UNKNOWN } from "../../provider/resources/inputs";
 import { KubeApiServer, startKubeApiServer } from "../support/kube-apiserver";
 

@@ -9,7 +9,7 @@
  */
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import { networkPolicyProvider } from "../../provider/resources/documents";
+import { networkPolicyProvider } from "../../provider/resources/document-providers";
 import { ProviderServer, ResourceRef } from "../engine/provider-client";
 import { KubeApiServer, startKubeApiServer } from "../support/kube-apiserver";
 import { SERVED_TYPES } from "../support/kube-apiserver-store";

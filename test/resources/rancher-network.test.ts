@@ -8,12 +8,20 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { checkNetwork, createNetwork, deleteNetwork, diffNetwork, readNetwork, updateNetwork } from "../../provider/resources/network-impl";
-import type { RancherApplied } from "../../provider/resources/rancher-network";
+import type { RancherApplied } from "../../provider/deploy/rancher/target";
 import { UNKNOWN } from "../../provider/resources/inputs";
 import { RancherServer, startRancherServer } from "../support/rancher-server";
-import { hostTables } from "./fake-ssh";
 import { networkInputs } from "./fixtures";
+import * as operations from "../../provider/resources/network-operations";
+import type { Props } from "../../provider/resources/inputs";
+import { hostDriver, hostTables } from "./fake-host-driver";
+
+// The operations with the file-based hosts of fake-host-driver.ts.
+const createNetwork = (inputs: Props) => operations.createNetwork(inputs, hostDriver);
+const updateNetwork = (id: string, olds: Props, news: Props) => operations.updateNetwork(id, olds, news, hostDriver);
+const readNetwork = (id: string, props: Props) => operations.readNetwork(id, props, hostDriver);
+const deleteNetwork = (props: Props) => operations.deleteNetwork(props, hostDriver);
+const { checkNetwork, diffNetwork } = operations;
 
 const ACCESS = "AK-5e1d2c";
 const SECRET = "sk-0f9e8d7c6b5a-secret";
@@ -28,13 +36,11 @@ describe("Network with a rancher target (test Rancher server)", () => {
     Object.assign(rancher.networks.get("1a5/1n5") ?? {}, { defaultPolicyAction: "deny", policy: HOUSE_POLICY });
     fakeHosts = fs.mkdtempSync(path.join(os.tmpdir(), "netpol-fake-"));
     process.env.NETPOL_FAKE_HOSTS_DIR = fakeHosts;
-    process.env.NETPOL_TEST_SSH_TARGET = path.join(__dirname, "fake-ssh.ts");
   });
   afterEach(async () => {
     await rancher.close();
     fs.rmSync(fakeHosts, { recursive: true, force: true });
     delete process.env.NETPOL_FAKE_HOSTS_DIR;
-    delete process.env.NETPOL_TEST_SSH_TARGET;
   });
 
   /** A Rancher-only network, as the SDK passes it: the key pair in `rancherCredentials`. */

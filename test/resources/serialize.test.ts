@@ -8,9 +8,9 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import { networkPolicyProvider, policyProvider, profileProvider } from "../../provider/resources/documents";
+import { networkPolicyProvider, policyProvider, profileProvider } from "../../provider/resources/document-providers";
 import { tableName } from "../../provider/render";
-import { networkProvider } from "../../provider/resources/network";
+import { networkProviderWith } from "../../provider/resources/network";
 import { networkInputs } from "./fixtures";
 
 const RUNNER = `
@@ -52,11 +52,13 @@ describe("providers from their serialized text", () => {
     const hosts = fs.mkdtempSync(path.join(os.tmpdir(), "netpol-fake-"));
     const table = tableName("shop");
     const inputs = { ...networkInputs(), table };
-    const { text, results } = await runSerialized(networkProvider, [
+    // The file-based hosts of fake-host-driver.ts, handed to the provider the only way there is.
+    const provider = networkProviderWith({ hostDriverModule: path.join(__dirname, "fake-host-driver.ts") });
+    const { text, results } = await runSerialized(provider, [
       ["check", {}, networkInputs()],
       ["create", inputs],
       ["delete", "id", { ...inputs, applied: {} }],
-    ], { NETPOL_TEST_SSH_TARGET: path.join(__dirname, "fake-ssh.ts"), NETPOL_FAKE_HOSTS_DIR: hosts });
+    ], { NETPOL_FAKE_HOSTS_DIR: hosts });
     expect(text.length).toBeLessThan(20_000); // only the loader and the method shims, no modules
     expect(text).not.toMatch(/zod|ssh2/);
     const [check, create, del] = results;

@@ -14,7 +14,7 @@ import { ModelInput } from '../../../provider/model/model';
 import { READ_STEPS } from '../../../provider/targets/ssh/apply-options';
 import { readHost } from '../../../provider/targets/ssh/hosts';
 import { observeSsh } from '../../../provider/targets/ssh/session';
-import { AppliedHost, checkNetwork, createNetwork, deleteNetwork, readNetwork } from '../../../provider/resources/network-impl';
+import { AppliedHost, checkNetwork, createNetwork, deleteNetwork, readNetwork } from '../../../provider/resources/network-operations';
 import { labTarget } from './support';
 
 type Family = 'iptables' | 'ip6tables';

@@ -1,18 +1,5 @@
-/** What a document is in a cluster: drift judged on written fields, API field → input property, import ids. */
-import { clusterObjectOf, driftOf, inputPathOf, networkPolicyDocumentFromLive, parseImportId } from "../../provider/resources/cluster-objects";
-
-describe("driftOf", () => {
-  it.each<[string, unknown, unknown, string[]]>([
-    ["equal", { a: 1, b: [1, 2] }, { a: 1, b: [1, 2] }, []],
-    ["server defaults are not drift", { spec: { ingress: [{ action: "Allow" }] } }, { spec: { ingress: [{ action: "Allow" }], types: ["Ingress"] } }, []],
-    ["a changed value", { spec: { order: 10 } }, { spec: { order: 20 } }, ["spec.order: 10 → 20"]],
-    ["a missing value", { spec: { selector: "all()" } }, { spec: {} }, ['spec.selector: "all()" → (none)']],
-    ["a rule added by hand", { rules: [{ a: 1 }] }, { rules: [{ a: 1 }, { a: 2 }] }, ['rules: [{"a":1}] → [{"a":1},{"a":2}]']],
-    ["an element changed", { rules: [{ a: 1 }, { a: 2 }] }, { rules: [{ a: 1 }, { a: 3 }] }, ["rules[1].a: 2 → 3"]],
-  ])("%s", (_what, desired, live, expected) => {
-    expect(driftOf(desired, live)).toEqual(expected);
-  });
-});
+/** What a document is in a cluster: API field → input property, import ids. */
+import { clusterObjectOf, inputPathOf, networkPolicyDocumentFromLive, parseImportId } from "../../provider/resources/document-objects";
 
 describe("inputPathOf", () => {
   const profile = { id: "WEB" };
