@@ -23,6 +23,8 @@ const SEED_SPEC = {
     from: [{ namespaceSelector: { matchLabels: { project: "myproject" } } }, { podSelector: { matchLabels: { role: "frontend" } } }],
     ports: [{ protocol: "TCP", port: 6379 }],
   }],
+  // Written out as the API server would default it (the deploy layer writes every default, for every door).
+  policyTypes: ["Ingress"],
 };
 
 let server: KubeApiServer;

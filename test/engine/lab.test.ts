@@ -57,11 +57,11 @@ describe("rancher-stack-isolation through the harness on the namespace lab", () 
     await r.lab.exec("h2", ["nft", "flush", "table", "inet", table]);
     const drift = await r.engine("refresh drift", ["refresh", "--config", "openPorts=[80]"]);
     expect(drift).toContain("rancher-stack-isolation  drift");
-    expect(drift).toContain('+ applied.h2.drift: "the rules were edited on the host"');
+    expect(drift).toContain('+ applied.h2.drift: "the rules were edited on the host (first difference at line ');
     expect(drift).toContain("1 drifted");
 
     const repairPreview = await r.engine("preview repair", ["preview", "--config", "openPorts=[80]"]);
-    expect(repairPreview).toContain('~ rules.h2: "(drifted: the rules were edited on the host)" => (');
+    expect(repairPreview).toContain('~ rules.h2: "(drifted: the rules were edited on the host (first difference at line ');
     await r.engine("up repair", ["up", "--config", "openPorts=[80]"]);
     expect(await r.lab.measureMatrix(PROBES)).toEqual(expected([80]));
     expect(await r.engine("refresh after repair", ["refresh", "--config", "openPorts=[80]"])).toContain("0 drifted");

@@ -52,6 +52,12 @@ export interface LabSpec {
   endpoints: LabEndpointSpec[];
   /** Give endpoints IPv6 addresses too. @default true */
   ipv6?: boolean;
+  /**
+   * Hosts share this machine's state folder (/var/lib/pulumi-netpolicy), as containers of one
+   * machine share a disk, instead of a private mount each. The project must keep their state apart.
+   * @default false
+   */
+  sharedFilesystem?: boolean;
 }
 
 export interface LabHost {
@@ -265,7 +271,7 @@ export class Lab {
       const dir = path.join(this.dir, `host${i}`);
       fs.mkdirSync(path.join(dir, 'state'), { recursive: true, mode: 0o700 });
       const hostKey = await generateKey(path.join(dir, 'ssh_host_ed25519_key'));
-      const anchorPid = await startAnchor(ns, this.dir, path.join(dir, 'state'), path.join(dir, 'anchor.log'));
+      const anchorPid = await startAnchor(ns, this.dir, spec.sharedFilesystem ? undefined : path.join(dir, 'state'), path.join(dir, 'anchor.log'));
       const state: HostState = {
         name: h.name,
         index: i,

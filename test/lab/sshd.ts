@@ -89,14 +89,15 @@ export function writeSshdConfig(file: string, opts: { listen: string; hostKeyPat
  * Starts the process that holds a host's mount namespace: inside `ip netns exec <netns>`, bind-mounts
  * the overlays (and hides root's ~/.bashrc) and then sleeps forever. Returns its pid once the mounts are in place.
  */
-export async function startAnchor(netns: string, loginDir: string, stateDir: string, logFile: string): Promise<number> {
+/** `stateDir` undefined: the host shares this machine's state folder (see LabSpec.sharedFilesystem). */
+export async function startAnchor(netns: string, loginDir: string, stateDir: string | undefined, logFile: string): Promise<number> {
   fs.mkdirSync(STATE_DIR, { recursive: true });
   const script = [
     'set -e',
     'mount --bind "$1/passwd" /etc/passwd',
     'mount --bind "$1/shadow" /etc/shadow',
     'if [ -e /etc/sudoers ]; then mount --bind "$1/sudoers" /etc/sudoers; fi',
-    `mount --bind "$2" ${STATE_DIR}`,
+    'if [ -n "$2" ]; then mount --bind "$2" ' + STATE_DIR + '; fi',
     // A lab host is a fresh machine: the test machine's root shell setup (e.g. a pyenv init in
     // ~/.bashrc, ~0.2 s of CPU that bash spends on every command sshd runs) stays outside it.
     'if [ -s /root/.bashrc ]; then mount --bind /dev/null /root/.bashrc; fi',
@@ -104,7 +105,7 @@ export async function startAnchor(netns: string, loginDir: string, stateDir: str
     'exec sleep 2147483647',
   ].join('\n');
   const log = fs.openSync(logFile, 'a');
-  const child = spawn('ip', ['netns', 'exec', netns, 'sh', '-c', script, 'anchor', loginDir, stateDir], {
+  const child = spawn('ip', ['netns', 'exec', netns, 'sh', '-c', script, 'anchor', loginDir, stateDir ?? ''], {
     stdio: ['ignore', 'pipe', log],
     detached: true,
   });

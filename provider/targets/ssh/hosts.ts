@@ -1,11 +1,11 @@
 /**
  * The SSH target's entry points for many hosts: apply in parallel with a bounded pool, read back
- * for refresh and drift, delete. Dispatches on the ruleset's backend.
+ * (drift is judged in provider/deploy/hosts/sync.ts), delete. Dispatches on the ruleset's backend.
  */
 import { ApplyOptions, ApplyResult, DeleteResult, HostReadResult } from './apply-options';
 import { HostError, describeCause } from './host-error';
 import { applyIptables, deleteIptables, readIptables } from './iptables-apply';
-import { applyNftables, deleteNftables, normalizeNftListing, readNftables } from './nftables-apply';
+import { applyNftables, deleteNftables, readNftables } from './nftables-apply';
 import { mapHosts } from '../pool';
 import { HostRuleset } from './ruleset';
 import { SshTarget } from './session';
@@ -56,25 +56,4 @@ export function readHost(target: SshTarget, host: string, backend: HostRuleset['
 
 export function deleteHost(target: SshTarget, host: string, backend: HostRuleset['backend'], table: string, options: Pick<ApplyOptions, 'stateDir'> = {}): Promise<DeleteResult> {
   return backend === 'iptables' ? deleteIptables(target, host, table, options) : deleteNftables(target, host, table, options);
-}
-
-export interface Drift {
-  drifted: boolean;
-  /** Why, in one line, when drifted. */
-  reason?: string;
-}
-
-/** Compares what a host lists now with what the last apply left there (ApplyResult.liveText). */
-export function detectDrift(expected: { hash: string; liveText: string }, read: HostReadResult): Drift {
-  if (!read.present) return { drifted: true, reason: 'the rules are gone from the host' };
-  if (read.hash !== expected.hash) return { drifted: true, reason: `the host carries hash ${read.hash ?? '(none)'}, expected ${expected.hash}` };
-  const norm = (t: string): string => normalizeNftListing(t);
-  if (norm(read.text ?? '') !== norm(expected.liveText)) {
-    const have = norm(read.text ?? '').split('\n');
-    const want = norm(expected.liveText).split('\n');
-    const found = have.findIndex((line, n) => line !== want[n]);
-    const i = found === -1 ? have.length : found;
-    return { drifted: true, reason: `the rules were edited on the host (first difference at line ${i + 1}: "${(have[i] ?? '').trim()}")` };
-  }
-  return { drifted: false };
 }

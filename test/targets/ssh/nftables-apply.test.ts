@@ -1,6 +1,7 @@
 import * as crypto from 'crypto';
 import { Lab, requireLabPrerequisites } from '../../lab/lab';
-import { applyHosts, deleteHost, detectDrift, readHost } from '../../../provider/targets/ssh/hosts';
+import { hostSync } from '../../../provider/deploy/hosts/sync';
+import { applyHosts, deleteHost, readHost } from '../../../provider/targets/ssh/hosts';
 import { applyNftables } from '../../../provider/targets/ssh/nftables-apply';
 import { HostRuleset } from '../../../provider/targets/ssh/ruleset';
 import { runOnHost } from '../../../provider/targets/ssh/session';
@@ -60,7 +61,7 @@ test('apply filters forwarded traffic; a second apply writes nothing', async () 
   expect(/# handle (\d+)/.exec(await listTable('h1'))?.[1]).not.toBe(handle); // the proof above can fail
   const read = await readHost(labTarget(lab, 'h1'), 'h1', 'nftables', TABLE);
   expect(read).toMatchObject({ present: true, hash: rs.hash });
-  expect(detectDrift(forced, read)).toEqual({ drifted: false });
+  expect(hostSync(forced.hash, read, { rendered: '', live: forced.liveText })).toEqual({ state: 'in sync' });
 });
 
 test('an invalid ruleset is rejected by nft -c and leaves the host unchanged', async () => {
@@ -76,12 +77,12 @@ test('a hand edit shows up as drift; a forced apply repairs it', async () => {
   const rs = ruleset('h1', [[ip('a'), ip('b')]]);
   const applied = await applyNftables(labTarget(lab, 'h1'), rs, { force: true });
   await lab.exec('h1', ['nft', 'add', 'rule', 'inet', TABLE, 'forward_filter', 'ip', 'saddr', ip('b'), 'drop']);
-  const drift = detectDrift(applied, await readHost(labTarget(lab, 'h1'), 'h1', 'nftables', TABLE));
-  expect(drift.drifted).toBe(true);
+  const drift = hostSync(applied.hash, await readHost(labTarget(lab, 'h1'), 'h1', 'nftables', TABLE), { rendered: '', live: applied.liveText });
+  expect(drift.state).toBe('drift');
   expect(drift.reason).toMatch(/edited on the host/);
   expect((await applyNftables(labTarget(lab, 'h1'), rs)).changed).toBe(false); // same hash: idempotence alone does not repair
   const repaired = await applyNftables(labTarget(lab, 'h1'), rs, { force: true });
-  expect(detectDrift(repaired, await readHost(labTarget(lab, 'h1'), 'h1', 'nftables', TABLE))).toEqual({ drifted: false });
+  expect(hostSync(repaired.hash, await readHost(labTarget(lab, 'h1'), 'h1', 'nftables', TABLE), { rendered: '', live: repaired.liveText })).toEqual({ state: 'in sync' });
   expect(await lab.probe('b', 'a', 'tcp/80')).toBe(true);
 });
 

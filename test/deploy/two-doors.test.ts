@@ -1,0 +1,112 @@
+/**
+ * Both doors onto the deploy layer agree, on real hosts: the Rancher stack-isolation seed through
+ * `pulumi up` (the engine harness running examples/rancher-stack-isolation) and through the
+ * `netpol` CLI (examples/models/rancher-stack-isolation.yaml), on a namespace lab whose three hosts
+ * share one state folder (no private mount over /var/lib/pulumi-netpolicy), for both backends.
+ * What one door applies, the other reads as in sync; a CLI apply is no drift for a refresh.
+ * Needs root and the lab tools.
+ */
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { parse } from "yaml";
+import { stateDirFor } from "../../provider/deploy/hosts/driver";
+import { ModelInput } from "../../provider/model/model";
+import { tableName } from "../../provider/render";
+import { writeLabModel } from "../e2e/lab-model";
+import { runEngine } from "../engine/run-engine";
+import { Lab, requireLabPrerequisites } from "../lab/lab";
+import { STATE_DIR } from "../lab/sshd";
+import { runCli } from "../support/cli";
+
+const ROOT = path.resolve(__dirname, "..", "..");
+const PROGRAM = path.join(ROOT, "examples/rancher-stack-isolation");
+const model = parse(fs.readFileSync(path.join(ROOT, "examples/models/rancher-stack-isolation.yaml"), "utf8")) as ModelInput;
+const hostNames = (model.hosts ?? []).map((h) => h.name);
+const table = tableName("rancher-stack-isolation");
+
+beforeAll(async () => {
+  await requireLabPrerequisites();
+});
+
+describe.each([["nftables" as const], ["iptables" as const]])("CLI and Pulumi on %s hosts that share a filesystem", (backend) => {
+  let lab: Lab;
+  let dir: string;
+  let engineArgs: string[];
+
+  beforeAll(async () => {
+    lab = await Lab.create({
+      hosts: hostNames.map((name) => ({ name })),
+      endpoints: (model.endpoints ?? []).map((e) => ({ name: e.name, host: e.host ?? "", listen: { tcp: [80] } })),
+      ipv6: false,
+      sharedFilesystem: true,
+    });
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "netpol-two-doors-"));
+    const hosts = hostNames.map((name) => {
+      const s = lab.hostSsh(name);
+      return { name, backend, ssh: { host: s.host, port: s.port, user: s.user, hostKey: s.hostKey } };
+    });
+    const placement = Object.fromEntries((model.endpoints ?? []).map((e) => [e.name, { ips: [lab.endpoint(e.name).ipv4] }]));
+    engineArgs = ["--state", path.join(dir, "state.json"), "--secret", `hosts=${JSON.stringify(hosts)}`,
+      "--secret", `privateKey=${lab.hostSsh(hostNames[0]).privateKey}`, "--config", `placement=${JSON.stringify(placement)}`];
+  }, 180_000);
+
+  afterAll(async () => {
+    await lab?.destroy();
+    for (const h of hostNames) fs.rmSync(stateDirFor(h), { recursive: true, force: true });
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  const engine = async (op: string) => {
+    const r = await runEngine([op, PROGRAM, ...engineArgs], {}, 180_000);
+    if (r.code !== 0) throw new Error(`${op} failed (${r.code}):\n${r.stdout}\n${r.stderr}`);
+    return r.stdout;
+  };
+
+  test("pulumi up → netpol status in sync; netpol apply --force → refresh without drift; destroy leaves nothing", async () => {
+    // The hosts really share the state folder: what one host writes there, the others see.
+    const probe = path.join(STATE_DIR, `two-doors-${process.pid}`);
+    await lab.exec("h1", ["touch", probe]);
+    expect(fs.existsSync(probe)).toBe(true);
+    expect((await lab.exec("h2", ["ls", STATE_DIR])).stdout).toContain(path.basename(probe));
+    fs.rmSync(probe);
+
+    // One `up` converges all three hosts (their rollback files and records stay apart).
+    const up = await engine("up");
+    expect(up).toContain("+ 1 created");
+    const file = writeLabModel(model, lab, backend);
+    let r = await runCli(["status", file]);
+    expect(r.err).toBe("");
+    expect(r.out.trim().split("\n")).toEqual(hostNames.map((h) => `${h}: in sync`));
+    expect(r.code).toBe(0);
+    r = await runCli(["plan", file]);
+    expect(r.out).toContain(hostNames.map((h) => `${h}: up to date`).join("\n"));
+    expect(r.code).toBe(0);
+
+    // The CLI rewrites every host; for the Pulumi state that is no drift.
+    r = await runCli(["apply", file, "--force"]);
+    expect(r.err).toBe("");
+    expect(r.out).toContain(`apply: 3 host(s), 3 changed, 0 up to date`);
+    const refresh = await engine("refresh");
+    expect(refresh).toContain("0 drifted");
+
+    // A hand edit is drift for both doors alike.
+    const edit = backend === "nftables" ? ["nft", "add", "rule", "inet", table, "forward", "counter"] : ["iptables", "-A", table.toUpperCase(), "-j", "RETURN"];
+    await lab.exec("h2", edit);
+    r = await runCli(["status", file]);
+    expect(r.out).toMatch(/^h2: drift: the rules were edited on the host \(first difference at line \d+/m);
+    expect(r.code).toBe(1);
+    const drifted = await engine("refresh");
+    expect(drifted).toContain("1 drifted");
+    expect(drifted).toContain('+ applied.h2.drift: "the rules were edited on the host (first difference at line ');
+    await engine("up");
+    r = await runCli(["status", file]);
+    expect(r.out.trim().split("\n")).toEqual(hostNames.map((h) => `${h}: in sync`));
+
+    const destroy = await engine("destroy");
+    expect(destroy).toContain("- 1 deleted");
+    r = await runCli(["status", file]);
+    expect(r.out.trim().split("\n")).toEqual(hostNames.map((h) => `${h}: missing: no rules of this network on the host; run apply`));
+    for (const h of hostNames) expect(fs.readdirSync(stateDirFor(h)).filter((f) => f.startsWith(table))).toEqual([]);
+  }, 600_000);
+});
