@@ -3,7 +3,7 @@
  * applied (so `plan` can show the lines that change) and the host's listing right after the apply
  * (so `status` can tell a hand edit from our own rules). Paths derive from generated names only.
  */
-import { shortHash } from "../compile/builder";
+import { shortHash } from "../ir/builder";
 import { runOnHost, SshTarget } from "../targets/ssh/session";
 
 const ROOT = "/var/lib/pulumi-netpolicy";

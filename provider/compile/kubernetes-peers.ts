@@ -11,7 +11,7 @@ import { ProtocolName } from "../model/common";
 import { Endpoint } from "../model/inventory";
 import { NetworkPolicyPeer } from "../model/kubernetes";
 import { CompileContext } from "./context";
-import { PROTO } from "./ir";
+import { PROTO } from "../ir";
 import { LabelSelector, Labels, matchesLabelSelector } from "./selectors";
 
 /** The label every namespace carries in a real cluster (Kubernetes 1.21+). */

@@ -15,7 +15,7 @@
 import { Endpoint } from "../model/inventory";
 import { RancherRule } from "../model/rancher";
 import { CompileContext } from "./context";
-import { Layer, PortRange, PROTO, Rule } from "./ir";
+import { Layer, PortRange, PROTO, Rule } from "../ir";
 import { LabelSelector, matchesLabelSelector, parseStringSelector } from "./selectors";
 
 type Match = Rule["match"];

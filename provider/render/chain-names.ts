@@ -6,8 +6,8 @@
  * port rule in front of `within: stack` keeps the names); then their rules' origins; then the
  * matches that differ between them.
  */
-import { shortHash } from "../compile/builder";
-import { LayerName, Match, Tier } from "../compile/ir";
+import { shortHash } from "../ir/builder";
+import { LayerName, Match, Tier } from "../ir";
 import type { ChainRule, TierChain } from "./host-program";
 
 /** A tier chain before it is named: `goto`s name the next chain by its signature. */

@@ -20,8 +20,8 @@
  * - A host needs the dispatch of its own endpoints, the chains reachable from it, and the set parts
  *   (per family) those chains test.
  */
-import { shortHash } from "../compile/builder";
-import { AddressSet, Direction, HostInfo, LayerName, PolicySet, Program } from "../compile/ir";
+import { shortHash } from "../ir/builder";
+import { AddressSet, Direction, HostInfo, LayerName, PolicySet, Program } from "../ir";
 import { Cidr, cidrOf, contains, formatAddress, formatCidr, parseAddress } from "../model/net";
 import { ChainDraft, nameChains, purposeOf } from "./chain-names";
 import { Branch, branchesOf, Family, SetFacts } from "./match-branches";
@@ -161,7 +161,7 @@ export class PolicyPlan {
     const set = this.policySet.sets[irId];
     if (!set) throw new RenderError(`a rule refers to set "${irId}", which the policy set does not define`);
     // Named after the IR id, not the members: the compiler keeps a set's id when its members
-    // change (see compile/builder.ts), so its chains keep their names and a plan stays small.
+    // change (see ir/builder.ts), so its chains keep their names and a plan stays small.
     const id = `s_${shortHash(`set:${irId}`)}`;
     const byFamily: Record<Family, string[]> = { 4: [], 6: [] };
     if (set.kind === "endpoints") {

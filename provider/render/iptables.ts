@@ -9,7 +9,7 @@
  * address; that is linear per packet, acceptable for the hosts this backend is for.
  */
 import { createHash } from "node:crypto";
-import { PortRange } from "../compile/ir";
+import { PortRange } from "../ir";
 import { Branch, Family, IcmpCond } from "./match-branches";
 import { ChainAction, DispatchEntry, HostProgram, RenderError, SetPart, TierChain } from "./host-program";
 

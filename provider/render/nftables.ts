@@ -7,7 +7,7 @@
  * per PolicySet and reused by every host.
  */
 import { createHash } from "node:crypto";
-import { PortRange } from "../compile/ir";
+import { PortRange } from "../ir";
 import { Branch, Family } from "./match-branches";
 import { ChainAction, Dispatch, DispatchEntry, HostProgram, SetPart, TierChain } from "./host-program";
 
