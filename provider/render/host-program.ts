@@ -23,7 +23,8 @@
 import { shortHash } from "../ir/builder";
 import { AddressSet, Direction, HostInfo, LayerName, PolicySet, Program } from "../ir";
 import { Cidr, cidrOf, contains, formatAddress, formatCidr, parseAddress } from "../model/net";
-import { ChainDraft, nameChains, purposeOf } from "./chain-names";
+import { nameChains, purposeOf } from "./chain-names";
+import { ChainAction, ChainDraft, ChainRule, TierChain } from "./chains";
 import { Branch, branchesOf, Family, SetFacts } from "./match-branches";
 
 /** A PolicySet that cannot be rendered (an IR invariant broken); says what and where. */
@@ -32,32 +33,6 @@ export class RenderError extends Error {
     super(message);
     this.name = "RenderError";
   }
-}
-
-/** Where a rule or a dispatch entry sends the packet. `log` goes on to the next rule. */
-export type ChainAction =
-  | { kind: "return" }
-  | { kind: "drop" }
-  | { kind: "goto"; chain: string }
-  | { kind: "log"; layer: LayerName };
-
-export interface ChainRule {
-  branch: Branch;
-  action: ChainAction;
-}
-
-export interface TierChain {
-  /** 12 hex digits of the hash of the chain's purpose (see the file comment). */
-  id: string;
-  /** Summary for the comment above the chain (no user text). */
-  about: string;
-  rules: ChainRule[];
-  /** What happens to a packet no rule decided. */
-  tail: Exclude<ChainAction, { kind: "log" }>;
-  /** Tier chains this one may go to. */
-  next: string[];
-  /** Set parts tested, as `<set id>/<family>`. */
-  setParts: string[];
 }
 
 /** `none`: the program allows everything, so the endpoint needs no entry. */

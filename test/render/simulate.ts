@@ -7,7 +7,8 @@
 import { AddressSet, PolicySet } from "../../provider/ir";
 import { containsAddress, cidrOf, parseAddress, Address } from "../../provider/model/net";
 import { Branch, Family, icmpProtocol, PORTED } from "../../provider/render/match-branches";
-import { ChainAction, HostProgram, PolicyPlan, TierChain } from "../../provider/render/host-program";
+import { ChainAction, TierChain } from "../../provider/render/chains";
+import { HostProgram, PolicyPlan } from "../../provider/render/host-program";
 
 export interface Packet {
   family: Family;
