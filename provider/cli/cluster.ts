@@ -8,7 +8,7 @@
  * gets half of a policy set because of a conflict that was visible up front.
  */
 import * as path from "node:path";
-import { DEFAULT_DENY_POLICY_NAME } from "../targets/kube/legacy";
+import { DEFAULT_DENY_POLICY_NAME } from "../convert/legacy-isolation";
 import { KubeClient, KubeObject } from "../targets/kube/client";
 import { ApiError, InputError as KubeInputError } from "../targets/kube/errors";
 import { InputError } from "../model/errors";
