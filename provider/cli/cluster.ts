@@ -10,7 +10,7 @@
 import * as path from "node:path";
 import { DEFAULT_DENY_POLICY_NAME } from "../convert/legacy-isolation";
 import { KubeClient, KubeObject } from "../targets/kube/client";
-import { ApiError, InputError as KubeInputError } from "../targets/kube/errors";
+import { ApiError, InputError as KubeInputError } from "../targets/api-errors";
 import { InputError } from "../model/errors";
 import { Model } from "../model/model";
 import { mapHosts, Settled } from "../targets/ssh/pool";

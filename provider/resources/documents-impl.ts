@@ -10,7 +10,7 @@
 import { CalicoPolicy, CalicoProfile } from "../model/calico";
 import { NetworkPolicy as NetworkPolicyDoc, toNetworkingV1 } from "../model/kubernetes";
 import type { KubeClient } from "../targets/kube/client";
-import type { ApiError } from "../targets/kube/errors";
+import type { ApiError } from "../targets/api-errors";
 import { ClusterObject, clusterObjectOf, DocumentKind, driftMessage, inputPathOf, liveView, networkPolicyDocumentFromLive, objectRef, parseImportId, resourceLabel } from "./cluster-objects";
 import { kubeconfigOptions, resolvedServerDigest, SERVER_DIGEST_KEY, serverDigest, storedServerDigest, writtenServerDigest } from "./cluster-server";
 import { CheckFailure, containsUnknown, Props, schemaFailures, UNKNOWN } from "./inputs";

@@ -5,7 +5,7 @@
  * the `rancherApplied` output). Every other field of the Rancher network is left as Rancher has it.
  */
 import type { RancherNetwork, RancherNetworkPolicy, RancherNetworkTarget } from "../targets/rancher/client";
-import type { ApiError } from "../targets/kube/errors";
+import type { ApiError } from "../targets/api-errors";
 import { driftOf } from "./cluster-objects";
 import { loadModule } from "./loader";
 import type { NetworkInputs, RancherTarget } from "./schema";

@@ -13,9 +13,10 @@
  */
 import axios, { AxiosInstance } from 'axios';
 import * as https from 'https';
-import { ApiError, failureCode, InputError, isRecord, messageWithCauses, StatusCause, statusCauses, stringField } from './errors';
+import { ApiError, failureCode, InputError, isRecord, StatusCause, stringField } from '../api-errors';
 import { ClusterConnection, KubeconfigOptions, loadKubeconfig } from './kubeconfig';
 import { CollectionRef, collectionPath, describeRef, ObjectRef, objectPath, resourceTypeFor } from './resources';
+import { messageWithCauses, statusCauses } from './status';
 
 export type { CollectionRef, ObjectRef } from './resources';
 

@@ -22,7 +22,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { InputError } from './errors';
+import { InputError } from '../api-errors';
 
 /** Where to load the kubeconfig from and which context to use. */
 export interface KubeconfigOptions {

@@ -1,6 +1,6 @@
 import * as net from 'net';
 import { ApplyOptions, KubeClient, KubeClientOptions, KubeObject } from '../../../provider/targets/kube/client';
-import { ApiError, InputError } from '../../../provider/targets/kube/errors';
+import { ApiError, InputError } from '../../../provider/targets/api-errors';
 import { KubeApiServer, startKubeApiServer, TestKubeconfigOptions } from '../../support/kube-apiserver';
 
 // The API server here is the test server from test/support (a stand-in for a real cluster).
