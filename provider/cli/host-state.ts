@@ -4,7 +4,8 @@
  * (so `status` can tell a hand edit from our own rules). Paths derive from generated names only.
  */
 import { shortHash } from "../ir/builder";
-import { runOnHost, SshTarget } from "../targets/ssh/session";
+import type { SshTarget } from "../targets/ssh/connect";
+import { runOnHost } from "../targets/ssh/session";
 
 const ROOT = "/var/lib/pulumi-netpolicy";
 

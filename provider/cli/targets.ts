@@ -7,7 +7,7 @@ import * as path from "node:path";
 import { InputError, InputIssue } from "../model/errors";
 import { SshConnectionInput } from "../model/inventory";
 import { Model } from "../model/model";
-import type { SshTarget } from "../targets/ssh/session";
+import type { SshTarget } from "../targets/ssh/connect";
 
 export interface CliHost {
   name: string;
