@@ -9,7 +9,7 @@ import { Command } from "./cli/command";
 import { analysisCommands } from "./cli/commands";
 import { CliIo, EXIT, processIo } from "./cli/io";
 import { InputError } from "./model/errors";
-import { ApiError, InputError as KubeInputError } from "./targets/kube/errors";
+import { ApiError, InputError as KubeInputError } from "./targets/api-errors";
 
 const commands: Command[] = analysisCommands;
 

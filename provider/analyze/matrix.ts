@@ -1,5 +1,5 @@
 /** The reachability matrix: every ordered pair of endpoints, for each probe. */
-import { PolicySet } from "../compile/ir";
+import { PolicySet } from "../ir";
 import { Probe } from "./probe";
 import { Analyzer } from "./reach";
 

@@ -1,5 +1,5 @@
 /** Probes: the kind of connection a reachability question is about (`tcp/80`, `icmp/8`, …). */
-import { PROTO } from "../compile/ir";
+import { PROTO } from "../ir";
 
 export interface Probe {
   /** As the user wrote it, normalized: `tcp/80`. */

@@ -2,7 +2,7 @@
  * Evaluates the IR for one flow: may endpoint A open a connection to endpoint B with this probe,
  * and which rule (or default) decided in every layer and direction?
  */
-import { AddressMatch, Direction, LayerName, Match, PolicySet, PortRange, Program, Verdict } from "../compile/ir";
+import { AddressMatch, Direction, LayerName, Match, PolicySet, PortRange, Program, Verdict } from "../ir";
 import { Address, containsAddress, Family, parseAddress, parseCidr, Cidr } from "../model/net";
 import { Probe, probeForFamily } from "./probe";
 

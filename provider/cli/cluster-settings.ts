@@ -9,7 +9,7 @@ import type { DeployInput } from "../deploy/registry";
 import { InputError } from "../model/errors";
 import { Model } from "../model/model";
 import { KubeClient } from "../targets/kube/client";
-import { InputError as KubeInputError } from "../targets/kube/errors";
+import { InputError as KubeInputError } from "../targets/api-errors";
 
 export async function clusterSettings(model: Model, file: string, cwd: string, env: Record<string, string | undefined>): Promise<NonNullable<DeployInput["cluster"]>> {
   const target = model.cluster ?? {};

@@ -8,7 +8,7 @@ import { InputError, InputIssue } from "../model/errors";
 import { SshConnectionInput } from "../model/inventory";
 import { Model } from "../model/model";
 import type { HostConnection } from "../deploy/hosts/target";
-import type { SshTarget } from "../targets/ssh/session";
+import type { SshTarget } from "../targets/ssh/connect";
 
 
 function toTarget(c: SshConnectionInput, at: string, baseDir: string, env: Record<string, string | undefined>, issues: InputIssue[]): SshTarget {

@@ -34,8 +34,8 @@
  */
 import { CalicoPolicy, CalicoProfile, CalicoProtocol, CalicoRule } from "../model/calico";
 import { CompileContext } from "./context";
-import { Action, AddressMatch, Direction, Layer, Match, PortRange, PROTO, Rule, Tier } from "./ir";
-import { matchesSelector, parseCalicoSelector, SelectorAst } from "./selectors";
+import { Action, AddressMatch, Direction, Layer, Match, PortRange, PROTO, Rule, Tier } from "../ir";
+import { matchesSelector, parseCalicoSelector, SelectorAst } from "../model/selectors";
 
 /** A rule list as written (or defaulted), with the input path its rules' origins start from. */
 interface RuleList {

@@ -1,7 +1,7 @@
 /** What every dialect compiler gets: the validated model, lookups over it, and the interner. */
 import { Model } from "../model/model";
 import { Endpoint, Namespace } from "../model/inventory";
-import { PolicySetBuilder } from "./builder";
+import { PolicySetBuilder } from "../ir/builder";
 
 export interface CompileContext {
   model: Model;

@@ -2,7 +2,7 @@
 import { Model } from "../model/model";
 import { compileCalico } from "./calico";
 import { createContext } from "./context";
-import { Layer, PolicySet } from "./ir";
+import { Layer, PolicySet } from "../ir";
 import { compileKubernetes } from "./kubernetes";
 import { compileRancher } from "./rancher";
 

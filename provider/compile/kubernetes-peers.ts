@@ -11,8 +11,8 @@ import { ProtocolName } from "../model/common";
 import { Endpoint } from "../model/inventory";
 import { NetworkPolicyPeer } from "../model/kubernetes";
 import { CompileContext } from "./context";
-import { PROTO } from "./ir";
-import { LabelSelector, Labels, matchesLabelSelector } from "./selectors";
+import { PROTO } from "../ir";
+import { LabelSelector, Labels, matchesLabelSelector } from "../model/selectors";
 
 /** The label every namespace carries in a real cluster (Kubernetes 1.21+). */
 export const NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name";

@@ -19,7 +19,7 @@
 import { Endpoint } from "../model/inventory";
 import { NetworkPolicy, NetworkPolicyPeer, NetworkPolicyPort, toNetworkingV1 } from "../model/kubernetes";
 import { CompileContext } from "./context";
-import { Direction, Layer, Match, Rule } from "./ir";
+import { Direction, Layer, Match, Rule } from "../ir";
 import { namedPort, PeerResolver, PROTOCOL_NUMBER } from "./kubernetes-peers";
 
 /** One policy as the compiler sees it: v1 form, its namespace and effective policyTypes. */

@@ -15,8 +15,8 @@
 import { Endpoint } from "../model/inventory";
 import { RancherRule } from "../model/rancher";
 import { CompileContext } from "./context";
-import { Layer, PortRange, PROTO, Rule } from "./ir";
-import { LabelSelector, matchesLabelSelector, parseStringSelector } from "./selectors";
+import { Layer, PortRange, PROTO, Rule } from "../ir";
+import { LabelSelector, matchesLabelSelector, parseStringSelector } from "../model/selectors";
 
 type Match = Rule["match"];
 

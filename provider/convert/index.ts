@@ -5,7 +5,7 @@
  */
 import { Model } from "../model/model";
 import { toNetworkingV1 } from "../model/kubernetes";
-import { defaultDenyPolicyFor, legacyIsolationAnnotation } from "../targets/kube/legacy";
+import { defaultDenyPolicyFor, legacyIsolationAnnotation } from "./legacy-isolation";
 import { policyToV3, profileToV3 } from "./calico-v3";
 
 export type ClusterObject = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> } } & Record<string, unknown>;

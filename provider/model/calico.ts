@@ -3,7 +3,7 @@
  * reads them) and selector policies, in their native JSON shape.
  */
 import { z } from "zod";
-import { parseCalicoSelector, SelectorSyntaxError } from "../compile/selectors";
+import { parseCalicoSelector, SelectorSyntaxError } from "./selectors";
 import { cidr } from "./common";
 
 export const calicoSelector = z.string().max(4096).superRefine((s, ctx) => {

@@ -1,6 +1,6 @@
 /** zod building blocks shared by the inventory and the three dialect schemas. */
 import { z } from "zod";
-import { isLabelKey, isLabelValue } from "../compile/selectors";
+import { isLabelKey, isLabelValue } from "./selectors";
 import { parseAddress, parseCidr } from "./net";
 
 const SAFE_TEXT = /^[^\x00-\x1f\x7f`$\\;|&<>'"]*$/;

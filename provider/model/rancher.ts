@@ -3,7 +3,7 @@
  * `defaultPolicyAction` plus an ordered `policy` array of rules.
  */
 import { z } from "zod";
-import { parseStringSelector, SelectorSyntaxError } from "../compile/selectors";
+import { parseStringSelector, SelectorSyntaxError } from "./selectors";
 import { labelKey } from "./common";
 
 export const RancherAction = z.enum(["allow", "deny"], {

@@ -6,35 +6,9 @@
  * port rule in front of `within: stack` keeps the names); then their rules' origins; then the
  * matches that differ between them.
  */
-import { shortHash } from "../compile/builder";
-import { LayerName, Match, Tier } from "../compile/ir";
-import type { ChainRule, TierChain } from "./host-program";
-
-/** A tier chain before it is named: `goto`s name the next chain by its signature. */
-export interface ChainDraft {
-  /** sha256 of the content (with the next chain's signature, so equal signatures are equal chains). */
-  sig: string;
-  rules: ChainRule[];
-  tail: TierChain["tail"];
-  /** The chain this one goes to, when it does (always the next tier's). */
-  nextSig?: string;
-  /** 0 for a chain that goes to no other, else one more than the chain it goes to. */
-  depth: number;
-  /** The tiers with this content, by their JSON: the chain is named after one of them. */
-  purposes: Map<string, Purpose>;
-}
-
-/** What a tier is for, as far as it does not change when a rule's ports or action do. */
-export interface Purpose {
-  /** JSON of the layer, tier name and end origin. */
-  tier: string;
-  /** JSON of the layer, tier name, end origin, and the set ids the rules test (sorted, once each). */
-  coarse: string;
-  /** JSON of the layer, tier name, end origin, and per rule its origin and the set ids it tests. */
-  text: string;
-  /** JSON of each rule's match: what tells apart purposes with the same text. */
-  matches: string[];
-}
+import { shortHash } from "../ir/builder";
+import { LayerName, Match, Tier } from "../ir";
+import { ChainDraft, Purpose } from "./chains";
 
 const byText = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 

@@ -20,10 +20,11 @@
  * - A host needs the dispatch of its own endpoints, the chains reachable from it, and the set parts
  *   (per family) those chains test.
  */
-import { shortHash } from "../compile/builder";
-import { AddressSet, Direction, HostInfo, LayerName, PolicySet, Program } from "../compile/ir";
+import { shortHash } from "../ir/builder";
+import { AddressSet, Direction, HostInfo, LayerName, PolicySet, Program } from "../ir";
 import { Cidr, cidrOf, contains, formatAddress, formatCidr, parseAddress } from "../model/net";
-import { ChainDraft, nameChains, purposeOf } from "./chain-names";
+import { nameChains, purposeOf } from "./chain-names";
+import { ChainAction, ChainDraft, ChainRule, TierChain } from "./chains";
 import { Branch, branchesOf, Family, SetFacts } from "./match-branches";
 
 /** A PolicySet that cannot be rendered (an IR invariant broken); says what and where. */
@@ -32,32 +33,6 @@ export class RenderError extends Error {
     super(message);
     this.name = "RenderError";
   }
-}
-
-/** Where a rule or a dispatch entry sends the packet. `log` goes on to the next rule. */
-export type ChainAction =
-  | { kind: "return" }
-  | { kind: "drop" }
-  | { kind: "goto"; chain: string }
-  | { kind: "log"; layer: LayerName };
-
-export interface ChainRule {
-  branch: Branch;
-  action: ChainAction;
-}
-
-export interface TierChain {
-  /** 12 hex digits of the hash of the chain's purpose (see the file comment). */
-  id: string;
-  /** Summary for the comment above the chain (no user text). */
-  about: string;
-  rules: ChainRule[];
-  /** What happens to a packet no rule decided. */
-  tail: Exclude<ChainAction, { kind: "log" }>;
-  /** Tier chains this one may go to. */
-  next: string[];
-  /** Set parts tested, as `<set id>/<family>`. */
-  setParts: string[];
 }
 
 /** `none`: the program allows everything, so the endpoint needs no entry. */
@@ -161,7 +136,7 @@ export class PolicyPlan {
     const set = this.policySet.sets[irId];
     if (!set) throw new RenderError(`a rule refers to set "${irId}", which the policy set does not define`);
     // Named after the IR id, not the members: the compiler keeps a set's id when its members
-    // change (see compile/builder.ts), so its chains keep their names and a plan stays small.
+    // change (see ir/builder.ts), so its chains keep their names and a plan stays small.
     const id = `s_${shortHash(`set:${irId}`)}`;
     const byFamily: Record<Family, string[]> = { 4: [], 6: [] };
     if (set.kind === "endpoints") {

@@ -6,7 +6,7 @@
  * computed once and shared.
  */
 import { createHash } from "node:crypto";
-import { PolicySet } from "../compile/ir";
+import { PolicySet } from "../ir";
 import { PolicyPlan, RenderError } from "./host-program";
 import { IptablesWriter } from "./iptables";
 import { NftablesWriter } from "./nftables";

@@ -9,9 +9,10 @@
  * address; that is linear per packet, acceptable for the hosts this backend is for.
  */
 import { createHash } from "node:crypto";
-import { PortRange } from "../compile/ir";
+import { PortRange } from "../ir";
 import { Branch, Family, IcmpCond } from "./match-branches";
-import { ChainAction, DispatchEntry, HostProgram, RenderError, SetPart, TierChain } from "./host-program";
+import { ChainAction, TierChain } from "./chains";
+import { DispatchEntry, HostProgram, RenderError, SetPart } from "./host-program";
 
 const PROTO_NAME: Record<number, string> = { 6: "tcp", 17: "udp", 33: "dccp", 132: "sctp", 136: "udplite" };
 const protoName = (p: number, f: Family) =>

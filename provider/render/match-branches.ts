@@ -14,7 +14,7 @@
  * one branch group per family it can match. A positive test of a set with no address of that family
  * can never hold (the group is dropped); a negated one always holds (the test is dropped).
  */
-import { Match, PortRange, PROTO } from "../compile/ir";
+import { Match, PortRange, PROTO } from "../ir";
 
 export type Family = 4 | 6;
 

@@ -7,9 +7,10 @@
  * per PolicySet and reused by every host.
  */
 import { createHash } from "node:crypto";
-import { PortRange } from "../compile/ir";
+import { PortRange } from "../ir";
 import { Branch, Family } from "./match-branches";
-import { ChainAction, Dispatch, DispatchEntry, HostProgram, SetPart, TierChain } from "./host-program";
+import { ChainAction, TierChain } from "./chains";
+import { Dispatch, DispatchEntry, HostProgram, SetPart } from "./host-program";
 
 const PROTO_NAME: Record<number, string> = { 1: "icmp", 6: "tcp", 17: "udp", 33: "dccp", 58: "ipv6-icmp", 132: "sctp", 136: "udplite" };
 const protoName = (p: number) => PROTO_NAME[p] ?? String(p);

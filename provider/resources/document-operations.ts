@@ -14,7 +14,7 @@ import { desiredObject } from "../deploy/cluster/objects";
 import { ClusterTarget as ClusterDeployTarget } from "../deploy/cluster/target";
 import type { Settled } from "../deploy/target";
 import { KubeClient } from "../targets/kube/client";
-import type { ApiError } from "../targets/kube/errors";
+import type { ApiError } from "../targets/api-errors";
 import { clusterObjectOf, DocumentKind, inputPathOf, liveView, networkPolicyDocumentFromLive, objectRef, parseImportId, resourceLabel } from "./document-objects";
 import { kubeconfigOptions, resolvedServerDigest, SERVER_DIGEST_KEY, serverDigest, storedServerDigest, writtenServerDigest } from "./cluster-server";
 import { isRecord } from "../model/common";

@@ -4,7 +4,7 @@ import { parse as parseYaml } from "yaml";
 import { parseProbe, Probe } from "../../provider/analyze/probe";
 import { reach, ReachResult } from "../../provider/analyze/reach";
 import { compile } from "../../provider/compile/index";
-import { PolicySet } from "../../provider/compile/ir";
+import { PolicySet } from "../../provider/ir";
 import { parseModel, parseModelText } from "../../provider/model/model";
 
 const FIXTURES = join(__dirname, "../fixtures/calico");

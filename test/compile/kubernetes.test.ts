@@ -9,7 +9,7 @@ import { parse as parseYaml } from "yaml";
 import { reach, ReachResult } from "../../provider/analyze/reach";
 import { parseProbe } from "../../provider/analyze/probe";
 import { compile } from "../../provider/compile";
-import { Layer, PolicySet } from "../../provider/compile/ir";
+import { Layer, PolicySet } from "../../provider/ir";
 import { ModelInput, parseModel, parseModelText } from "../../provider/model/model";
 
 type PolicyInput = NonNullable<ModelInput["networkPolicies"]>[number];

@@ -1,6 +1,6 @@
 import { clusterObjects } from "../../provider/convert";
 import { policyToV3, profileToV3, ruleToV3 } from "../../provider/convert/calico-v3";
-import { matchesSelector, parseCalicoSelector } from "../../provider/compile/selectors";
+import { matchesSelector, parseCalicoSelector } from "../../provider/model/selectors";
 import { parseModel } from "../../provider/model/model";
 import { CalicoRule } from "../../provider/model/calico";
 import { exampleModel } from "../support/models";

@@ -5,8 +5,8 @@
  */
 import { Analyzer } from "../../provider/analyze/reach";
 import { probeForFamily } from "../../provider/analyze/probe";
-import { PolicySetBuilder } from "../../provider/compile/builder";
-import { PolicySet } from "../../provider/compile/ir";
+import { PolicySetBuilder } from "../../provider/ir/builder";
+import { PolicySet } from "../../provider/ir";
 import { Address, parseAddress } from "../../provider/model/net";
 import { PolicyPlan, RenderError } from "../../provider/render/host-program";
 import { branchesOf } from "../../provider/render/match-branches";

@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { PolicySet } from "../../provider/compile/ir";
+import { PolicySet } from "../../provider/ir";
 import { HostRuleset, RenderError, renderAll, renderHost } from "../../provider/render";
 import { validateRuleset } from "../../provider/targets/ssh/ruleset";
 import { randomPolicySet } from "./random-policy";

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
-import { PolicySetBuilder } from "../../provider/compile/builder";
-import { Match, PolicySet } from "../../provider/compile/ir";
+import { PolicySetBuilder } from "../../provider/ir/builder";
+import { Match, PolicySet } from "../../provider/ir";
 import { parseModelText } from "../../provider/model/model";
 import { compile } from "../../provider/compile";
 import { Renderer, renderAll, renderHost, tableName } from "../../provider/render";

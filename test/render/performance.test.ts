@@ -2,8 +2,8 @@
  * Rendering must stay linear: 10,000 endpoints in 200 groups on 50 hosts (200 local each), every
  * host holding members of every group, so each host needs all 200 sets.
  */
-import { PolicySetBuilder } from "../../provider/compile/builder";
-import { PolicySet } from "../../provider/compile/ir";
+import { PolicySetBuilder } from "../../provider/ir/builder";
+import { PolicySet } from "../../provider/ir";
 import { Renderer } from "../../provider/render";
 
 function bigPolicySet(backend: "nftables" | "iptables"): PolicySet {

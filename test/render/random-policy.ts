@@ -1,6 +1,6 @@
 /** Test support: small random policy sets (seeded) that exercise every IR field, family and action. */
-import { PolicySetBuilder } from "../../provider/compile/builder";
-import { Action, AddressMatch, Layer, LayerName, Match, PolicySet, PortRange, Program, Tier } from "../../provider/compile/ir";
+import { PolicySetBuilder } from "../../provider/ir/builder";
+import { Action, AddressMatch, Layer, LayerName, Match, PolicySet, PortRange, Program, Tier } from "../../provider/ir";
 import { Probe } from "../../provider/analyze/probe";
 
 export type Rng = () => number;

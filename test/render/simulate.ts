@@ -4,10 +4,11 @@
  * Conditions are evaluated left to right as a filter does; a port or ICMP test reached by a
  * packet that does not carry the field is a rendering bug and throws.
  */
-import { AddressSet, PolicySet } from "../../provider/compile/ir";
+import { AddressSet, PolicySet } from "../../provider/ir";
 import { containsAddress, cidrOf, parseAddress, Address } from "../../provider/model/net";
 import { Branch, Family, icmpProtocol, PORTED } from "../../provider/render/match-branches";
-import { ChainAction, HostProgram, PolicyPlan, TierChain } from "../../provider/render/host-program";
+import { ChainAction, TierChain } from "../../provider/render/chains";
+import { HostProgram, PolicyPlan } from "../../provider/render/host-program";
 
 export interface Packet {
   family: Family;

@@ -4,9 +4,9 @@
  * chain, no changed dispatch entry, no renamed earlier tier that goes to the changed one. And names
  * stay names: two contents never share one, equal contents share one.
  */
-import { PolicySetBuilder } from "../../provider/compile/builder";
+import { PolicySetBuilder } from "../../provider/ir/builder";
 import { compile } from "../../provider/compile";
-import { PolicySet, Program, Rule } from "../../provider/compile/ir";
+import { PolicySet, Program, Rule } from "../../provider/ir";
 import { ModelInput, parseModel } from "../../provider/model/model";
 import { HostRuleset, renderAll } from "../../provider/render";
 import { PolicyPlan } from "../../provider/render/host-program";

@@ -3,9 +3,9 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { PolicySetBuilder } from "../../provider/compile/builder";
+import { PolicySetBuilder } from "../../provider/ir/builder";
 import { compile } from "../../provider/compile";
-import { Action, Match, PolicySet, Tier } from "../../provider/compile/ir";
+import { Action, Match, PolicySet, Tier } from "../../provider/ir";
 import { parseModelText } from "../../provider/model/model";
 
 export const fixture = (name: string) => readFileSync(join(__dirname, "../fixtures/render", name), "utf8");

@@ -9,7 +9,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import type { HostDriver, HostRecord } from "../../provider/deploy/hosts/driver";
-import type { SshTarget } from "../../provider/targets/ssh/session";
+import type { SshTarget } from "../../provider/targets/ssh/connect";
 import { HostError } from "../../provider/targets/ssh/host-error";
 
 type Tables = Record<string, { hash: string; text: string }>;

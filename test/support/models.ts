@@ -4,7 +4,7 @@ import * as path from "node:path";
 import { matrix, Matrix } from "../../provider/analyze/matrix";
 import { parseProbe, Probe } from "../../provider/analyze/probe";
 import { compile } from "../../provider/compile";
-import { PolicySet } from "../../provider/compile/ir";
+import { PolicySet } from "../../provider/ir";
 import { Model, parseModelText } from "../../provider/model/model";
 
 export const ROOT = path.resolve(__dirname, "../..");

@@ -27,7 +27,7 @@ import { InputError, InputIssue } from "../../model/errors";
 import { NetworkPolicy } from "../../model/kubernetes";
 import { Model } from "../../model/model";
 import type { KubeObject } from "../../targets/kube/client";
-import { InputError as KubeInputError } from "../../targets/kube/errors";
+import { InputError as KubeInputError } from "../../targets/api-errors";
 import { describeRef, ObjectRef, objectPath } from "../../targets/kube/resources";
 import { DiffLine, diffLines } from "../line-diff";
 

@@ -7,9 +7,9 @@
  * (an object of someone else's, a missing namespace, an unreadable object), so a cluster never
  * gets half of a policy set because of a conflict that was visible up front.
  */
-import { DEFAULT_DENY_POLICY_NAME } from "../../targets/kube/legacy";
+import { DEFAULT_DENY_POLICY_NAME } from "../../convert/legacy-isolation";
 import type { KubeClient, KubeObject } from "../../targets/kube/client";
-import { ApiError, InputError as KubeInputError } from "../../targets/kube/errors";
+import { ApiError, InputError as KubeInputError } from "../../targets/api-errors";
 import { mapHosts } from "../../targets/pool";
 import { diffLines, splitLines } from "../line-diff";
 import { ApplyOptions, asError, ObjectOutcome, ObjectStatus, PlannedChange, Settled, Target, TargetReport } from "../target";

@@ -8,12 +8,13 @@
  * own rules). Every door writes and reads the same record, so what one door applies, the other
  * sees as in sync.
  */
-import { shortHash } from "../../compile/builder";
+import { shortHash } from "../../ir/builder";
 import type { HostRuleset } from "../../render";
 import { applyHost, deleteHost, readHost } from "../../targets/ssh/hosts";
 import type { ApplyOptions, ApplyResult, DeleteResult, HostReadResult } from "../../targets/ssh/apply-options";
 import { DEFAULT_STATE_DIR } from "../../targets/ssh/rollback";
-import { runOnHost, SshTarget } from "../../targets/ssh/session";
+import type { SshTarget } from "../../targets/ssh/connect";
+import { runOnHost } from "../../targets/ssh/session";
 
 /** What the last apply left on a host. */
 export interface HostRecord {

@@ -6,7 +6,7 @@
  * applied by `pulumi up` is in sync for `netpol status`, and the other way round.
  */
 import { mapHosts } from "../../targets/pool";
-import type { SshTarget } from "../../targets/ssh/session";
+import type { SshTarget } from "../../targets/ssh/connect";
 import { diffLines } from "../line-diff";
 import { ApplyOptions, forces, ObjectOutcome, ObjectStatus, PlannedChange, Settled, Target, TargetReport } from "../target";
 import { HostDriver, HostRecord, sshDriver, stateDirFor } from "./driver";

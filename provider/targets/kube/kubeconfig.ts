@@ -3,9 +3,9 @@
  * resolved to one `ClusterConnection` for one context.
  *
  * Semantics follow kubectl (client-go `clientcmd`) where it matters to a user:
- * - `KUBECONFIG` is a list of files (`:`-separated); they are merged, the first file that defines
- *   a cluster, user or context name wins, and so does the first `current-context`. Missing files in
- *   the list are skipped.
+ * - `KUBECONFIG` is a list of files (`:`-separated); they are merged (kubeconfig-merge.ts), the
+ *   first file that defines a cluster, user or context name wins, and so does the first
+ *   `current-context`. Missing files in the list are skipped.
  * - Relative file paths (`certificate-authority`, `client-certificate`, `client-key`, `tokenFile`)
  *   resolve against the directory of the kubeconfig file that holds them (the working directory for
  *   inline text).
@@ -20,9 +20,8 @@
 import { promises as fs } from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { parse as parseYaml } from 'yaml';
-import { z } from 'zod';
-import { InputError } from './errors';
+import { InputError } from '../api-errors';
+import { Cluster, Entry, KubeconfigDocument, mergeDocuments, MergedKubeconfig, User } from './kubeconfig-merge';
 
 /** Where to load the kubeconfig from and which context to use. */
 export interface KubeconfigOptions {
@@ -62,64 +61,6 @@ export interface ClusterConnection {
   clientKeyPem?: string;
   /** Bearer token. */
   token?: string;
-}
-
-const optionalString = z.string().optional();
-const ClusterSchema = z
-  .object({
-    server: optionalString,
-    'certificate-authority': optionalString,
-    'certificate-authority-data': optionalString,
-    'insecure-skip-tls-verify': z.unknown().optional(),
-  })
-  .passthrough();
-const UserSchema = z
-  .object({
-    token: optionalString,
-    tokenFile: optionalString,
-    'client-certificate': optionalString,
-    'client-certificate-data': optionalString,
-    'client-key': optionalString,
-    'client-key-data': optionalString,
-  })
-  .passthrough();
-const ContextSchema = z
-  .object({ cluster: optionalString, user: optionalString, namespace: optionalString })
-  .passthrough();
-const KubeconfigSchema = z
-  .object({
-    'current-context': z.string().nullish(),
-    clusters: z.array(z.object({ name: z.string().min(1), cluster: ClusterSchema.nullish() }).passthrough()).nullish(),
-    users: z.array(z.object({ name: z.string().min(1), user: UserSchema.nullish() }).passthrough()).nullish(),
-    contexts: z.array(z.object({ name: z.string().min(1), context: ContextSchema.nullish() }).passthrough()).nullish(),
-  })
-  .passthrough();
-
-type Cluster = z.infer<typeof ClusterSchema>;
-type User = z.infer<typeof UserSchema>;
-type Context = z.infer<typeof ContextSchema>;
-
-/** One named entry and the directory its relative paths resolve against. */
-interface Entry<T> {
-  body: T;
-  baseDir: string;
-  source: string;
-}
-
-/** Several kubeconfig documents merged the way kubectl merges `KUBECONFIG`. */
-interface MergedKubeconfig {
-  sources: string[];
-  currentContext?: string;
-  clusters: Map<string, Entry<Cluster>>;
-  users: Map<string, Entry<User>>;
-  contexts: Map<string, Entry<Context>>;
-}
-
-/** One kubeconfig document to merge: its text and where it came from. */
-interface KubeconfigDocument {
-  text: string;
-  baseDir: string;
-  source: string;
 }
 
 /**
@@ -181,43 +122,6 @@ async function readKubeconfigFile(file: string): Promise<KubeconfigDocument> {
   } catch (error) {
     throw new InputError(`cannot read the file (${errorCode(error)})`, `kubeconfig ${absolute}`);
   }
-}
-
-function mergeDocuments(documents: KubeconfigDocument[]): MergedKubeconfig {
-  const merged: MergedKubeconfig = {
-    sources: documents.map((document) => document.source),
-    clusters: new Map(),
-    users: new Map(),
-    contexts: new Map(),
-  };
-  for (const document of documents) {
-    let raw: unknown;
-    try {
-      raw = parseYaml(document.text);
-    } catch (error) {
-      const reason = error instanceof Error ? error.message.split('\n')[0] : 'parse error';
-      throw new InputError(`is not valid YAML: ${reason}`, document.source);
-    }
-    if (raw === null || raw === undefined) continue; // an empty file, as kubectl allows
-    const parsed = KubeconfigSchema.safeParse(raw);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      throw new InputError(`${issue.path.map(String).join('.') || '(top level)'}: ${issue.message}`, document.source);
-    }
-    const config = parsed.data;
-    if (merged.currentContext === undefined && config['current-context']) {
-      merged.currentContext = config['current-context'];
-    }
-    for (const { name, cluster } of config.clusters ?? []) addFirst(merged.clusters, name, cluster ?? {}, document);
-    for (const { name, user } of config.users ?? []) addFirst(merged.users, name, user ?? {}, document);
-    for (const { name, context } of config.contexts ?? []) addFirst(merged.contexts, name, context ?? {}, document);
-  }
-  return merged;
-}
-
-/** Adds an entry unless one of that name exists: the first file to define a name wins. */
-function addFirst<T>(target: Map<string, Entry<T>>, name: string, body: T, document: KubeconfigDocument): void {
-  if (!target.has(name)) target.set(name, { body, baseDir: document.baseDir, source: document.source });
 }
 
 async function resolveContext(merged: MergedKubeconfig, requested: string | undefined): Promise<ClusterConnection> {

@@ -4,7 +4,7 @@
  * Only kinds listed here can be applied, read or deleted: the path of a request is always built
  * from this table plus a validated name and namespace, never from free user text.
  */
-import { InputError } from './errors';
+import { InputError } from '../api-errors';
 
 /** Where a kind lives in the API. */
 export interface ResourceType {

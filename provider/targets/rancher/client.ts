@@ -12,7 +12,8 @@
  */
 import axios, { AxiosInstance } from 'axios';
 import * as https from 'https';
-import { ApiError, failureCode, InputError, isRecord, stringField } from '../kube/errors';
+import { ApiError, failureCode, InputError, stringField } from '../api-errors';
+import { isRecord } from '../../model/common';
 
 /** Which network of which Rancher environment, and the API key pair to use. */
 export interface RancherNetworkTarget {

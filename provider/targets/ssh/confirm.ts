@@ -7,7 +7,8 @@
 import { ApplyOptions } from './apply-options';
 import { HostError } from './host-error';
 import { RollbackPlace, disarmRollback, rollbackStatus } from './rollback';
-import { SshSession, SshTarget, withSession } from './session';
+import { SshTarget } from './connect';
+import { SshSession, withSession } from './session';
 
 export interface ConfirmStep<T> {
   target: SshTarget;

@@ -8,7 +8,7 @@ import { applyIptables, deleteIptables, readIptables } from './iptables-apply';
 import { applyNftables, deleteNftables, readNftables } from './nftables-apply';
 import { mapHosts } from '../pool';
 import { HostRuleset } from './ruleset';
-import { SshTarget } from './session';
+import { SshTarget } from './connect';
 
 export interface HostApply {
   target: SshTarget;

@@ -10,5 +10,7 @@ export { applyNftables, deleteNftables, normalizeNftListing, readNftables } from
 export { mapHosts } from '../pool';
 export type { MapHostsOptions, Settled } from '../pool';
 export * from './ruleset';
-export { SshSession, assertIdentifier, describeTarget, observeSsh, runOnHost, withSession } from './session';
-export type { CommandResult, RunOptions, SshObserver, SshTarget } from './session';
+export { describeTarget } from './connect';
+export type { SshTarget } from './connect';
+export { SshSession, assertIdentifier, observeSsh, runOnHost, withSession } from './session';
+export type { CommandResult, RunOptions, SshObserver } from './session';

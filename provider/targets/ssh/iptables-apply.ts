@@ -17,7 +17,8 @@ import { HostError } from './host-error';
 import { confirmOverNewConnection } from './confirm';
 import { DEFAULT_ROLLBACK_SEC, DEFAULT_STATE_DIR, RollbackPlace, armRollback, forgetRollbackScript, hereDoc, rollbackNow } from './rollback';
 import { HostRuleset, IptablesRuleset, TABLE_NAME, chainPrefix, isOwnChain, isOwnSet, validateRuleset } from './ruleset';
-import { SshSession, SshTarget, withSession } from './session';
+import { SshTarget } from './connect';
+import { SshSession, withSession } from './session';
 
 type Family = 'v4' | 'v6';
 const TOOLS: Record<Family, { cmd: string; restore: string }> = {

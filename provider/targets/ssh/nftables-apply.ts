@@ -8,7 +8,8 @@ import { HostError } from './host-error';
 import { confirmOverNewConnection } from './confirm';
 import { DEFAULT_ROLLBACK_SEC, DEFAULT_STATE_DIR, RollbackPlace, armRollback, disarmRollback, forgetRollbackScript, hereDoc } from './rollback';
 import { HostRuleset, validateRuleset } from './ruleset';
-import { SshSession, SshTarget, assertIdentifier, withSession } from './session';
+import { SshTarget } from './connect';
+import { SshSession, assertIdentifier, withSession } from './session';
 
 /** Zeroes counters so that traffic does not look like drift. */
 export function normalizeNftListing(text: string): string {

@@ -2,7 +2,7 @@ import { mkdtempSync, promises as fs } from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { stringify } from 'yaml';
-import { InputError } from '../../../provider/targets/kube/errors';
+import { InputError } from '../../../provider/targets/api-errors';
 import { ClusterConnection, KubeconfigOptions, loadKubeconfig } from '../../../provider/targets/kube/kubeconfig';
 
 // Stand-in PEM texts: the loader checks for PEM blocks, not for valid certificates.

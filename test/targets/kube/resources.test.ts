@@ -1,4 +1,4 @@
-import { InputError } from '../../../provider/targets/kube/errors';
+import { InputError } from '../../../provider/targets/api-errors';
 import { collectionPath, describeRef, objectPath, ObjectRef } from '../../../provider/targets/kube/resources';
 
 describe('objectPath', () => {

@@ -1,5 +1,5 @@
 import * as net from 'net';
-import { ApiError, InputError } from '../../../provider/targets/kube/errors';
+import { ApiError, InputError } from '../../../provider/targets/api-errors';
 import { getNetwork, putNetwork, RancherNetworkPolicy, RancherNetworkTarget } from '../../../provider/targets/rancher/client';
 import { RancherServer, startRancherServer } from '../../support/rancher-server';
 

@@ -1,7 +1,7 @@
 /** Shared by the SSH target tests: a lab host as an SshTarget, and the HostError of a rejection. */
 import { Lab } from '../../lab/lab';
 import { HostError } from '../../../provider/targets/ssh/host-error';
-import { SshTarget } from '../../../provider/targets/ssh/session';
+import { SshTarget } from '../../../provider/targets/ssh/connect';
 
 /** Root on a lab host, by key, with its host key pinned and a short connect timeout. */
 export function labTarget(lab: Lab, host: string, extra: Partial<SshTarget> = {}): SshTarget {

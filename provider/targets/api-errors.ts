@@ -1,5 +1,6 @@
 /**
- * Errors of the cluster-API targets (Kubernetes and Rancher).
+ * Errors of the HTTP API targets (Kubernetes and Rancher), and the small readers of untyped JSON
+ * answers they share.
  *
  * Two kinds, as everywhere in the project: `InputError` when what the user gave us cannot be used
  * (a kubeconfig without the context asked for, a CA file that cannot be read, an id that is not an
@@ -62,10 +63,6 @@ export class ApiError extends Error {
   }
 }
 
-/** Narrows an unknown value to a plain object (not an array, not null). */
-export function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 /**
  * The code of a network or TLS failure (`ECONNREFUSED`, `ERR_OSSL_...`), from an axios error or
@@ -82,28 +79,4 @@ export function failureCode(error: unknown): string {
 export function stringField(record: Record<string, unknown>, key: string): string | undefined {
   const value = record[key];
   return typeof value === 'string' ? value : undefined;
-}
-
-/** The causes of a Kubernetes `Status` object (`details.causes`), tolerant of missing parts. */
-export function statusCauses(status: Record<string, unknown>): StatusCause[] {
-  const details = status.details;
-  if (!isRecord(details) || !Array.isArray(details.causes)) return [];
-  return details.causes.filter(isRecord).map((cause) => ({
-    reason: stringField(cause, 'reason'),
-    message: stringField(cause, 'message'),
-    field: stringField(cause, 'field'),
-  }));
-}
-
-/**
- * `message` followed by the causes whose field it does not already name, as `field: message`.
- * The API server usually folds the causes into its message; a custom admission webhook often
- * does not, and the field path is what the user needs to find the mistake.
- */
-export function messageWithCauses(message: string, causes: StatusCause[]): string {
-  const extra = causes
-    .filter((cause) => cause.field === undefined || cause.field === '' || !message.includes(cause.field))
-    .map((cause) => [cause.field, cause.message].filter((part) => part !== undefined && part !== '').join(': '))
-    .filter((text) => text !== '' && !message.includes(text));
-  return extra.length === 0 ? message : `${message} (${extra.join('; ')})`;
 }

@@ -9,7 +9,7 @@
  */
 import { createHash } from "node:crypto";
 import { formatCidr, parseCidr, subtract } from "../model/net";
-import { AddressSet, Layer, PolicySet, Program } from "./ir";
+import { AddressSet, Layer, PolicySet, Program } from ".";
 
 export function shortHash(text: string, length = 12): string {
   return createHash("sha256").update(text).digest("hex").slice(0, length);

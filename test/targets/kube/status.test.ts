@@ -1,4 +1,4 @@
-import { ApiError, InputError, messageWithCauses, statusCauses } from '../../../provider/targets/kube/errors';
+import { messageWithCauses, statusCauses } from '../../../provider/targets/kube/status';
 
 describe('messageWithCauses', () => {
   it.each([
@@ -18,17 +18,5 @@ describe('statusCauses', () => {
     [{}, []],
   ])('%o', (status, expected) => {
     expect(statusCauses(status)).toEqual(expected);
-  });
-});
-
-describe('error classes', () => {
-  it('InputError prefixes where', () => {
-    const error = new InputError('is missing', 'kubeconfig /k, cluster "c"');
-    expect(error.message).toBe('kubeconfig /k, cluster "c": is missing');
-    expect(error.name).toBe('InputError');
-  });
-  it('ApiError keeps its details', () => {
-    const error = new ApiError('boom', { status: 409, reason: 'Conflict', attempts: 2 });
-    expect([error.name, error.status, error.reason, error.causes, error.attempts]).toEqual(['ApiError', 409, 'Conflict', [], 2]);
   });
 });

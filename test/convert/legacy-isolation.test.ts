@@ -1,6 +1,6 @@
-import { KubeClient } from '../../../provider/targets/kube/client';
-import { defaultDenyPolicyFor, legacyIsolationAnnotation } from '../../../provider/targets/kube/legacy';
-import { startKubeApiServer } from '../../support/kube-apiserver';
+import { KubeClient } from '../../provider/targets/kube/client';
+import { defaultDenyPolicyFor, legacyIsolationAnnotation } from '../../provider/convert/legacy-isolation';
+import { startKubeApiServer } from '../support/kube-apiserver';
 
 describe('legacy DefaultDeny isolation', () => {
   it('the annotation is exactly the seed’s', () => {

@@ -1,7 +1,7 @@
 import {
   isLabelKey, isLabelValue, LabelSelector, Labels, matchesLabelSelector, matchesSelector, parseCalicoSelector,
   parseStringSelector, SelectorAst, SelectorSyntaxError,
-} from "../../provider/compile/selectors";
+} from "../../provider/model/selectors";
 
 const WEB: Labels = { role: "web", tier: "frontend", "example.com/team": "blue", env: "prod-eu" };
 const DB: Labels = { role: "db", tier: "backend" };

@@ -2,7 +2,7 @@
  * The intermediate representation every dialect compiles into, and the analysis and renderers
  * read. Plain data (JSON-serializable), deterministic, with content-derived ids.
  *
- * Semantics (DESIGN.md): a connection A → B is allowed iff every layer allows it. In a layer, A's
+ * Semantics (ARCHITECTURE.md): a connection A → B is allowed iff every layer allows it. In a layer, A's
  * egress program and B's ingress program must both allow. A program is an ordered list of tiers;
  * a tier is an ordered list of rules, first match wins: `allow` ends the program allowing, `deny`
  * ends it denying, `pass` skips to the next tier, `log` records and goes on. Falling off a tier
