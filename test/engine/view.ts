@@ -4,7 +4,7 @@
  * (multi-line strings diffed line by line), `[secret]` for secrets and `(computed)` for unknowns.
  */
 import { DeployResult, Step } from "./deploy";
-import { textDiff } from "./line-diff";
+import { diffLines, formatDiff } from "../../provider/deploy/line-diff";
 import { isObject, isSecret, isUnknown, Json, PropertyMap, reveal, sameValue } from "./values";
 
 const SYMBOL: Record<Step["op"], string> = { create: "+ ", update: "~ ", replace: "+-", delete: "- ", same: "  ", read: "~ " };
@@ -53,7 +53,7 @@ export function propertyDiff(before: Json | undefined, after: Json | undefined, 
     return Array.from({ length: n }, (_, i) => propertyDiff(before[i], after[i], key(path, i))).flat();
   }
   if (typeof before === "string" && typeof after === "string" && before.includes("\n") && after.includes("\n")) {
-    return [`~ ${path}:`, ...textDiff(before, after).map((l) => `    ${l}`)];
+    return [`~ ${path}:`, ...formatDiff(diffLines(before.split("\n"), after.split("\n")), { gap: "...", edgeGaps: false }).map((l) => `    ${l}`)];
   }
   return [`~ ${path}: ${scalar(before)} => ${scalar(after)}`];
 }

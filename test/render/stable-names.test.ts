@@ -11,7 +11,7 @@ import { ModelInput, parseModel } from "../../provider/model/model";
 import { HostRuleset, renderAll } from "../../provider/render";
 import { PolicyPlan } from "../../provider/render/host-program";
 import { validateRuleset } from "../../provider/targets/ssh/ruleset";
-import { diffLines } from "../engine/line-diff";
+import { diffLines } from "../../provider/deploy/line-diff";
 import { randomPolicySet } from "./random-policy";
 
 const HOSTS: ModelInput["hosts"] = [{ name: "h1" }, { name: "h2", backend: "iptables" }];
@@ -87,7 +87,7 @@ const renderModel = (doc: ModelInput): HostRuleset[] => renderAll(compile(parseM
 /** The lines that differ between two texts, as the harness's preview diff sees them. */
 function changed(before: string, after: string): { removed: string[]; added: string[] } {
   const lines = diffLines(before.split("\n"), after.split("\n"));
-  return { removed: lines.filter((l) => l.kind === "-").map((l) => l.text), added: lines.filter((l) => l.kind === "+").map((l) => l.text) };
+  return { removed: lines.filter((l) => l.op === "-").map((l) => l.text), added: lines.filter((l) => l.op === "+").map((l) => l.text) };
 }
 
 /** The texts a preview diffs per host: the nft table, or the three iptables inputs. */
