@@ -24,11 +24,13 @@ ${commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`).join("\n")}
 
 plan, apply, destroy and status act on the model's hosts over SSH and, when the model has
 cluster: { kubeconfig: PATH, context: NAME }, on that cluster's API (NetworkPolicies and Calico
-v3 objects, labelled app.kubernetes.io/managed-by=pulumi-netpolicy; others are never touched).
+v3 objects, labelled app.kubernetes.io/managed-by=pulumi-netpolicy; others are never touched),
+and with rancher: { url, project, network, accessKeyEnv, secretKeyEnv }, on that Rancher
+network's policy.
 
 Run "netpol <command> --help" for a command's options.
-Exit codes: 0 success, 1 invalid input, a failed host or cluster object (or, for status, one
-not in sync), 2 usage error.`;
+Exit codes: 0 success, 1 invalid input, a failed host, cluster object or Rancher network (or,
+for status, one not in sync), 2 usage error.`;
 }
 
 export async function main(argv: readonly string[], io: CliIo): Promise<number> {

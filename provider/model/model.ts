@@ -17,6 +17,30 @@ export const ClusterTarget = z.object({
   legacyIsolationAnnotation: z.boolean().optional(),
 }).strict();
 
+/** An environment variable's name: where the CLI reads a secret from (a secret never sits in the file). */
+const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, "an environment variable name: letters, digits and '_', not starting with a digit");
+
+/**
+ * A Rancher 1.x network to write the model's `network` (defaultPolicyAction and policy) to
+ * (`PUT {url}/v2-beta/projects/{project}/networks/{network}`, API key pair from the environment).
+ */
+export const RancherTarget = z.object({
+  /** Rancher server URL, e.g. `http://rancher.example:8080` (no credentials in it). */
+  url: z.string().url("url must be a URL such as http://rancher.example:8080"),
+  /** Environment (project) id, e.g. `1a5`. */
+  project: z.string().regex(/^[0-9a-z]+$/i, "a Rancher project id is letters and digits, e.g. 1a5"),
+  /** Network id, e.g. `1n5`. */
+  network: z.string().regex(/^[0-9a-z]+$/i, "a Rancher network id is letters and digits, e.g. 1n5"),
+  /** The environment variable holding the API access key. */
+  accessKeyEnv: envName,
+  /** The environment variable holding the API secret key. */
+  secretKeyEnv: envName,
+  /** A PEM CA bundle file for an https URL (relative to the model file). @default the system's roots */
+  caPath: z.string().min(1).max(4096).optional(),
+  /** Time allowed for one request. @default 30000 */
+  timeoutMs: z.number().int().min(100).max(600_000).optional(),
+}).strict();
+
 export const ModelSchema = z.object({
   /** Names the network; the hosts' table name is derived from it. @default "default" */
   name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, "a network name is 1-63 letters, digits, '_', '.', '-'").optional(),
@@ -28,6 +52,7 @@ export const ModelSchema = z.object({
   policies: z.array(CalicoPolicy).optional(),
   networkPolicies: z.array(NetworkPolicy).optional(),
   cluster: ClusterTarget.optional(),
+  rancher: RancherTarget.optional(),
 }).strict();
 
 export type ModelInput = z.input<typeof ModelSchema>;

@@ -1,8 +1,8 @@
 /**
- * Both doors onto the deploy layer agree, on real hosts: the Rancher stack-isolation seed through
- * `pulumi up` (the engine harness running examples/rancher-stack-isolation) and through the
- * `netpol` CLI (examples/models/rancher-stack-isolation.yaml), on a namespace lab whose three hosts
- * share one state folder (no private mount over /var/lib/pulumi-netpolicy), for both backends.
+ * Both doors onto the deploy layer agree, on real hosts: each seed scenario through `pulumi up`
+ * (the engine harness running its example program) and through the `netpol` CLI (the model file
+ * the program reads), on a namespace lab whose hosts share one state folder (no private mount over
+ * /var/lib/pulumi-netpolicy), for both backends.
  * What one door applies, the other reads as in sync; a CLI apply is no drift for a refresh.
  * Needs root and the lab tools.
  */
@@ -20,16 +20,25 @@ import { STATE_DIR } from "../lab/sshd";
 import { runCli } from "../support/cli";
 
 const ROOT = path.resolve(__dirname, "..", "..");
-const PROGRAM = path.join(ROOT, "examples/rancher-stack-isolation");
-const model = parse(fs.readFileSync(path.join(ROOT, "examples/models/rancher-stack-isolation.yaml"), "utf8")) as ModelInput;
-const hostNames = (model.hosts ?? []).map((h) => h.name);
-const table = tableName("rancher-stack-isolation");
+
+/** Each example program and the model file it reads its inventory (and, here, its policy) from. */
+const SCENARIOS: [string, string][] = [
+  ["examples/rancher-stack-isolation", "rancher-stack-isolation.yaml"],
+  ["examples/rancher-label-isolation", "rancher-label-isolation.yaml"],
+  ["examples/calico-profiles", "calico-web-app.yaml"],
+  ["examples/kubernetes-on-hosts", "kubernetes-seed.yaml"],
+];
+const CASES = SCENARIOS.flatMap(([example, file]) => (["nftables", "iptables"] as const).map((backend) => [example, backend, file] as const));
 
 beforeAll(async () => {
   await requireLabPrerequisites();
 });
 
-describe.each([["nftables" as const], ["iptables" as const]])("CLI and Pulumi on %s hosts that share a filesystem", (backend) => {
+describe.each(CASES)("%s: CLI and Pulumi on %s hosts that share a filesystem", (example, backend, file) => {
+  const PROGRAM = path.join(ROOT, example);
+  const model = parse(fs.readFileSync(path.join(ROOT, "examples/models", file), "utf8")) as ModelInput;
+  const hostNames = (model.hosts ?? []).map((h) => h.name);
+  const table = tableName(model.name ?? "default");
   let lab: Lab;
   let dir: string;
   let engineArgs: string[];
@@ -71,41 +80,41 @@ describe.each([["nftables" as const], ["iptables" as const]])("CLI and Pulumi on
     expect((await lab.exec("h2", ["ls", STATE_DIR])).stdout).toContain(path.basename(probe));
     fs.rmSync(probe);
 
-    // One `up` converges all three hosts (their rollback files and records stay apart).
+    // One `up` converges every host (their rollback files and records stay apart).
     const up = await engine("up");
     expect(up).toContain("+ 1 created");
-    const file = writeLabModel(model, lab, backend);
-    let r = await runCli(["status", file]);
+    const modelFile = writeLabModel(model, lab, backend);
+    let r = await runCli(["status", modelFile]);
     expect(r.err).toBe("");
     expect(r.out.trim().split("\n")).toEqual(hostNames.map((h) => `${h}: in sync`));
     expect(r.code).toBe(0);
-    r = await runCli(["plan", file]);
+    r = await runCli(["plan", modelFile]);
     expect(r.out).toContain(hostNames.map((h) => `${h}: up to date`).join("\n"));
     expect(r.code).toBe(0);
 
     // The CLI rewrites every host; for the Pulumi state that is no drift.
-    r = await runCli(["apply", file, "--force"]);
+    r = await runCli(["apply", modelFile, "--force"]);
     expect(r.err).toBe("");
-    expect(r.out).toContain(`apply: 3 host(s), 3 changed, 0 up to date`);
+    expect(r.out).toContain(`apply: ${hostNames.length} host(s), ${hostNames.length} changed, 0 up to date`);
     const refresh = await engine("refresh");
     expect(refresh).toContain("0 drifted");
 
     // A hand edit is drift for both doors alike.
     const edit = backend === "nftables" ? ["nft", "add", "rule", "inet", table, "forward", "counter"] : ["iptables", "-A", table.toUpperCase(), "-j", "RETURN"];
     await lab.exec("h2", edit);
-    r = await runCli(["status", file]);
+    r = await runCli(["status", modelFile]);
     expect(r.out).toMatch(/^h2: drift: the rules were edited on the host \(first difference at line \d+/m);
     expect(r.code).toBe(1);
     const drifted = await engine("refresh");
     expect(drifted).toContain("1 drifted");
     expect(drifted).toContain('+ applied.h2.drift: "the rules were edited on the host (first difference at line ');
     await engine("up");
-    r = await runCli(["status", file]);
+    r = await runCli(["status", modelFile]);
     expect(r.out.trim().split("\n")).toEqual(hostNames.map((h) => `${h}: in sync`));
 
     const destroy = await engine("destroy");
     expect(destroy).toContain("- 1 deleted");
-    r = await runCli(["status", file]);
+    r = await runCli(["status", modelFile]);
     expect(r.out.trim().split("\n")).toEqual(hostNames.map((h) => `${h}: missing: no rules of this network on the host; run apply`));
     for (const h of hostNames) expect(fs.readdirSync(stateDirFor(h)).filter((f) => f.startsWith(table))).toEqual([]);
   }, 600_000);

@@ -11,7 +11,7 @@ import { Command } from "../command";
 import { deployInput } from "../deploy-input";
 import { CliIo, EXIT } from "../io";
 
-const hostOption = { host: { value: true, repeat: true }, cluster: {} };
+const hostOption = { host: { value: true, repeat: true }, cluster: {}, rancher: {} };
 
 const CLUSTER_HELP = `
 With a cluster in the model (cluster: { kubeconfig: PATH, context: NAME }; a relative PATH is
@@ -22,8 +22,16 @@ default-deny-ingress policy) and the Calico documents as projectcalico.org/v3 ob
 pulumi-netpolicy and carry the label app.kubernetes.io/managed-by=pulumi-netpolicy; an object
 without that label is not ours and is never changed or deleted.`;
 
+const RANCHER_HELP = `
+With a Rancher network in the model (rancher: { url, project, network, accessKeyEnv,
+secretKeyEnv }; the API key pair is read from those environment variables), the command also
+acts on it: the model's network (defaultPolicyAction and policy) is written there with PUT
+/v2-beta/projects/{project}/networks/{network}, every other field of the network left as Rancher
+has it. destroy puts back Rancher's default (allow, no rules).`;
+
 const SELECT_HELP = `  --host H   only this host (repeatable; then the cluster only with --cluster)
-  --cluster  only the cluster (with --host: the cluster and those hosts)`;
+  --cluster  only the cluster (with --host: the cluster and those hosts)
+  --rancher  only the Rancher network (combines with --host and --cluster likewise)`;
 
 /** Hosts print one line each; every other target its title, then one indented line per object. */
 const indentOf = (r: TargetReport<unknown>) => (r.kind === "hosts" ? "" : "  ");
@@ -59,6 +67,15 @@ function summary(verb: string, reports: readonly TargetReport<unknown>[], what: 
     return `${r.kind}: ${r.items.length} object(s)${what(r)}${failed > 0 ? `, ${failed} failed` : ""}`;
   });
   return `${verb}: ${parts.join("; ")}`;
+}
+
+/** How a sentence names a target: `the cluster`, `the rancher network`. */
+const theTarget = (kind: TargetReport<unknown>["kind"]) => (kind === "rancher" ? "the rancher network" : `the ${kind}`);
+
+/** The targets other than hosts that have problems (`the cluster`, `the rancher network`); a plan conflict is the cluster's. */
+function nonHosts(reports: readonly TargetReport<unknown>[]): string {
+  const kinds = reports.filter((r) => r.kind !== "hosts" && problems(r).length > 0).map((r) => theTarget(r.kind));
+  return kinds.length > 0 ? [...new Set(kinds)].join(" and ") : "the cluster";
 }
 
 const count = (r: TargetReport<unknown>, f: (v: never) => boolean) => r.items.filter((s) => s.ok && f(s.value as never)).length;
@@ -101,6 +118,7 @@ or the number of lines added and removed. With --diff, the lines themselves (+ a
 For each cluster object: "create", "update" with the changed lines of its YAML (live → model),
 "up to date", or "conflict" when an object of that name exists that netpol does not manage.
 ${CLUSTER_HELP}
+${RANCHER_HELP}
 
 ${SELECT_HELP}
   --diff     print the changed lines (hosts), the whole object (cluster objects to create)
@@ -116,7 +134,7 @@ Exits 1 when a host or object cannot be read, or an object is in conflict.`,
     io.out(summary("plan", reports, (r) => (r.kind === "hosts" ? "" : `, ${count(r, (v: PlannedChange) => v.change === "create" || v.change === "update")} to change`)));
     const hostFailures = reports.filter((r) => r.kind === "hosts").some((r) => failedCount(r) > 0);
     const others = [...reports.filter((r) => r.kind !== "hosts").flatMap(problems), ...conflicts].map((p) => `  - ${p}`);
-    if (others.length > 0) io.err(`plan: the cluster needs attention before apply:\n${others.join("\n")}`);
+    if (others.length > 0) io.err(`plan: ${nonHosts(reports)} needs attention before apply:\n${others.join("\n")}`);
     return hostFailures || others.length > 0 ? EXIT.invalid : EXIT.ok;
   },
 };
@@ -140,6 +158,7 @@ pulumi-netpolicy; fields of ours edited by hand are taken back). Every object is
 when one exists without the managed-by label, or a namespace to annotate is missing, nothing
 is written to the cluster. Allow policies are written before namespace isolation.
 ${CLUSTER_HELP}
+${RANCHER_HELP}
 
 ${SELECT_HELP}
   --rollback-timer S   seconds before an unconfirmed apply restores itself (default 20)
@@ -167,7 +186,7 @@ ${SELECT_HELP}
     }));
     const failed = reports.filter((r) => problems(r).length > 0);
     if (failed.length > 0) {
-      const where = failed.map((r) => (r.kind === "hosts" ? `${failedCount(r)} of ${r.items.length} host(s)` : `the ${r.kind}`)).join(" and ");
+      const where = failed.map((r) => (r.kind === "hosts" ? `${failedCount(r)} of ${r.items.length} host(s)` : theTarget(r.kind))).join(" and ");
       io.err(`apply failed on ${where}; what succeeded keeps its new state. Fix the cause and run apply again:\n${failed.flatMap(problems).map((p) => `  - ${p}`).join("\n")}`);
       return EXIT.invalid;
     }
@@ -188,6 +207,7 @@ app.kubernetes.io/managed-by=pulumi-netpolicy (an object already gone is fine); 
 it are left in place and reported. A namespace's isolation annotation is removed by giving up
 netpol's field manager; the namespace itself stays.
 ${CLUSTER_HELP}
+${RANCHER_HELP}
 
 ${SELECT_HELP}`,
   options: hostOption,
@@ -200,7 +220,7 @@ ${SELECT_HELP}`,
     }
     io.out(summary("destroy", reports, (r) => (r.kind === "hosts" ? "" : `, ${count(r, (v: ObjectOutcome) => v.changed)} removed`)));
     const others = reports.filter((r) => r.kind !== "hosts").flatMap(problems).map((p) => `  - ${p}`);
-    if (others.length > 0) io.err(`destroy failed on the cluster:\n${others.join("\n")}`);
+    if (others.length > 0) io.err(`destroy failed on ${nonHosts(reports)}:\n${others.join("\n")}`);
     return reports.some((r) => failedCount(r) > 0 || r.failure) ? EXIT.invalid : EXIT.ok;
   },
 };
@@ -228,6 +248,7 @@ pulumi-netpolicy" (an object of that name that netpol did not create).
 A "warning:" line under a host reports a bridge whose traffic bypasses the rules (see apply).
 Exits 1 when any host or object is not in sync or cannot be read (warnings do not count).
 ${CLUSTER_HELP}
+${RANCHER_HELP}
 
 ${SELECT_HELP}`,
   options: hostOption,
@@ -238,7 +259,7 @@ ${SELECT_HELP}`,
       for (const l of reportLines(r, (s: ObjectStatus, indent) => [`${indent}${s.name}: ${statusText(s)}`, ...warningLines(s.warnings, indent)], (s) => `${s.name}: cannot read${r.kind === "hosts" ? " the host" : ""}: ${s.error.message}`)) io.out(l);
     }
     const others = reports.filter((r) => r.kind !== "hosts").flatMap(problems).map((p) => `  - ${p}`);
-    if (others.length > 0) io.err(`status: the cluster could not be read completely:\n${others.join("\n")}`);
+    if (others.length > 0) io.err(`status: ${nonHosts(reports)} could not be read completely:\n${others.join("\n")}`);
     const notInSync = reports.some((r) => failedCount(r) > 0 || r.failure !== undefined || r.items.some((s) => s.ok && (s.value as ObjectStatus).state !== "in sync"));
     return notInSync ? EXIT.invalid : EXIT.ok;
   },
