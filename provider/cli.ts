@@ -9,7 +9,7 @@ import { Command } from "./cli/command";
 import { analysisCommands } from "./cli/commands";
 import { CliIo, EXIT, processIo } from "./cli/io";
 import { InputError } from "./model/errors";
-import { ApiError, InputError as KubeInputError } from "./targets/api-errors";
+import { ApiError, ClientInputError } from "./targets/api-errors";
 
 const commands: Command[] = analysisCommands;
 
@@ -66,7 +66,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
       return EXIT.invalid;
     }
     // The cluster layer's own errors already name the kubeconfig, context or object.
-    if (e instanceof KubeInputError || e instanceof ApiError) {
+    if (e instanceof ClientInputError || e instanceof ApiError) {
       io.err(`netpol ${name}: cluster: ${e.message}`);
       return EXIT.invalid;
     }
