@@ -6,7 +6,7 @@ import { isRecord } from "../model/common";
 import { z, ZodError, ZodIssue } from "zod";
 import { formatPath, InputError, issuesFromZod } from "../model/errors";
 import type { ModelInput } from "../model/model";
-import type { HostRuleset } from "../render";
+import type { HostRuleset } from "../ruleset";
 import type { SshTarget } from "../targets/ssh";
 import { lookupKnownHosts } from "../targets/ssh/host-keys";
 import { CREDENTIAL_FIELDS, NetworkInputs, ResourceHost, SshSettingsInput } from "./schema";

@@ -8,9 +8,9 @@ import { PolicySetBuilder } from "../../provider/ir/builder";
 import { compile } from "../../provider/compile";
 import { PolicySet, Program, Rule } from "../../provider/ir";
 import { ModelInput, parseModel } from "../../provider/model/model";
-import { HostRuleset, renderAll } from "../../provider/render";
+import { renderAll } from "../../provider/render";
 import { PolicyPlan } from "../../provider/render/host-program";
-import { validateRuleset } from "../../provider/targets/ssh/ruleset";
+import { HostRuleset, validateRuleset } from "../../provider/ruleset";
 import { diffLines } from "../../provider/deploy/line-diff";
 import { randomPolicySet } from "./random-policy";
 

@@ -7,7 +7,7 @@ import { HostError, describeCause } from './host-error';
 import { applyIptables, deleteIptables, readIptables } from './iptables-apply';
 import { applyNftables, deleteNftables, readNftables } from './nftables-apply';
 import { mapHosts } from '../pool';
-import { HostRuleset } from './ruleset';
+import { HostRuleset } from '../../ruleset';
 import { SshTarget } from './connect';
 
 export interface HostApply {

@@ -9,7 +9,6 @@ export { applyIptables, deleteIptables, readIptables } from './iptables-apply';
 export { applyNftables, deleteNftables, normalizeNftListing, readNftables } from './nftables-apply';
 export { mapHosts } from '../pool';
 export type { MapHostsOptions, Settled } from '../pool';
-export * from './ruleset';
 export { describeTarget } from './connect';
 export type { SshTarget } from './connect';
 export { SshSession, assertIdentifier, observeSsh, runOnHost, withSession } from './session';
