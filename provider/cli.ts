@@ -5,13 +5,10 @@
  * Exit codes: 0 success, 1 invalid input (or a failed target), 2 usage error.
  */
 import { parseArgs, UsageError } from "./cli/args";
-import { Command } from "./cli/command";
-import { analysisCommands } from "./cli/commands";
+import { commands } from "./cli/commands";
 import { CliIo, EXIT, processIo } from "./cli/io";
 import { InputError } from "./model/errors";
 import { ApiError, ClientInputError } from "./targets/api-errors";
-
-const commands: Command[] = analysisCommands;
 
 function mainHelp(): string {
   const width = Math.max(...commands.map((c) => c.name.length));
