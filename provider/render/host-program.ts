@@ -102,8 +102,11 @@ function outermost(cidrs: Cidr[]): Cidr[] {
   return out;
 }
 
-/** Precomputes everything that does not depend on the host; then answers per host. */
-export class PolicyPlan {
+/**
+ * The `HostProgram` of each host of one PolicySet: precomputes everything that does not depend on
+ * the host, then answers per host. (Not a deploy plan: it knows nothing of what a host runs now.)
+ */
+export class HostPrograms {
   private readonly addresses = new Map<string, Ip[]>();
   private readonly localByHost = new Map<string, string[]>();
   private readonly parts = new Map<string, SetPart>();

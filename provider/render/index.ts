@@ -8,7 +8,7 @@
 import { createHash } from "node:crypto";
 import { PolicySet } from "../ir";
 import type { HostRuleset } from "../ruleset";
-import { PolicyPlan, RenderError } from "./host-program";
+import { HostPrograms, RenderError } from "./host-program";
 import { IptablesWriter } from "./iptables";
 import { NftablesWriter } from "./nftables";
 
@@ -20,20 +20,20 @@ export function tableName(network: string): string {
 }
 
 export class Renderer {
-  private readonly plan: PolicyPlan;
+  private readonly programs: HostPrograms;
   private readonly nft = new NftablesWriter();
   private readonly ipt: IptablesWriter;
   readonly table: string;
 
   constructor(readonly policySet: PolicySet) {
-    this.plan = new PolicyPlan(policySet);
+    this.programs = new HostPrograms(policySet);
     this.table = tableName(policySet.network);
     this.ipt = new IptablesWriter(this.table);
   }
 
   /** The ruleset of one host, in the backend `policySet.hosts` names for it. */
   renderHost(host: string): HostRuleset {
-    const program = this.plan.host(host);
+    const program = this.programs.host(host);
     const base = { host, backend: program.host.backend, table: this.table };
     switch (program.host.backend) {
       case "nftables": {
