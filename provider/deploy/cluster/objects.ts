@@ -28,7 +28,7 @@ import { NetworkPolicy } from "../../model/kubernetes";
 import { Model } from "../../model/model";
 import type { KubeObject } from "../../targets/kube/client";
 import { ClientInputError } from "../../targets/api-errors";
-import { describeRef, ObjectRef, objectPath } from "../../targets/kube/resources";
+import { describeRef, ObjectRef, objectPath } from "../../targets/kube/api-kinds";
 import { DiffLine, diffLines } from "../line-diff";
 
 /** Marks the objects this project created (the Kubernetes recommended label). */

@@ -12,10 +12,10 @@
 import { ApiError, ClientInputError, stringField } from '../api-errors';
 import { isRecord } from '../../model/common';
 import { ClusterConnection, KubeconfigOptions, loadKubeconfig } from './kubeconfig';
-import { CollectionRef, collectionPath, describeRef, ObjectRef, objectPath, resourceTypeFor } from './resources';
+import { CollectionRef, collectionPath, describeRef, ObjectRef, objectPath, resourceTypeFor } from './api-kinds';
 import { KubeTransport, TransportOptions } from './transport';
 
-export type { CollectionRef, ObjectRef } from './resources';
+export type { CollectionRef, ObjectRef } from './api-kinds';
 
 /** Tuning of requests, retries and lists. */
 export interface KubeClientOptions extends TransportOptions {

@@ -1,5 +1,5 @@
 import { ClientInputError } from '../../../provider/targets/api-errors';
-import { collectionPath, describeRef, objectPath, ObjectRef } from '../../../provider/targets/kube/resources';
+import { collectionPath, describeRef, objectPath, ObjectRef } from '../../../provider/targets/kube/api-kinds';
 
 describe('objectPath', () => {
   it.each<[ObjectRef, string]>([
