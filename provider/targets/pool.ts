@@ -1,16 +1,19 @@
-/** Bounded parallel fan-out over hosts: every item gets a result or an error, none is lost. */
+/**
+ * Bounded parallel fan-out, over hosts (SSH) and cluster objects (API requests) alike: every item
+ * gets a result or an error, none is lost.
+ */
 
 export type Settled<R> = { ok: true; value: R } | { ok: false; error: Error };
 
-export interface MapHostsOptions {
+export interface MapBoundedOptions {
   /** At most this many items in flight. @default 16 */
   concurrency?: number;
 }
 
-export async function mapHosts<T, R>(
+export async function mapBounded<T, R>(
   items: readonly T[],
   fn: (item: T, index: number) => Promise<R>,
-  options: MapHostsOptions = {},
+  options: MapBoundedOptions = {},
 ): Promise<Array<Settled<R>>> {
   const concurrency = Math.max(1, options.concurrency ?? 16);
   const results: Array<Settled<R>> = new Array(items.length);

@@ -10,7 +10,7 @@
 import { DEFAULT_DENY_POLICY_NAME } from "../../convert/legacy-isolation";
 import type { KubeClient, KubeObject } from "../../targets/kube/client";
 import { ApiError, ClientInputError } from "../../targets/api-errors";
-import { mapHosts } from "../../targets/pool";
+import { mapBounded } from "../../targets/pool";
 import { diffLines, splitLines } from "../line-diff";
 import { ApplyOptions, asError, ObjectOutcome, ObjectStatus, PlannedChange, Settled, Target, TargetReport } from "../target";
 import { compare, comparedViews, DesiredObject, FIELD_MANAGER, isOurs, MANAGED_BY_LABEL, releaseBody, yamlOf } from "./objects";
@@ -71,7 +71,7 @@ export class ClusterTarget implements Target {
 
   /** Reads every object; a cluster-wide failure fails every object with it. */
   private async readAll(): Promise<{ read: Settled<ReadObject>[]; wide?: Error }> {
-    const settled = await mapHosts(this.objects, async (desired) => {
+    const settled = await mapBounded(this.objects, async (desired) => {
       const live = await this.client.get(desired.ref);
       return { live, ours: live !== undefined && isOurs(desired, live) };
     }, { concurrency: 8 });

@@ -7,8 +7,6 @@ export { applyHost, applyHosts, deleteHost, readHost } from './hosts';
 export type { ApplyHostsReport, HostApply } from './hosts';
 export { applyIptables, deleteIptables, readIptables } from './iptables-apply';
 export { applyNftables, deleteNftables, normalizeNftListing, readNftables } from './nftables-apply';
-export { mapHosts } from '../pool';
-export type { MapHostsOptions, Settled } from '../pool';
 export { describeTarget } from './connect';
 export type { SshTarget } from './connect';
 export { SshSession, assertIdentifier, observeSsh, runOnHost, withSession } from './session';
