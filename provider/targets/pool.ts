@@ -3,7 +3,8 @@
  * gets a result or an error, none is lost.
  */
 
-export type Settled<R> = { ok: true; value: R } | { ok: false; error: Error };
+/** One item's value, or the error it threw. */
+export type ItemResult<R> = { ok: true; value: R } | { ok: false; error: Error };
 
 export interface MapBoundedOptions {
   /** At most this many items in flight. @default 16 */
@@ -14,9 +15,9 @@ export async function mapBounded<T, R>(
   items: readonly T[],
   fn: (item: T, index: number) => Promise<R>,
   options: MapBoundedOptions = {},
-): Promise<Array<Settled<R>>> {
+): Promise<Array<ItemResult<R>>> {
   const concurrency = Math.max(1, options.concurrency ?? 16);
-  const results: Array<Settled<R>> = new Array(items.length);
+  const results: Array<ItemResult<R>> = new Array(items.length);
   let next = 0;
   const worker = async (): Promise<void> => {
     while (next < items.length) {
