@@ -22,10 +22,10 @@
  */
 import { shortHash } from "../ir/builder";
 import { AddressSet, Direction, HostInfo, LayerName, PolicySet, Program } from "../ir";
-import { Cidr, cidrOf, contains, formatAddress, formatCidr, parseAddress } from "../model/net";
+import { Cidr, cidrOf, contains, Family, formatAddress, formatCidr, parseAddress } from "../model/net";
 import { nameChains, purposeOf } from "./chain-names";
 import { ChainAction, ChainDraft, ChainRule, TierChain } from "./chains";
-import { Branch, branchesOf, Family, SetFacts } from "./match-branches";
+import { Branch, branchesOf, SetFacts } from "./match-branches";
 
 /** A PolicySet that cannot be rendered (an IR invariant broken); says what and where. */
 export class RenderError extends Error {

@@ -5,8 +5,8 @@
  * packet that does not carry the field is a rendering bug and throws.
  */
 import { AddressSet, PolicySet } from "../../provider/ir";
-import { containsAddress, cidrOf, parseAddress, Address } from "../../provider/model/net";
-import { Branch, Family, icmpProtocol, PORTED } from "../../provider/render/match-branches";
+import { containsAddress, cidrOf, Family, parseAddress, Address } from "../../provider/model/net";
+import { Branch, icmpProtocol, PORTED } from "../../provider/render/match-branches";
 import { ChainAction, TierChain } from "../../provider/render/chains";
 import { HostProgram, HostPrograms } from "../../provider/render/host-program";
 
