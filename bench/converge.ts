@@ -16,7 +16,8 @@ import { Analyzer } from "../provider/analyze/reach";
 import { parseProbe } from "../provider/analyze/probe";
 import { parseModel } from "../provider/model/model";
 import { Renderer } from "../provider/render";
-import { HostApply, READ_STEPS, applyHosts, deleteHost, mapHosts, observeSsh, SshTarget } from "../provider/targets/ssh";
+import { mapBounded } from "../provider/targets/pool";
+import { HostApply, READ_STEPS, applyHosts, deleteHost, observeSsh, SshTarget } from "../provider/targets/ssh";
 import { DEFAULT_ROLLBACK_SEC } from "../provider/targets/ssh/rollback";
 import { Lab } from "../test/lab/lab";
 import { fleet } from "./generate";
@@ -113,7 +114,7 @@ export async function convergeBench(options: ConvergeOptions = {}): Promise<bool
     console.log(`  compile + render ${hostCount} hosts: ${seconds(performance.now() - t0)} (${(bytes / 1024).toFixed(0)} KiB of rules in all)`);
 
     const clean = async (): Promise<void> => {
-      const settled = await mapHosts(list, ({ target, ruleset }) => deleteHost(target, ruleset.host, "nftables", ruleset.table));
+      const settled = await mapBounded(list, ({ target, ruleset }) => deleteHost(target, ruleset.host, "nftables", ruleset.table));
       const failed = settled.find((s) => !s.ok);
       if (failed && !failed.ok) throw failed.error;
     };

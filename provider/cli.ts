@@ -5,13 +5,10 @@
  * Exit codes: 0 success, 1 invalid input (or a failed target), 2 usage error.
  */
 import { parseArgs, UsageError } from "./cli/args";
-import { Command } from "./cli/command";
-import { analysisCommands } from "./cli/commands";
+import { commands } from "./cli/commands";
 import { CliIo, EXIT, processIo } from "./cli/io";
 import { InputError } from "./model/errors";
-import { ApiError, InputError as KubeInputError } from "./targets/api-errors";
-
-const commands: Command[] = analysisCommands;
+import { ApiError, ClientInputError } from "./targets/api-errors";
 
 function mainHelp(): string {
   const width = Math.max(...commands.map((c) => c.name.length));
@@ -68,7 +65,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
       return EXIT.invalid;
     }
     // The cluster layer's own errors already name the kubeconfig, context or object.
-    if (e instanceof KubeInputError || e instanceof ApiError) {
+    if (e instanceof ClientInputError || e instanceof ApiError) {
       io.err(`netpol ${name}: cluster: ${e.message}`);
       return EXIT.invalid;
     }

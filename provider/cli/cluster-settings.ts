@@ -9,7 +9,7 @@ import type { DeployInput } from "../deploy/registry";
 import { InputError } from "../model/errors";
 import { Model } from "../model/model";
 import { KubeClient } from "../targets/kube/client";
-import { InputError as KubeInputError } from "../targets/api-errors";
+import { ClientInputError } from "../targets/api-errors";
 
 export async function clusterSettings(model: Model, file: string, cwd: string, env: Record<string, string | undefined>): Promise<NonNullable<DeployInput["cluster"]>> {
   const target = model.cluster ?? {};
@@ -25,7 +25,7 @@ export async function clusterSettings(model: Model, file: string, cwd: string, e
       timeoutMs: 20_000,
     });
   } catch (e) {
-    if (e instanceof KubeInputError) throw new InputError(file, [{ path: target.kubeconfig !== undefined ? "cluster.kubeconfig" : "cluster", message: e.message }]);
+    if (e instanceof ClientInputError) throw new InputError(file, [{ path: target.kubeconfig !== undefined ? "cluster.kubeconfig" : "cluster", message: e.message }]);
     throw e;
   }
   const c = client.connection;

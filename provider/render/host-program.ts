@@ -22,10 +22,10 @@
  */
 import { shortHash } from "../ir/builder";
 import { AddressSet, Direction, HostInfo, LayerName, PolicySet, Program } from "../ir";
-import { Cidr, cidrOf, contains, formatAddress, formatCidr, parseAddress } from "../model/net";
+import { Cidr, cidrOf, contains, Family, formatAddress, formatCidr, parseAddress } from "../model/net";
 import { nameChains, purposeOf } from "./chain-names";
 import { ChainAction, ChainDraft, ChainRule, TierChain } from "./chains";
-import { Branch, branchesOf, Family, SetFacts } from "./match-branches";
+import { Branch, branchesOf, SetFacts } from "./match-branches";
 
 /** A PolicySet that cannot be rendered (an IR invariant broken); says what and where. */
 export class RenderError extends Error {
@@ -102,8 +102,11 @@ function outermost(cidrs: Cidr[]): Cidr[] {
   return out;
 }
 
-/** Precomputes everything that does not depend on the host; then answers per host. */
-export class PolicyPlan {
+/**
+ * The `HostProgram` of each host of one PolicySet: precomputes everything that does not depend on
+ * the host, then answers per host. (Not a deploy plan: it knows nothing of what a host runs now.)
+ */
+export class HostPrograms {
   private readonly addresses = new Map<string, Ip[]>();
   private readonly localByHost = new Map<string, string[]>();
   private readonly parts = new Map<string, SetPart>();

@@ -7,32 +7,12 @@
  */
 import { createHash } from "node:crypto";
 import { PolicySet } from "../ir";
-import { PolicyPlan, RenderError } from "./host-program";
+import type { HostRuleset } from "../ruleset";
+import { HostPrograms, RenderError } from "./host-program";
 import { IptablesWriter } from "./iptables";
 import { NftablesWriter } from "./nftables";
 
 export { RenderError } from "./host-program";
-
-/** What the SSH applier (provider/targets/ssh/ruleset.ts) installs on one host. */
-export interface HostRuleset {
-  host: string;
-  backend: "nftables" | "iptables";
-  /** /^[a-z][a-z0-9_]{0,30}$/ */
-  table: string;
-  /** hex sha256 of the content */
-  hash: string;
-  /** "table inet <table> { ... }" containing the line `comment "netpol:<hash>"` */
-  nft?: string;
-  iptables?: {
-    /** `ipset restore` input: create/flush/add of sets all prefixed with the table name */
-    ipset: string;
-    /** iptables-restore / ip6tables-restore --noflush input: *filter, own chains declared+flushed, rules, COMMIT */
-    v4: string;
-    v6: string;
-    /** the chain FORWARD jumps to */
-    entryChain: string;
-  };
-}
 
 /** The table (and, uppercased, iptables chain prefix) a network's rules live in on every host. */
 export function tableName(network: string): string {
@@ -40,20 +20,20 @@ export function tableName(network: string): string {
 }
 
 export class Renderer {
-  private readonly plan: PolicyPlan;
+  private readonly programs: HostPrograms;
   private readonly nft = new NftablesWriter();
   private readonly ipt: IptablesWriter;
   readonly table: string;
 
   constructor(readonly policySet: PolicySet) {
-    this.plan = new PolicyPlan(policySet);
+    this.programs = new HostPrograms(policySet);
     this.table = tableName(policySet.network);
     this.ipt = new IptablesWriter(this.table);
   }
 
   /** The ruleset of one host, in the backend `policySet.hosts` names for it. */
   renderHost(host: string): HostRuleset {
-    const program = this.plan.host(host);
+    const program = this.programs.host(host);
     const base = { host, backend: program.host.backend, table: this.table };
     switch (program.host.backend) {
       case "nftables": {

@@ -10,7 +10,8 @@
  */
 import { createHash } from "node:crypto";
 import { PortRange } from "../ir";
-import { Branch, Family, IcmpCond } from "./match-branches";
+import type { Family } from "../model/net";
+import { Branch, IcmpCond } from "./match-branches";
 import { ChainAction, TierChain } from "./chains";
 import { DispatchEntry, HostProgram, RenderError, SetPart } from "./host-program";
 

@@ -15,8 +15,7 @@
  * can never hold (the group is dropped); a negated one always holds (the test is dropped).
  */
 import { Match, PortRange, PROTO } from "../ir";
-
-export type Family = 4 | 6;
+import type { Family } from "../model/net";
 
 /** A source or destination address test against one family's part of a set. */
 export interface AddrCond {

@@ -8,7 +8,8 @@
  */
 import { createHash } from "node:crypto";
 import { PortRange } from "../ir";
-import { Branch, Family } from "./match-branches";
+import type { Family } from "../model/net";
+import { Branch } from "./match-branches";
 import { ChainAction, TierChain } from "./chains";
 import { Dispatch, DispatchEntry, HostProgram, SetPart } from "./host-program";
 

@@ -10,7 +10,7 @@ import type { ClusterObject } from "../convert";
 import { policyToV3, profileToV3 } from "../convert/calico-v3";
 import type { CalicoPolicy, CalicoProfile } from "../model/calico";
 import { NetworkPolicy, toNetworkingV1 } from "../model/kubernetes";
-import type { ObjectRef } from "../targets/kube/resources";
+import type { ObjectRef } from "../targets/kube/api-kinds";
 
 export type DocumentKind = "profile" | "policy" | "networkPolicy";
 

@@ -4,9 +4,8 @@
  */
 import { isRecord } from "../model/common";
 import { z, ZodError, ZodIssue } from "zod";
-import { formatPath, InputError, issuesFromZod } from "../model/errors";
+import { InputError, issuesFromZod } from "../model/errors";
 import type { ModelInput } from "../model/model";
-import type { HostRuleset } from "../render";
 import type { SshTarget } from "../targets/ssh";
 import { lookupKnownHosts } from "../targets/ssh/host-keys";
 import { CREDENTIAL_FIELDS, NetworkInputs, ResourceHost, SshSettingsInput } from "./schema";
@@ -99,15 +98,6 @@ export function modelDocument(n: Props): ModelInput {
   return Object.fromEntries(Object.entries(doc).filter(([, v]) => v !== undefined)) as ModelInput;
 }
 
-/** The text a user reviews for one host: the nft table, or the ipset and iptables inputs. */
-export function rulesText(r: HostRuleset): string {
-  if (r.nft !== undefined) return r.nft;
-  if (r.iptables) {
-    return [`# ipset restore`, r.iptables.ipset.trimEnd(), `# iptables-restore --noflush`, r.iptables.v4.trimEnd(), `# ip6tables-restore --noflush`, r.iptables.v6.trimEnd(), ""].join("\n");
-  }
-  return "";
-}
-
 /** The first key a known_hosts text lists for the host, as a public key line. */
 function pinFromKnownHosts(text: string, host: string, port: number): string {
   const match = lookupKnownHosts(text, host, port);
@@ -133,5 +123,3 @@ export function parseNetwork(props: Props): NetworkInputs {
 export function hostByName(n: NetworkInputs): Map<string, ResourceHost> {
   return new Map(n.hosts.map((h) => [h.name, h]));
 }
-
-export { formatPath, InputError };

@@ -2,9 +2,9 @@
  * Errors of the HTTP API targets (Kubernetes and Rancher), and the small readers of untyped JSON
  * answers they share.
  *
- * Two kinds, as everywhere in the project: `InputError` when what the user gave us cannot be used
- * (a kubeconfig without the context asked for, a CA file that cannot be read, an id that is not an
- * id), and `ApiError` when the remote API refused or could not be reached. Messages say where, what
+ * Two kinds, as everywhere in the project: `ClientInputError` when what the user gave us cannot be
+ * used (a kubeconfig without the context asked for, a CA file that cannot be read, an id that is not
+ * an id), and `ApiError` when the remote API refused or could not be reached. Messages say where, what
  * and what to do. They never carry token, password or key material: only names, paths and the
  * API's own words.
  */
@@ -19,9 +19,13 @@ export interface StatusCause {
   field?: string;
 }
 
-/** What the user gave us cannot be used. `where` names the input (file, context, field). */
-export class InputError extends Error {
-  override readonly name = 'InputError';
+/**
+ * What the user gave the Kubernetes or Rancher client cannot be used. `where` names the input (file,
+ * context, field). Named after the clients that throw it, to keep it apart from the model's
+ * `InputError` (provider/model/errors.ts), which lists every issue by its property path.
+ */
+export class ClientInputError extends Error {
+  override readonly name = 'ClientInputError';
   constructor(
     message: string,
     /** The input the error is about, e.g. `kubeconfig /home/u/.kube/config, user "alice"`. */

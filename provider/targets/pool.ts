@@ -1,19 +1,23 @@
-/** Bounded parallel fan-out over hosts: every item gets a result or an error, none is lost. */
+/**
+ * Bounded parallel fan-out, over hosts (SSH) and cluster objects (API requests) alike: every item
+ * gets a result or an error, none is lost.
+ */
 
-export type Settled<R> = { ok: true; value: R } | { ok: false; error: Error };
+/** One item's value, or the error it threw. */
+export type ItemResult<R> = { ok: true; value: R } | { ok: false; error: Error };
 
-export interface MapHostsOptions {
+export interface MapBoundedOptions {
   /** At most this many items in flight. @default 16 */
   concurrency?: number;
 }
 
-export async function mapHosts<T, R>(
+export async function mapBounded<T, R>(
   items: readonly T[],
   fn: (item: T, index: number) => Promise<R>,
-  options: MapHostsOptions = {},
-): Promise<Array<Settled<R>>> {
+  options: MapBoundedOptions = {},
+): Promise<Array<ItemResult<R>>> {
   const concurrency = Math.max(1, options.concurrency ?? 16);
-  const results: Array<Settled<R>> = new Array(items.length);
+  const results: Array<ItemResult<R>> = new Array(items.length);
   let next = 0;
   const worker = async (): Promise<void> => {
     while (next < items.length) {

@@ -8,9 +8,9 @@ import { probeForFamily } from "../../provider/analyze/probe";
 import { PolicySetBuilder } from "../../provider/ir/builder";
 import { PolicySet } from "../../provider/ir";
 import { Address, parseAddress } from "../../provider/model/net";
-import { PolicyPlan, RenderError } from "../../provider/render/host-program";
+import { HostPrograms, RenderError } from "../../provider/render/host-program";
 import { branchesOf } from "../../provider/render/match-branches";
-import { branchHolds, inAddressSet, Packet, planInSet, runHost } from "./simulate";
+import { branchHolds, inAddressSet, Packet, programsInSet, runHost } from "./simulate";
 import { ENDPOINTS, PROBES, randomMatch, randomPolicySet, randomSets, rng } from "./random-policy";
 
 type Flow = Parameters<Analyzer["matches"]>[1];
@@ -73,9 +73,9 @@ describe("host programs behave like Analyzer.reach on every flow", () => {
   test.each(Array.from({ length: 60 }, (_, i) => i + 1))("random policy set, seed %i", (seed) => {
     const ps = randomPolicySet(seed);
     const analyzer = new Analyzer(ps);
-    const plan = new PolicyPlan(ps);
-    const inSet = planInSet(plan, ps);
-    const programs = new Map(ps.hosts.map((h) => [h.name, plan.host(h.name)]));
+    const hostPrograms = new HostPrograms(ps);
+    const inSet = programsInSet(hostPrograms, ps);
+    const programs = new Map(ps.hosts.map((h) => [h.name, hostPrograms.host(h.name)]));
     const hostOf = new Map(ps.endpoints.map((e) => [e.name, e.host ?? ""]));
     for (const f of flows(ps)) {
       const result = analyzer.reach(f.from, f.to, f.probe);
@@ -99,16 +99,16 @@ describe("host programs behave like Analyzer.reach on every flow", () => {
 
 describe("host selection", () => {
   const ps = randomPolicySet(7);
-  const plan = new PolicyPlan(ps);
+  const hostPrograms = new HostPrograms(ps);
 
   test("dispatch holds only the host's own endpoints' addresses", () => {
     const own = new Set(ps.endpoints.filter((e) => e.host === "h2").flatMap((e) => e.ips.map((ip) => address(ip).value)));
-    for (const d of plan.host("h2").dispatch) for (const e of d.entries) expect(own.has(address(e.address).value)).toBe(true);
+    for (const d of hostPrograms.host("h2").dispatch) for (const e of d.entries) expect(own.has(address(e.address).value)).toBe(true);
   });
 
   test("an unknown host is a RenderError naming the known ones", () => {
-    expect(() => plan.host("nope")).toThrow(RenderError);
-    expect(() => plan.host("nope")).toThrow(/known hosts: h1, h2, h3/);
+    expect(() => hostPrograms.host("nope")).toThrow(RenderError);
+    expect(() => hostPrograms.host("nope")).toThrow(/known hosts: h1, h2, h3/);
   });
 
   test("a program with no tiers dispatches straight to drop", () => {
@@ -116,7 +116,7 @@ describe("host selection", () => {
     const empty = b.program({ tiers: [] });
     const set = b.build({ network: "n", endpoints: [{ name: "x", ips: ["10.0.0.1"], host: "h" }], hosts: [{ name: "h", backend: "nftables" }] },
       [{ name: "calico", ingress: { x: empty }, egress: {}, ungoverned: { ingress: "", egress: "" } }]);
-    expect(new PolicyPlan(set).host("h").dispatch).toEqual([{ layer: "calico", direction: "ingress", family: 4, entries: [{ address: "10.0.0.1", target: { kind: "drop" } }] }]);
+    expect(new HostPrograms(set).host("h").dispatch).toEqual([{ layer: "calico", direction: "ingress", family: 4, entries: [{ address: "10.0.0.1", target: { kind: "drop" } }] }]);
   });
 
   test("a reference to an undefined set or program is a RenderError", () => {
@@ -124,7 +124,7 @@ describe("host selection", () => {
     const p = b.program({ tiers: [{ name: "t", rules: [{ match: { src: [{ set: "s_missing" }] }, action: "allow", origin: "o" }], end: "deny", endOrigin: "e" }] });
     const base = { network: "n", endpoints: [{ name: "x", ips: ["10.0.0.1"], host: "h" }], hosts: [{ name: "h", backend: "nftables" as const }] };
     const layer = (id: string) => [{ name: "calico" as const, ingress: { x: id }, egress: {}, ungoverned: { ingress: "", egress: "" } }];
-    expect(() => new PolicyPlan(b.build(base, layer(p))).host("h")).toThrow(/set "s_missing"/);
-    expect(() => new PolicyPlan(b.build(base, layer("p_nope"))).host("h")).toThrow(/program "p_nope"/);
+    expect(() => new HostPrograms(b.build(base, layer(p))).host("h")).toThrow(/set "s_missing"/);
+    expect(() => new HostPrograms(b.build(base, layer("p_nope"))).host("h")).toThrow(/program "p_nope"/);
   });
 });

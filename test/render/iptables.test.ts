@@ -1,7 +1,7 @@
 import { spawnSync } from "node:child_process";
 import { PolicySet } from "../../provider/ir";
-import { HostRuleset, RenderError, renderAll, renderHost } from "../../provider/render";
-import { validateRuleset } from "../../provider/targets/ssh/ruleset";
+import { RenderError, renderAll, renderHost } from "../../provider/render";
+import { HostRuleset, validateRuleset } from "../../provider/ruleset";
 import { randomPolicySet } from "./random-policy";
 import { compileFixture, oneProgram, tier, toolsAvailable } from "./support";
 

@@ -5,7 +5,7 @@ import { parseModelText } from "../../provider/model/model";
 import { compile } from "../../provider/compile";
 import { Renderer, renderAll, renderHost, tableName } from "../../provider/render";
 import { diffStatements } from "./statements";
-import { validateRuleset } from "../../provider/targets/ssh/ruleset";
+import { validateRuleset } from "../../provider/ruleset";
 import { randomPolicySet } from "./random-policy";
 import { compileFixture, fixture, nftBlock, nftCheck, oneProgram, tier, toolsAvailable } from "./support";
 

@@ -5,10 +5,10 @@
  * packet that does not carry the field is a rendering bug and throws.
  */
 import { AddressSet, PolicySet } from "../../provider/ir";
-import { containsAddress, cidrOf, parseAddress, Address } from "../../provider/model/net";
-import { Branch, Family, icmpProtocol, PORTED } from "../../provider/render/match-branches";
+import { containsAddress, cidrOf, Family, parseAddress, Address } from "../../provider/model/net";
+import { Branch, icmpProtocol, PORTED } from "../../provider/render/match-branches";
 import { ChainAction, TierChain } from "../../provider/render/chains";
-import { HostProgram, PolicyPlan } from "../../provider/render/host-program";
+import { HostProgram, HostPrograms } from "../../provider/render/host-program";
 
 export interface Packet {
   family: Family;
@@ -84,10 +84,10 @@ export function runHost(program: HostProgram, p: Packet, inSet: InSet, logs: str
   return true;
 }
 
-/** A rendered-set lookup for a PolicyPlan's host programs (rendered id → IR set content). */
-export function planInSet(plan: PolicyPlan, ps: PolicySet): InSet {
+/** A rendered-set lookup for the programs a `HostPrograms` gives (rendered id → IR set content). */
+export function programsInSet(programs: HostPrograms, ps: PolicySet): InSet {
   const byRendered = new Map<string, AddressSet>();
-  for (const id of Object.keys(ps.sets)) byRendered.set(plan.setFacts(id).id, ps.sets[id]);
+  for (const id of Object.keys(ps.sets)) byRendered.set(programs.setFacts(id).id, ps.sets[id]);
   return (set, addr) => {
     const s = byRendered.get(set);
     if (!s) throw new Error(`unknown rendered set ${set}`);

@@ -8,9 +8,9 @@ import { PolicySetBuilder } from "../../provider/ir/builder";
 import { compile } from "../../provider/compile";
 import { PolicySet, Program, Rule } from "../../provider/ir";
 import { ModelInput, parseModel } from "../../provider/model/model";
-import { HostRuleset, renderAll } from "../../provider/render";
-import { PolicyPlan } from "../../provider/render/host-program";
-import { validateRuleset } from "../../provider/targets/ssh/ruleset";
+import { renderAll } from "../../provider/render";
+import { HostPrograms } from "../../provider/render/host-program";
+import { HostRuleset, validateRuleset } from "../../provider/ruleset";
 import { diffLines } from "../../provider/deploy/line-diff";
 import { randomPolicySet } from "./random-policy";
 
@@ -231,10 +231,10 @@ describe("a one-rule change is that rule's lines plus the content hash", () => {
 
 /** Every tier chain of every host, as id → its printed block (same id on two hosts: same block). */
 function chainsOf(ps: PolicySet): Map<string, string> {
-  const plan = new PolicyPlan(ps);
+  const hostPrograms = new HostPrograms(ps);
   const out = new Map<string, string>();
   for (const h of ps.hosts) {
-    for (const c of plan.host(h.name).chains) {
+    for (const c of hostPrograms.host(h.name).chains) {
       const content = JSON.stringify({ rules: c.rules, tail: c.tail });
       expect(c.id).toMatch(/^[0-9a-f]{12}$/);
       const seen = out.get(c.id);

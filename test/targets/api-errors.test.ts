@@ -1,10 +1,10 @@
-import { ApiError, InputError } from '../../provider/targets/api-errors';
+import { ApiError, ClientInputError } from '../../provider/targets/api-errors';
 
 describe('error classes', () => {
-  it('InputError prefixes where', () => {
-    const error = new InputError('is missing', 'kubeconfig /k, cluster "c"');
+  it('ClientInputError prefixes where', () => {
+    const error = new ClientInputError('is missing', 'kubeconfig /k, cluster "c"');
     expect(error.message).toBe('kubeconfig /k, cluster "c": is missing');
-    expect(error.name).toBe('InputError');
+    expect(error.name).toBe('ClientInputError');
   });
   it('ApiError keeps its details', () => {
     const error = new ApiError('boom', { status: 409, reason: 'Conflict', attempts: 2 });

@@ -4,4 +4,5 @@ import { convertCommand } from "./convert";
 import { renderCommand } from "./render";
 import { applyCommand, destroyCommand, planCommand, statusCommand } from "./deploy";
 
-export const analysisCommands: Command[] = [validateCommand, reachCommand, explainCommand, renderCommand, convertCommand, planCommand, applyCommand, destroyCommand, statusCommand];
+/** Every `netpol` command, in the order the help lists them. */
+export const commands: Command[] = [validateCommand, reachCommand, explainCommand, renderCommand, convertCommand, planCommand, applyCommand, destroyCommand, statusCommand];

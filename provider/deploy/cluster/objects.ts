@@ -27,8 +27,8 @@ import { InputError, InputIssue } from "../../model/errors";
 import { NetworkPolicy } from "../../model/kubernetes";
 import { Model } from "../../model/model";
 import type { KubeObject } from "../../targets/kube/client";
-import { InputError as KubeInputError } from "../../targets/api-errors";
-import { describeRef, ObjectRef, objectPath } from "../../targets/kube/resources";
+import { ClientInputError } from "../../targets/api-errors";
+import { describeRef, ObjectRef, objectPath } from "../../targets/kube/api-kinds";
 import { DiffLine, diffLines } from "../line-diff";
 
 /** Marks the objects this project created (the Kubernetes recommended label). */
@@ -78,7 +78,7 @@ export function desiredObject(raw: ClusterObject): DesiredObject {
   try {
     objectPath(ref);
   } catch (e) {
-    if (e instanceof KubeInputError) throw new Error(e.message);
+    if (e instanceof ClientInputError) throw new Error(e.message);
     throw e;
   }
   const annotationOnly = raw.kind === "Namespace";

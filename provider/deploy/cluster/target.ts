@@ -9,8 +9,8 @@
  */
 import { DEFAULT_DENY_POLICY_NAME } from "../../convert/legacy-isolation";
 import type { KubeClient, KubeObject } from "../../targets/kube/client";
-import { ApiError, InputError as KubeInputError } from "../../targets/api-errors";
-import { mapHosts } from "../../targets/pool";
+import { ApiError, ClientInputError } from "../../targets/api-errors";
+import { mapBounded } from "../../targets/pool";
 import { diffLines, splitLines } from "../line-diff";
 import { ApplyOptions, asError, ObjectOutcome, ObjectStatus, PlannedChange, Settled, Target, TargetReport } from "../target";
 import { compare, comparedViews, DesiredObject, FIELD_MANAGER, isOurs, MANAGED_BY_LABEL, releaseBody, yamlOf } from "./objects";
@@ -50,7 +50,7 @@ function clusterWide(e: Error): boolean {
   return e instanceof ApiError && (e.status === 401 || e.code !== undefined);
 }
 
-export const messageOf = (e: Error): string => (e instanceof ApiError || e instanceof KubeInputError ? e.message : `${e.name}: ${e.message}`);
+export const messageOf = (e: Error): string => (e instanceof ApiError || e instanceof ClientInputError ? e.message : `${e.name}: ${e.message}`);
 
 export const NOT_OURS = `exists but is not managed by ${FIELD_MANAGER} (no label ${MANAGED_BY_LABEL}=${FIELD_MANAGER})`;
 const noNamespaceText = (d: DesiredObject) => `namespace "${d.ref.name}" does not exist; netpol annotates namespaces but never creates them`;
@@ -71,7 +71,7 @@ export class ClusterTarget implements Target {
 
   /** Reads every object; a cluster-wide failure fails every object with it. */
   private async readAll(): Promise<{ read: Settled<ReadObject>[]; wide?: Error }> {
-    const settled = await mapHosts(this.objects, async (desired) => {
+    const settled = await mapBounded(this.objects, async (desired) => {
       const live = await this.client.get(desired.ref);
       return { live, ours: live !== undefined && isOurs(desired, live) };
     }, { concurrency: 8 });

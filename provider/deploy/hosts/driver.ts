@@ -9,7 +9,7 @@
  * sees as in sync.
  */
 import { shortHash } from "../../ir/builder";
-import type { HostRuleset } from "../../render";
+import type { HostRuleset } from "../../ruleset";
 import { applyHost, deleteHost, readHost } from "../../targets/ssh/hosts";
 import type { ApplyOptions, ApplyResult, DeleteResult, HostReadResult } from "../../targets/ssh/apply-options";
 import { DEFAULT_STATE_DIR } from "../../targets/ssh/rollback";

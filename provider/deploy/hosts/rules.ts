@@ -4,7 +4,8 @@
  */
 import { compile } from "../../compile";
 import type { Model } from "../../model/model";
-import { HostRuleset, Renderer } from "../../render";
+import { Renderer } from "../../render";
+import type { HostRuleset } from "../../ruleset";
 
 export interface DesiredHost {
   name: string;

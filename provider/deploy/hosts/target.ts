@@ -5,7 +5,7 @@
  * Every door applies with the same per-host state folder and leaves the same record, so a host
  * applied by `pulumi up` is in sync for `netpol status`, and the other way round.
  */
-import { mapHosts } from "../../targets/pool";
+import { mapBounded } from "../../targets/pool";
 import type { SshTarget } from "../../targets/ssh/connect";
 import { diffLines } from "../line-diff";
 import { ApplyOptions, forces, ObjectOutcome, ObjectStatus, PlannedChange, Settled, Target, TargetReport } from "../target";
@@ -50,7 +50,7 @@ export class HostsTarget implements Target {
   }
 
   private async each<T>(fn: (h: DesiredHost) => Promise<T>, concurrency = this.defaultConcurrency): Promise<TargetReport<T>> {
-    const settled = await mapHosts(this.hosts, fn, { concurrency });
+    const settled = await mapBounded(this.hosts, fn, { concurrency });
     const items = settled.map((s, i): Settled<T> => (s.ok ? s : { ok: false, name: this.hosts[i].name, error: s.error }));
     return { kind: this.kind, title: this.title, items };
   }

@@ -9,13 +9,13 @@
  * reason and field causes, e.g.
  * `networking.k8s.io/v1 NetworkPolicy default/web: 422 Invalid: ... spec.podSelector.matchLabels: Invalid value: ...`.
  */
-import { ApiError, InputError, stringField } from '../api-errors';
+import { ApiError, ClientInputError, stringField } from '../api-errors';
 import { isRecord } from '../../model/common';
 import { ClusterConnection, KubeconfigOptions, loadKubeconfig } from './kubeconfig';
-import { CollectionRef, collectionPath, describeRef, ObjectRef, objectPath, resourceTypeFor } from './resources';
+import { CollectionRef, collectionPath, describeRef, ObjectRef, objectPath, resourceTypeFor } from './api-kinds';
 import { KubeTransport, TransportOptions } from './transport';
 
-export type { CollectionRef, ObjectRef } from './resources';
+export type { CollectionRef, ObjectRef } from './api-kinds';
 
 /** Tuning of requests, retries and lists. */
 export interface KubeClientOptions extends TransportOptions {
@@ -166,20 +166,20 @@ export class KubeClient {
 
 /** Checks the shape of an object to write: apiVersion, kind, metadata.name (and a known kind). */
 function checkObject(object: unknown): KubeObject {
-  if (!isRecord(object)) throw new InputError('must be an object', 'kubernetes object');
+  if (!isRecord(object)) throw new ClientInputError('must be an object', 'kubernetes object');
   const apiVersion = stringField(object, 'apiVersion');
   const kind = stringField(object, 'kind');
   if (apiVersion === undefined || kind === undefined) {
-    throw new InputError('needs apiVersion and kind, e.g. networking.k8s.io/v1 NetworkPolicy', 'kubernetes object');
+    throw new ClientInputError('needs apiVersion and kind, e.g. networking.k8s.io/v1 NetworkPolicy', 'kubernetes object');
   }
   const metadata = object.metadata;
   const name = isRecord(metadata) ? stringField(metadata, 'name') : undefined;
   if (!isRecord(metadata) || name === undefined || name === '') {
-    throw new InputError('needs metadata.name', `${apiVersion} ${kind}`);
+    throw new ClientInputError('needs metadata.name', `${apiVersion} ${kind}`);
   }
   const namespace = metadata.namespace;
   if (namespace !== undefined && typeof namespace !== 'string') {
-    throw new InputError('metadata.namespace must be a string', `${apiVersion} ${kind} ${name}`);
+    throw new ClientInputError('metadata.namespace must be a string', `${apiVersion} ${kind} ${name}`);
   }
   resourceTypeFor(apiVersion, kind);
   return { ...object, apiVersion, kind, metadata: { ...metadata, name, namespace } };

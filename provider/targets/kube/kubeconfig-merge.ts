@@ -6,7 +6,7 @@
  */
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { InputError } from '../api-errors';
+import { ClientInputError } from '../api-errors';
 
 const optionalString = z.string().optional();
 const ClusterSchema = z
@@ -68,7 +68,7 @@ export interface KubeconfigDocument {
 
 /**
  * Parses each document (YAML or JSON) and merges them in order; an empty document adds nothing.
- * Throws `InputError` naming the document and the first field that does not fit.
+ * Throws `ClientInputError` naming the document and the first field that does not fit.
  */
 export function mergeDocuments(documents: KubeconfigDocument[]): MergedKubeconfig {
   const merged: MergedKubeconfig = {
@@ -83,13 +83,13 @@ export function mergeDocuments(documents: KubeconfigDocument[]): MergedKubeconfi
       raw = parseYaml(document.text);
     } catch (error) {
       const reason = error instanceof Error ? error.message.split('\n')[0] : 'parse error';
-      throw new InputError(`is not valid YAML: ${reason}`, document.source);
+      throw new ClientInputError(`is not valid YAML: ${reason}`, document.source);
     }
     if (raw === null || raw === undefined) continue; // an empty file, as kubectl allows
     const parsed = KubeconfigSchema.safeParse(raw);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
-      throw new InputError(`${issue.path.map(String).join('.') || '(top level)'}: ${issue.message}`, document.source);
+      throw new ClientInputError(`${issue.path.map(String).join('.') || '(top level)'}: ${issue.message}`, document.source);
     }
     const config = parsed.data;
     if (merged.currentContext === undefined && config['current-context']) {

@@ -20,7 +20,7 @@
 import { promises as fs } from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { InputError } from '../api-errors';
+import { ClientInputError } from '../api-errors';
 import { Cluster, Entry, KubeconfigDocument, mergeDocuments, MergedKubeconfig, User } from './kubeconfig-merge';
 
 /** Where to load the kubeconfig from and which context to use. */
@@ -65,7 +65,7 @@ export interface ClusterConnection {
 
 /**
  * Loads the kubeconfig described by `options` and resolves the selected context to a connection.
- * Throws `InputError` naming the file, context and field when something is missing or unusable.
+ * Throws `ClientInputError` naming the file, context and field when something is missing or unusable.
  */
 export async function loadKubeconfig(options: KubeconfigOptions = {}): Promise<ClusterConnection> {
   const documents = await readDocuments(options);
@@ -87,11 +87,11 @@ async function readDocuments(options: KubeconfigOptions): Promise<KubeconfigDocu
       try {
         documents.push(await readKubeconfigFile(file));
       } catch (error) {
-        if (!(error instanceof InputError && error.message.includes('ENOENT'))) throw error;
+        if (!(error instanceof ClientInputError && error.message.includes('ENOENT'))) throw error;
       }
     }
     if (documents.length === 0) {
-      throw new InputError(`none of the files in KUBECONFIG exists (${listed.join(', ')})`, 'kubeconfig');
+      throw new ClientInputError(`none of the files in KUBECONFIG exists (${listed.join(', ')})`, 'kubeconfig');
     }
     return documents;
   }
@@ -100,8 +100,8 @@ async function readDocuments(options: KubeconfigOptions): Promise<KubeconfigDocu
   try {
     return [await readKubeconfigFile(defaultPath)];
   } catch (error) {
-    if (error instanceof InputError && error.message.includes('ENOENT')) {
-      throw new InputError(
+    if (error instanceof ClientInputError && error.message.includes('ENOENT')) {
+      throw new ClientInputError(
         `no kubeconfig given, KUBECONFIG is not set and ${defaultPath} does not exist; pass a kubeconfig path or its text`,
         'kubeconfig',
       );
@@ -120,7 +120,7 @@ async function readKubeconfigFile(file: string): Promise<KubeconfigDocument> {
     const text = await fs.readFile(absolute, 'utf8');
     return { text, baseDir: path.dirname(absolute), source: `kubeconfig ${absolute}` };
   } catch (error) {
-    throw new InputError(`cannot read the file (${errorCode(error)})`, `kubeconfig ${absolute}`);
+    throw new ClientInputError(`cannot read the file (${errorCode(error)})`, `kubeconfig ${absolute}`);
   }
 }
 
@@ -129,18 +129,18 @@ async function resolveContext(merged: MergedKubeconfig, requested: string | unde
   const available = `available contexts: ${listNames(merged.contexts)}`;
   const contextName = requested ?? merged.currentContext;
   if (contextName === undefined || contextName === '') {
-    throw new InputError(`no context given and current-context is not set; ${available}`, where);
+    throw new ClientInputError(`no context given and current-context is not set; ${available}`, where);
   }
   const context = merged.contexts.get(contextName);
-  if (context === undefined) throw new InputError(`context "${contextName}" not found; ${available}`, where);
+  if (context === undefined) throw new ClientInputError(`context "${contextName}" not found; ${available}`, where);
 
   const clusterName = context.body.cluster;
   if (clusterName === undefined || clusterName === '') {
-    throw new InputError(`context "${contextName}" names no cluster`, context.source);
+    throw new ClientInputError(`context "${contextName}" names no cluster`, context.source);
   }
   const cluster = merged.clusters.get(clusterName);
   if (cluster === undefined) {
-    throw new InputError(
+    throw new ClientInputError(
       `context "${contextName}" uses cluster "${clusterName}", which is not defined; clusters: ${listNames(merged.clusters)}`,
       where,
     );
@@ -148,7 +148,7 @@ async function resolveContext(merged: MergedKubeconfig, requested: string | unde
   const userName = context.body.user ?? '';
   const user = userName === '' ? undefined : merged.users.get(userName);
   if (userName !== '' && user === undefined) {
-    throw new InputError(
+    throw new ClientInputError(
       `context "${contextName}" uses user "${userName}", which is not defined; users: ${listNames(merged.users)}`,
       where,
     );
@@ -169,18 +169,18 @@ async function resolveCluster(name: string, entry: Entry<Cluster>) {
   const where = `${entry.source}, cluster "${name}"`;
   const cluster = entry.body;
   const server = (cluster.server ?? '').trim();
-  if (server === '') throw new InputError('has no server URL; set clusters[].cluster.server', where);
+  if (server === '') throw new ClientInputError('has no server URL; set clusters[].cluster.server', where);
   let url: URL;
   try {
     url = new URL(server);
   } catch {
-    throw new InputError(`server "${server}" is not a URL; expected e.g. https://10.0.0.1:6443`, where);
+    throw new ClientInputError(`server "${server}" is not a URL; expected e.g. https://10.0.0.1:6443`, where);
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-    throw new InputError(`server "${server}" must use https:// (or http://)`, where);
+    throw new ClientInputError(`server "${server}" must use https:// (or http://)`, where);
   }
   if (url.username !== '' || url.password !== '') {
-    throw new InputError('server URL must not carry credentials; put them in the user entry', where);
+    throw new ClientInputError('server URL must not carry credentials; put them in the user entry', where);
   }
   let caPem: string | undefined;
   if (cluster['certificate-authority-data'] !== undefined && cluster['certificate-authority-data'] !== '') {
@@ -190,7 +190,7 @@ async function resolveCluster(name: string, entry: Entry<Cluster>) {
   }
   const insecureSkipTlsVerify = cluster['insecure-skip-tls-verify'] === true;
   if (insecureSkipTlsVerify && caPem !== undefined) {
-    throw new InputError(
+    throw new ClientInputError(
       'insecure-skip-tls-verify: true cannot be combined with a certificate authority; remove one of them',
       where,
     );
@@ -207,7 +207,7 @@ async function resolveUser(name: string, entry: Entry<User>): Promise<Partial<Cl
   } else if (user.tokenFile !== undefined && user.tokenFile !== '') {
     const file = path.resolve(entry.baseDir, user.tokenFile);
     resolved.token = (await readText(file, `${where}, tokenFile`)).trim();
-    if (resolved.token === '') throw new InputError(`token file ${file} is empty`, `${where}, tokenFile`);
+    if (resolved.token === '') throw new ClientInputError(`token file ${file} is empty`, `${where}, tokenFile`);
   }
   const certData = user['client-certificate-data'];
   const certFile = user['client-certificate'];
@@ -224,12 +224,12 @@ async function resolveUser(name: string, entry: Entry<User>): Promise<Partial<Cl
     resolved.clientKeyPem = await readPemFile(entry.baseDir, keyFile, 'PRIVATE KEY', `${where}, client-key`);
   }
   if ((resolved.clientCertificatePem === undefined) !== (resolved.clientKeyPem === undefined)) {
-    throw new InputError('a client certificate needs both client-certificate(-data) and client-key(-data)', where);
+    throw new ClientInputError('a client certificate needs both client-certificate(-data) and client-key(-data)', where);
   }
   if (resolved.token === undefined && resolved.clientCertificatePem === undefined) {
     const unsupported = ['exec', 'auth-provider', 'username', 'password'].filter((key) => user[key] !== undefined);
     if (unsupported.length > 0) {
-      throw new InputError(
+      throw new ClientInputError(
         `uses ${unsupported.join(', ')} credentials, which this target does not support; use a token, tokenFile or client certificate`,
         where,
       );
@@ -245,7 +245,7 @@ async function resolveUser(name: string, entry: Entry<User>): Promise<Partial<Cl
 function decodePem(data: string, label: string, where: string): string {
   const compact = data.replace(/\s+/g, '');
   if (compact.length % 4 !== 0 || !/^[A-Za-z0-9+/]+={0,2}$/.test(compact)) {
-    throw new InputError('is not valid base64 (the value is not shown)', where);
+    throw new ClientInputError('is not valid base64 (the value is not shown)', where);
   }
   return checkPem(Buffer.from(compact, 'base64').toString('utf8'), label, `${where} (decoded)`);
 }
@@ -257,7 +257,7 @@ async function readPemFile(baseDir: string, file: string, label: string, where: 
 
 function checkPem(text: string, label: string, where: string): string {
   if (!new RegExp(`-----BEGIN [A-Z ]*${label}-----`).test(text)) {
-    throw new InputError(`does not contain a PEM "${label}" block`, where);
+    throw new ClientInputError(`does not contain a PEM "${label}" block`, where);
   }
   return text;
 }
@@ -266,7 +266,7 @@ async function readText(file: string, where: string): Promise<string> {
   try {
     return await fs.readFile(file, 'utf8');
   } catch (error) {
-    throw new InputError(`cannot read ${file} (${errorCode(error)})`, where);
+    throw new ClientInputError(`cannot read ${file} (${errorCode(error)})`, where);
   }
 }
 

@@ -12,7 +12,7 @@
  */
 import axios, { AxiosInstance } from 'axios';
 import * as https from 'https';
-import { ApiError, failureCode, InputError, stringField } from '../api-errors';
+import { ApiError, ClientInputError, failureCode, stringField } from '../api-errors';
 import { isRecord } from '../../model/common';
 
 /** Which network of which Rancher environment, and the API key pair to use. */
@@ -69,9 +69,9 @@ export async function getNetwork(target: RancherNetworkTarget): Promise<RancherN
 export async function putNetwork(target: RancherNetworkTarget, desired: RancherNetworkPolicy): Promise<RancherNetwork> {
   const { http, path, what } = prepare(target);
   if (desired.defaultPolicyAction !== 'allow' && desired.defaultPolicyAction !== 'deny') {
-    throw new InputError(`defaultPolicyAction must be "allow" or "deny", not ${JSON.stringify(desired.defaultPolicyAction)}`, what);
+    throw new ClientInputError(`defaultPolicyAction must be "allow" or "deny", not ${JSON.stringify(desired.defaultPolicyAction)}`, what);
   }
-  if (!Array.isArray(desired.policy)) throw new InputError('policy must be a list of rules', what);
+  if (!Array.isArray(desired.policy)) throw new ClientInputError('policy must be a list of rules', what);
   const read = await send(http, what, target, { method: 'GET', url: path });
   if (read.status === 404) {
     throw new ApiError(`${what}: 404 NotFound: no such network in this environment; check the project and network ids`, { status: 404, reason: 'NotFound' });
@@ -94,20 +94,20 @@ function prepare(target: RancherNetworkTarget): Prepared {
   const where = 'rancher network';
   for (const [field, value] of [['project', target.project], ['network', target.network]] as const) {
     if (typeof value !== 'string' || !RANCHER_ID.test(value)) {
-      throw new InputError(`${field} id ${JSON.stringify(value)} is not a Rancher id (letters and digits only, e.g. 1a5)`, where);
+      throw new ClientInputError(`${field} id ${JSON.stringify(value)} is not a Rancher id (letters and digits only, e.g. 1a5)`, where);
     }
   }
   let url: URL;
   try {
     url = new URL(target.url);
   } catch {
-    throw new InputError(`url "${target.url}" is not a URL; expected e.g. http://rancher.example:8080`, where);
+    throw new ClientInputError(`url "${target.url}" is not a URL; expected e.g. http://rancher.example:8080`, where);
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new InputError(`url "${target.url}" must use http:// or https://`, where);
-  if (url.username !== '' || url.password !== '') throw new InputError('url must not carry credentials; use accessKey and secretKey', where);
-  if (url.search !== '' || url.hash !== '') throw new InputError(`url "${target.url}" must not have a query or fragment`, where);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ClientInputError(`url "${target.url}" must use http:// or https://`, where);
+  if (url.username !== '' || url.password !== '') throw new ClientInputError('url must not carry credentials; use accessKey and secretKey', where);
+  if (url.search !== '' || url.hash !== '') throw new ClientInputError(`url "${target.url}" must not have a query or fragment`, where);
   if (typeof target.accessKey !== 'string' || target.accessKey === '' || typeof target.secretKey !== 'string' || target.secretKey === '') {
-    throw new InputError('accessKey and secretKey are required (a Rancher API key pair)', where);
+    throw new ClientInputError('accessKey and secretKey are required (a Rancher API key pair)', where);
   }
   const base = `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
   const path = `/v2-beta/projects/${target.project}/networks/${target.network}`;

@@ -6,8 +6,8 @@ import { ApplyOptions, ApplyResult, DeleteResult, HostReadResult } from './apply
 import { HostError, describeCause } from './host-error';
 import { applyIptables, deleteIptables, readIptables } from './iptables-apply';
 import { applyNftables, deleteNftables, readNftables } from './nftables-apply';
-import { mapHosts } from '../pool';
-import { HostRuleset } from './ruleset';
+import { mapBounded } from '../pool';
+import { HostRuleset } from '../../ruleset';
 import { SshTarget } from './connect';
 
 export interface HostApply {
@@ -43,7 +43,7 @@ function asHostError(err: Error, host: string): HostError {
 
 /** Applies every host's ruleset in parallel; successful hosts keep their rules even when others fail. */
 export async function applyHosts(list: readonly HostApply[], options: ApplyOptions & { concurrency?: number } = {}): Promise<ApplyHostsReport> {
-  const settled = await mapHosts(list, ({ target, ruleset }) => applyHost(target, ruleset, options), { concurrency: options.concurrency });
+  const settled = await mapBounded(list, ({ target, ruleset }) => applyHost(target, ruleset, options), { concurrency: options.concurrency });
   const applied: ApplyResult[] = [];
   const failures: HostError[] = [];
   settled.forEach((s, i) => (s.ok ? applied.push(s.value) : failures.push(asHostError(s.error, list[i].ruleset.host))));

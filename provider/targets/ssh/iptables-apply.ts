@@ -16,7 +16,7 @@ import { BRIDGE_REPORT_SCRIPT, splitBridgeReport, warningsField } from './bridge
 import { HostError } from './host-error';
 import { confirmOverNewConnection } from './confirm';
 import { DEFAULT_ROLLBACK_SEC, DEFAULT_STATE_DIR, RollbackPlace, armRollback, forgetRollbackScript, hereDoc, rollbackNow } from './rollback';
-import { HostRuleset, IptablesRuleset, TABLE_NAME, chainPrefix, isOwnChain, isOwnSet, validateRuleset } from './ruleset';
+import { HostRuleset, IptablesRuleset, TABLE_NAME, chainPrefix, isOwnChain, isOwnSet, validateRuleset } from '../../ruleset';
 import { SshTarget } from './connect';
 import { SshSession, withSession } from './session';
 

@@ -7,7 +7,7 @@ import { BRIDGE_REPORT_SCRIPT, splitBridgeReport, warningsField } from './bridge
 import { HostError } from './host-error';
 import { confirmOverNewConnection } from './confirm';
 import { DEFAULT_ROLLBACK_SEC, DEFAULT_STATE_DIR, RollbackPlace, armRollback, disarmRollback, forgetRollbackScript, hereDoc } from './rollback';
-import { HostRuleset, validateRuleset } from './ruleset';
+import { HostRuleset, validateRuleset } from '../../ruleset';
 import { SshTarget } from './connect';
 import { SshSession, assertIdentifier, withSession } from './session';
 

@@ -1,5 +1,5 @@
 import { ApplyOptions, KubeClient, KubeClientOptions, KubeObject } from '../../../provider/targets/kube/client';
-import { ApiError, InputError } from '../../../provider/targets/api-errors';
+import { ApiError, ClientInputError } from '../../../provider/targets/api-errors';
 import { KubeApiServer, startKubeApiServer, TestKubeconfigOptions } from '../../support/kube-apiserver';
 
 // The API server here is the test server from test/support (a stand-in for a real cluster).
@@ -169,7 +169,7 @@ describe('API errors are surfaced with their Status details', () => {
     const client = await connect();
     const before = server.requests.length;
     const failure = await failureOf(client.apply(object));
-    expect(failure).toBeInstanceOf(InputError);
+    expect(failure).toBeInstanceOf(ClientInputError);
     expect(failure.message).toMatch(message);
     expect(server.requests.length).toBe(before);
   });

@@ -1,5 +1,5 @@
 import { stringify } from 'yaml';
-import { InputError } from '../../../provider/targets/api-errors';
+import { ClientInputError } from '../../../provider/targets/api-errors';
 import { KubeconfigDocument, mergeDocuments } from '../../../provider/targets/kube/kubeconfig-merge';
 
 const doc = (source: string, body: unknown, baseDir = `/dir/${source}`): KubeconfigDocument => ({ text: typeof body === 'string' ? body : stringify(body), baseDir, source });
@@ -35,7 +35,7 @@ describe('mergeDocuments', () => {
     { name: 'an entry without name', text: stringify({ contexts: [{ context: {} }] }), message: /^bad: contexts\.0\.name: Required$/ },
   ])('rejects $name, naming the document', ({ text, message }) => {
     const merge = () => mergeDocuments([doc('bad', text)]);
-    expect(merge).toThrow(InputError);
+    expect(merge).toThrow(ClientInputError);
     expect(merge).toThrow(message);
   });
 });

@@ -2,7 +2,7 @@ import { mkdtempSync, promises as fs } from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { stringify } from 'yaml';
-import { InputError } from '../../../provider/targets/api-errors';
+import { ClientInputError } from '../../../provider/targets/api-errors';
 import { ClusterConnection, KubeconfigOptions, loadKubeconfig } from '../../../provider/targets/kube/kubeconfig';
 
 // Stand-in PEM texts: the loader checks for PEM blocks, not for valid certificates.
@@ -196,7 +196,7 @@ describe('loadKubeconfig rejects', () => {
   ];
   it.each(cases)('$name', async ({ options, message }) => {
     const error: unknown = await loadKubeconfig(options()).then(() => undefined, (e: unknown) => e);
-    expect(error).toBeInstanceOf(InputError);
+    expect(error).toBeInstanceOf(ClientInputError);
     const text = (error as Error).message;
     expect(text).toMatch(message);
     for (const secret of [SECRET_TOKEN, 'S0VZ', 'KEY-SECRET', 'pw-SECRET']) expect(text).not.toContain(secret);

@@ -1,5 +1,5 @@
 import * as net from 'net';
-import { ApiError, InputError } from '../../../provider/targets/api-errors';
+import { ApiError, ClientInputError } from '../../../provider/targets/api-errors';
 import { getNetwork, putNetwork, RancherNetworkPolicy, RancherNetworkTarget } from '../../../provider/targets/rancher/client';
 import { RancherServer, startRancherServer } from '../../support/rancher-server';
 
@@ -86,7 +86,7 @@ describe('errors', () => {
   it.each(inputCases)('rejects before sending: $name', async ({ call, message }) => {
     const before = server.requests.length;
     const failure = await failureOf(call());
-    expect(failure).toBeInstanceOf(InputError);
+    expect(failure).toBeInstanceOf(ClientInputError);
     expect(failure.message).toMatch(message);
     expect(failure.message).not.toContain('pw-SECRET');
     expect(server.requests.length).toBe(before);

@@ -4,7 +4,7 @@ import { Lab, requireLabPrerequisites } from '../../lab/lab';
 import { STATE_DIR } from '../../lab/sshd';
 import { deleteHost, readHost } from '../../../provider/targets/ssh/hosts';
 import { applyIptables } from '../../../provider/targets/ssh/iptables-apply';
-import { HostRuleset } from '../../../provider/targets/ssh/ruleset';
+import { HostRuleset } from '../../../provider/ruleset';
 
 let lab: Lab;
 const TABLE = 'netpol_ipt1';

@@ -3,7 +3,7 @@ import { Lab, requireLabPrerequisites } from '../../lab/lab';
 import { hostSync } from '../../../provider/deploy/hosts/sync';
 import { applyHosts, deleteHost, readHost } from '../../../provider/targets/ssh/hosts';
 import { applyNftables } from '../../../provider/targets/ssh/nftables-apply';
-import { HostRuleset } from '../../../provider/targets/ssh/ruleset';
+import { HostRuleset } from '../../../provider/ruleset';
 import { runOnHost } from '../../../provider/targets/ssh/session';
 import { labTarget, rejection } from './support';
 

@@ -3,7 +3,6 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { Lab, requireLabPrerequisites } from '../../lab/lab';
 import { lookupKnownHosts } from '../../../provider/targets/ssh/host-keys';
-import { mapHosts } from '../../../provider/targets/pool';
 import { runOnHost } from '../../../provider/targets/ssh/session';
 import { labTarget, rejection } from './support';
 
@@ -174,24 +173,5 @@ describe('transport', () => {
     expect(err.message).toBe(
       'host h1: slow step failed: the command did not finish within 300 ms. Check the host (load, a hung nft/iptables lock) or raise commandTimeoutMs',
     );
-  });
-
-  test('mapHosts: bounded concurrency, per-item results and errors', async () => {
-    let inFlight = 0;
-    let peak = 0;
-    const results = await mapHosts(
-      [1, 2, 3, 4, 5, 6],
-      async (n) => {
-        inFlight++;
-        peak = Math.max(peak, inFlight);
-        await new Promise((r) => setTimeout(r, 20));
-        inFlight--;
-        if (n === 4) throw new Error('four');
-        return n * 10;
-      },
-      { concurrency: 2 },
-    );
-    expect(peak).toBe(2);
-    expect(results.map((r) => (r.ok ? r.value : r.error.message))).toEqual([10, 20, 30, 'four', 50, 60]);
   });
 });

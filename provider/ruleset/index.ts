@@ -1,6 +1,7 @@
 /**
  * What the renderer hands to the SSH target for one host, and the checks that keep generated
- * names safe to place in command lines.
+ * names safe to place in command lines. `provider/render` produces it and `provider/targets/ssh`
+ * installs it; it lives below both so that neither imports the other.
  *
  * Ownership: the project owns the nftables table `inet <table>`; for iptables, the chains named
  * `<TABLE>` or `<TABLE>_...` (upper case) in the filter table, the FORWARD rules jumping to them,

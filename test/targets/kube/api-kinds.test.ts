@@ -1,5 +1,5 @@
-import { InputError } from '../../../provider/targets/api-errors';
-import { collectionPath, describeRef, objectPath, ObjectRef } from '../../../provider/targets/kube/resources';
+import { ClientInputError } from '../../../provider/targets/api-errors';
+import { collectionPath, describeRef, objectPath, ObjectRef } from '../../../provider/targets/kube/api-kinds';
 
 describe('objectPath', () => {
   it.each<[ObjectRef, string]>([
@@ -21,7 +21,7 @@ describe('objectPath', () => {
     [{ apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', namespace: 'Default', name: 'x' }, /namespace "Default" is not a valid namespace name/],
     [{ apiVersion: 'projectcalico.org/v3', kind: 'Profile', name: '' }, /name "" is not a valid Kubernetes name/],
   ])('rejects %o', (ref, message) => {
-    expect(() => objectPath(ref)).toThrow(InputError);
+    expect(() => objectPath(ref)).toThrow(ClientInputError);
     expect(() => objectPath(ref)).toThrow(message);
   });
 });

@@ -4,7 +4,7 @@
  * Only kinds listed here can be applied, read or deleted: the path of a request is always built
  * from this table plus a validated name and namespace, never from free user text.
  */
-import { InputError } from '../api-errors';
+import { ClientInputError } from '../api-errors';
 
 /** Where a kind lives in the API. */
 export interface ResourceType {
@@ -45,12 +45,12 @@ export const RESOURCE_TYPES: readonly ResourceType[] = [
   { group: '', version: 'v1', kind: 'Namespace', plural: 'namespaces', namespaced: false },
 ];
 
-/** The `ResourceType` of `apiVersion` + `kind`; `InputError` listing the supported ones otherwise. */
+/** The `ResourceType` of `apiVersion` + `kind`; `ClientInputError` listing the supported ones otherwise. */
 export function resourceTypeFor(apiVersion: string, kind: string): ResourceType {
   const found = RESOURCE_TYPES.find((type) => groupVersion(type) === apiVersion && type.kind === kind);
   if (found === undefined) {
     const supported = RESOURCE_TYPES.map((type) => `${groupVersion(type)} ${type.kind}`).join(', ');
-    throw new InputError(`unsupported kind "${apiVersion} ${kind}"; supported: ${supported}`, 'kubernetes object');
+    throw new ClientInputError(`unsupported kind "${apiVersion} ${kind}"; supported: ${supported}`, 'kubernetes object');
   }
   return found;
 }
@@ -79,7 +79,7 @@ const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 /** Checks an object name; the message says the rule. */
 export function checkName(name: string, where: string): void {
   if (name.length === 0 || name.length > 253 || !DNS_SUBDOMAIN.test(name)) {
-    throw new InputError(
+    throw new ClientInputError(
       `name "${name}" is not a valid Kubernetes name: lower-case letters, digits, '-' and '.', starting and ending with a letter or digit, at most 253 characters`,
       where,
     );
@@ -89,7 +89,7 @@ export function checkName(name: string, where: string): void {
 /** Checks a namespace name; the message says the rule. */
 export function checkNamespace(namespace: string, where: string): void {
   if (namespace.length === 0 || namespace.length > 63 || !DNS_LABEL.test(namespace)) {
-    throw new InputError(
+    throw new ClientInputError(
       `namespace "${namespace}" is not a valid namespace name: lower-case letters, digits and '-', starting and ending with a letter or digit, at most 63 characters`,
       where,
     );
@@ -99,7 +99,7 @@ export function checkNamespace(namespace: string, where: string): void {
 /**
  * The REST path of one object, e.g.
  * `/apis/networking.k8s.io/v1/namespaces/default/networkpolicies/test-network-policy`.
- * Throws `InputError` for unsupported kinds, invalid names, or a namespaced kind without namespace.
+ * Throws `ClientInputError` for unsupported kinds, invalid names, or a namespaced kind without namespace.
  */
 export function objectPath(ref: ObjectRef): string {
   const type = resourceTypeFor(ref.apiVersion, ref.kind);
@@ -116,7 +116,7 @@ function collectionPathOf(type: ResourceType, namespace: string | undefined, whe
   const root = type.group === '' ? `/api/${type.version}` : `/apis/${type.group}/${type.version}`;
   if (!type.namespaced) return `${root}/${type.plural}`;
   if (namespace === undefined || namespace === '') {
-    if (needNamespace) throw new InputError(`${type.kind} is namespaced; give metadata.namespace`, where);
+    if (needNamespace) throw new ClientInputError(`${type.kind} is namespaced; give metadata.namespace`, where);
     return `${root}/${type.plural}`;
   }
   checkNamespace(namespace, where);
