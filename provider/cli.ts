@@ -26,7 +26,7 @@ and with rancher: { url, project, network, accessKeyEnv, secretKeyEnv }, on that
 network's policy.
 
 Run "netpol <command> --help" for a command's options.
-Exit codes: 0 success, 1 invalid input, a failed host, cluster object or Rancher network (or,
+Exit codes: 0 success, 1 invalid input, a failed host or cluster object or Rancher network (or,
 for status, one not in sync), 2 usage error.`;
 }
 
