@@ -8,10 +8,10 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
-import { ClusterTarget } from "../provider/resources/schema";
+import { ClusterInput as ClusterInputSchema } from "../provider/resources/schema";
 import { InputsOf } from "./input";
 
-export type ClusterTargetArgs = z.input<typeof ClusterTarget>;
+export type ClusterTargetArgs = z.input<typeof ClusterInputSchema>;
 type ClusterInput = InputsOf<{ c: ClusterTargetArgs }>["c"];
 
 /** An object in the cluster as the outputs show it: its status and other server-set fields are left out. */

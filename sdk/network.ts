@@ -4,7 +4,7 @@ import { z } from "zod";
 import type { AppliedHost } from "../provider/resources/network-operations";
 import type { RancherApplied } from "../provider/deploy/rancher/target";
 import { networkProvider } from "../provider/resources/network";
-import { CREDENTIAL_FIELDS, NetworkInputs, RANCHER_CREDENTIAL_FIELDS, RancherTarget, SshSettingsInput } from "../provider/resources/schema";
+import { CREDENTIAL_FIELDS, NetworkInputs, RANCHER_CREDENTIAL_FIELDS, RancherInput, SshSettingsInput } from "../provider/resources/schema";
 import { DeepInput, InputsOf } from "./input";
 import { NetworkPolicy, NetworkPolicyDocument } from "./network-policy";
 import { Policy, PolicyDocument } from "./policy";
@@ -12,7 +12,7 @@ import { Profile, ProfileDocument } from "./profile";
 
 type Doc = z.input<typeof NetworkInputs>;
 export type HostArgs = NonNullable<Doc["hosts"]>[number];
-export type RancherTargetArgs = z.input<typeof RancherTarget>;
+export type RancherTargetArgs = z.input<typeof RancherInput>;
 export type SshArgs = SshSettingsInput;
 export type EndpointArgs = NonNullable<Doc["endpoints"]>[number];
 export type NamespaceArgs = NonNullable<Doc["namespaces"]>[number];

@@ -10,7 +10,7 @@ import { Endpoint, Host, Namespace } from "./inventory";
 import { NetworkPolicy } from "./kubernetes";
 import { RancherNetwork } from "./rancher";
 
-export const ClusterTarget = z.object({
+export const ClusterSettings = z.object({
   kubeconfig: z.string().min(1).optional(),
   context: z.string().min(1).optional(),
   /** Write the legacy namespace annotation instead of a default-deny NetworkPolicy. */
@@ -24,7 +24,7 @@ const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, "an environme
  * A Rancher 1.x network to write the model's `network` (defaultPolicyAction and policy) to
  * (`PUT {url}/v2-beta/projects/{project}/networks/{network}`, API key pair from the environment).
  */
-export const RancherTarget = z.object({
+export const RancherSettings = z.object({
   /** Rancher server URL, e.g. `http://rancher.example:8080` (no credentials in it). */
   url: z.string().url("url must be a URL such as http://rancher.example:8080"),
   /** Environment (project) id, e.g. `1a5`. */
@@ -51,8 +51,8 @@ export const ModelSchema = z.object({
   profiles: z.array(CalicoProfile).optional(),
   policies: z.array(CalicoPolicy).optional(),
   networkPolicies: z.array(NetworkPolicy).optional(),
-  cluster: ClusterTarget.optional(),
-  rancher: RancherTarget.optional(),
+  cluster: ClusterSettings.optional(),
+  rancher: RancherSettings.optional(),
 }).strict();
 
 export type ModelInput = z.input<typeof ModelSchema>;

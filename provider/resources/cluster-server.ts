@@ -11,7 +11,7 @@ import { isRecord } from "../model/common";
 import { createHash } from "crypto";
 import { KubeconfigOptions, loadKubeconfig } from "../targets/kube/kubeconfig";
 import { containsUnknown, Props } from "./inputs";
-import { ClusterTarget } from "./schema";
+import { ClusterInput } from "./schema";
 
 /**
  * The output that remembers, for a kubeconfig file (or `KUBECONFIG`, `~/.kube/config`), which
@@ -22,7 +22,7 @@ export const SERVER_DIGEST_KEY = "clusterServerSha256";
 
 
 /** Where a target's kubeconfig is read from: inline text wins over a path; neither = `KUBECONFIG` or `~/.kube/config`. */
-export function kubeconfigOptions(cluster: ClusterTarget): KubeconfigOptions {
+export function kubeconfigOptions(cluster: ClusterInput): KubeconfigOptions {
   return {
     ...(cluster.kubeconfigContent ? { inline: cluster.kubeconfigContent } : cluster.kubeconfig ? { path: cluster.kubeconfig } : {}),
     ...(cluster.context ? { context: cluster.context } : {}),
@@ -42,7 +42,7 @@ export function serverDigest(server: string): string {
 }
 
 /** The digest output to store for a target whose object was just written to `server` (none for inline text). */
-export function storedServerDigest(cluster: ClusterTarget, server: string): Props {
+export function storedServerDigest(cluster: ClusterInput, server: string): Props {
   return cluster.kubeconfigContent ? {} : { [SERVER_DIGEST_KEY]: serverDigest(server) };
 }
 
@@ -56,7 +56,7 @@ export async function resolvedServerDigest(cluster: unknown): Promise<string | u
   const { kubeconfig, kubeconfigContent, context } = cluster;
   const where = { kubeconfig, kubeconfigContent, context };
   if (containsUnknown(where)) return undefined;
-  const target = ClusterTarget.safeParse(where);
+  const target = ClusterInput.safeParse(where);
   if (!target.success) return undefined;
   try {
     const connection = await loadKubeconfig(kubeconfigOptions(target.data));

@@ -11,7 +11,7 @@ import { CalicoPolicy, CalicoProfile } from "../model/calico";
 import { NetworkPolicy as NetworkPolicyDoc, toNetworkingV1 } from "../model/kubernetes";
 import type { ClusterObject } from "../convert";
 import { desiredObject } from "../deploy/cluster/objects";
-import { ClusterTarget as ClusterDeployTarget } from "../deploy/cluster/target";
+import { ClusterTarget } from "../deploy/cluster/target";
 import type { Settled } from "../deploy/target";
 import { KubeClient } from "../targets/kube/client";
 import type { ApiError } from "../targets/api-errors";
@@ -19,7 +19,7 @@ import { clusterObjectOf, DocumentKind, inputPathOf, liveView, networkPolicyDocu
 import { kubeconfigOptions, resolvedServerDigest, SERVER_DIGEST_KEY, serverDigest, storedServerDigest, writtenServerDigest } from "./cluster-server";
 import { isRecord } from "../model/common";
 import { CheckFailure, containsUnknown, Props, schemaFailures, UNKNOWN } from "./inputs";
-import { ClusterTarget } from "./schema";
+import { ClusterInput } from "./schema";
 
 export type { DocumentKind };
 
@@ -46,8 +46,8 @@ function documentOf(kind: DocumentKind, p: Props): Props {
   return kind === "networkPolicy" ? toNetworkingV1(parsed as unknown as NetworkPolicyDoc) as unknown as Props : parsed;
 }
 
-function clusterOf(p: Props): ClusterTarget | undefined {
-  return isRecord(p.cluster) ? ClusterTarget.parse(p.cluster) : undefined;
+function clusterOf(p: Props): ClusterInput | undefined {
+  return isRecord(p.cluster) ? ClusterInput.parse(p.cluster) : undefined;
 }
 
 export function checkDocument(kind: DocumentKind, news: Props): { inputs: Props; failures: CheckFailure[] } {
@@ -55,7 +55,7 @@ export function checkDocument(kind: DocumentKind, news: Props): { inputs: Props;
   const cluster = news.cluster;
   const failures = [
     ...schemaFailures(DOCUMENT_SCHEMA[kind], doc),
-    ...(cluster === undefined ? [] : schemaFailures(ClusterTarget, cluster).map((f) => ({ ...f, property: f.property === "" ? "cluster" : `cluster.${f.property}` }))),
+    ...(cluster === undefined ? [] : schemaFailures(ClusterInput, cluster).map((f) => ({ ...f, property: f.property === "" ? "cluster" : `cluster.${f.property}` }))),
   ];
   const inputs: Props = { ...news };
   if (failures.length > 0) return { inputs, failures };
@@ -128,7 +128,7 @@ export async function diffDocument(kind: DocumentKind, olds: Props, news: Props)
   return { changes: changes || replaces.length > 0, replaces, deleteBeforeReplace: false };
 }
 
-async function connect(cluster: ClusterTarget): Promise<KubeClient> {
+async function connect(cluster: ClusterInput): Promise<KubeClient> {
   return KubeClient.connect(kubeconfigOptions(cluster));
 }
 
@@ -137,8 +137,8 @@ async function connect(cluster: ClusterTarget): Promise<KubeClient> {
  * server-side apply as `netpol apply`. A resource takes over an object of the same name that
  * exists (an import, or the first apply over a hand-made one); `force` decides field conflicts.
  */
-function deployTarget(kube: KubeClient, cluster: ClusterTarget, object: ClusterObject): ClusterDeployTarget {
-  return new ClusterDeployTarget("cluster", [desiredObject(object)], kube, {
+function deployTarget(kube: KubeClient, cluster: ClusterInput, object: ClusterObject): ClusterTarget {
+  return new ClusterTarget("cluster", [desiredObject(object)], kube, {
     fieldManager: cluster.fieldManager ?? "pulumi-netpolicy",
     forceConflicts: cluster.force ? "always" : "never",
   });
@@ -156,7 +156,7 @@ function only<T>(items: Settled<T>[]): T {
  * resolves to another server than the one the object was written to: the object is not there, and
  * one of the same name there is not this resource's.
  */
-async function connectWhereWritten(cluster: ClusterTarget, outputs: Props): Promise<KubeClient> {
+async function connectWhereWritten(cluster: ClusterInput, outputs: Props): Promise<KubeClient> {
   const kube = await connect(cluster);
   const written = outputs[SERVER_DIGEST_KEY];
   if (typeof written === "string" && serverDigest(kube.connection.server) !== written) {
@@ -210,7 +210,7 @@ export async function updateDocument(kind: DocumentKind, news: Props): Promise<{
 }
 
 /** Import: `namespace/name` read from the cluster named by the inputs; the live object becomes the document. */
-async function importNetworkPolicy(id: string, props: Props, cluster: ClusterTarget): Promise<{ id: string; props: Props; inputs: Props }> {
+async function importNetworkPolicy(id: string, props: Props, cluster: ClusterInput): Promise<{ id: string; props: Props; inputs: Props }> {
   const at = parseImportId(id);
   if (!at) throw new Error(`NetworkPolicy import: id "${id}" is not "namespace/name" (or "name" in namespace default)`);
   const label = `NetworkPolicy ${at.namespace}/${at.name}`;

@@ -17,7 +17,7 @@ import { InputError } from "../model/errors";
 import { Model, parseModel } from "../model/model";
 import { tableName } from "../render";
 import { CheckFailure, COMPUTED, containsUnknown, modelDocument, modelFailures, parseNetwork, Props, schemaFailures, sshTarget, UNKNOWN, withCredentials } from "./inputs";
-import { NetworkInputs, RancherTarget as RancherTargetInput } from "./schema";
+import { NetworkInputs, RancherInput } from "./schema";
 
 export type { RancherApplied };
 
@@ -171,7 +171,7 @@ interface RancherOutcome {
   error?: string;
 }
 
-function rancherTarget(n: NetworkInputs, r: RancherTargetInput, before: RancherApplied | undefined): RancherTarget {
+function rancherTarget(n: NetworkInputs, r: RancherInput, before: RancherApplied | undefined): RancherTarget {
   const target = { url: r.url, project: r.project, network: r.network, accessKey: r.accessKey, secretKey: r.secretKey, ...(r.caPem !== undefined ? { caPem: r.caPem } : {}), ...(r.timeoutMs !== undefined ? { timeoutMs: r.timeoutMs } : {}) };
   // Rancher's own default is allow with no rules.
   return new RancherTarget(n.name ?? "", target, { defaultPolicyAction: n.defaultPolicyAction ?? "allow", policy: n.policy ?? [] }, before);

@@ -5,7 +5,7 @@
  */
 import { z } from "zod";
 import { CalicoPolicy, CalicoProfile } from "../model/calico";
-import { ClusterTarget as ModelClusterTarget, ModelSchema } from "../model/model";
+import { ClusterSettings, ModelSchema } from "../model/model";
 import { NetworkPolicy as NetworkPolicyDoc } from "../model/kubernetes";
 import { RancherAction, RancherRule } from "../model/rancher";
 
@@ -90,7 +90,7 @@ const model = ModelSchema.shape;
  * A Rancher 1.x server whose network gets `defaultPolicyAction` and `policy`
  * (`PUT {url}/v2-beta/projects/{project}/networks/{network}`, API key basic auth).
  */
-export const RancherTarget = z.object({
+export const RancherInput = z.object({
   /** Rancher server URL, e.g. `http://rancher.example:8080` (no credentials in it). */
   url: z.string().url("url must be a URL such as http://rancher.example:8080"),
   /** Environment (project) id, e.g. `1a5`. */
@@ -106,9 +106,9 @@ export const RancherTarget = z.object({
   /** Time allowed for one request. @default 30000 */
   timeoutMs: z.number().int().min(100).max(600_000).optional(),
 }).strict();
-export type RancherTarget = z.infer<typeof RancherTarget>;
+export type RancherInput = z.infer<typeof RancherInput>;
 
-/** The secret fields of RancherTarget: the SDK moves them into the secret `rancherCredentials` input. */
+/** The secret fields of RancherInput: the SDK moves them into the secret `rancherCredentials` input. */
 export const RANCHER_CREDENTIAL_FIELDS = ["accessKey", "secretKey"] as const;
 
 export const NetworkInputs = z.object({
@@ -117,7 +117,7 @@ export const NetworkInputs = z.object({
   /** Hosts whose packet filters enforce the policies. @default [] (a Network needs hosts, a rancher target, or both) */
   hosts: z.array(ResourceHost).default([]),
   /** Also write the Rancher policy (`defaultPolicyAction`, `policy`) to this Rancher network. */
-  rancher: RancherTarget.optional(),
+  rancher: RancherInput.optional(),
   endpoints: model.endpoints,
   namespaces: model.namespaces,
   /** Rancher: what happens to traffic no rule matches. @default "allow" */
@@ -142,7 +142,7 @@ export const NetworkInputs = z.object({
 export type NetworkInputs = z.infer<typeof NetworkInputs>;
 
 /** A cluster to write a document to; kubeconfig text is secret. */
-export const ClusterTarget = ModelClusterTarget.extend({
+export const ClusterInput = ClusterSettings.extend({
   /**
    * Kubeconfig text (instead of a file). Secret. Changing it replaces the object only when its
    * context now resolves to another API server; a new token, certificate or CA is an update.
@@ -156,7 +156,7 @@ export const ClusterTarget = ModelClusterTarget.extend({
    */
   force: z.boolean().optional(),
 });
-export type ClusterTarget = z.infer<typeof ClusterTarget>;
+export type ClusterInput = z.infer<typeof ClusterInput>;
 
 /*
  * The inputs of Profile, Policy and NetworkPolicy are their document (CalicoProfile, CalicoPolicy,

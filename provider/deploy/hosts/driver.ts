@@ -11,7 +11,7 @@
 import { shortHash } from "../../ir/builder";
 import type { HostRuleset } from "../../ruleset";
 import { applyHost, deleteHost, readHost } from "../../targets/ssh/hosts";
-import type { ApplyOptions, ApplyResult, DeleteResult, HostReadResult } from "../../targets/ssh/apply-options";
+import type { HostApplyOptions, ApplyResult, DeleteResult, HostReadResult } from "../../targets/ssh/apply-options";
 import { DEFAULT_STATE_DIR } from "../../targets/ssh/rollback";
 import type { SshTarget } from "../../targets/ssh/connect";
 import { runOnHost } from "../../targets/ssh/session";
@@ -25,9 +25,9 @@ export interface HostRecord {
 }
 
 export interface HostDriver {
-  apply(target: SshTarget, ruleset: HostRuleset, options: ApplyOptions): Promise<ApplyResult>;
+  apply(target: SshTarget, ruleset: HostRuleset, options: HostApplyOptions): Promise<ApplyResult>;
   read(target: SshTarget, host: string, backend: HostRuleset["backend"], table: string): Promise<HostReadResult>;
-  delete(target: SshTarget, host: string, backend: HostRuleset["backend"], table: string, options: Pick<ApplyOptions, "stateDir">): Promise<DeleteResult>;
+  delete(target: SshTarget, host: string, backend: HostRuleset["backend"], table: string, options: Pick<HostApplyOptions, "stateDir">): Promise<DeleteResult>;
   readRecord(target: SshTarget, host: string, table: string): Promise<HostRecord | undefined>;
   writeRecord(target: SshTarget, host: string, table: string, record: HostRecord): Promise<void>;
   clearRecord(target: SshTarget, host: string, table: string): Promise<void>;

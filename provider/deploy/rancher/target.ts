@@ -5,7 +5,7 @@
  * the last apply returned). Every other field of the Rancher network is left as Rancher has it.
  */
 import * as rancher from "../../targets/rancher/client";
-import type { RancherNetwork, RancherNetworkPolicy, RancherNetworkTarget } from "../../targets/rancher/client";
+import type { RancherNetworkResource, RancherNetworkPolicy, RancherNetworkTarget } from "../../targets/rancher/client";
 import { fieldChanges } from "../cluster/objects";
 import { ApplyOptions, asError, ObjectOutcome, ObjectStatus, PlannedChange, Settled, Target, TargetReport } from "../target";
 import { diffLines, splitLines } from "../line-diff";
@@ -51,7 +51,7 @@ export function rancherError(networkName: string, step: string, e: unknown): Err
   return new Error(`network ${networkName}: rancher: ${step} failed: ${cause}${at}`);
 }
 
-function policyOf(network: RancherNetwork): RancherApplied["previous"] {
+function policyOf(network: RancherNetworkResource): RancherApplied["previous"] {
   return { defaultPolicyAction: network.defaultPolicyAction === "deny" ? "deny" : "allow", policy: Array.isArray(network.policy) ? network.policy : [] };
 }
 
@@ -81,7 +81,7 @@ export class RancherTarget implements Target {
     return { kind: this.kind, title: this.title, items: [item] };
   }
 
-  private async read(step: string): Promise<RancherNetwork | undefined> {
+  private async read(step: string): Promise<RancherNetworkResource | undefined> {
     try {
       return await rancher.getNetwork(this.target);
     } catch (e) {

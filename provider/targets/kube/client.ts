@@ -24,7 +24,7 @@ export interface KubeClientOptions extends TransportOptions {
 }
 
 /** Options of a server-side apply. */
-export interface ApplyOptions {
+export interface ServerSideApplyOptions {
   /** Field manager that owns the applied fields. @default 'pulumi-netpolicy' */
   fieldManager?: string;
   /** Take over fields owned by other managers instead of failing with 409. @default false */
@@ -80,7 +80,7 @@ export class KubeClient {
    * manager owns; a namespaced object without namespace goes to the context's namespace.
    * @returns the object as stored by the API server.
    */
-  async apply(object: unknown, options: ApplyOptions = {}): Promise<KubeObject> {
+  async apply(object: unknown, options: ServerSideApplyOptions = {}): Promise<KubeObject> {
     const desired = this.withNamespace(checkObject(object));
     const ref = refOf(desired);
     const fieldManager = options.fieldManager ?? DEFAULT_FIELD_MANAGER;

@@ -42,7 +42,7 @@ export interface RancherNetworkPolicy {
 }
 
 /** A Rancher network resource as the API returns it. */
-export interface RancherNetwork {
+export interface RancherNetworkResource {
   id: string;
   type: string;
   defaultPolicyAction?: string;
@@ -54,7 +54,7 @@ export interface RancherNetwork {
 const RANCHER_ID = /^[0-9a-z]+$/i;
 
 /** Reads the network; `undefined` when Rancher answers 404 (no such project or network). */
-export async function getNetwork(target: RancherNetworkTarget): Promise<RancherNetwork | undefined> {
+export async function getNetwork(target: RancherNetworkTarget): Promise<RancherNetworkResource | undefined> {
   const { http, path, what } = prepare(target);
   const answer = await send(http, what, target, { method: 'GET', url: path });
   if (answer.status === 404) return undefined;
@@ -66,7 +66,7 @@ export async function getNetwork(target: RancherNetworkTarget): Promise<RancherN
  * Sets `defaultPolicyAction` and `policy` of the network: GET, replace those two fields, PUT the
  * object back. @returns the network as Rancher stored it.
  */
-export async function putNetwork(target: RancherNetworkTarget, desired: RancherNetworkPolicy): Promise<RancherNetwork> {
+export async function putNetwork(target: RancherNetworkTarget, desired: RancherNetworkPolicy): Promise<RancherNetworkResource> {
   const { http, path, what } = prepare(target);
   if (desired.defaultPolicyAction !== 'allow' && desired.defaultPolicyAction !== 'deny') {
     throw new ClientInputError(`defaultPolicyAction must be "allow" or "deny", not ${JSON.stringify(desired.defaultPolicyAction)}`, what);
@@ -169,7 +169,7 @@ function rancherError(what: string, answer: Answer): ApiError {
   });
 }
 
-function asNetwork(data: unknown, what: string): RancherNetwork {
+function asNetwork(data: unknown, what: string): RancherNetworkResource {
   if (isRecord(data) && typeof data.id === 'string' && typeof data.type === 'string') {
     return { ...data, id: data.id, type: data.type };
   }

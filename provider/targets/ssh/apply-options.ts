@@ -14,7 +14,7 @@ export interface ApplyHooks {
   afterApplyBeforeConfirm?: () => Promise<void>;
 }
 
-export interface ApplyOptions {
+export interface HostApplyOptions {
   /** Seconds after which the host restores the previous rules unless the apply was confirmed. @default 20 */
   rollbackTimerSec?: number;
   /** Where rollback files live on the host. @default '/var/lib/pulumi-netpolicy' */

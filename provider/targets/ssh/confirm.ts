@@ -4,7 +4,7 @@
  * again after the apply has probably lost its management path: the timer restores the previous
  * rules, and the error says so (verified over the first connection when it is still open).
  */
-import { ApplyOptions } from './apply-options';
+import { HostApplyOptions } from './apply-options';
 import { HostError } from './host-error';
 import { RollbackPlace, disarmRollback, rollbackStatus } from './rollback';
 import { SshTarget } from './connect';
@@ -17,7 +17,7 @@ export interface ConfirmStep<T> {
   first: SshSession;
   place: RollbackPlace;
   timerSec: number;
-  options: ApplyOptions;
+  options: HostApplyOptions;
   /** Reads the host's rules over the new connection. */
   read: (session: SshSession) => Promise<T>;
 }

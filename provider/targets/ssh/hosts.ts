@@ -2,7 +2,7 @@
  * The SSH target's entry points for many hosts: apply in parallel with a bounded pool, read back
  * (drift is judged in provider/deploy/hosts/sync.ts), delete. Dispatches on the ruleset's backend.
  */
-import { ApplyOptions, ApplyResult, DeleteResult, HostReadResult } from './apply-options';
+import { HostApplyOptions, ApplyResult, DeleteResult, HostReadResult } from './apply-options';
 import { HostError, describeCause } from './host-error';
 import { applyIptables, deleteIptables, readIptables } from './iptables-apply';
 import { applyNftables, deleteNftables, readNftables } from './nftables-apply';
@@ -24,7 +24,7 @@ export interface ApplyHostsReport {
   error?: HostError;
 }
 
-export function applyHost(target: SshTarget, ruleset: HostRuleset, options: ApplyOptions = {}): Promise<ApplyResult> {
+export function applyHost(target: SshTarget, ruleset: HostRuleset, options: HostApplyOptions = {}): Promise<ApplyResult> {
   switch (ruleset.backend) {
     case 'nftables':
       return applyNftables(target, ruleset, options);
@@ -42,7 +42,7 @@ function asHostError(err: Error, host: string): HostError {
 }
 
 /** Applies every host's ruleset in parallel; successful hosts keep their rules even when others fail. */
-export async function applyHosts(list: readonly HostApply[], options: ApplyOptions & { concurrency?: number } = {}): Promise<ApplyHostsReport> {
+export async function applyHosts(list: readonly HostApply[], options: HostApplyOptions & { concurrency?: number } = {}): Promise<ApplyHostsReport> {
   const settled = await mapBounded(list, ({ target, ruleset }) => applyHost(target, ruleset, options), { concurrency: options.concurrency });
   const applied: ApplyResult[] = [];
   const failures: HostError[] = [];
@@ -54,6 +54,6 @@ export function readHost(target: SshTarget, host: string, backend: HostRuleset['
   return backend === 'iptables' ? readIptables(target, host, table) : readNftables(target, host, table);
 }
 
-export function deleteHost(target: SshTarget, host: string, backend: HostRuleset['backend'], table: string, options: Pick<ApplyOptions, 'stateDir'> = {}): Promise<DeleteResult> {
+export function deleteHost(target: SshTarget, host: string, backend: HostRuleset['backend'], table: string, options: Pick<HostApplyOptions, 'stateDir'> = {}): Promise<DeleteResult> {
   return backend === 'iptables' ? deleteIptables(target, host, table, options) : deleteNftables(target, host, table, options);
 }

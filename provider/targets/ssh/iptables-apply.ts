@@ -11,7 +11,7 @@
  * still fail a live step; such a failure restores the snapshot at once.
  */
 import * as crypto from 'crypto';
-import { ApplyOptions, ApplyResult, DeleteResult, HostReadResult, READ_IPSETS_STEP, READ_IPTABLES_STEP } from './apply-options';
+import { HostApplyOptions, ApplyResult, DeleteResult, HostReadResult, READ_IPSETS_STEP, READ_IPTABLES_STEP } from './apply-options';
 import { BRIDGE_REPORT_SCRIPT, splitBridgeReport, warningsField } from './bridge-check';
 import { HostError } from './host-error';
 import { confirmOverNewConnection } from './confirm';
@@ -240,7 +240,7 @@ function finalizeScript(table: string, parsed: ParsedPayload, entryChain: string
   return lines.join('\n');
 }
 
-function placeOf(table: string, options: ApplyOptions): RollbackPlace {
+function placeOf(table: string, options: HostApplyOptions): RollbackPlace {
   return { table, stateDir: options.stateDir ?? DEFAULT_STATE_DIR };
 }
 
@@ -273,7 +273,7 @@ async function unstage(session: SshSession, parsed: ParsedPayload, before: Iptab
 }
 
 /** Applies one host's iptables + ipset ruleset. Throws HostError naming the host and the failed step. */
-export async function applyIptables(target: SshTarget, ruleset: HostRuleset, options: ApplyOptions = {}): Promise<ApplyResult> {
+export async function applyIptables(target: SshTarget, ruleset: HostRuleset, options: HostApplyOptions = {}): Promise<ApplyResult> {
   const name = ruleset.host;
   let parsed: ParsedPayload;
   try {
@@ -337,7 +337,7 @@ export async function readIptables(target: SshTarget, host: string, table: strin
 }
 
 /** Removes the FORWARD hook, own chains (both families), own sets and rollback files. Nothing there is fine. */
-export async function deleteIptables(target: SshTarget, host: string, table: string, options: Pick<ApplyOptions, 'stateDir'> = {}): Promise<DeleteResult> {
+export async function deleteIptables(target: SshTarget, host: string, table: string, options: Pick<HostApplyOptions, 'stateDir'> = {}): Promise<DeleteResult> {
   assertTable(table);
   return withSession(target, host, async (session) => {
     const before = await readState(session, table);

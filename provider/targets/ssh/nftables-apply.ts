@@ -2,7 +2,7 @@
  * nftables backend: one table `inet <table>` per host, replaced atomically, guarded by the
  * host-side rollback timer, confirmed over a new SSH connection.
  */
-import { ApplyOptions, ApplyResult, DeleteResult, HostReadResult, READ_TABLE_STEP } from './apply-options';
+import { HostApplyOptions, ApplyResult, DeleteResult, HostReadResult, READ_TABLE_STEP } from './apply-options';
 import { BRIDGE_REPORT_SCRIPT, splitBridgeReport, warningsField } from './bridge-check';
 import { HostError } from './host-error';
 import { confirmOverNewConnection } from './confirm';
@@ -49,12 +49,12 @@ function warningsOf(read: HostReadResult): Pick<ApplyResult, 'warnings'> {
   return read.warnings ? { warnings: read.warnings } : {};
 }
 
-function placeOf(table: string, options: ApplyOptions): RollbackPlace {
+function placeOf(table: string, options: HostApplyOptions): RollbackPlace {
   return { table, stateDir: options.stateDir ?? DEFAULT_STATE_DIR };
 }
 
 /** Applies one host's nftables ruleset. Throws HostError naming the host and the failed step. */
-export async function applyNftables(target: SshTarget, ruleset: HostRuleset, options: ApplyOptions = {}): Promise<ApplyResult> {
+export async function applyNftables(target: SshTarget, ruleset: HostRuleset, options: HostApplyOptions = {}): Promise<ApplyResult> {
   const name = ruleset.host;
   try {
     validateRuleset(ruleset);
@@ -110,7 +110,7 @@ export async function readNftables(target: SshTarget, host: string, table: strin
 }
 
 /** Removes the project's table and rollback files; a missing table is fine. Never touches another table. */
-export async function deleteNftables(target: SshTarget, host: string, table: string, options: Pick<ApplyOptions, 'stateDir'> = {}): Promise<DeleteResult> {
+export async function deleteNftables(target: SshTarget, host: string, table: string, options: Pick<HostApplyOptions, 'stateDir'> = {}): Promise<DeleteResult> {
   assertIdentifier(table, 'table');
   return withSession(target, host, async (session) => {
     const forget = await session.run(forgetRollbackScript(placeOf(table, options)), undefined, { step: 'remove rollback files' });

@@ -1,4 +1,4 @@
-import { ApplyOptions, KubeClient, KubeClientOptions, KubeObject } from '../../../provider/targets/kube/client';
+import { ServerSideApplyOptions, KubeClient, KubeClientOptions, KubeObject } from '../../../provider/targets/kube/client';
 import { ApiError, ClientInputError } from '../../../provider/targets/api-errors';
 import { KubeApiServer, startKubeApiServer, TestKubeconfigOptions } from '../../support/kube-apiserver';
 
@@ -95,7 +95,7 @@ describe('server-side apply lifecycle of a NetworkPolicy', () => {
   });
 
   it('force=true takes the field back', async () => {
-    const forced: ApplyOptions = { force: true };
+    const forced: ServerSideApplyOptions = { force: true };
     const applied = await client.apply(policy(name, { podSelector: seedSpec.podSelector, policyTypes: ['Ingress'] }), forced);
     expect(applied.spec).toEqual({ podSelector: seedSpec.podSelector, policyTypes: ['Ingress'] });
     expect(applied.metadata.managedFields).toEqual([expect.objectContaining({ manager: 'pulumi-netpolicy' })]);
