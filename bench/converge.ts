@@ -17,7 +17,10 @@ import { parseProbe } from "../provider/analyze/probe";
 import { parseModel } from "../provider/model/model";
 import { Renderer } from "../provider/render";
 import { mapBounded } from "../provider/targets/pool";
-import { HostApply, READ_STEPS, applyHosts, deleteHost, observeSsh, SshTarget } from "../provider/targets/ssh";
+import { rulesText } from "../provider/deploy/hosts/rules";
+import { HostOutcome, HostsTarget } from "../provider/deploy/hosts/target";
+import type { TargetReport } from "../provider/deploy/target";
+import { READ_STEPS, deleteHost, observeSsh, SshTarget } from "../provider/targets/ssh";
 import { DEFAULT_ROLLBACK_SEC } from "../provider/targets/ssh/rollback";
 import { Lab } from "../test/lab/lab";
 import { fleet } from "./generate";
@@ -109,7 +112,11 @@ export async function convergeBench(options: ConvergeOptions = {}): Promise<bool
     const t0 = performance.now();
     const policySet = compile(model);
     const renderer = new Renderer(policySet);
-    const list: HostApply[] = hostNames.map((h) => ({ target: sshTarget(lab, h), ruleset: renderer.renderHost(h) }));
+    const list = hostNames.map((h) => ({ target: sshTarget(lab, h), ruleset: renderer.renderHost(h) }));
+    // The deploy layer's hosts target, as `netpol apply` and `pulumi up` use it.
+    const hosts = (concurrency?: number) => new HostsTarget(list.map(({ ruleset }) => ({ name: ruleset.host, ruleset, text: rulesText(ruleset) })),
+      list.map(({ target, ruleset }) => ({ name: ruleset.host, target })), undefined, concurrency);
+    const outcomes = (r: TargetReport<HostOutcome>): HostOutcome[] => r.items.map((i) => { if (!i.ok) throw i.error; return i.value; });
     const bytes = list.reduce((a, { ruleset }) => a + (ruleset.nft ?? "").length, 0);
     console.log(`  compile + render ${hostCount} hosts: ${seconds(performance.now() - t0)} (${(bytes / 1024).toFixed(0)} KiB of rules in all)`);
 
@@ -121,10 +128,9 @@ export async function convergeBench(options: ConvergeOptions = {}): Promise<bool
     const timedApply = async (concurrency: number | undefined): Promise<{ ms: number; traffic: Map<string, Traffic> }> => {
       await clean();
       const t = performance.now();
-      const { result, traffic } = await countTraffic(() => applyHosts(list, { ...APPLY, ...(concurrency === undefined ? {} : { concurrency }) }));
+      const { result, traffic } = await countTraffic(() => hosts(concurrency).apply(APPLY));
       const ms = performance.now() - t;
-      if (result.error) throw result.error;
-      if (result.applied.some((a) => !a.changed)) throw new Error("converge: a host was already up to date after the clean-up");
+      if (outcomes(result).some((a) => !a.changed)) throw new Error("converge: a host was already up to date after the clean-up");
       return { ms, traffic };
     };
 
@@ -158,9 +164,9 @@ export async function convergeBench(options: ConvergeOptions = {}): Promise<bool
     // No-op: the same rulesets again. Handles in `nft -a` change whenever a table is rewritten.
     const before = await Promise.all(list.map(({ ruleset }) => listWithHandles(lab, ruleset.host, ruleset.table)));
     const t1 = performance.now();
-    const { result: noop, traffic } = await countTraffic(() => applyHosts(list, APPLY));
+    const { result: noopReport, traffic } = await countTraffic(() => hosts().apply(APPLY));
     const noopMs = performance.now() - t1;
-    if (noop.error) throw noop.error;
+    const noop = { applied: outcomes(noopReport) };
     const after = await Promise.all(list.map(({ ruleset }) => listWithHandles(lab, ruleset.host, ruleset.table)));
     const unchangedHosts = before.filter((text, i) => text === after[i]).length;
     const perHost = [...traffic.values()];

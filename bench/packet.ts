@@ -33,7 +33,7 @@ import { parseProbe } from "../provider/analyze/probe";
 import { compile } from "../provider/compile";
 import { parseModel } from "../provider/model/model";
 import { Renderer } from "../provider/render";
-import { applyHosts } from "../provider/targets/ssh";
+import { applyHost } from "../provider/targets/ssh";
 import { Lab } from "../test/lab/lab";
 import { measure } from "./compile";
 import { fleet } from "./generate";
@@ -200,8 +200,7 @@ async function installOurs(lab: Lab, setup: "ours" | "docker-ours"): Promise<str
   if (!new Analyzer(policySet).reach(clientName, serverName, probe).allowed) throw new Error("packet: the model does not allow the measured pair");
   const info = lab.hostSsh(setup);
   const t1 = performance.now();
-  const applied = await applyHosts([{ target: { host: info.host, user: info.user, privateKey: info.privateKey, hostKey: info.hostKey }, ruleset }], { rollbackTimerSec: 120 });
-  if (applied.error) throw applied.error;
+  await applyHost({ host: info.host, user: info.user, privateKey: info.privateKey, hostKey: info.hostKey }, ruleset, { rollbackTimerSec: 120 });
   const size = measure(ruleset.nft ?? "");
   console.log(`  ${setup}: compile + render ${seconds(renderMs)}, applied over SSH in ${seconds(performance.now() - t1)}`);
   return `${size.rules} rules in ${size.chains} chains, ${size.setElements.toLocaleString("en")} set elements, ${size.mapElements} dispatch entries`;

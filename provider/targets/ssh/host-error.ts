@@ -18,10 +18,8 @@ export class HostError extends Error {
   readonly step: string;
   readonly causeText: string;
   readonly hint?: string;
-  /** For an error about several hosts: one error per failed host. */
-  readonly failures: HostError[];
 
-  constructor(details: HostErrorDetails, failures: HostError[] = []) {
+  constructor(details: HostErrorDetails) {
     super(
       `host ${details.host}: ${details.step} failed: ${details.cause.trim()}` + (details.hint ? `. ${details.hint}` : ''),
     );
@@ -30,21 +28,6 @@ export class HostError extends Error {
     this.step = details.step;
     this.causeText = details.cause;
     this.hint = details.hint;
-    this.failures = failures;
-  }
-
-  /** One error naming every failed host with its cause; `total` is how many hosts were attempted. */
-  static aggregate(failures: HostError[], total: number): HostError {
-    const lines = failures.map((f) => `  - ${f.message}`).join('\n');
-    const err = new HostError(
-      {
-        host: failures.map((f) => f.host).join(', '),
-        step: 'apply',
-        cause: `${failures.length} of ${total} hosts failed (the others were applied and keep their new rules):\n${lines}`,
-      },
-      failures,
-    );
-    return err;
   }
 }
 

@@ -1,7 +1,9 @@
 import * as crypto from 'crypto';
 import { Lab, requireLabPrerequisites } from '../../lab/lab';
 import { hostSync } from '../../../provider/deploy/hosts/sync';
-import { applyHosts, deleteHost, readHost } from '../../../provider/targets/ssh/hosts';
+import { rulesText } from '../../../provider/deploy/hosts/rules';
+import { HostsTarget } from '../../../provider/deploy/hosts/target';
+import { deleteHost, readHost } from '../../../provider/targets/ssh/hosts';
 import { applyNftables } from '../../../provider/targets/ssh/nftables-apply';
 import { HostRuleset } from '../../../provider/ruleset';
 import { runOnHost } from '../../../provider/targets/ssh/session';
@@ -145,21 +147,24 @@ test('many hosts: a host that is down is named, the others are applied; after ss
     { target: labTarget(lab, 'h1'), ruleset: ruleset('h1', [[ip('c'), ip('a')]]) },
     { target: labTarget(lab, 'h2'), ruleset: ruleset('h2', [[ip('a'), ip('c')]]) },
   ];
+  // Through the deploy layer's hosts target, as both doors apply.
+  const applyAll = () => new HostsTarget(desired.map(({ ruleset: r }) => ({ name: r.host, ruleset: r, text: rulesText(r) })),
+    desired.map(({ target, ruleset: r }) => ({ name: r.host, target }))).apply();
   await lab.stopSshd('h2');
   try {
-    const report = await applyHosts(desired);
-    expect(report.applied.map((r) => r.host)).toEqual(['h1']);
-    expect(report.failures.map((f) => f.host)).toEqual(['h2']);
-    expect(report.error?.message).toMatch(/1 of 2 hosts failed.*host h2: connect failed: .*connection refused/s);
+    const report = await applyAll();
+    expect(report.items.filter((i) => i.ok).map((i) => (i.ok ? i.value.name : ''))).toEqual(['h1']);
+    const failed = report.items.filter((i) => !i.ok);
+    expect(failed.map((i) => (i.ok ? '' : i.name))).toEqual(['h2']);
+    expect(failed.map((i) => (i.ok ? '' : i.error.message))[0]).toMatch(/^host h2: connect failed: .*connection refused/s);
     expect(await lab.probe('c', 'a', 'tcp/80')).toBe(false); // h1 filters
     expect(await lab.probe('a', 'c', 'tcp/80')).toBe(true); // h2 got nothing
   } finally {
     await lab.startSshd('h2');
   }
   const h1Before = await listTable('h1');
-  const rerun = await applyHosts(desired);
-  expect(rerun.error).toBeUndefined();
-  expect(rerun.applied.map((r) => [r.host, r.changed])).toEqual([['h1', false], ['h2', true]]);
+  const rerun = await applyAll();
+  expect(rerun.items.map((i) => (i.ok ? [i.value.name, i.value.changed] : [i.name, i.error.message]))).toEqual([['h1', false], ['h2', true]]);
   expect(await listTable('h1')).toBe(h1Before); // same rule handles: h1 was not written again
   expect(await lab.probe('c', 'a', 'tcp/80')).toBe(false);
   expect(await lab.probe('a', 'c', 'tcp/80')).toBe(false); // h2 filters now too
