@@ -16,19 +16,8 @@ import { KubeClient, KubeObject } from "../provider/targets/kube/client";
 import { KubeApiServer, startKubeApiServer } from "./support/kube-apiserver";
 import { SERVED_TYPES } from "./support/kube-apiserver-store";
 import { runCli } from "./support/cli";
+import { SEED_POLICY } from "./support/models";
 
-const SEED_POLICY = {
-  apiVersion: "networking.k8s.io/v1",
-  kind: "NetworkPolicy",
-  metadata: { name: "test-network-policy", namespace: "default" },
-  spec: {
-    podSelector: { matchLabels: { role: "db" } },
-    ingress: [{
-      from: [{ namespaceSelector: { matchLabels: { project: "myproject" } } }, { podSelector: { matchLabels: { role: "frontend" } } }],
-      ports: [{ protocol: "TCP", port: 6379 }],
-    }],
-  },
-};
 
 const NP = { apiVersion: "networking.k8s.io/v1", kind: "NetworkPolicy" };
 const policyRef = (name: string) => ({ ...NP, name, namespace: "default" });

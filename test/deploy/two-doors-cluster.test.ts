@@ -14,24 +14,12 @@ import { KubeClient } from "../../provider/targets/kube/client";
 import { runEngine } from "../engine/run-engine";
 import { runCli } from "../support/cli";
 import { KubeApiServer, startKubeApiServer } from "../support/kube-apiserver";
+import { SEED_POLICY } from "../support/models";
 
 const PROGRAM = path.resolve(__dirname, "..", "..", "examples", "kubernetes-networkpolicy");
 const TOKEN = "two-doors-token-0815";
 const ref = { apiVersion: "networking.k8s.io/v1", kind: "NetworkPolicy", name: "test-network-policy", namespace: "default" };
 const TITLE = "networking.k8s.io/v1 NetworkPolicy default/test-network-policy";
-/** The NetworkPolicy the example program writes, as a model file writes it. */
-const SEED_POLICY = {
-  apiVersion: "networking.k8s.io/v1",
-  kind: "NetworkPolicy",
-  metadata: { name: "test-network-policy", namespace: "default" },
-  spec: {
-    podSelector: { matchLabels: { role: "db" } },
-    ingress: [{
-      from: [{ namespaceSelector: { matchLabels: { project: "myproject" } } }, { podSelector: { matchLabels: { role: "frontend" } } }],
-      ports: [{ protocol: "TCP", port: 6379 }],
-    }],
-  },
-};
 
 let server: KubeApiServer;
 let admin: KubeClient;

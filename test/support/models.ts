@@ -32,3 +32,17 @@ export function compiledExample(name: string): PolicySet {
 export function expectedMatrix(names: string[], allowed: (from: string, to: string) => boolean): Matrix {
   return Object.fromEntries(names.map((f) => [f, Object.fromEntries(names.map((t) => [t, f === t || allowed(f, t)]))]));
 }
+
+/** The Kubernetes seed's NetworkPolicy (networking.k8s.io/v1), as examples/kubernetes-networkpolicy writes it. */
+export const SEED_POLICY = {
+  apiVersion: "networking.k8s.io/v1",
+  kind: "NetworkPolicy",
+  metadata: { name: "test-network-policy", namespace: "default" },
+  spec: {
+    podSelector: { matchLabels: { role: "db" } },
+    ingress: [{
+      from: [{ namespaceSelector: { matchLabels: { project: "myproject" } } }, { podSelector: { matchLabels: { role: "frontend" } } }],
+      ports: [{ protocol: "TCP", port: 6379 }],
+    }],
+  },
+};
