@@ -21,12 +21,19 @@ import { runCli } from "../support/cli";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 
-/** Each example program and the model file it reads its inventory (and, here, its policy) from. */
+/**
+ * Each seed's program and the model file it reads its inventory (and, here, its policy) from. A
+ * seed without an example program goes through test/deploy/model-program, which declares the
+ * Network from the model file itself.
+ */
+const MODEL_PROGRAM = "test/deploy/model-program";
 const SCENARIOS: [string, string][] = [
+  [MODEL_PROGRAM, "rancher-container-isolation.yaml"],
   ["examples/rancher-stack-isolation", "rancher-stack-isolation.yaml"],
   ["examples/rancher-label-isolation", "rancher-label-isolation.yaml"],
   ["examples/calico-profiles", "calico-web-app.yaml"],
   ["examples/kubernetes-on-hosts", "kubernetes-seed.yaml"],
+  [MODEL_PROGRAM, "kubernetes-seed-v1beta1.yaml"],
 ];
 const CASES = SCENARIOS.flatMap(([example, file]) => (["nftables", "iptables"] as const).map((backend) => [example, backend, file] as const));
 
@@ -57,7 +64,8 @@ describe.each(CASES)("%s: CLI and Pulumi on %s hosts that share a filesystem", (
     });
     const placement = Object.fromEntries((model.endpoints ?? []).map((e) => [e.name, { ips: [lab.endpoint(e.name).ipv4] }]));
     engineArgs = ["--state", path.join(dir, "state.json"), "--secret", `hosts=${JSON.stringify(hosts)}`,
-      "--secret", `privateKey=${lab.hostSsh(hostNames[0]).privateKey}`, "--config", `placement=${JSON.stringify(placement)}`];
+      "--secret", `privateKey=${lab.hostSsh(hostNames[0]).privateKey}`, "--config", `placement=${JSON.stringify(placement)}`,
+      ...(example === MODEL_PROGRAM ? ["--config", `modelFile=${path.join(ROOT, "examples/models", file)}`] : [])];
   }, 180_000);
 
   afterAll(async () => {
