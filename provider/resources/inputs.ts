@@ -8,7 +8,7 @@ import { InputError, issuesFromZod } from "../model/errors";
 import type { ModelInput } from "../model/model";
 import type { SshTarget } from "../targets/ssh";
 import { lookupKnownHosts } from "../targets/ssh/host-keys";
-import { CREDENTIAL_FIELDS, NetworkInputs, ResourceHost, SshSettingsInput } from "./schema";
+import { CREDENTIAL_FIELDS, NetworkInputs, SshSettingsInput } from "./schema";
 
 /** What the engine sends for a value not known yet (preview). */
 export const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
@@ -118,8 +118,4 @@ export function sshTarget(s: SshSettingsInput): SshTarget {
 export function parseNetwork(props: Props): NetworkInputs {
   const own = Object.fromEntries(Object.entries(props).filter(([k]) => !["__provider", "table", "rules", "applied", "rancherApplied"].includes(k)));
   return NetworkInputs.parse(withCredentials(own));
-}
-
-export function hostByName(n: NetworkInputs): Map<string, ResourceHost> {
-  return new Map(n.hosts.map((h) => [h.name, h]));
 }

@@ -36,13 +36,16 @@ const SELECT_HELP = `  --host H   only this host (repeatable; then the cluster o
 /** Hosts print one line each; every other target its title, then one indented line per object. */
 const indentOf = (r: TargetReport<unknown>) => (r.kind === "hosts" ? "" : "  ");
 
-/** Lines of one report; `line` formats one object (undefined: nothing to print). */
-function reportLines<T>(r: TargetReport<T>, line: (value: T, indent: string) => string[], failedLine: (s: { name: string; error: Error }) => string): string[] {
+/** Lines of one report; `line` formats one object, `failedLine` one that failed (undefined: nothing on stdout). */
+function reportLines<T>(r: TargetReport<T>, line: (value: T, indent: string) => string[], failedLine: (s: { name: string; error: Error }) => string | undefined): string[] {
   const indent = indentOf(r);
   const out = r.kind === "hosts" ? [] : [r.title];
   if (r.refused) return [...out, `${indent}nothing written: ${r.refused.length} object(s) refused (see below)`];
   if (r.failure) return [...out, ...r.items.flatMap((s) => (s.ok ? line(s.value, indent) : [])), `${indent}FAILED: the ${r.kind} cannot be used (see below)`];
-  for (const s of r.items) out.push(...(s.ok ? line(s.value, indent) : [`${indent}${failedLine(s)}`]));
+  for (const s of r.items) {
+    const failed = s.ok ? undefined : failedLine(s);
+    out.push(...(s.ok ? line(s.value, indent) : failed === undefined ? [] : [`${indent}${failed}`]));
+  }
   return out;
 }
 
@@ -215,8 +218,9 @@ ${SELECT_HELP}`,
   async run(args, io) {
     const reports = await run(targetsOf(await deployInput(args, io)), (t) => t.destroy());
     for (const r of reports) {
+      // A host that failed is told on stderr with its cause; a cluster object gets a FAILED line.
       if (r.kind === "hosts") for (const s of r.items) if (!s.ok) io.err(`${s.name}: ${s.error.message}`);
-      for (const l of reportLines(r, (o: ObjectOutcome, indent) => [`${indent}${o.name}: ${o.outcome}`], (s) => `${s.name}: FAILED`)) if (r.kind !== "hosts" || !l.endsWith(": FAILED")) io.out(l);
+      for (const l of reportLines(r, (o: ObjectOutcome, indent) => [`${indent}${o.name}: ${o.outcome}`], (s) => (r.kind === "hosts" ? undefined : `${s.name}: FAILED`))) io.out(l);
     }
     io.out(summary("destroy", reports, (r) => (r.kind === "hosts" ? "" : `, ${count(r, (v: ObjectOutcome) => v.changed)} removed`)));
     const others = reports.filter((r) => r.kind !== "hosts").flatMap(problems).map((p) => `  - ${p}`);

@@ -84,10 +84,12 @@ export class ClusterTarget implements Target {
     return { ok: false, name: this.objects[i].title, error };
   }
 
-  /** A cluster-wide failure: what was done before it, then every other object failed with it. */
-  private wideFailure<T>(wide: Error, done: Settled<T>[] = []): TargetReport<T> {
-    const rest = this.objects.slice(done.length).map((_, k) => this.failed(done.length + k, wide));
-    return this.report([...done, ...rest], { failure: messageOf(wide) });
+  /**
+   * A cluster-wide failure: what was done before it, then every object not reached yet (`rest`,
+   * indices in the order they were to be handled) failed with it.
+   */
+  private wideFailure<T>(wide: Error, done: Settled<T>[] = [], rest: readonly number[] = this.objects.map((_, i) => i)): TargetReport<T> {
+    return this.report([...done, ...rest.map((i) => this.failed(i, wide))], { failure: messageOf(wide) });
   }
 
   /** Writes in an order that never opens a gap: allow policies first, namespace isolation last. */
@@ -137,7 +139,8 @@ export class ClusterTarget implements Target {
     if (refused.length > 0) return this.report(read.map((r, i) => (r.ok ? this.failed(i, new Error(`${this.objects[i].title}: not written (see the refusals)`)) : r)), { refused });
     const items: Settled<ClusterOutcome>[] = [];
     const force = this.options.forceConflicts ?? "ours";
-    for (const i of this.isolationLast()) {
+    const order = this.isolationLast();
+    for (const i of order) {
       const d = this.objects[i];
       const { live, ours } = (read[i] as { ok: true; value: ReadObject }).value;
       if (live !== undefined && (ours || d.annotationOnly) && compare(d, live).inSync && options.force !== true) {
@@ -150,7 +153,7 @@ export class ClusterTarget implements Target {
         items.push({ ok: true, value: { name: d.title, outcome: live === undefined ? "created" : adopting ? "adopted" : "updated", changed: true, live: written } });
       } catch (e) {
         const err = asError(e);
-        if (clusterWide(err)) return this.wideFailure(err, items);
+        if (clusterWide(err)) return this.wideFailure(err, items, order.slice(items.length));
         items.push(this.failed(i, err));
       }
     }
@@ -162,7 +165,8 @@ export class ClusterTarget implements Target {
     const { read, wide } = await this.readAll();
     if (wide) return this.wideFailure(wide);
     const items: Settled<ObjectOutcome>[] = [];
-    for (const i of [...this.isolationLast()].reverse()) {
+    const order = [...this.isolationLast()].reverse();
+    for (const i of order) {
       const d = this.objects[i];
       const r = read[i];
       if (!r.ok) { items.push(r); continue; }
@@ -179,7 +183,7 @@ export class ClusterTarget implements Target {
         }
       } catch (e) {
         const err = asError(e);
-        if (clusterWide(err)) return this.wideFailure(err, items);
+        if (clusterWide(err)) return this.wideFailure(err, items, order.slice(items.length));
         items.push(this.failed(i, err));
       }
     }

@@ -4,6 +4,7 @@
  * keeps the hash comment but changes the listing: that is drift.
  */
 import type { HostReadResult } from "../../targets/ssh/apply-options";
+import { normalizeNftListing } from "../../targets/ssh/nftables-apply";
 import type { Drift, SyncState } from "../target";
 import type { HostRecord } from "./driver";
 
@@ -16,7 +17,7 @@ export interface HostSync {
 
 /** A listing as compared: counters zeroed (traffic is not drift), no trailing blank lines. */
 export function normalizeListing(text: string): string {
-  return text.replace(/packets \d+ bytes \d+/g, "packets 0 bytes 0").trimEnd();
+  return normalizeNftListing(text).trimEnd();
 }
 
 /** Where a listing differs from the one the last apply recorded, if it does. */
