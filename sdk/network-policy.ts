@@ -19,7 +19,7 @@ export interface NetworkPolicyArgs extends ClusterArgs {
   metadata: InputsOf<NetworkPolicyDocument>["metadata"];
   /**
    * The pods it selects (`podSelector`), the directions it isolates them in (`policyTypes`,
-   * @default ["Ingress"], plus "Egress" when `egress` is set), and the `ingress` / `egress` rules
+   * @default ["Ingress"], plus "Egress" when `egress` is a non-empty list), and the `ingress` / `egress` rules
    * that allow traffic.
    */
   spec: InputsOf<NetworkPolicyDocument>["spec"];

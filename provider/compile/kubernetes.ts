@@ -14,7 +14,8 @@
  * Named ports resolve on the destination: for ingress on the isolated pod itself, for egress on
  * each destination, so an egress named port becomes one rule per distinct number it resolves to.
  *
- * policyTypes, when omitted or empty, default to Ingress, plus Egress when `spec.egress` is present.
+ * policyTypes, when omitted or empty, default to Ingress, plus Egress when `spec.egress` is a
+ * non-empty list (as the API server defaults them: `egress: []` isolates nothing).
  */
 import { Endpoint } from "../model/inventory";
 import { NetworkPolicy, NetworkPolicyPeer, NetworkPolicyPort, toNetworkingV1 } from "../model/kubernetes";
@@ -44,7 +45,8 @@ interface PeerChoice {
 /** Policy types as the API server defaults them. */
 export function effectivePolicyTypes(p: NetworkPolicy): Record<Direction, boolean> {
   const types = p.spec.policyTypes ?? [];
-  if (types.length === 0) return { ingress: true, egress: p.spec.egress !== undefined };
+  // As the API server's SetDefaults_NetworkPolicy: Egress only when the egress list is non-empty.
+  if (types.length === 0) return { ingress: true, egress: (p.spec.egress ?? []).length > 0 };
   return { ingress: types.includes("Ingress"), egress: types.includes("Egress") };
 }
 

@@ -91,7 +91,7 @@ export const NetworkPolicy = z.object({
   }).strict(),
   spec: z.object({
     podSelector: LabelSelectorSchema,
-    /** @default ["Ingress"], plus "Egress" when the spec has egress rules */
+    /** @default ["Ingress"], plus "Egress" when `egress` is a non-empty list (as the API server defaults it) */
     policyTypes: z.array(z.enum(["Ingress", "Egress"])).optional(),
     ingress: z.array(IngressRule).optional(),
     egress: z.array(EgressRule).optional(),

@@ -90,13 +90,32 @@ const cases: Case[] = [
     ],
   },
   {
-    name: "egress: [] with policyTypes omitted denies all egress (and all ingress)",
+    // The API server defaults policyTypes to [Ingress] here: Egress only for a non-empty egress list.
+    name: "egress: [] with policyTypes omitted isolates ingress only: egress stays open",
     policies: [policy("api-closed", { podSelector: app("api"), egress: [] })],
+    flows: [
+      ["prod-api", "prod-db", "tcp/80", true],
+      ["prod-api", "outside", "udp/53", true],
+      ["prod-web", "prod-api", "tcp/9090", false],
+      ["prod-web", "prod-db", "tcp/80", true],
+    ],
+  },
+  {
+    name: "egress: [] with policyTypes [Ingress, Egress] denies all egress (and all ingress)",
+    policies: [policy("api-closed", { podSelector: app("api"), policyTypes: ["Ingress", "Egress"], egress: [] })],
     flows: [
       ["prod-api", "prod-db", "tcp/80", false],
       ["prod-api", "outside", "udp/53", false],
       ["prod-web", "prod-api", "tcp/9090", false],
       ["prod-web", "prod-db", "tcp/80", true],
+    ],
+  },
+  {
+    name: "egress: [{}] with policyTypes omitted isolates egress and allows all of it",
+    policies: [policy("api-any", { podSelector: app("api"), egress: [{}] })],
+    flows: [
+      ["prod-api", "outside", "udp/53", true],
+      ["prod-web", "prod-api", "tcp/9090", false],
     ],
   },
   {

@@ -48,8 +48,31 @@ export interface DesiredObject {
 
 type Json = Record<string, unknown>;
 
+/** Maps (Go `map[string]string`) that the API server drops when empty; other `{}` are structs and stay. */
+const OMITTED_EMPTY_MAPS = new Set(["matchLabels", "labels", "annotations", "labelsToApply"]);
+
+/**
+ * A value as the API server stores it: empty lists dropped everywhere (`ingress: []`,
+ * `from: []`, `except: []`, …) and empty label maps dropped (`matchLabels: {}`), the way Go's
+ * `omitempty` drops them. A struct that is empty stays: `podSelector: {}` selects every pod, and
+ * `namespaceSelector: {}` every namespace.
+ */
+export function asServerStores(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(asServerStores);
+  if (!isRecord(value)) return value;
+  const out: Json = {};
+  for (const [key, inner] of Object.entries(value)) {
+    const stored = asServerStores(inner);
+    if (Array.isArray(stored) && stored.length === 0) continue;
+    if (OMITTED_EMPTY_MAPS.has(key) && isRecord(stored) && Object.keys(stored).length === 0) continue;
+    if (stored !== undefined) out[key] = stored;
+  }
+  return out;
+}
+
 /** NetworkPolicy spec with the API server's defaults written out. */
-function withApiDefaults(spec: NetworkPolicy["spec"]): NetworkPolicy["spec"] {
+function withApiDefaults(raw: NetworkPolicy["spec"]): NetworkPolicy["spec"] {
+  const spec = asServerStores(raw) as NetworkPolicy["spec"];
   const types = effectivePolicyTypes({ spec } as NetworkPolicy);
   const ports = <T extends { ports?: { protocol?: string }[] }>(rule: T): T =>
     (rule.ports === undefined ? rule : { ...rule, ports: rule.ports.map((p) => ({ ...p, protocol: p.protocol ?? "TCP" })) });
@@ -94,6 +117,8 @@ export function desiredObject(raw: ClusterObject): DesiredObject {
     object = { ...raw, metadata };
     if (raw.apiVersion === "networking.k8s.io/v1" && raw.kind === "NetworkPolicy") {
       object = { ...object, spec: withApiDefaults(raw.spec as NetworkPolicy["spec"]) };
+    } else if (raw.spec !== undefined) {
+      object = { ...object, spec: asServerStores(raw.spec) as ClusterObject["spec"] };
     }
   }
   return { ref, title, object, annotationOnly };
@@ -176,7 +201,7 @@ export function comparedViews(desired: DesiredObject, live: KubeObject): Compare
   if (d.spec !== undefined) {
     desiredView.spec = d.spec;
     const exact = d.apiVersion === "networking.k8s.io/v1";
-    liveView.spec = exact ? (live.spec ?? null) : project(live.spec, d.spec);
+    liveView.spec = exact ? (live.spec ?? null) : project(asServerStores(live.spec), d.spec);
   }
   return { desired: desiredView, live: liveView };
 }
@@ -209,11 +234,36 @@ export function compare(desired: DesiredObject, live: KubeObject): Comparison {
   const views = comparedViews(desired, live);
   const before = yamlOf(views.live);
   const after = yamlOf(views.desired);
-  const others = managers(live)
-    .filter((m) => m.manager !== FIELD_MANAGER && m.operation === "Update" && touchesCompared(m.fieldsV1, desired))
-    .map((m) => m.manager);
   const inSync = before === after;
-  return { inSync, fields: inSync ? [] : fieldChanges(views.desired, views.live), lines: inSync ? [] : diffLines(before, after), otherManagers: [...new Set(others)].sort() };
+  if (inSync) return { inSync, fields: [], lines: [], otherManagers: [] };
+  const found = differences(views.desired, views.live);
+  const others = managers(live).filter((m) => m.manager !== FIELD_MANAGER);
+  // Who owns a differing field, whatever its operation (an edit, or another server-side apply);
+  // a field someone removed has no owner left: then whoever updated what is compared.
+  let owners = others.filter((m) => found.some((d) => ownsPath(m.fieldsV1, d.path)));
+  if (owners.length === 0) owners = others.filter((m) => m.operation === "Update" && touchesCompared(m.fieldsV1, desired));
+  return {
+    inSync,
+    fields: found.map(describeDifference),
+    lines: diffLines(before, after),
+    otherManagers: [...new Set(owners.map((m) => m.manager))].sort(),
+  };
+}
+
+/** Whether a managedFields `fieldsV1` tree owns the field at `path` (or a part of it). */
+export function ownsPath(fieldsV1: unknown, path: readonly (string | number)[]): boolean {
+  let node = fieldsV1;
+  for (const segment of path) {
+    if (!isRecord(node)) return false;
+    const children = Object.keys(node).filter((k) => k !== ".");
+    // A leaf owns everything below it (an atomic list or map, or a scalar).
+    if (node !== fieldsV1 && children.length === 0) return true;
+    // An element of an associative list: its key is not the index; owning an element is enough.
+    if (typeof segment === "number") return children.some((k) => /^[kvi]:/.test(k));
+    node = node[`f:${segment}`];
+    if (node === undefined) return false;
+  }
+  return true;
 }
 
 function format(v: unknown): string {
@@ -221,22 +271,41 @@ function format(v: unknown): string {
   return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }
 
+/** One field where the compared views differ. */
+export interface Difference {
+  /** Keys and list indices from the object's root, e.g. `["spec", "ingress", 0, "ports"]`. */
+  path: (string | number)[];
+  desired: unknown;
+  live: unknown;
+}
+
 /**
- * Where two compared views differ, as `path: desired → live` lines: lists must match in length
- * and element by element; a key on either side only is a difference.
+ * Where two compared views differ: lists must match in length and element by element; a key on
+ * either side only is a difference.
  */
-export function fieldChanges(desired: unknown, live: unknown, path = ""): string[] {
-  const line = () => [`${path}: ${format(desired)} → ${format(live)}`];
+export function differences(desired: unknown, live: unknown, path: (string | number)[] = []): Difference[] {
+  const here = () => [{ path, desired, live }];
   if (Array.isArray(desired)) {
-    if (!Array.isArray(live) || live.length !== desired.length) return line();
-    return desired.flatMap((d, i) => fieldChanges(d, live[i], `${path}[${i}]`));
+    if (!Array.isArray(live) || live.length !== desired.length) return here();
+    return desired.flatMap((d, i) => differences(d, live[i], [...path, i]));
   }
   if (isRecord(desired)) {
-    if (!isRecord(live)) return line();
+    if (!isRecord(live)) return here();
     const keys = [...new Set([...Object.keys(desired), ...Object.keys(live)])].filter((k) => desired[k] !== undefined || live[k] !== undefined).sort();
-    return keys.flatMap((k) => fieldChanges(desired[k], live[k], path === "" ? k : `${path}.${k}`));
+    return keys.flatMap((k) => differences(desired[k], live[k], [...path, k]));
   }
-  return desired === live || (desired === undefined && live === null) || (desired === null && live === undefined) ? [] : line();
+  return desired === live || (desired === undefined && live === null) || (desired === null && live === undefined) ? [] : here();
+}
+
+/** `spec.ingress[0].ports: desired → live` */
+function describeDifference(d: Difference): string {
+  const path = d.path.map((p, i) => (typeof p === "number" ? `[${p}]` : i === 0 ? p : `.${p}`)).join("");
+  return `${path}: ${format(d.desired)} → ${format(d.live)}`;
+}
+
+/** Each differing field as `path: desired → live`. */
+export function fieldChanges(desired: unknown, live: unknown): string[] {
+  return differences(desired, live).map(describeDifference);
 }
 
 /** Whether a managedFields entry owns part of what is compared (spec, or a label / annotation we write). */

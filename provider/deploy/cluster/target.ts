@@ -100,11 +100,15 @@ export class ClusterTarget implements Target {
     return [...idx.filter((i) => !isIsolation(this.objects[i])), ...idx.filter((i) => isIsolation(this.objects[i]))];
   }
 
-  /** Per object: create (the whole object), update (the changed lines), none, or conflict (not ours). */
+  /**
+   * Per object: create (the whole object), update (the changed lines), none, or conflict (not
+   * ours). Every object to be written is sent to the server as a dry run (`dryRun=All`), so what
+   * the server would refuse (validation, admission, a missing namespace) fails the plan already.
+   */
   async plan(): Promise<TargetReport<PlannedChange>> {
     const { read, wide } = await this.readAll();
     if (wide) return this.wideFailure(wide);
-    const items = read.map((r, i): Settled<PlannedChange> => {
+    const planned = read.map((r, i): Settled<PlannedChange> => {
       const d = this.objects[i];
       if (!r.ok) return r;
       const { live, ours } = r.value;
@@ -119,7 +123,27 @@ export class ClusterTarget implements Target {
       const drift = cmp.otherManagers.length > 0 ? { drift: { reason: `changed in the cluster: ${cmp.fields.join("; ")}`, by: cmp.otherManagers } } : {};
       return { ok: true, value: { name: d.title, change: "update", diff: cmp.lines, ...drift } };
     });
-    return this.report(items);
+    const force = this.options.forceConflicts ?? "ours";
+    const items = await mapBounded(planned, async (p, i): Promise<PlannedChange> => {
+      if (!p.ok) throw p.error;
+      const { change } = p.value;
+      if (change !== "create" && change !== "update") return p.value;
+      const ours = read[i].ok && (read[i] as { ok: true; value: ReadObject }).value.ours;
+      try {
+        await this.client.apply(this.objects[i].object, { fieldManager: this.fieldManager, force: force === "always" || (force === "ours" && ours), dryRun: true });
+        return p.value;
+      } catch (e) {
+        const err = asError(e);
+        // A user who may read but not write still gets the plan, without the server's check.
+        if (err instanceof ApiError && err.status === 403) {
+          return { ...p.value, warnings: [...(p.value.warnings ?? []), `the server's dry run was refused (${messageOf(err)}); apply needs that permission`] };
+        }
+        throw err;
+      }
+    }, { concurrency: 8 });
+    const wideDry = items.find((r): r is { ok: false; error: Error } => !r.ok && clusterWide(r.error))?.error;
+    if (wideDry) return this.wideFailure(wideDry);
+    return this.report(items.map((r, i) => (r.ok ? r : this.failed(i, r.error))));
   }
 
   /**
@@ -148,8 +172,9 @@ export class ClusterTarget implements Target {
         continue;
       }
       const adopting = live !== undefined && !ours && !d.annotationOnly;
+      const forced = force === "always" || (force === "ours" && (ours || adopting));
       try {
-        const written = await this.client.apply(d.object, { fieldManager: this.fieldManager, force: force === "always" || (force === "ours" && (ours || adopting)) });
+        const written = await this.takeBack(d, await this.client.apply(d.object, { fieldManager: this.fieldManager, force: forced }), forced);
         items.push({ ok: true, value: { name: d.title, outcome: live === undefined ? "created" : adopting ? "adopted" : "updated", changed: true, live: written } });
       } catch (e) {
         const err = asError(e);
@@ -158,6 +183,28 @@ export class ClusterTarget implements Target {
       }
     }
     return this.report(items);
+  }
+
+  /**
+   * After a server-side apply the object may still differ: a field the model no longer sets stays
+   * while another manager co-owns it (their own apply of the same value). When forcing is allowed
+   * the object is then replaced with our spec (optimistic concurrency on the applied version),
+   * which removes the field from every manager; otherwise the object fails, naming the managers.
+   */
+  private async takeBack(d: DesiredObject, written: KubeObject, forced: boolean): Promise<KubeObject> {
+    if (d.annotationOnly) return written;
+    const left = compare(d, written);
+    if (left.inSync) return written;
+    if (!forced) {
+      throw new Error(`${d.title}: applied, but ${left.fields.join("; ")} stays because ${left.otherManagers.map((m) => `"${m}"`).join(", ") || "another field manager"} also owns it; set force to take it back`);
+    }
+    const { managedFields: _kept, ...metadata } = written.metadata;
+    const labels = { ...(metadata.labels ?? {}), ...((d.object.metadata as { labels?: Record<string, string> }).labels ?? {}) };
+    const annotations = { ...(metadata.annotations ?? {}), ...((d.object.metadata as { annotations?: Record<string, string> }).annotations ?? {}) };
+    return this.client.replace(
+      { ...written, metadata: { ...metadata, labels, ...(Object.keys(annotations).length > 0 ? { annotations } : {}) }, spec: d.object.spec },
+      { fieldManager: this.fieldManager },
+    );
   }
 
   /** Deletes the objects of ours (404 = already gone); others stay. An annotation is given up. */

@@ -13,7 +13,7 @@ import { ApiError, ClientInputError, stringField } from '../api-errors';
 import { isRecord } from '../../model/common';
 import { ClusterConnection, KubeconfigOptions, loadKubeconfig } from './kubeconfig';
 import { CollectionRef, collectionPath, describeRef, ObjectRef, objectPath, resourceTypeFor } from './api-kinds';
-import { KubeTransport, TransportOptions } from './transport';
+import { Answer, KubeTransport, TransportOptions } from './transport';
 
 export type { CollectionRef, ObjectRef } from './api-kinds';
 
@@ -29,6 +29,8 @@ export interface ServerSideApplyOptions {
   fieldManager?: string;
   /** Take over fields owned by other managers instead of failing with 409. @default false */
   force?: boolean;
+  /** Ask the server to validate and admit the write without storing it (`dryRun=All`). @default false */
+  dryRun?: boolean;
 }
 
 /** Object metadata as the API returns it (only the fields this project reads are typed). */
@@ -88,19 +90,19 @@ export class KubeClient {
       method: 'PATCH',
       path: objectPath(ref),
       what: describeRef(ref),
-      params: { fieldManager, force: String(options.force ?? false) },
+      params: { fieldManager, force: String(options.force ?? false), ...(options.dryRun === true ? { dryRun: 'All' } : {}) },
       body: desired,
       contentType: 'application/apply-patch+yaml',
     });
-    if (answer.status >= 300) throw this.transport.statusError(describeRef(ref), answer, 1);
+    if (answer.status >= 300) throw this.failure(ref, answer);
     return asObject(answer.data, describeRef(ref));
   }
 
   /** Reads one object; `undefined` when it does not exist (404). */
   async get(ref: ObjectRef): Promise<KubeObject | undefined> {
     const answer = await this.transport.request({ method: 'GET', path: objectPath(ref), what: describeRef(ref) });
-    if (answer.status === 404) return undefined;
-    if (answer.status >= 300) throw this.transport.statusError(describeRef(ref), answer, 1);
+    if (isAbsent(answer)) return undefined;
+    if (answer.status >= 300) throw this.failure(ref, answer);
     return asObject(answer.data, describeRef(ref));
   }
 
@@ -119,15 +121,15 @@ export class KubeClient {
       body: desired,
       contentType: 'application/json',
     });
-    if (answer.status >= 300) throw this.transport.statusError(describeRef(ref), answer, 1);
+    if (answer.status >= 300) throw this.failure(ref, answer);
     return asObject(answer.data, describeRef(ref));
   }
 
   /** Deletes one object. @returns `'deleted'`, or `'absent'` when it was already gone (404). */
   async delete(ref: ObjectRef): Promise<'deleted' | 'absent'> {
     const answer = await this.transport.request({ method: 'DELETE', path: objectPath(ref), what: describeRef(ref) });
-    if (answer.status === 404) return 'absent';
-    if (answer.status >= 300) throw this.transport.statusError(describeRef(ref), answer, 1);
+    if (isAbsent(answer)) return 'absent';
+    if (answer.status >= 300) throw this.failure(ref, answer);
     return 'deleted';
   }
 
@@ -139,7 +141,7 @@ export class KubeClient {
     do {
       const params: Record<string, string> = { limit: String(this.pageSize), ...(token === undefined ? {} : { continue: token }) };
       const answer = await this.transport.request({ method: 'GET', path: collectionPath(ref), what: describeRef(ref), params });
-      if (answer.status >= 300) throw this.transport.statusError(describeRef(ref), answer, 1);
+      if (answer.status >= 300) throw this.failure(ref, answer);
       const list = answer.data;
       if (!isRecord(list) || !Array.isArray(list.items)) {
         throw new ApiError(`${describeRef(ref)}: the API returned no list`, { status: answer.status });
@@ -151,6 +153,22 @@ export class KubeClient {
       token = isRecord(list.metadata) ? stringField(list.metadata, 'continue') : undefined;
     } while (token !== undefined && token !== '');
     return items;
+  }
+
+  /**
+   * The error of a failed request. A 404 without a `Status` body is the API server's own
+   * `404 page not found`: the kind's group/version is not served at all, which is not "absent".
+   */
+  private failure(ref: ObjectRef | CollectionRef, answer: Answer): ApiError {
+    if (answer.status !== 404 || isStatus(answer.data)) return this.transport.statusError(describeRef(ref), answer, 1);
+    const type = resourceTypeFor(ref.apiVersion, ref.kind);
+    const provider = type.group === 'projectcalico.org'
+      ? "in a Calico cluster the Calico API server serves it (calico-apiserver); Calico's CRDs alone (crd.projectcalico.org/v1) are not enough"
+      : `the cluster's Kubernetes version does not serve ${type.plural}.${type.group}`;
+    return new ApiError(
+      `${describeRef(ref)}: the API server at ${this.connection.server} does not serve ${ref.apiVersion} (GET /apis/${ref.apiVersion} answers 404 page not found): ${provider}`,
+      { status: 404, reason: 'NotServed' },
+    );
   }
 
   private withNamespace(object: KubeObject): KubeObject {
@@ -184,6 +202,11 @@ function checkObject(object: unknown): KubeObject {
   resourceTypeFor(apiVersion, kind);
   return { ...object, apiVersion, kind, metadata: { ...metadata, name, namespace } };
 }
+
+const isStatus = (data: unknown): boolean => isRecord(data) && data.kind === 'Status';
+
+/** The object does not exist: a 404 whose body is the API's `Status` (not a group that is not served). */
+const isAbsent = (answer: Answer): boolean => answer.status === 404 && isStatus(answer.data);
 
 function refOf(object: KubeObject): ObjectRef {
   return { apiVersion: object.apiVersion, kind: object.kind, name: object.metadata.name, namespace: object.metadata.namespace };

@@ -173,7 +173,9 @@ export class KubeTransport {
     } else if (code.startsWith('ERR_OSSL') || code === 'ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED') {
       message = `the TLS client credentials of user "${this.connection.user}" could not be used (${code}); check client-certificate and client-key in the kubeconfig`;
     } else if (TLS_CODES.includes(code)) {
-      message = `TLS verification of ${server} failed (${code}); set certificate-authority(-data) of cluster "${cluster}" in the kubeconfig`;
+      message = this.connection.caPem === undefined
+        ? `TLS verification of ${server} failed (${code}); set certificate-authority(-data) of cluster "${cluster}" in the kubeconfig`
+        : `TLS verification of ${server} failed (${code}): the certificate-authority(-data) of cluster "${cluster}" in the kubeconfig is not the CA that signed the server's certificate; give the cluster's own CA`;
     } else {
       message = `cannot reach ${server} (${code}, context "${context}")`;
     }
