@@ -37,6 +37,9 @@ const IPBlock = z.object({
     const inner = parseCidr(e);
     if (inner.ok && !contains(outer.cidr, inner.cidr)) {
       ctx.addIssue({ code: "custom", path: ["except", i], message: `"${e}" is not inside cidr "${b.cidr}"; an except must lie within its cidr` });
+    } else if (inner.ok && inner.cidr.prefix === outer.cidr.prefix) {
+      // The API server refuses it too (422): an except must be strictly smaller than its cidr.
+      ctx.addIssue({ code: "custom", path: ["except", i], message: `"${e}" is the whole cidr "${b.cidr}"; an except must be a smaller block inside it (or drop the peer)` });
     }
   });
 });
@@ -87,7 +90,8 @@ export const NetworkPolicy = z.object({
     /** @default "default" */
     namespace: z.string().regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, "a namespace must be a DNS label").optional(),
     labels: labels.optional(),
-    annotations: z.record(z.string(), z.string()).optional(),
+    /** Keys as the API server checks them: a qualified name, like a label key. */
+    annotations: z.record(labelKey, z.string()).optional(),
   }).strict(),
   spec: z.object({
     podSelector: LabelSelectorSchema,

@@ -96,7 +96,7 @@ function planLine(diff: boolean) {
       case "none": return [`${indent}${c.name}: up to date`, ...warningLines(c.warnings, indent), ...drift];
       case "create":
         if (indent === "") return [`${indent}${c.name}: create — ${n.added} line(s) added, ${n.removed} removed`, ...warningLines(c.warnings, indent), ...(diff ? body(formatDiff(c.diff)) : [])];
-        return [`${indent}${c.name}: create`, ...(diff ? body(c.diff.map((l) => `+ ${l.text}`)) : [])];
+        return [`${indent}${c.name}: create`, ...warningLines(c.warnings, indent), ...(diff ? body(c.diff.map((l) => `+ ${l.text}`)) : [])];
       case "update": {
         const by = c.drift?.by ? ` (edited by ${c.drift.by.join(", ")})` : "";
         const lines = indent === "" && !diff ? [] : body(formatDiff(c.diff));
@@ -131,7 +131,8 @@ Exits 1 when a host or object cannot be read, or an object is in conflict.`,
   positional: 1,
   async run(args, io) {
     const reports = await run(targetsOf(await deployInput(args, io)), (t) => t.plan());
-    for (const r of reports) for (const l of reportLines(r, planLine(args.flags.has("diff")), (s) => `${s.name}: cannot read${r.kind === "hosts" ? " the host" : ""}: ${s.error.message}`)) io.out(l);
+    // A cluster object also fails when the server's dry run refuses it, not only when it cannot be read.
+    for (const r of reports) for (const l of reportLines(r, planLine(args.flags.has("diff")), (s) => `${s.name}: ${r.kind === "hosts" ? "cannot read the host" : "FAILED"}: ${s.error.message}`)) io.out(l);
     // A conflict is a problem for apply: list it with the failures.
     const conflicts = reports.flatMap((r) => r.items.flatMap((s) => (s.ok && s.value.change === "conflict" ? [`${s.value.name}: ${s.value.note ?? ""}`] : [])));
     io.out(summary("plan", reports, (r) => (r.kind === "hosts" ? "" : `, ${count(r, (v: PlannedChange) => v.change === "create" || v.change === "update")} to change`)));

@@ -138,6 +138,9 @@ export class ClusterTarget implements Target {
         if (err instanceof ApiError && err.status === 403) {
           return { ...p.value, warnings: [...(p.value.warnings ?? []), `the server's dry run was refused (${messageOf(err)}); apply needs that permission`] };
         }
+        if (err instanceof ApiError && err.code === undefined && err.status !== 401) {
+          throw new ApiError(`${err.message} (the server's dry run of the apply)`, { status: err.status, reason: err.reason, causes: err.causes, attempts: err.attempts });
+        }
         throw err;
       }
     }, { concurrency: 8 });
