@@ -540,6 +540,21 @@ describe("what the real server does that an imitation hid", () => {
     }
   });
 
+  test("netpol convert prints exactly the objects apply writes: the live spec and labels equal its output", async () => {
+    const f = track(fixture(server.kubeconfig()));
+    const printed = await runCli(["convert", f.model, "--format", "json"]);
+    expect(printed.code).toBe(0);
+    const items = JSON.parse(printed.out).items as KubeObject[];
+    expect(items.map((o) => `${o.kind} ${o.metadata.name}`).sort()).toEqual(["NetworkPolicy default-deny-ingress", "NetworkPolicy test-network-policy", "Profile web"]);
+    expect((await runCli(["apply", f.model])).code).toBe(0);
+    for (const item of items) {
+      const live = await admin.get({ apiVersion: item.apiVersion, kind: item.kind, name: item.metadata.name, namespace: item.metadata.namespace });
+      expect([item.metadata.name, live?.spec]).toEqual([item.metadata.name, item.spec]);
+      expect(live?.metadata.labels).toEqual(item.metadata.labels);
+    }
+    expect((await runCli(["destroy", f.model])).code).toBe(0);
+  });
+
   test("a kubeconfig with another CA: the message says that CA did not sign the server's certificate", async () => {
     const other = await createTestPki();
     try {

@@ -128,11 +128,11 @@ export function desiredObject(raw: ClusterObject): DesiredObject {
  * Every object the model puts in its cluster. Throws one InputError (naming the model file)
  * listing every object that cannot be written.
  */
-export function desiredObjects(model: Model, file: string): DesiredObject[] {
+export function desiredObjects(model: Model, file: string, options: { legacyIsolationAnnotation?: boolean } = {}): DesiredObject[] {
   const issues: InputIssue[] = [];
   const seen = new Set<string>();
   const out: DesiredObject[] = [];
-  for (const raw of clusterObjects(model, { legacyIsolationAnnotation: model.cluster?.legacyIsolationAnnotation })) {
+  for (const raw of clusterObjects(model, { legacyIsolationAnnotation: options.legacyIsolationAnnotation ?? model.cluster?.legacyIsolationAnnotation })) {
     let d: DesiredObject;
     try {
       d = desiredObject(raw);
