@@ -254,4 +254,33 @@ describeWithRealKube('the Kubernetes client against a real API server', () => {
       expect(pages.slice(1).map((request) => request.query.continue)).toEqual([expect.any(String), expect.any(String)]);
     });
   });
+
+  // Last: this removes the CRDs that serve projectcalico.org/v3 on this server.
+  describe('a kind whose API group the server does not serve (Calico not installed)', () => {
+    const profile = { apiVersion: 'projectcalico.org/v3', kind: 'Profile', name: 'web' };
+    beforeAll(async () => {
+      for (const plural of ['globalnetworkpolicies', 'networkpolicies', 'profiles']) {
+        const answer = await server.request('DELETE', `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${plural}.projectcalico.org`);
+        if (answer.status !== 200) throw new Error(`deleting the ${plural} CRD: ${answer.status} ${JSON.stringify(answer.body)}`);
+      }
+      const deadline = Date.now() + 30_000;
+      while ((await server.request('GET', '/apis/projectcalico.org/v3/profiles')).body !== '404 page not found\n') {
+        if (Date.now() > deadline) throw new Error('projectcalico.org/v3 was still served 30 s after its CRDs were deleted');
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    });
+
+    const NOT_SERVED = ' — the API server does not serve this kind; is the API that provides it installed (projectcalico.org/v3: the Calico API server)?';
+    it.each([
+      { call: 'get', run: (client: KubeClient) => client.get(profile), what: 'projectcalico.org/v3 Profile web' },
+      { call: 'delete', run: (client: KubeClient) => client.delete(profile), what: 'projectcalico.org/v3 Profile web' },
+      { call: 'list', run: (client: KubeClient) => client.list({ apiVersion: 'projectcalico.org/v3', kind: 'Profile' }), what: 'projectcalico.org/v3 Profile *' },
+      { call: 'apply', run: (client: KubeClient) => client.apply({ apiVersion: 'projectcalico.org/v3', kind: 'Profile', metadata: { name: 'web' } }), what: 'projectcalico.org/v3 Profile web' },
+    ])('$call: the plain-text 404 is an error saying so, not an absent object', async ({ run, what }) => {
+      const failure = await failureOf(run(await connect()));
+      expect(failure).toBeInstanceOf(ApiError);
+      expect(failure.message).toBe(`${what}: 404 (not a Kubernetes Status): 404 page not found${NOT_SERVED}`);
+      expect((failure as ApiError).status).toBe(404);
+    });
+  });
 });
