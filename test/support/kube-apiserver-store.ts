@@ -1,43 +1,28 @@
 /**
  * TEST SERVER PART — the object store behind `kube-apiserver.ts`, a stand-in for the real
- * Kubernetes API server used only by tests. It keeps objects in memory and imitates, on the kinds
- * this project writes, what the real API server does: resourceVersion, uid, creationTimestamp,
- * generation, managedFields, server-side apply with field-manager conflicts (tracked per manager at
- * the granularity of `spec.<field>`, `metadata.labels.<key>`, `metadata.annotations.<key>`),
- * optimistic concurrency on PUT, and a few real validation rules answered as 422 `Invalid` with
- * `details.causes` (names and labels; NetworkPolicy policyTypes; Calico rule actions and ICMP ranges). Responses are `Status` objects shaped like the real ones.
+ * Kubernetes API server used only by tests. It keeps objects in memory, in the form the real
+ * server stores them (kube-apiserver-kinds.ts), and imitates what the real server does on writes:
+ * resourceVersion, uid, creationTimestamp, generation, managedFields (sorted as the real server
+ * sorts them), server-side apply with shared ownership and field-manager conflicts (tracked per
+ * manager at the granularity of `spec.<field>`, `metadata.labels.<key>`,
+ * `metadata.annotations.<key>`), a no-op write that changes nothing (not even managedFields
+ * times), PUT with optional optimistic concurrency, `dryRun`, and lists paged with the real
+ * server's `continue` tokens and `remainingItemCount`.
  */
 import { randomUUID } from 'crypto';
+import {
+  apiVersionOf, failure, hasGeneration, invalidAnswer, isJson, Json, NAMESPACE_TYPE, notFound, qualifiedResource, ServedType, statusDetails, StoreAnswer, storedForm, validate,
+} from './kube-apiserver-kinds';
 
-export type Json = Record<string, unknown>;
-
-/** A kind the test server serves. */
-export interface ServedType {
-  group: string;
-  version: string;
-  kind: string;
-  plural: string;
-  namespaced: boolean;
-}
-
-export const SERVED_TYPES: ServedType[] = [
-  { group: 'networking.k8s.io', version: 'v1', kind: 'NetworkPolicy', plural: 'networkpolicies', namespaced: true },
-  { group: 'projectcalico.org', version: 'v3', kind: 'GlobalNetworkPolicy', plural: 'globalnetworkpolicies', namespaced: false },
-  { group: 'projectcalico.org', version: 'v3', kind: 'NetworkPolicy', plural: 'networkpolicies', namespaced: true },
-  { group: 'projectcalico.org', version: 'v3', kind: 'Profile', plural: 'profiles', namespaced: false },
-  { group: '', version: 'v1', kind: 'Namespace', plural: 'namespaces', namespaced: false },
-];
-
-/** The answer to one request: HTTP status and JSON body. */
-export interface StoreAnswer {
-  status: number;
-  body: Json;
-}
+// Tests import these from here.
+export { failure, notFound, qualifiedResource, SERVED_TYPES } from './kube-apiserver-kinds';
+export type { Json, ServedType, StoreAnswer } from './kube-apiserver-kinds';
 
 interface Ownership {
   operation: 'Apply' | 'Update';
   fields: Map<string, string[]>;
-  time: string;
+  /** When this manager last changed the object; none for one that only came to share fields. */
+  time?: string;
 }
 
 interface Stored {
@@ -45,30 +30,19 @@ interface Stored {
   owners: Map<string, Ownership>;
 }
 
-const isJson = (value: unknown): value is Json => typeof value === 'object' && value !== null && !Array.isArray(value);
+/** Options of a write or delete. */
+export interface WriteOptions {
+  /** Validate and answer as if written, store nothing (`?dryRun=All`). @default false */
+  dryRun?: boolean;
+}
+
 /** JSON with sorted keys, so that equal objects compare equal whatever their key order. */
 const canonical = (value: unknown): string =>
   JSON.stringify(value, (_key, inner: unknown) =>
     isJson(inner) ? Object.fromEntries(Object.entries(inner).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : inner) ?? '';
 const same = (a: unknown, b: unknown): boolean => canonical(a) === canonical(b);
 const now = (): string => new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
-
-/** `networkpolicies.networking.k8s.io`, or `namespaces` for the core group. */
-export const qualifiedResource = (type: ServedType): string => (type.group === '' ? type.plural : `${type.plural}.${type.group}`);
-const qualifiedKind = (type: ServedType): string => (type.group === '' ? type.kind : `${type.kind}.${type.group}`);
-const apiVersionOf = (type: ServedType): string => (type.group === '' ? type.version : `${type.group}/${type.version}`);
-
-/** A `Status` failure body, shaped like the real API server's. */
-export function failure(code: number, reason: string, message: string, details?: Json): StoreAnswer {
-  const body: Json = { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason };
-  if (details !== undefined) body.details = details;
-  body.code = code;
-  return { status: code, body };
-}
-
-export function notFound(type: ServedType, name: string): StoreAnswer {
-  return failure(404, 'NotFound', `${qualifiedResource(type)} "${name}" not found`, { name, group: type.group, kind: type.plural });
-}
+const byteOrder = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
 /** The field paths an object sets, at the granularity the store tracks ownership. */
 function fieldPaths(object: Json): string[][] {
@@ -78,7 +52,10 @@ function fieldPaths(object: Json): string[][] {
     if (key === 'metadata' && isJson(value)) {
       for (const sub of ['labels', 'annotations']) {
         const map = value[sub];
-        if (isJson(map)) for (const entry of Object.keys(map)) paths.push(['metadata', sub, entry]);
+        if (!isJson(map)) continue;
+        const keys = Object.keys(map);
+        if (keys.length === 0) paths.push(['metadata', sub]); // the real server records an applied empty map too
+        for (const entry of keys) paths.push(['metadata', sub, entry]);
       }
     } else if (isJson(value) && Object.keys(value).length > 0) {
       for (const sub of Object.keys(value)) paths.push([key, sub]);
@@ -111,10 +88,16 @@ function deleteAt(object: Json, path: string[]): void {
 
 const dotted = (path: string[]): string => `.${path.join('.')}`;
 const keyOf = (path: string[]): string => JSON.stringify(path);
+const within = (path: string[], prefix: string[]): boolean => prefix.every((part, index) => path[index] === part);
 
-/** `managedFields` entries in the real `FieldsV1` shape. */
+function copyOwners(owners: Map<string, Ownership>): Map<string, Ownership> {
+  return new Map([...owners].map(([manager, ownership]) => [manager, { ...ownership, fields: new Map(ownership.fields) }]));
+}
+
+/** `managedFields` in the real `FieldsV1` shape and order: Apply before Update, then by time, then by manager. */
 function managedFields(type: ServedType, owners: Map<string, Ownership>): Json[] {
-  return [...owners.entries()].map(([manager, ownership]) => {
+  const entries = [...owners.entries()].sort(([a, x], [b, y]) => byteOrder(x.operation, y.operation) || byteOrder(x.time ?? '', y.time ?? '') || byteOrder(a, b));
+  return entries.map(([manager, ownership]) => {
     const fieldsV1: Json = {};
     for (const path of ownership.fields.values()) {
       let node = fieldsV1;
@@ -124,89 +107,52 @@ function managedFields(type: ServedType, owners: Map<string, Ownership>): Json[]
         node = node[key] as Json;
       }
     }
-    return { manager, operation: ownership.operation, apiVersion: apiVersionOf(type), time: ownership.time, fieldsType: 'FieldsV1', fieldsV1 };
+    const time = ownership.time === undefined ? {} : { time: ownership.time };
+    return { manager, operation: ownership.operation, apiVersion: apiVersionOf(type), ...time, fieldsType: 'FieldsV1', fieldsV1 };
   });
 }
 
-const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
-const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+/** How a conflict names a manager: an Update manager with the version it wrote. */
+function conflictingManager(type: ServedType, manager: string, ownership: Ownership): string {
+  return ownership.operation === 'Update' ? `"${manager}" using ${apiVersionOf(type)}` : `"${manager}"`;
+}
 
-/** A few of the real validation rules, enough to produce realistic 422 answers. */
-function validate(type: ServedType, object: Json): Json[] {
-  const causes: Json[] = [];
-  const invalid = (field: string, value: unknown, why: string) =>
-    causes.push({ reason: 'FieldValueInvalid', message: `Invalid value: ${JSON.stringify(value)}: ${why}`, field });
-  const metadata = isJson(object.metadata) ? object.metadata : {};
-  const name = metadata.name;
-  if (typeof name !== 'string' || name === '') {
-    causes.push({ reason: 'FieldValueRequired', message: 'Required value: name or generateName is required', field: 'metadata.name' });
-  } else if (!DNS_SUBDOMAIN.test(name) || name.length > 253) {
-    invalid('metadata.name', name, "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character");
-  }
-  const checkLabels = (labels: unknown, field: string) => {
-    if (!isJson(labels)) return;
-    for (const value of Object.values(labels)) {
-      if (typeof value !== 'string' || value.length > 63 || !LABEL_VALUE.test(value)) {
-        invalid(field, value, "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyValue',  or 'my_value',  or '12345', regex used for validation is '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')");
-      }
-    }
+/** The 409 of an apply that sets fields other managers own with other values. */
+function conflictAnswer(type: ServedType, conflicts: Array<{ manager: string; ownership: Ownership; path: string[] }>): StoreAnswer {
+  const sorted = [...conflicts].sort((a, b) => byteOrder(dotted(a.path), dotted(b.path)) || byteOrder(a.manager, b.manager));
+  const managers = [...new Set(sorted.map((conflict) => conflict.manager))].sort(byteOrder);
+  const name = (manager: string) => {
+    const found = sorted.find((conflict) => conflict.manager === manager);
+    return found === undefined ? `"${manager}"` : conflictingManager(type, manager, found.ownership);
   };
-  checkLabels(metadata.labels, 'metadata.labels');
-  if (type.group === 'networking.k8s.io') {
-    const spec = isJson(object.spec) ? object.spec : {};
-    const podSelector = spec.podSelector;
-    if (isJson(podSelector)) checkLabels(podSelector.matchLabels, 'spec.podSelector.matchLabels');
-    const policyTypes = spec.policyTypes;
-    if (Array.isArray(policyTypes)) {
-      policyTypes.forEach((value, index) => {
-        if (value !== 'Ingress' && value !== 'Egress') {
-          causes.push({ reason: 'FieldValueNotSupported', message: `Unsupported value: ${JSON.stringify(value)}: supported values: "Egress", "Ingress"`, field: `spec.policyTypes[${index}]` });
-        }
-      });
-    }
-  }
-  if (type.group === 'projectcalico.org') validateCalico(object, causes);
-  return causes;
-}
-
-const CALICO_ACTIONS = ['Allow', 'Deny', 'Log', 'Pass'];
-
-/** Calico's own validation of rules (`libcalico-go` validator): actions, ICMP type 0-254, code 0-255. */
-function validateCalico(object: Json, causes: Json[]): void {
-  const spec = isJson(object.spec) ? object.spec : {};
-  for (const direction of ['ingress', 'egress']) {
-    const rules = spec[direction];
-    if (!Array.isArray(rules)) continue;
-    rules.forEach((rule: unknown, index) => {
-      if (!isJson(rule)) return;
-      const at = `spec.${direction}[${index}]`;
-      if (!CALICO_ACTIONS.includes(String(rule.action))) {
-        causes.push({ reason: 'FieldValueNotSupported', message: `Unsupported value: ${JSON.stringify(rule.action)}: supported values: "Allow", "Deny", "Log", "Pass"`, field: `${at}.action` });
-      }
-      for (const key of ['icmp', 'notICMP']) {
-        const icmp = rule[key];
-        if (!isJson(icmp)) continue;
-        if (typeof icmp.type === 'number' && (icmp.type < 0 || icmp.type > 254)) {
-          causes.push({ reason: 'FieldValueInvalid', message: `Invalid value: ${icmp.type}: ICMP type must be in the range 0-254`, field: `${at}.${key}.type` });
-        }
-        if (typeof icmp.code === 'number' && (icmp.code < 0 || icmp.code > 255)) {
-          causes.push({ reason: 'FieldValueInvalid', message: `Invalid value: ${icmp.code}: ICMP code must be in the range 0-255`, field: `${at}.${key}.code` });
-        }
-      }
-    });
-  }
-}
-
-function invalidAnswer(type: ServedType, name: unknown, causes: Json[]): StoreAnswer {
-  const parts = causes.map((cause) => `${String(cause.field)}: ${String(cause.message)}`);
-  const summary = parts.length === 1 ? parts[0] : `[${parts.join(', ')}]`;
-  const shownName = typeof name === 'string' ? name : '';
-  return failure(422, 'Invalid', `${qualifiedKind(type)} "${shownName}" is invalid: ${summary}`, {
-    name: shownName,
-    group: type.group,
-    kind: type.kind,
-    causes,
+  const message =
+    sorted.length === 1
+      ? `Apply failed with 1 conflict: conflict with ${name(sorted[0].manager)}: ${dotted(sorted[0].path)}`
+      : `Apply failed with ${sorted.length} conflicts: ${managers
+          .map((manager) => [`conflicts with ${name(manager)}:`, ...sorted.filter((c) => c.manager === manager).map((c) => `- ${dotted(c.path)}`)].join('\n'))
+          .join('\n')}`;
+  return failure(409, 'Conflict', message, {
+    causes: sorted.map((conflict) => ({ reason: 'FieldManagerConflict', message: `conflict with ${name(conflict.manager)}`, field: dotted(conflict.path) })),
   });
+}
+
+/** The real server's `continue` token: base64url of `{"v":"meta.k8s.io/v1","rv":N,"start":"<key>\u0000"}`. */
+function continueToken(revision: number, lastKey: string): string {
+  return Buffer.from(JSON.stringify({ v: 'meta.k8s.io/v1', rv: revision, start: `${lastKey}\u0000` }), 'utf8').toString('base64url');
+}
+
+function readContinueToken(token: string): { revision: number; start: string } | StoreAnswer {
+  const invalid = (why: string) => failure(400, 'BadRequest', `invalid continue token: continue key is not valid: ${why}`);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.from(token, 'base64url').toString('utf8'));
+  } catch (error) {
+    return invalid(error instanceof Error ? error.message : String(error));
+  }
+  if (!isJson(parsed) || parsed.v !== 'meta.k8s.io/v1' || typeof parsed.rv !== 'number' || typeof parsed.start !== 'string') {
+    return invalid('server does not recognize this encoded key');
+  }
+  return { revision: parsed.rv, start: parsed.start };
 }
 
 /** In-memory objects of all served kinds. */
@@ -215,8 +161,7 @@ export class ObjectStore {
   private revision = 1000;
 
   constructor(namespaces: string[] = ['default', 'kube-system']) {
-    const namespaceType = SERVED_TYPES[SERVED_TYPES.length - 1];
-    for (const name of namespaces) this.apply(namespaceType, undefined, name, { apiVersion: 'v1', kind: 'Namespace', metadata: { name } }, 'kube-apiserver', false);
+    for (const name of namespaces) this.apply(NAMESPACE_TYPE, undefined, name, { apiVersion: 'v1', kind: 'Namespace', metadata: { name } }, 'kube-apiserver', false);
   }
 
   private key(type: ServedType, namespace: string | undefined, name: string): string {
@@ -224,12 +169,13 @@ export class ObjectStore {
   }
 
   private view(type: ServedType, stored: Stored): Json {
-    const metadata = { ...(stored.object.metadata as Json), managedFields: managedFields(type, stored.owners) };
+    const metadata: Json = { ...(stored.object.metadata as Json) };
+    if (stored.owners.size > 0) metadata.managedFields = managedFields(type, stored.owners);
     return { ...stored.object, metadata };
   }
 
   namespaceExists(name: string): boolean {
-    return this.objects.has(this.key(SERVED_TYPES[SERVED_TYPES.length - 1], undefined, name));
+    return this.objects.has(this.key(NAMESPACE_TYPE, undefined, name));
   }
 
   get(type: ServedType, namespace: string | undefined, name: string): StoreAnswer {
@@ -237,126 +183,156 @@ export class ObjectStore {
     return stored === undefined ? notFound(type, name) : { status: 200, body: this.view(type, stored) };
   }
 
-  /** Lists a kind; with `limit`, pages with an opaque `continue` token like the real server. */
+  /** Lists a kind in key order; with `limit`, pages with `continue` tokens and `remainingItemCount` like the real server. */
   list(type: ServedType, namespace: string | undefined, limit?: number, token?: string): StoreAnswer {
     const prefix = `${type.group}/${type.plural}/${namespace === undefined ? '' : `${namespace}/`}`;
-    const items = [...this.objects.entries()]
+    let revision = this.revision;
+    let start = '';
+    if (token !== undefined && token !== '') {
+      const read = readContinueToken(token);
+      if ('status' in read) return read;
+      ({ revision, start } = read);
+    }
+    // The key a token names: the name within one namespace, `namespace/name` across namespaces.
+    const listKey = (object: Json): string => {
+      const metadata = object.metadata as Json;
+      return type.namespaced && namespace === undefined ? `${String(metadata.namespace)}/${String(metadata.name)}` : String(metadata.name);
+    };
+    const all = [...this.objects.entries()]
       .filter(([key]) => key.startsWith(prefix))
-      .sort(([a], [b]) => a.localeCompare(b))
-      .map(([, stored]) => {
-        const { apiVersion: _a, kind: _k, ...item } = this.view(type, stored);
-        return item; // like the real server, list items carry no apiVersion/kind
-      });
-    const start = token === undefined ? 0 : Number(Buffer.from(token, 'base64').toString('utf8'));
-    if (!Number.isInteger(start) || start < 0) return failure(410, 'Expired', 'The provided continue parameter is too old to display a consistent list result.');
-    const end = limit === undefined || limit <= 0 ? items.length : start + limit;
-    const metadata: Json = { resourceVersion: String(this.revision) };
-    if (end < items.length) metadata.continue = Buffer.from(String(end)).toString('base64');
-    return { status: 200, body: { kind: `${type.kind}List`, apiVersion: apiVersionOf(type), metadata, items: items.slice(start, end) } };
+      .map(([, stored]) => ({ key: listKey(stored.object), stored }))
+      .filter((entry) => entry.key >= start)
+      .sort((a, b) => byteOrder(a.key, b.key));
+    const page = limit === undefined || limit <= 0 ? all : all.slice(0, limit);
+    const metadata: Json = { resourceVersion: String(revision) };
+    if (page.length < all.length) {
+      metadata.continue = continueToken(revision, page[page.length - 1].key);
+      metadata.remainingItemCount = all.length - page.length;
+    }
+    const items = page.map(({ stored }) => {
+      const { apiVersion: _a, kind: _k, ...item } = this.view(type, stored);
+      return item; // like the real server, list items of built-in kinds carry no apiVersion/kind
+    });
+    return { status: 200, body: { kind: `${type.kind}List`, apiVersion: apiVersionOf(type), metadata, items } };
   }
 
-  delete(type: ServedType, namespace: string | undefined, name: string): StoreAnswer {
+  /**
+   * Deletes an object. A Namespace is answered as the real server answers (the object, phase
+   * Terminating) and then removed with its objects at once, as a cluster's namespace controller would.
+   */
+  delete(type: ServedType, namespace: string | undefined, name: string, options: WriteOptions = {}): StoreAnswer {
     const key = this.key(type, namespace, name);
     const stored = this.objects.get(key);
     if (stored === undefined) return notFound(type, name);
-    this.objects.delete(key);
+    const metadata = stored.object.metadata as Json;
     if (type.kind === 'Namespace') {
-      for (const other of [...this.objects.keys()]) if (other.split('/')[2] === name) this.objects.delete(other);
+      const terminating = this.view(type, stored);
+      const resourceVersion = options.dryRun ? metadata.resourceVersion : String(++this.revision);
+      terminating.metadata = { ...(terminating.metadata as Json), resourceVersion, deletionTimestamp: now() };
+      terminating.status = { phase: 'Terminating' };
+      if (!options.dryRun) {
+        for (const other of [...this.objects.keys()]) if (other.split('/')[2] === name) this.objects.delete(other);
+        this.objects.delete(key);
+      }
+      return { status: 200, body: terminating };
     }
-    const uid = (stored.object.metadata as Json).uid;
-    return { status: 200, body: { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', details: { name, group: type.group, kind: type.plural, uid } } };
+    if (!options.dryRun) this.objects.delete(key);
+    return { status: 200, body: { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', details: { ...statusDetails(type.group, type.plural, name), uid: metadata.uid } } };
   }
 
   /** Server-side apply of `config` by `manager`. */
-  apply(type: ServedType, namespace: string | undefined, name: string, config: Json, manager: string, force: boolean): StoreAnswer {
+  apply(type: ServedType, namespace: string | undefined, name: string, config: Json, manager: string, force: boolean, options: WriteOptions = {}): StoreAnswer {
     const key = this.key(type, namespace, name);
     const existing = this.objects.get(key);
     const applied = fieldPaths(config);
-    const owners = new Map<string, Ownership>();
-    for (const [owner, ownership] of existing?.owners ?? []) owners.set(owner, { ...ownership, fields: new Map(ownership.fields) });
+    const owners = copyOwners(existing?.owners ?? new Map());
     const object: Json = existing === undefined ? {} : structuredClone(existing.object);
 
-    const conflicts: Array<{ manager: string; path: string[] }> = [];
+    // A field set to the value it has is shared with its owners; to another value, it conflicts.
+    const conflicts: Array<{ manager: string; ownership: Ownership; path: string[] }> = [];
     for (const path of applied) {
       for (const [owner, ownership] of owners) {
         if (owner === manager || !ownership.fields.has(keyOf(path))) continue;
-        if (!same(valueAt(object, path), valueAt(config, path))) conflicts.push({ manager: owner, path });
+        if (!same(valueAt(object, path), valueAt(config, path))) conflicts.push({ manager: owner, ownership, path });
       }
     }
-    if (conflicts.length > 0 && !force) {
-      const byManager = new Map<string, string[]>();
-      for (const conflict of conflicts) byManager.set(conflict.manager, [...(byManager.get(conflict.manager) ?? []), dotted(conflict.path)]);
-      const groups = [...byManager.entries()].map(([owner, fields]) =>
-        fields.length === 1 ? `conflict with "${owner}" using ${apiVersionOf(type)}: ${fields[0]}` : `conflicts with "${owner}" using ${apiVersionOf(type)}:\n- ${fields.join('\n- ')}`);
-      const count = conflicts.length === 1 ? '1 conflict' : `${conflicts.length} conflicts`;
-      return failure(409, 'Conflict', `Apply failed with ${count}: ${groups.join('\n')}`, {
-        causes: conflicts.map((conflict) => ({ reason: 'FieldManagerConflict', message: `conflict with "${conflict.manager}" using ${apiVersionOf(type)}`, field: dotted(conflict.path) })),
-      });
-    }
-    for (const path of applied) for (const [owner, ownership] of owners) if (owner !== manager) ownership.fields.delete(keyOf(path));
+    if (conflicts.length > 0 && !force) return conflictAnswer(type, conflicts);
+    for (const conflict of conflicts) owners.get(conflict.manager)?.fields.delete(keyOf(conflict.path));
 
+    // Fields this manager applied before and no longer does are removed, unless someone else owns them.
     const appliedKeys = new Set(applied.map(keyOf));
     for (const [fieldKey, path] of owners.get(manager)?.fields ?? []) {
-      const sharedWithOthers = [...owners].some(([owner, ownership]) => owner !== manager && ownership.fields.has(fieldKey));
-      if (!appliedKeys.has(fieldKey) && !sharedWithOthers) deleteAt(object, path);
+      const ownedByOthers = [...owners].some(([owner, ownership]) => owner !== manager && [...ownership.fields.values()].some((other) => within(other, path)));
+      if (!appliedKeys.has(fieldKey) && !ownedByOthers) deleteAt(object, path);
     }
     for (const path of applied) setAt(object, path, structuredClone(valueAt(config, path)));
-    owners.set(manager, { operation: 'Apply', fields: new Map(applied.map((path) => [keyOf(path), path])), time: now() });
+    owners.set(manager, { operation: 'Apply', fields: new Map(applied.map((path) => [keyOf(path), path])), time: owners.get(manager)?.time });
     for (const [owner, ownership] of owners) if (ownership.fields.size === 0) owners.delete(owner);
-    return this.save(type, key, existing, object, owners, config);
+    return this.save(type, { key, namespace, name, manager }, existing, object, owners, options);
   }
 
-  /** `PUT`: replace the object; `metadata.resourceVersion` must match the stored one. */
-  update(type: ServedType, namespace: string | undefined, name: string, replacement: Json, manager: string): StoreAnswer {
+  /**
+   * `PUT`: replaces the object. With `metadata.resourceVersion` it must match the stored one
+   * (409 otherwise); without, the update is unconditional. `manager` owns the fields it changed.
+   */
+  update(type: ServedType, namespace: string | undefined, name: string, replacement: Json, manager: string, options: WriteOptions = {}): StoreAnswer {
     const key = this.key(type, namespace, name);
     const existing = this.objects.get(key);
     if (existing === undefined) return notFound(type, name);
-    const metadata = isJson(replacement.metadata) ? replacement.metadata : {};
-    const version = metadata.resourceVersion;
-    if (typeof version !== 'string' || version === '') {
-      return invalidAnswer(type, name, [{ reason: 'FieldValueInvalid', message: 'Invalid value: 0x0: must be specified for an update', field: 'metadata.resourceVersion' }]);
+    const version = isJson(replacement.metadata) ? replacement.metadata.resourceVersion : undefined;
+    if (typeof version === 'string' && version !== '' && version !== (existing.object.metadata as Json).resourceVersion) {
+      return failure(409, 'Conflict', `Operation cannot be fulfilled on ${qualifiedResource(type)} "${name}": the object has been modified; please apply your changes to the latest version and try again`, statusDetails(type.group, type.plural, name));
     }
-    if (version !== (existing.object.metadata as Json).resourceVersion) {
-      return failure(409, 'Conflict', `Operation cannot be fulfilled on ${qualifiedResource(type)} "${name}": the object has been modified; please apply your changes to the latest version and try again`, { name, group: type.group, kind: type.plural });
-    }
-    const owners = new Map<string, Ownership>();
-    for (const [owner, ownership] of existing.owners) owners.set(owner, { ...ownership, fields: new Map(ownership.fields) });
-    const changed = fieldPaths(replacement).filter((path) => !same(valueAt(existing.object, path), valueAt(replacement, path)));
+    const after = storedForm(type, replacement, existing.object);
+    const paths = new Map([...fieldPaths(existing.object), ...fieldPaths(after)].map((path) => [keyOf(path), path]));
+    const changed = [...paths.values()].filter((path) => !same(valueAt(existing.object, path), valueAt(after, path)));
+    const owners = copyOwners(existing.owners);
     for (const path of changed) for (const ownership of owners.values()) ownership.fields.delete(keyOf(path));
     const mine = owners.get(manager)?.fields ?? new Map<string, string[]>();
-    for (const path of changed) mine.set(keyOf(path), path);
-    owners.set(manager, { operation: 'Update', fields: mine, time: now() });
+    for (const path of changed) if (valueAt(after, path) !== undefined) mine.set(keyOf(path), path);
+    owners.set(manager, { operation: 'Update', fields: mine, time: owners.get(manager)?.time });
     for (const [owner, ownership] of owners) if (ownership.fields.size === 0) owners.delete(owner);
-    const object = structuredClone(replacement);
-    return this.save(type, key, existing, object, owners, replacement);
+    return this.save(type, { key, namespace, name, manager }, existing, replacement, owners, options);
   }
 
-  private save(type: ServedType, key: string, existing: Stored | undefined, object: Json, owners: Map<string, Ownership>, config: Json): StoreAnswer {
+  private save(
+    type: ServedType,
+    at: { key: string; namespace: string | undefined; name: string; manager: string },
+    existing: Stored | undefined,
+    draft: Json,
+    owners: Map<string, Ownership>,
+    options: WriteOptions,
+  ): StoreAnswer {
     const previous = existing?.object.metadata as Json | undefined;
-    const configMetadata = isJson(config.metadata) ? config.metadata : {};
-    const metadata: Json = { ...(isJson(object.metadata) ? object.metadata : {}) };
-    metadata.name = previous?.name ?? configMetadata.name;
-    if (type.namespaced) metadata.namespace = previous?.namespace ?? configMetadata.namespace;
-    for (const sub of ['labels', 'annotations']) if (isJson(metadata[sub]) && Object.keys(metadata[sub] as Json).length === 0) delete metadata[sub];
-    delete metadata.managedFields;
-    object.apiVersion = apiVersionOf(type);
-    object.kind = type.kind;
-    if (type.kind === 'Namespace') object.status = { phase: 'Active' };
-    object.metadata = metadata;
+    const { managedFields: _dropped, ...draftMetadata } = isJson(draft.metadata) ? draft.metadata : {};
+    const metadata: Json = { ...draftMetadata, name: at.name };
+    if (type.namespaced) metadata.namespace = at.namespace;
+    else delete metadata.namespace;
+    const object = storedForm(type, { ...draft, apiVersion: apiVersionOf(type), kind: type.kind, metadata }, existing?.object);
     const causes = validate(type, object);
     if (causes.length > 0) return invalidAnswer(type, metadata.name, causes);
 
-    if (previous === undefined) {
-      Object.assign(metadata, { uid: randomUUID(), resourceVersion: String(++this.revision), generation: 1, creationTimestamp: now() });
+    const stored = object.metadata as Json;
+    const writer = owners.get(at.manager);
+    if (existing === undefined || previous === undefined) {
+      Object.assign(stored, { uid: randomUUID(), creationTimestamp: now() });
+      if (hasGeneration(type)) stored.generation = 1;
+      if (!options.dryRun) stored.resourceVersion = String(++this.revision);
+      if (writer !== undefined) writer.time = now();
     } else {
-      for (const field of ['uid', 'creationTimestamp', 'generation', 'resourceVersion']) metadata[field] = previous[field];
-      const before = { ...existing?.object, metadata: { ...previous, managedFields: undefined } };
-      const ownersBefore = managedFields(type, existing?.owners ?? new Map()).map((entry) => ({ ...entry, time: '' }));
-      const ownersAfter = managedFields(type, owners).map((entry) => ({ ...entry, time: '' }));
-      if (!same(before, object) || !same(ownersBefore, ownersAfter)) metadata.resourceVersion = String(++this.revision);
-      if (!same(existing?.object.spec, object.spec)) metadata.generation = Number(previous.generation ?? 1) + 1;
+      for (const field of ['uid', 'creationTimestamp', 'generation', 'resourceVersion']) {
+        if (previous[field] === undefined) delete stored[field];
+        else stored[field] = previous[field];
+      }
+      const objectChanged = !same(existing.object, object);
+      // Nothing changed: nothing is written, not even managedFields times.
+      if (!objectChanged && same(managedFields(type, existing.owners), managedFields(type, owners))) return { status: 200, body: this.view(type, existing) };
+      // Only a manager that changed the object gets a new time; one that came to share fields gets none.
+      if (objectChanged && writer !== undefined) writer.time = now();
+      if (hasGeneration(type) && !same(existing.object.spec, object.spec)) stored.generation = Number(previous.generation ?? 1) + 1;
+      if (!options.dryRun) stored.resourceVersion = String(++this.revision);
     }
-    this.objects.set(key, { object, owners });
-    return { status: previous === undefined ? 201 : 200, body: this.view(type, { object, owners }) };
+    if (!options.dryRun) this.objects.set(at.key, { object, owners });
+    return { status: existing === undefined ? 201 : 200, body: this.view(type, { object, owners }) };
   }
 }

@@ -141,6 +141,10 @@ export interface RealKubeconfigOptions {
   token?: string;
   /** How the CA reaches the client. @default 'data' */
   ca?: 'file' | 'data' | 'none';
+  /** Value written as `insecure-skip-tls-verify` (omitted when undefined). */
+  insecure?: unknown;
+  /** The test PKI's client certificate (CN `alice`, O `netpol-testers`; no RBAC bindings), as files or data. @default none */
+  clientCert?: 'file' | 'data';
   /** Context namespace. @default omitted */
   namespace?: string;
   /** Server URL. @default this server's */
@@ -411,10 +415,13 @@ function realKubeconfig(server: string, pki: TestPki, options: RealKubeconfigOpt
   const ca = options.ca ?? 'data';
   if (ca === 'data') cluster['certificate-authority-data'] = b64(pki.caPem);
   if (ca === 'file') cluster['certificate-authority'] = pki.caFile;
+  if (options.insecure !== undefined) cluster['insecure-skip-tls-verify'] = options.insecure;
   const user: Record<string, unknown> = {};
   const who = options.user === undefined ? 'admin' : options.user;
   if (options.token !== undefined) user.token = options.token;
   else if (who !== null) user.token = TOKENS[who];
+  if (options.clientCert === 'file') Object.assign(user, { 'client-certificate': pki.clientCertFile, 'client-key': pki.clientKeyFile });
+  if (options.clientCert === 'data') Object.assign(user, { 'client-certificate-data': b64(pki.clientCertPem), 'client-key-data': b64(pki.clientKeyPem) });
   const context: Record<string, unknown> = { cluster: 'test-cluster', user: 'test-user' };
   if (options.namespace !== undefined) context.namespace = options.namespace;
   return JSON.stringify({

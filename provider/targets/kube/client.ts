@@ -13,7 +13,7 @@ import { ApiError, ClientInputError, stringField } from '../api-errors';
 import { isRecord } from '../../model/common';
 import { ClusterConnection, KubeconfigOptions, loadKubeconfig } from './kubeconfig';
 import { CollectionRef, collectionPath, describeRef, ObjectRef, objectPath, resourceTypeFor } from './api-kinds';
-import { Answer, KubeTransport, TransportOptions } from './transport';
+import { Answer, isObjectNotFound, KubeTransport, TransportOptions } from './transport';
 
 export type { CollectionRef, ObjectRef } from './api-kinds';
 
@@ -98,17 +98,20 @@ export class KubeClient {
     return asObject(answer.data, describeRef(ref));
   }
 
-  /** Reads one object; `undefined` when it does not exist (404). */
+  /**
+   * Reads one object; `undefined` when the API says it does not exist (a `NotFound` Status naming
+   * it). A 404 for a kind the server does not serve is an `ApiError`, not an absent object.
+   */
   async get(ref: ObjectRef): Promise<KubeObject | undefined> {
     const answer = await this.transport.request({ method: 'GET', path: objectPath(ref), what: describeRef(ref) });
-    if (isAbsent(answer)) return undefined;
+    if (isObjectNotFound(answer, ref.name)) return undefined;
     if (answer.status >= 300) throw this.failure(ref, answer);
     return asObject(answer.data, describeRef(ref));
   }
 
   /**
-   * Replaces an object (`PUT`). `metadata.resourceVersion` must be the stored one, otherwise the
-   * API answers 409 Conflict (optimistic concurrency).
+   * Replaces an object (`PUT`). With `metadata.resourceVersion` it must be the stored one, otherwise
+   * the API answers 409 Conflict (optimistic concurrency); without, the update is unconditional.
    */
   async replace(object: unknown, options: { fieldManager?: string } = {}): Promise<KubeObject> {
     const desired = this.withNamespace(checkObject(object));
@@ -125,10 +128,10 @@ export class KubeClient {
     return asObject(answer.data, describeRef(ref));
   }
 
-  /** Deletes one object. @returns `'deleted'`, or `'absent'` when it was already gone (404). */
+  /** Deletes one object. @returns `'deleted'`, or `'absent'` when the API says it was already gone. */
   async delete(ref: ObjectRef): Promise<'deleted' | 'absent'> {
     const answer = await this.transport.request({ method: 'DELETE', path: objectPath(ref), what: describeRef(ref) });
-    if (isAbsent(answer)) return 'absent';
+    if (isObjectNotFound(answer, ref.name)) return 'absent';
     if (answer.status >= 300) throw this.failure(ref, answer);
     return 'deleted';
   }
@@ -204,9 +207,6 @@ function checkObject(object: unknown): KubeObject {
 }
 
 const isStatus = (data: unknown): boolean => isRecord(data) && data.kind === 'Status';
-
-/** The object does not exist: a 404 whose body is the API's `Status` (not a group that is not served). */
-const isAbsent = (answer: Answer): boolean => answer.status === 404 && isStatus(answer.data);
 
 function refOf(object: KubeObject): ObjectRef {
   return { apiVersion: object.apiVersion, kind: object.kind, name: object.metadata.name, namespace: object.metadata.namespace };

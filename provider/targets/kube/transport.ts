@@ -138,13 +138,15 @@ export class KubeTransport {
     const gaveUp = attempts > 1 ? `giving up after ${attempts} attempts: ` : '';
     const body = answer.data;
     if (!isRecord(body) || body.kind !== 'Status') {
-      const text = typeof body === 'string' ? body.slice(0, 200) : JSON.stringify(body ?? '').slice(0, 200);
-      return new ApiError(`${what}: ${gaveUp}${answer.status} (not a Kubernetes Status): ${text}`, { status: answer.status, attempts });
+      const text = typeof body === 'string' ? body.trim().slice(0, 200) : JSON.stringify(body ?? '').slice(0, 200);
+      return new ApiError(`${what}: ${gaveUp}${answer.status} (not a Kubernetes Status): ${text}${answer.status === 404 ? NOT_SERVED : ''}`, { status: answer.status, attempts });
     }
     const reason = stringField(body, 'reason') ?? 'Unknown';
     const causes = statusCauses(body);
     const message = messageWithCauses(stringField(body, 'message') ?? '(no message)', causes);
-    return new ApiError(`${what}: ${gaveUp}${answer.status} ${reason}: ${message}${this.hint(answer.status, causes)}`, {
+    const aboutAnObject = isRecord(body.details) && typeof body.details.name === 'string';
+    const hint = answer.status === 404 && !aboutAnObject ? NOT_SERVED : this.hint(answer.status, causes);
+    return new ApiError(`${what}: ${gaveUp}${answer.status} ${reason}: ${message}${hint}`, {
       status: answer.status,
       reason,
       causes,
@@ -181,6 +183,19 @@ export class KubeTransport {
     }
     return new ApiError(`${what}: ${gaveUp}${message}`, { code, attempts });
   }
+}
+
+/** Said of a 404 that is not about one object: the path itself is not served. */
+const NOT_SERVED = ' — the API server does not serve this kind; is the API that provides it installed (projectcalico.org/v3: the Calico API server)?';
+
+/**
+ * Whether a 404 says that the object `name` does not exist. The API server answers so with a
+ * `NotFound` Status naming the object; a path it does not serve at all (a group that is not
+ * installed) gets a plain-text `404 page not found`, which must not read as "absent".
+ */
+export function isObjectNotFound(answer: Answer, name: string): boolean {
+  const body = answer.data;
+  return answer.status === 404 && isRecord(body) && body.kind === 'Status' && body.reason === 'NotFound' && isRecord(body.details) && body.details.name === name;
 }
 
 function parseBody(data: unknown): unknown {
