@@ -139,7 +139,7 @@ export class KubeTransport {
     const body = answer.data;
     if (!isRecord(body) || body.kind !== 'Status') {
       const text = typeof body === 'string' ? body.trim().slice(0, 200) : JSON.stringify(body ?? '').slice(0, 200);
-      return new ApiError(`${what}: ${gaveUp}${answer.status} (not a Kubernetes Status): ${text}${answer.status === 404 ? NOT_SERVED : ''}`, { status: answer.status, attempts });
+      return new ApiError(`${what}: ${gaveUp}${answer.status} (not a Kubernetes Status): ${text}`, { status: answer.status, attempts });
     }
     const reason = stringField(body, 'reason') ?? 'Unknown';
     const causes = statusCauses(body);

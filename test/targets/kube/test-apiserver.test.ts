@@ -73,6 +73,12 @@ function normalise(value: unknown, versions: Map<string, string>, key = ''): unk
     }
     return value.replace(TIMESTAMP, 'TIME');
   }
+  if (Array.isArray(value) && key === 'managedFields') {
+    // Entries are ordered by time, kept to the second: which steps share a second depends on the
+    // machine's speed, so compare them in a fixed order (operation, then manager).
+    const entries = value.map((item) => normalise(item, versions)) as Array<Record<string, unknown>>;
+    return entries.sort((a, b) => `${String(a.operation)} ${String(a.manager)}`.localeCompare(`${String(b.operation)} ${String(b.manager)}`));
+  }
   if (Array.isArray(value)) return value.map((item) => normalise(item, versions));
   if (!isRecord(value)) return value;
   const out: Record<string, unknown> = {};
