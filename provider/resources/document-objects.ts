@@ -76,11 +76,12 @@ export function liveView(live: Props): ClusterObject & { spec: Record<string, un
 export function inputPathOf(kind: DocumentKind, document: Props, field: string): string {
   const f = field.replace(/^\./, "");
   if (kind === "networkPolicy") return f;
-  const rule = /^spec\.(ingress|egress)\[(\d+)\]/.exec(f);
+  // A rule (`spec.ingress[2]…`), or the whole list (`.spec.ingress`, as a 409 names an atomic list).
+  const rule = /^spec\.(ingress|egress)(?:\[(\d+)\])?(?![\w])/.exec(f);
   if (rule) {
     const inbound = rule[1] === "ingress";
     const list = kind === "policy" && document[inbound ? "ingress" : "egress"] !== undefined ? rule[1] : inbound ? "inbound_rules" : "outbound_rules";
-    return `${list}[${rule[2]}]`;
+    return rule[2] === undefined ? list : `${list}[${rule[2]}]`;
   }
   if (f.startsWith("metadata.name")) return kind === "profile" ? "id" : "name";
   if (f.startsWith("spec.labelsToApply")) return "tags";

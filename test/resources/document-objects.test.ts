@@ -7,6 +7,11 @@ describe("inputPathOf", () => {
   it.each<[Parameters<typeof inputPathOf>[0], Record<string, unknown>, string, string]>([
     ["profile", profile, "spec.ingress[2].icmp.type", "inbound_rules[2]"],
     ["profile", profile, ".spec.egress[0]", "outbound_rules[0]"],
+    // A 409 on a list the API treats as atomic names the whole list.
+    ["profile", profile, ".spec.ingress", "inbound_rules"],
+    ["policy", policyV3Style, ".spec.ingress", "ingress"],
+    ["policy", policyV3Style, ".spec.egress", "outbound_rules"],
+    ["profile", profile, "spec.ingressOther", "spec.ingressOther"],
     ["profile", profile, "spec.labelsToApply", "tags"],
     ["profile", profile, "metadata.name", "id"],
     ["policy", { name: "p", selector: "all()" }, "spec.ingress[1].action", "inbound_rules[1]"],
