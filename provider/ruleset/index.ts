@@ -7,6 +7,8 @@
  * `<TABLE>` or `<TABLE>_...` (upper case) in the filter table, the FORWARD rules jumping to them,
  * and the ipsets named `<table>` or `<table>_...`. Nothing else is ever touched.
  */
+import { validateIpsetText, validateRestoreText } from './iptables-guard';
+import { validateNftText } from './nft-guard';
 
 export interface HostRuleset {
   /** The host's name in the model (for messages). */
@@ -30,6 +32,8 @@ export interface IptablesRuleset {
   /** The chain FORWARD jumps to, the table name upper-cased, e.g. `NETPOL_3F2A1C9B`; it must carry the rule `-m comment --comment netpol:<hash>`. */
   entryChain: string;
 }
+
+export { validateNftText };
 
 export const TABLE_NAME = /^[a-z][a-z0-9_]{0,30}$/;
 const HASH = /^[0-9a-f]{8,64}$/;
@@ -61,24 +65,23 @@ export function validateRuleset(r: HostRuleset): void {
     if (!isOwnChain(r.table, r.iptables.entryChain)) {
       throw new Error(`entry chain "${r.iptables.entryChain}" must be ${chainPrefix(r.table)} or start with ${chainPrefix(r.table)}_`);
     }
+    validateIptablesTexts(r.table, r.hash, r.iptables);
   } else {
     const never: never = r.backend;
     throw new Error(`unknown backend ${String(never)}`);
   }
 }
 
-/** The nft text must be one block for our own table, with the hash comment, and nothing global. */
-export function validateNftText(table: string, hash: string, text: string): void {
-  const tableStatements = [...text.matchAll(/^\s*(?:(add|create|delete|destroy|flush|list)\s+)?table\s+(\S+)(?:\s+(\S+))?/gm)];
-  if (tableStatements.length === 0) throw new Error(`the nft text has no "table inet ${table}" block`);
-  for (const m of tableStatements) {
-    const [, verb, family, name] = m;
-    if (verb || family !== 'inet' || name !== table) {
-      throw new Error(`the nft text may only declare "table inet ${table}", found "${m[0].trim()}"`);
-    }
-  }
-  if (/^\s*(flush\s+ruleset|include\b)/m.test(text)) throw new Error('the nft text must not flush the ruleset or include files');
-  if (!new RegExp(`^\\s*comment\\s+"netpol:${hash}"`, 'm').test(text)) {
-    throw new Error(`the table block must carry the line comment "netpol:${hash}"`);
+/**
+ * The iptables texts may only touch own chains and sets (iptables-guard.ts), and the entry chain
+ * must carry the hash comment in both families.
+ */
+export function validateIptablesTexts(table: string, hash: string, texts: IptablesRuleset): void {
+  const own = { isOwnChain: (c: string) => isOwnChain(table, c), isOwnSet: (s: string) => isOwnSet(table, s) };
+  validateIpsetText(texts.ipset, own);
+  for (const family of ['v4', 'v6'] as const) {
+    validateRestoreText(family, texts[family], hash, own);
+    const marker = new RegExp(`^-A ${texts.entryChain} -m comment --comment "?netpol:${hash}"?$`, 'm');
+    if (!marker.test(texts[family])) throw new Error(`the ${family} text must carry the rule -A ${texts.entryChain} -m comment --comment "netpol:${hash}"`);
   }
 }

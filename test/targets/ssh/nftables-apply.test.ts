@@ -105,6 +105,21 @@ test("another tool's table is untouched by apply and delete", async () => {
   await lab.exec('h1', ['nft', 'delete', 'table', 'inet', 'othertool']);
 });
 
+test('a text that would flush the ruleset after our table is refused before anything is sent', async () => {
+  await lab.exec('h1', ['nft', '-f', '-'], { stdin: 'table inet othertool {\n\tchain c {\n\t\ttype filter hook forward priority 10; policy accept;\n\t}\n}\n' });
+  try {
+    const good = ruleset('h1', [[ip('a'), ip('b')]]);
+    const hostile = { ...good, nft: (good.nft ?? '').replace(/\}\n$/, '}; flush ruleset\n') };
+    const before = await listTable('h1', 'othertool');
+    const err = await rejection(applyNftables(labTarget(lab, 'h1'), hostile));
+    expect(err.step).toBe('validate ruleset');
+    expect(err.message).toContain('nothing was sent to the host');
+    expect(await listTable('h1', 'othertool')).toBe(before);
+  } finally {
+    await lab.exec('h1', ['nft', 'delete', 'table', 'inet', 'othertool'], { check: false });
+  }
+});
+
 test('rules that cut SSH are rolled back by the host-side timer', async () => {
   const good = ruleset('h1', [[ip('a'), ip('b')]]);
   await applyNftables(labTarget(lab, 'h1'), good);

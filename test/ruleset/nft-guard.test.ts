@@ -1,0 +1,58 @@
+/**
+ * The nft guard is an allow-list: hostile texts that `nft -c` accepts (so the kernel would run
+ * them) are refused before anything is sent; what the renderer writes passes.
+ */
+import { validateNftText } from "../../provider/ruleset/nft-guard";
+import { validateRuleset } from "../../provider/ruleset";
+import { nftCheck, toolsAvailable } from "../render/support";
+import { renderedSeeds } from "./support";
+
+const T = "netpol_0a1b2c3d";
+const H = "ab12cd34ef56ab12";
+const head = `table inet ${T} {\n\tcomment "netpol:${H}"\n`;
+const chain = (rules: string) => `\tchain forward {\n\t\ttype filter hook forward priority filter; policy accept;\n${rules}\n\t}\n`;
+const good = `${head}\tset s_1_v4 {\n\t\ttype ipv4_addr\n\t\tflags interval\n\t\telements = {\n\t\t\t10.0.0.0/8,\n\t\t\t10.1.0.1\n\t\t}\n\t}\n${chain("\t\tip saddr @s_1_v4 tcp dport { 80, 443 } drop")}}\n`;
+
+const hostile: [string, string, RegExp][] = [
+  ["a ruleset flush after the block's closing brace", `${head}${chain("\t\tdrop")}}; flush ruleset\n`, /line \d+: "\}; flush ruleset" is not a comment, set, map or chain/],
+  ["a ruleset flush on its own line after the block", `${head}${chain("\t\tdrop")}}\nflush ruleset\n`, /nothing may follow the table block/],
+  ["another table after ours", `${head}}\ntable ip othertool {\n\tchain c {\n\t\tdrop\n\t}\n}\n`, /nothing may follow the table block/],
+  ["a delete of another table after ours", `${head}}\ndelete table inet othertool\n`, /nothing may follow the table block/],
+  ["another table's rules after ours", `${head}}\nadd rule inet othertool input drop\n`, /nothing may follow the table block/],
+  ["a statement after ; in a rule", `${head}${chain("\t\tdrop; flush ruleset")}}\n`, /holds characters a rule of this project never has/],
+  ["a rule that closes the chain and the table", `${head}${chain("\t\tdrop } } table ip x { chain y { drop }")}}\n`, /closes a block/],
+  ["a flush of another table inside ours", `${head}\tflush table inet othertool\n}\n`, /is not a comment, set, map or chain/],
+  ["an include", `include "/etc/nftables.conf"\n${head}}\n`, /is not "table inet netpol_0a1b2c3d \{"/],
+  ["a define and a variable", `define X = 1\n${head}}\n`, /is not "table inet/],
+  ["a second hash comment that hides the real one", `${head}\tcomment "netpol:${H}"\n}\n`, /exactly once/],
+  ["no hash comment", `table inet ${T} {\n}\n`, /exactly once \(found 0\)/],
+  ["another table's name", `table inet netpol_ffffffff {\n\tcomment "netpol:${H}"\n}\n`, /is not "table inet netpol_0a1b2c3d \{"/],
+  ["another family", `table ip ${T} {\n\tcomment "netpol:${H}"\n}\n`, /is not "table inet/],
+  ["a block left open", `${head}${chain("\t\tdrop").replace(/\t\}\n$/, "")}`, /ends inside table inet/],
+  ["a quoted string other than the log prefix", `${head}${chain('\t\tmeta mark set 1 comment "x"; flush ruleset')}}\n`, /holds characters/],
+  ["a rule word that writes elsewhere", `${head}${chain("\t\tadd @s_1_v4 { ip saddr }")}}\n`, /uses "add"/],
+  ["a set element that is a statement", `${head}\tset s_1_v4 {\n\t\ttype ipv4_addr\n\t\telements = {\n\t\t\t10.0.0.1 }; flush ruleset; set x {\n\t\t}\n\t}\n}\n`, /is not a set or map element/],
+  ["an unknown line in a set", `${head}\tset s_1_v4 {\n\t\ttype ipv4_addr\n\t\tpolicy memory\n\t}\n}\n`, /is not a line of a set declaration/],
+];
+
+describe("refused", () => {
+  test.each(hostile)("%s", (_what, text, says) => {
+    expect(() => validateNftText(T, H, text)).toThrow(says);
+  });
+
+  // The guard matters because the kernel would take these: nft -c accepts the worst of them.
+  (toolsAvailable("nft") ? test : test.skip)("nft -c itself accepts the ruleset flush and the second table", () => {
+    expect(nftCheck(`${head}${chain("\t\tdrop")}}; flush ruleset\n`)).toBe("");
+    expect(nftCheck(`${head}}\ntable ip othertool {\n\tchain c {\n\t\tdrop\n\t}\n}\n`)).toBe("");
+  });
+});
+
+describe("accepted", () => {
+  test("a hand-written table of the renderer's shapes", () => {
+    expect(() => validateNftText(T, H, good)).not.toThrow();
+  });
+
+  test.each(renderedSeeds("nftables"))("%s, as rendered for host %s", (_file, _host, ruleset) => {
+    expect(() => validateRuleset(ruleset)).not.toThrow();
+  });
+});
