@@ -5,6 +5,7 @@
 import { z } from "zod";
 import { parseCalicoSelector, SelectorSyntaxError } from "./selectors";
 import { cidr } from "./common";
+import { byType, pickedUnion } from "./picked-union";
 
 export const calicoSelector = z.string().max(4096).superRefine((s, ctx) => {
   try {
@@ -16,29 +17,36 @@ export const calicoSelector = z.string().max(4096).superRefine((s, ctx) => {
 
 const tag = z.string().regex(/^[A-Za-z0-9_.-]{1,128}$/, "a tag is 1-128 letters, digits, '_', '.', '-'");
 
+const calicoPortNumber = z.number().int("a port must be a whole number").min(0, "a port must be 0-65535").max(65535, "a port must be 0-65535");
+const calicoPortRange = z.string().superRefine((s, ctx) => {
+  const m = /^(\d{1,5}):(\d{1,5})$/.exec(s);
+  if (!m || Number(m[1]) > Number(m[2]) || Number(m[2]) > 65535) {
+    const dashed = /^(\d{1,5})-(\d{1,5})$/.exec(s);
+    const hint = dashed ? ` (did you mean "${dashed[1]}:${dashed[2]}"?)` : /^\d{1,5}$/.test(s) ? ` (did you mean ${s}, without quotes?)` : "";
+    ctx.addIssue({ code: "custom", message: `"${s}" is not a port range: write "N:M" with 0 <= N <= M <= 65535${hint}` });
+  }
+});
+
 /** A port (80) or a range written "N:M". */
-export const CalicoPort = z.union([
-  z.number().int().min(0, "a port must be 0-65535").max(65535, "a port must be 0-65535"),
-  z.string().superRefine((s, ctx) => {
-    const m = /^(\d{1,5}):(\d{1,5})$/.exec(s);
-    if (!m || Number(m[1]) > Number(m[2]) || Number(m[2]) > 65535) {
-      ctx.addIssue({ code: "custom", message: `"${s}" is not a port range: write "N:M" with 0 <= N <= M <= 65535` });
-    }
-  }),
-]);
+export const CalicoPort = byType([calicoPortNumber, calicoPortRange] as const, { number: calicoPortNumber, string: calicoPortRange },
+  'a port (0-65535) or a range "N:M"');
 
 const PROTOCOLS = ["tcp", "udp", "icmp", "icmpv6", "sctp", "udplite"] as const;
-export const CalicoProtocol = z.union([
-  z.enum(PROTOCOLS, { errorMap: () => ({ message: `protocol must be one of ${PROTOCOLS.join(", ")} or a number 1-255` }) }),
-  z.number().int().min(1).max(255),
-]);
+const protocolWord = z.enum(PROTOCOLS);
+const protocolNumber = z.number().int("a protocol number must be a whole number").min(1, "a protocol number must be 1-255").max(255, "a protocol number must be 1-255");
+/** A protocol name (lower case, as calicoctl writes it) or an IP protocol number. */
+export const CalicoProtocol = byType([protocolWord, protocolNumber] as const, { string: protocolWord, number: protocolNumber },
+  `one of ${PROTOCOLS.join(", ")} or a number 1-255`);
 export type CalicoProtocol = z.infer<typeof CalicoProtocol>;
+
+const ipVersion4 = z.literal(4);
+const ipVersion6 = z.literal(6);
+const ipVersion = pickedUnion([ipVersion4, ipVersion6] as const, (v) => (v === 4 ? { branch: ipVersion4 } : v === 6 ? { branch: ipVersion6 }
+  : { issues: [{ code: "custom", message: `ip_version must be 4 or 6, not ${JSON.stringify(v)}` }] }));
 
 const icmpValue = z.number().int().min(0, "must be 0-255").max(255, "must be 0-255");
 
-export const CalicoAction = z.enum(["allow", "deny", "next-tier", "pass", "log"], {
-  errorMap: () => ({ message: 'action must be one of "allow", "deny", "next-tier" (or "pass"), "log"' }),
-});
+export const CalicoAction = z.enum(["allow", "deny", "next-tier", "pass", "log"]);
 
 const PORT_PROTOCOLS = new Set<unknown>(["tcp", "udp", "sctp", "udplite", 6, 17, 132, 136]);
 
@@ -66,7 +74,7 @@ export const CalicoRule = z.object({
   "!icmp_type": icmpValue.optional(),
   icmp_code: icmpValue.optional(),
   "!icmp_code": icmpValue.optional(),
-  ip_version: z.union([z.literal(4), z.literal(6)], { errorMap: () => ({ message: "ip_version must be 4 or 6" }) }).optional(),
+  ip_version: ipVersion.optional(),
 }).strict().superRefine((r, ctx) => {
   const portFields = ["src_ports", "!src_ports", "dst_ports", "!dst_ports"] as const;
   for (const f of portFields) {

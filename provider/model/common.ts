@@ -41,10 +41,10 @@ export const cidr = z.string().superRefine((s, ctx) => {
 export const portNumber = z.number({ invalid_type_error: "a port must be a number from 1 to 65535" })
   .int("a port must be a whole number").min(1, "a port must be from 1 to 65535").max(65535, "a port must be from 1 to 65535");
 
-/** IANA service name as Kubernetes named ports use it. */
+export const PORT_NAME_RULE = "a named port must be 1-15 lowercase letters, digits and '-', with at least one letter and no '--'";
+
 /** An IANA service name, as the API server checks a named port (no `--` either). */
-export const portName = z.string().regex(/^(?=.*[a-z])(?!.*--)[a-z0-9]([a-z0-9-]{0,13}[a-z0-9])?$/,
-  "a named port must be 1-15 lowercase letters, digits and '-', with at least one letter and no '--'");
+export const portName = z.string().regex(/^(?=.*[a-z])(?!.*--)[a-z0-9]([a-z0-9-]{0,13}[a-z0-9])?$/, PORT_NAME_RULE);
 
 export const protocolName = z.string().transform((s, ctx): ProtocolName => {
   const up = s.toUpperCase();

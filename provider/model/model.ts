@@ -107,39 +107,30 @@ function crossReferences(m: Model): InputIssue[] {
   return issues;
 }
 
-function knownKeys(shape: z.ZodTypeAny, path: (string | number)[]): string[] {
-  let cur: z.ZodTypeAny | undefined = shape;
-  for (const seg of path) {
-    cur = unwrap(cur);
-    if (cur instanceof z.ZodObject) cur = (cur.shape as Record<string, z.ZodTypeAny>)[String(seg)];
-    else if (cur instanceof z.ZodArray) cur = cur.element;
-    else if (cur instanceof z.ZodRecord) cur = cur.valueSchema;
-    else return [];
-  }
-  cur = unwrap(cur);
-  return cur instanceof z.ZodObject ? Object.keys(cur.shape as object) : [];
-}
-
-function unwrap(t: z.ZodTypeAny | undefined): z.ZodTypeAny | undefined {
-  let cur = t;
-  for (let i = 0; i < 10 && cur; i++) {
-    if (cur instanceof z.ZodOptional || cur instanceof z.ZodNullable) cur = cur.unwrap();
-    else if (cur instanceof z.ZodEffects) cur = cur.innerType();
-    else if (cur instanceof z.ZodLazy) cur = cur.schema;
-    else if (cur instanceof z.ZodUnion) cur = (cur.options as z.ZodTypeAny[])[0];
-    else break;
-  }
-  return cur;
-}
-
 /** Validates a parsed document. Throws InputError naming every problem by its path. */
 export function parseModel(doc: unknown, subject = "model"): Model {
   if (doc === null || doc === undefined) throw new InputError(subject, [{ path: "", message: "the document is empty; expected a mapping with endpoints, hosts and policies" }]);
   const result = ModelSchema.safeParse(doc);
-  if (!result.success) throw new InputError(subject, issuesFromZod(result.error, (p) => knownKeys(ModelSchema, p)));
+  if (!result.success) throw new InputError(subject, issuesFromZod(result.error, ModelSchema, doc));
   const issues = crossReferences(result.data);
   if (issues.length > 0) throw new InputError(subject, issues);
   return result.data;
+}
+
+/**
+ * A YAML syntax error, once: where (line, column), what, and the line itself with a caret under
+ * the column.
+ */
+function yamlIssue(e: unknown, text: string): InputIssue {
+  const first = (e instanceof Error ? e.message : String(e)).split("\n")[0].replace(/ at line \d+, column \d+:?$/, "");
+  if (!(e instanceof YAMLParseError) || !e.linePos) return { path: "", message: `not valid YAML or JSON: ${first}` };
+  const { line, col } = e.linePos[0];
+  const source = (text.split(/\r?\n/)[line - 1] ?? "").replace(/\t/g, " ");
+  const gutter = String(line);
+  return {
+    path: `line ${line}, column ${col}`,
+    message: `not valid YAML or JSON: ${first}\n    ${gutter} | ${source}\n    ${" ".repeat(gutter.length)} | ${" ".repeat(Math.max(0, col - 1))}^`,
+  };
 }
 
 /** Parses YAML or JSON text (JSON is YAML) and validates it. */
@@ -152,9 +143,7 @@ export function parseModelText(text: string, subject = "model"): Model {
   try {
     doc = parseYaml(text, { maxAliasCount: 100, prettyErrors: true, uniqueKeys: true });
   } catch (e) {
-    const where = e instanceof YAMLParseError && e.linePos ? `line ${e.linePos[0].line}, column ${e.linePos[0].col}` : "";
-    const msg = e instanceof Error ? e.message.split("\n")[0] : String(e);
-    throw new InputError(subject, [{ path: where, message: `not valid YAML or JSON: ${msg}` }]);
+    throw new InputError(subject, [yamlIssue(e, text)]);
   }
   return parseModel(doc, subject);
 }

@@ -4,11 +4,10 @@
  */
 import { z } from "zod";
 import { parseStringSelector, SelectorSyntaxError } from "./selectors";
-import { labelKey } from "./common";
+import { labelKey, portNumber } from "./common";
+import { byKey, byType } from "./picked-union";
 
-export const RancherAction = z.enum(["allow", "deny"], {
-  errorMap: () => ({ message: 'action must be "allow" or "deny"' }),
-});
+export const RancherAction = z.enum(["allow", "deny"]);
 
 const stringSelector = z.string().max(4096).superRefine((s, ctx) => {
   try {
@@ -18,35 +17,56 @@ const stringSelector = z.string().max(4096).superRefine((s, ctx) => {
   }
 });
 
-/** `80`, `"80/tcp"`, `"8000-8080/udp"`; a bare number means TCP. */
-export const RancherPort = z.union([
-  z.number().int().min(1).max(65535),
-  z.string().superRefine((s, ctx) => {
-    const m = /^(\d{1,5})(?:-(\d{1,5}))?(?:\/(tcp|udp|sctp))?$/i.exec(s);
-    const lo = m ? Number(m[1]) : NaN;
-    const hi = m && m[2] ? Number(m[2]) : lo;
-    if (!m || lo < 1 || hi > 65535 || hi < lo) {
-      ctx.addIssue({ code: "custom", message: `"${s}" is not a port: use N, "N/tcp", "N/udp" or "N-M/tcp" with 1 <= N <= M <= 65535` });
-    }
-  }),
-]);
+const PORT_SYNTAX = 'N, "N/tcp", "N/udp", "N/sctp" or "N-M/tcp" with 1 <= N <= M <= 65535';
 
-const within = z.object({ within: z.enum(["stack", "service", "linked"]), action: RancherAction }).strict();
-const between = z.object({
-  between: z.union([
-    z.object({ groupBy: labelKey }).strict(),
-    z.object({ selector: stringSelector }).strict(),
-  ]),
+const portText = z.string().superRefine((s, ctx) => {
+  const m = /^(\d{1,5})(?:-(\d{1,5}))?(?:\/(tcp|udp|sctp))?$/i.exec(s);
+  const lo = m ? Number(m[1]) : NaN;
+  const hi = m && m[2] ? Number(m[2]) : lo;
+  if (!m || lo < 1 || hi > 65535 || hi < lo) {
+    const colon = /^(\d{1,5}):(\d{1,5})(\/\w+)?$/.exec(s);
+    const hint = colon ? ` (did you mean "${colon[1]}-${colon[2]}${colon[3] ?? "/tcp"}"?)` : "";
+    ctx.addIssue({ code: "custom", message: `"${s}" is not a port: use ${PORT_SYNTAX}${hint}` });
+  }
+});
+
+/** `80`, `"80/tcp"`, `"8000-8080/udp"`; a bare number means TCP. */
+export const RancherPort = byType([portNumber, portText] as const, { number: portNumber, string: portText }, `a port: ${PORT_SYNTAX}`);
+
+/** `from: { selector: "tier = web" }`; a bare string gets the fix in its message. */
+const selectorRef = (field: "from" | "to") => z.object({ selector: stringSelector }, {
+  errorMap: (issue, ctx) => ({
+    message: issue.code === "invalid_type" && typeof ctx.data === "string"
+      ? `a selector goes under "selector": write ${field}: { selector: ${JSON.stringify(ctx.data)} }`
+      : ctx.defaultError,
+  }),
+}).strict();
+
+const within = z.object({
+  within: z.enum(["stack", "service", "linked"]),
   action: RancherAction,
 }).strict();
+
+const groupBy = z.object({ groupBy: labelKey }).strict();
+const selector = z.object({ selector: stringSelector }).strict();
+const between = z.object({
+  between: byKey([groupBy, selector] as const, [{ keys: ["groupBy"], schema: groupBy }, { keys: ["selector"], schema: selector }], { noun: "between" }),
+  action: RancherAction,
+}).strict();
+
 const fromTo = z.object({
-  from: z.object({ selector: stringSelector }).strict().optional(),
-  to: z.object({ selector: stringSelector }).strict().optional(),
+  from: selectorRef("from").optional(),
+  to: selectorRef("to").optional(),
   ports: z.array(RancherPort).optional(),
   action: RancherAction,
 }).strict();
 
-export const RancherRule = z.union([within, between, fromTo]);
+/** A rule is told by the key it writes: `within`, `between`, or `from` / `to` / `ports` (or only `action`: every source). */
+export const RancherRule = byKey([within, between, fromTo] as const, [
+  { keys: ["within"], schema: within },
+  { keys: ["between"], schema: between },
+  { keys: ["from", "to", "ports"], schema: fromTo },
+], { noun: "a rule", fallback: fromTo });
 export type RancherRule = z.infer<typeof RancherRule>;
 
 export const RancherNetwork = z.object({

@@ -52,7 +52,10 @@ function tokenize(src: string): Token[] {
     const op = OPERATORS.find((o) => src.startsWith(o, i));
     if (op) { out.push({ t: "op", v: op, col }); i += op.length; continue; }
     const m = /^[A-Za-z0-9_.\/-]+/.exec(src.slice(i));
-    if (!m) throw new SelectorSyntaxError(col, `unexpected character "${c}"`, src);
+    if (!m) {
+      const meant = ({ "=": "==", "&": "&&", "|": "||" } as Record<string, string>)[c];
+      throw new SelectorSyntaxError(col, `unexpected character "${c}"${meant ? ` (did you mean "${meant}"? Calico selectors compare with ==, !=, and join with &&, ||)` : ""}`, src);
+    }
     out.push({ t: "ident", v: m[0], col });
     i += m[0].length;
   }
@@ -76,6 +79,7 @@ export function parseCalicoSelector(src: string): SelectorAst {
   const expectOp = (v: string) => { if (!isOp(v)) fail(peek(), `"${v}"`); pos++; };
   const stringLit = (): string => {
     const t = peek();
+    if (t.t === "ident") throw new SelectorSyntaxError(t.col, `expected a quoted value, found "${t.v}" (did you mean '${t.v}'?)`, src);
     if (t.t !== "string") return fail(t, "a quoted value");
     pos++;
     return t.v;

@@ -47,7 +47,7 @@ export function schemaFailures(schema: z.ZodTypeAny, value: unknown): CheckFailu
   const result = schema.safeParse(value);
   if (result.success) return [];
   const known = result.error.issues.filter((i: ZodIssue) => !underUnknown(value, i.path) && !(i.code === "invalid_union" && containsUnknown(value)));
-  return issuesFromZod(new ZodError(known)).map((i) => ({ property: i.path, reason: i.message }));
+  return issuesFromZod(new ZodError(known), schema, value).map((i) => ({ property: i.path, reason: i.message }));
 }
 
 /** Failures from an InputError of the model; model paths (`network.policy[0]`) become input paths (`policy[0]`). */

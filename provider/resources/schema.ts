@@ -7,6 +7,7 @@ import { z } from "zod";
 import { CalicoPolicy, CalicoProfile } from "../model/calico";
 import { ClusterSettings, ModelSchema } from "../model/model";
 import { NetworkPolicy as NetworkPolicyDoc } from "../model/kubernetes";
+import { byType } from "../model/picked-union";
 import { RancherAction, RancherRule } from "../model/rancher";
 
 const hostName = z.string().regex(/^[A-Za-z0-9]([A-Za-z0-9_.-]{0,61}[A-Za-z0-9])?$/,
@@ -14,6 +15,9 @@ const hostName = z.string().regex(/^[A-Za-z0-9]([A-Za-z0-9_.-]{0,61}[A-Za-z0-9])
 
 /** A secret string; its messages never repeat the value. */
 const secretText = (what: string) => z.string({ invalid_type_error: `${what} must be a string` }).min(1, `${what} must not be empty`);
+
+const agentFlag = z.boolean();
+const agentSocket = z.string().min(1, "an agent socket path must not be empty");
 
 /** How the provider reaches a host over SSH (all but `bastion`, which nests these again). */
 const sshFields = {
@@ -32,7 +36,7 @@ const sshFields = {
   /** Password authentication. Secret. */
   password: secretText("password").optional(),
   /** Use an SSH agent: true for $SSH_AUTH_SOCK (read when connecting), or a socket path. @default false */
-  agent: z.union([z.boolean(), z.string().min(1)]).optional(),
+  agent: byType([agentFlag, agentSocket] as const, { boolean: agentFlag, string: agentSocket }, "true, false or an agent socket path").optional(),
   /** Pinned host key: a `SHA256:…` fingerprint or an OpenSSH public key line. */
   hostKey: z.string().regex(/^(SHA256:[A-Za-z0-9+\/=]{43,44}|(ssh|ecdsa)-[A-Za-z0-9@.-]+ [A-Za-z0-9+\/=]+( [^\n]*)?)$/,
     'must be an OpenSSH fingerprint ("SHA256:…") or a public key line ("ssh-ed25519 AAAA…")').optional(),

@@ -103,3 +103,18 @@ describe("parseModel", () => {
     expect(m.networkPolicies?.[0].spec.ingress?.[0].ports?.[0].protocol).toBe("TCP");
   });
 });
+
+describe("YAML syntax errors", () => {
+  test("are reported once, with line and column, and the offending line under a caret", async () => {
+    const file = tempFile("model.yaml", "endpoints:\n  - name: a\n   ips: [10.0.0.1]\n");
+    const r = await runCli(["validate", file]);
+    expect(r.code).toBe(1);
+    expect(r.err).toBe(`${file}: line 3, column 1: not valid YAML or JSON: Sequence item without - indicator\n    3 |    ips: [10.0.0.1]\n      | ^\n`);
+  });
+
+  test("a duplicate key names its line", async () => {
+    const file = tempFile("model.yaml", "name: a\nendpoints: []\nname: b\n");
+    const r = await runCli(["validate", file]);
+    expect(r.err.split("\n")[0]).toBe(`${file}: line 3, column 1: not valid YAML or JSON: Map keys must be unique`);
+  });
+});

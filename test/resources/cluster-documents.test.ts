@@ -132,7 +132,7 @@ describe("Profile and Policy written to a cluster as Calico v3 (test API server)
   });
 
   it("a bad cluster target is a check failure with its property path", () => {
-    expect(checkDocument("profile", { ...web, cluster: { context: "" } }).failures).toEqual([{ property: "cluster.context", reason: "String must contain at least 1 character(s)" }]);
+    expect(checkDocument("profile", { ...web, cluster: { context: "" } }).failures).toEqual([{ property: "cluster.context", reason: "must not be empty" }]);
     expect(checkDocument("policy", { ...allowDb, cluster: { kubeconfig: "x", bogus: 1 } }).failures).toEqual([{ property: "cluster.bogus", reason: "unknown field; remove it or fix its name" }]);
   });
 });

@@ -11,7 +11,7 @@ describe("checkDocument", () => {
     ["profile", { profileId: "WEB", inbound_rules: [{ action: "allow", dst_ports: [80] }] }, "inbound_rules[0].dst_ports", 'ports need "protocol"'],
     ["policy", { name: "p", selector: "role ==" }, "selector", ""],
     ["networkPolicy", { ...policy, spec: { podSelector: {}, ingress: [{ ports: [{ port: 80, endPort: 70 }] }] } }, "spec.ingress[0].ports[0].endPort", "endPort 70 must be >= port 80"],
-    ["networkPolicy", { ...policy, kind: "Policy" }, "kind", 'kind must be "NetworkPolicy"'],
+    ["networkPolicy", { ...policy, kind: "Policy" }, "kind", 'must be "NetworkPolicy", not "Policy"'],
   ])("%s %j → %s", (kind, news, property, reason) => {
     expect(checkDocument(kind, news).failures).toContainEqual({ property, reason: expect.stringContaining(reason) });
   });

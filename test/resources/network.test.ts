@@ -49,7 +49,7 @@ describe("checkNetwork", () => {
 
   it("never repeats a secret value in a failure", () => {
     const { failures } = checkNetwork(networkInputs({ credentials: { h1: { privateKey: 42 }, h2: { password: "pa55word-secret" } } }));
-    expect(failures).toEqual([{ property: "hosts[0].ssh.privateKey", reason: "must be string, not number" }]);
+    expect(failures).toEqual([{ property: "hosts[0].ssh.privateKey", reason: "privateKey must be a string" }]);
     const short = checkNetwork(networkInputs({ credentials: { h1: { privateKey: "" }, h2: { password: "pa55word-secret" } } }));
     expect(short.failures).toContainEqual({ property: "hosts[0].ssh.privateKey", reason: "privateKey must not be empty" });
   });
