@@ -68,6 +68,13 @@ export interface NetworkArgs {
   rollbackTimerSec?: pulumi.Input<number>;
   /** Hosts handled at once (1-256). @default 8 */
   concurrency?: pulumi.Input<number>;
+  /**
+   * Expectations the policy must meet, in the shape `netpol test` reads: `{from, to, probe | ports,
+   * verdict}`, e.g. "the database is reachable from the web tier on tcp/5432, and from nothing
+   * else". `check` fails — so `pulumi preview` fails, touching no host — when the policy breaks
+   * one, naming it and the deciding rule. @default none
+   */
+  expect?: DeepInput<Doc["expect"]>;
 }
 
 type Credential = Partial<Record<(typeof CREDENTIAL_FIELDS)[number], string>> & { bastion?: Credential };

@@ -13,7 +13,10 @@ import { normalizeListing } from "../deploy/hosts/sync";
 import { HostOutcome, HostsTarget } from "../deploy/hosts/target";
 import { RancherApplied, RancherTarget, sameRancherNetwork } from "../deploy/rancher/target";
 import type { Settled } from "../deploy/target";
+import { checkExpectations, formatFailure } from "../analyze/expectations";
+import { compile } from "../compile";
 import { InputError } from "../model/errors";
+import { Expectations } from "../model/expectations";
 import { Model, parseModel } from "../model/model";
 import { tableName } from "../render";
 import { CheckFailure, COMPUTED, containsUnknown, modelDocument, modelFailures, parseNetwork, Props, schemaFailures, sshTarget, UNKNOWN, withCredentials } from "./inputs";
@@ -71,7 +74,13 @@ export function checkNetwork(news: Props): { inputs: Props; failures: CheckFailu
     return { inputs, failures };
   }
   try {
-    inputs.rules = Object.fromEntries(desiredHosts(parseModel(doc, "network")).map((h) => [h.name, h.text]));
+    const model = parseModel(doc, "network");
+    inputs.rules = Object.fromEntries(desiredHosts(model).map((h) => [h.name, h.text]));
+    const expectations = Expectations.safeParse(full.expect ?? []);
+    if (expectations.success && expectations.data.length > 0) {
+      const report = checkExpectations(model, compile(model), expectations.data);
+      failures.push(...report.failures.map((f) => ({ property: `expect[${f.index}]`, reason: `the policy breaks an expectation: ${formatFailure(f).replace(/^✗ /, "")}` })));
+    }
   } catch (e) {
     if (e instanceof InputError) return { inputs, failures: modelFailures(e) };
     return { inputs, failures: [{ property: "", reason: `cannot render the rules: ${message(e)}` }] };

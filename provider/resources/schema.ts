@@ -5,6 +5,7 @@
  */
 import { z } from "zod";
 import { CalicoPolicy, CalicoProfile } from "../model/calico";
+import { Expectations } from "../model/expectations";
 import { ClusterSettings, ModelSchema } from "../model/model";
 import { NetworkPolicy as NetworkPolicyDoc } from "../model/kubernetes";
 import { byType } from "../model/picked-union";
@@ -138,6 +139,11 @@ export const NetworkInputs = z.object({
   rollbackTimerSec: z.number().int().min(5).max(3600).optional(),
   /** Hosts handled at once. @default 8 */
   concurrency: z.number().int().min(1).max(256).optional(),
+  /**
+   * Expectations the policy must meet (as `netpol test` reads them): a preview fails, touching no
+   * host, when one does not hold. @default [] (none)
+   */
+  expect: Expectations.optional(),
 }).strict().superRefine((n, ctx) => {
   if (n.hosts.length === 0 && n.rancher === undefined) {
     ctx.addIssue({ code: "custom", path: ["hosts"], message: "a Network needs hosts to enforce its policies on, a rancher target to write them to, or both" });

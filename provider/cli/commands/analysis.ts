@@ -1,5 +1,6 @@
 /** `netpol validate`, `netpol reach`, `netpol explain`: read a model, never touch a host. */
-import { formatMatrixTable, matrix } from "../../analyze/matrix";
+import { ClassAnalysis } from "../../analyze/classes";
+import { formatMatrixTable, matrixJson } from "../../analyze/matrix";
 import { explain } from "../../analyze/explain";
 import { parseProbe, Probe } from "../../analyze/probe";
 import { Analyzer } from "../../analyze/reach";
@@ -9,7 +10,7 @@ import { Command } from "../command";
 import { CliIo, EXIT } from "../io";
 import { loadModelFile } from "../load";
 
-function probesOf(args: ParsedArgs): Probe[] {
+export function probesOf(args: ParsedArgs): Probe[] {
   const texts = args.options.probe ?? [];
   if (texts.length === 0) throw new UsageError("give at least one --probe (e.g. --probe tcp/80)");
   return texts.map((t) => {
@@ -68,8 +69,8 @@ destination. A probe is tcp/PORT, udp/PORT, sctp/PORT or icmp/TYPE (icmp/8 is pi
     if (format !== "table" && format !== "json") throw new UsageError(`--format must be "table" or "json", not "${format}"`);
     const probes = probesOf(args);
     const ps = compile(await loadModelFile(args.positional[0], io.cwd));
-    const report = matrix(ps, probes);
-    io.out(format === "json" ? JSON.stringify(report) : formatMatrixTable(report));
+    const classes = new ClassAnalysis(ps);
+    io.out(format === "json" ? matrixJson(ps, probes, classes) : formatMatrixTable(ps, probes, classes));
     return EXIT.ok;
   },
 };
