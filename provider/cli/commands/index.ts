@@ -1,8 +1,9 @@
 import { Command } from "../command";
 import { explainCommand, reachCommand, validateCommand } from "./analysis";
 import { convertCommand } from "./convert";
+import { discoverCommand } from "./discover";
 import { renderCommand } from "./render";
 import { applyCommand, destroyCommand, planCommand, statusCommand } from "./deploy";
 
 /** Every `netpol` command, in the order the help lists them. */
-export const commands: Command[] = [validateCommand, reachCommand, explainCommand, renderCommand, convertCommand, planCommand, applyCommand, destroyCommand, statusCommand];
+export const commands: Command[] = [validateCommand, reachCommand, explainCommand, renderCommand, convertCommand, discoverCommand, planCommand, applyCommand, destroyCommand, statusCommand];
