@@ -9,7 +9,7 @@ import { InputError } from "../model/errors";
 import { ParsedArgs, UsageError } from "./args";
 import { clusterSettings } from "./cluster-settings";
 import { CliIo } from "./io";
-import { loadModelFile } from "./load";
+import { loadLiveModel } from "./load";
 import { rancherSettings } from "./rancher-settings";
 import { hostTargets } from "./ssh-settings";
 
@@ -19,7 +19,7 @@ import { hostTargets } from "./ssh-settings";
  */
 export async function deployInput(args: ParsedArgs, io: CliIo, extra: { concurrency?: number } = {}): Promise<DeployInput> {
   const file = args.positional[0];
-  const model = await loadModelFile(file, io.cwd);
+  const { model } = await loadLiveModel(file, io);
   const only = args.options.host;
   const clusterFlag = args.flags.has("cluster");
   if (clusterFlag && model.cluster === undefined) {

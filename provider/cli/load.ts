@@ -3,6 +3,9 @@ import { promises as fs } from "node:fs";
 import * as path from "node:path";
 import { InputError } from "../model/errors";
 import { MAX_MODEL_BYTES, Model, parseModelText } from "../model/model";
+import { DiscoveredModel, discoverModel, discoveringHosts } from "../deploy/discovery";
+import { CliIo } from "./io";
+import { hostTargets } from "./ssh-settings";
 
 export async function loadModelFile(file: string, cwd: string): Promise<Model> {
   const full = path.resolve(cwd, file);
@@ -18,4 +21,17 @@ export async function loadModelFile(file: string, cwd: string): Promise<Model> {
   }
   const text = await fs.readFile(full, "utf8");
   return parseModelText(text, file);
+}
+
+/**
+ * The model file with the endpoints of its `discover: docker` hosts read live (see
+ * deploy/discovery.ts): what plan, apply, reach, explain and render work on. A host that cannot be
+ * read fails the whole command (DiscoveryError, exit 1) before anything is written.
+ */
+export async function loadLiveModel(file: string, io: CliIo): Promise<DiscoveredModel> {
+  const model = await loadModelFile(file, io.cwd);
+  const discovering = discoveringHosts(model).map((h) => h.name);
+  if (discovering.length === 0) return { model, hosts: [] };
+  const connections = hostTargets(model, file, io.cwd, io.env, discovering);
+  return discoverModel(model, new Map(connections.map((c) => [c.name, c.target])), file);
 }

@@ -60,6 +60,12 @@ export const Host = z.object({
   /** @default "nftables" */
   backend: z.enum(["nftables", "iptables"]).optional(),
   ssh: SshConnection.optional(),
+  /**
+   * Read this host's endpoints from its Docker daemon (its running containers) over its SSH
+   * session, live, before every plan, apply, reach and explain. They are added to the endpoints
+   * written in the model; `netpol discover` prints them. @default none (only written endpoints)
+   */
+  discover: z.enum(["docker"], { errorMap: () => ({ message: 'discover must be "docker" (or omitted)' }) }).optional(),
 }).strict();
 export type Host = z.infer<typeof Host>;
 

@@ -22,6 +22,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { spawn } from 'child_process';
 import * as A from './addressing';
+import { DOCKER_PACKAGES, DockerdRecord, LAB_IMAGE, buildImageTar, docker, inspectContainer, missingDockerTools, startDockerd } from './docker';
 import { LabRecord, sweepStaleLabs, teardownRecord, withLabLock, writeRecord } from './registry';
 import { RunResult, isAlive, mapLimit, run, stopProcess, sleep } from './run';
 import { KeyPair, LOGIN_USER, generateKey, inHost, startAnchor, startSshd, sshBanner, writeLoginFiles, writeSshdConfig } from './sshd';
@@ -38,7 +39,34 @@ export interface LabHostSpec {
    * @default false
    */
   bridged?: boolean;
+  /**
+   * The host runs its own dockerd (see docker.ts) and carries containers (LabSpec.containers)
+   * instead of namespace endpoints. The bridge docker0 takes the host's endpoint prefix
+   * (routed topology) or Docker's default 172.17.0.0/16 (LabSpec.dockerTopology "default").
+   * @default false
+   */
+  docker?: boolean;
 }
+
+/** A container on a Docker lab host, started from the lab's own busybox image. */
+export interface LabContainerSpec {
+  /** The container's Docker name: letters, digits, '_', '.', '-'. */
+  name: string;
+  host: string;
+  labels?: Record<string, string>;
+  /** Ports with a listener (the lab's agent, in the container's network namespace). */
+  listen?: { tcp?: number[]; udp?: number[] };
+}
+
+/**
+ * How Docker lab hosts are wired:
+ * - `routed`: host i's docker0 is 10.231.(i+1).1/24 (and fd00:231:0:(i+1)::/64), routed between
+ *   hosts over the transit link; no masquerade (daemon "ip-masq": false); DOCKER-USER accepts
+ *   routed traffic from the transit link to docker0, which Docker's FORWARD chain would otherwise
+ *   drop for unpublished ports (Docker documents DOCKER-USER as the place for such rules).
+ * - `default`: Docker as installed: 172.17.0.1/16 on every host, masquerade, nothing added.
+ */
+export type DockerTopology = 'routed' | 'default';
 
 export interface LabEndpointSpec {
   name: string;
@@ -58,6 +86,10 @@ export interface LabSpec {
    * @default false
    */
   sharedFilesystem?: boolean;
+  /** Containers on Docker lab hosts. */
+  containers?: LabContainerSpec[];
+  /** @default "routed" */
+  dockerTopology?: DockerTopology;
 }
 
 export interface LabHost {
@@ -70,6 +102,18 @@ export interface LabHost {
   address: string;
   transitV4: string;
   transitV6: string;
+}
+
+export interface LabContainer {
+  name: string;
+  host: string;
+  /** Full container id. */
+  id: string;
+  /** Its init process: the lab enters its network namespace by this pid. */
+  pid: number;
+  ipv4: string;
+  ipv6?: string;
+  labels: Record<string, string>;
 }
 
 export interface LabEndpoint {
@@ -115,6 +159,7 @@ interface HostState extends LabHost {
   sshdPid?: number;
   dir: string;
   hostKey: KeyPair;
+  docker?: DockerdRecord;
 }
 
 const PREREQUISITES = ['ip', 'nft', 'sshd', 'iptables', 'ipset', 'ssh-keygen', 'nsenter', 'openssl', 'python3'];
@@ -137,6 +182,17 @@ export async function requireLabPrerequisites(): Promise<void> {
   }
 }
 
+/** Throws, naming what is missing, unless this process can build a lab with Docker hosts. */
+export async function requireDockerLabPrerequisites(): Promise<void> {
+  await requireLabPrerequisites();
+  const missing = missingDockerTools();
+  if (missing.length > 0) {
+    throw new Error(
+      `Docker lab hosts cannot run here; missing: ${missing.join(', ')}. Install them (Debian: apt-get install ${DOCKER_PACKAGES}) and run as root.`,
+    );
+  }
+}
+
 function parseProbe(probe: ProbeSpec): { proto: 'tcp' | 'udp' | 'icmp'; port: number } {
   const m = /^(tcp|udp|icmp)\/(\d{1,5})$/.exec(probe);
   if (!m) throw new Error(`lab: bad probe "${probe}", expected tcp/N, udp/N or icmp/8`);
@@ -150,6 +206,9 @@ export class Lab {
   readonly clientKey: KeyPair;
   private readonly hostStates = new Map<string, HostState>();
   private readonly endpointStates = new Map<string, LabEndpoint>();
+  private readonly containerStates = new Map<string, LabContainer & { listen: { tcp?: number[]; udp?: number[] } }>();
+  /** Milliseconds from spawning each dockerd to its API answering, by host. */
+  readonly dockerdStartMs: Record<string, number> = {};
   private readonly record: LabRecord;
   private destroyed = false;
 
@@ -163,7 +222,8 @@ export class Lab {
 
   /** Builds the lab. On any failure everything made so far is removed before the error is thrown. */
   static async create(spec: LabSpec): Promise<Lab> {
-    await requireLabPrerequisites();
+    if (spec.hosts.some((h) => h.docker)) await requireDockerLabPrerequisites();
+    else await requireLabPrerequisites();
     validateSpec(spec);
     await sweepStaleLabs();
     A.assertInnerRangesFree(await A.rootPrefixes());
@@ -271,7 +331,8 @@ export class Lab {
       const dir = path.join(this.dir, `host${i}`);
       fs.mkdirSync(path.join(dir, 'state'), { recursive: true, mode: 0o700 });
       const hostKey = await generateKey(path.join(dir, 'ssh_host_ed25519_key'));
-      const anchorPid = await startAnchor(ns, this.dir, spec.sharedFilesystem ? undefined : path.join(dir, 'state'), path.join(dir, 'anchor.log'));
+      const dockerSocket = h.docker ? path.join(dir, 'docker', 'docker.sock') : undefined;
+      const anchorPid = await startAnchor(ns, this.dir, spec.sharedFilesystem ? undefined : path.join(dir, 'state'), path.join(dir, 'anchor.log'), dockerSocket);
       const state: HostState = {
         name: h.name,
         index: i,
@@ -287,6 +348,7 @@ export class Lab {
       writeSshdConfig(path.join(dir, 'sshd_config'), { listen: state.address, hostKeyPath: hostKey.privateKeyPath, loginDir: this.dir });
       this.hostStates.set(h.name, state);
       await this.startSshd(h.name);
+      if (h.docker) await this.startDocker(state, spec.dockerTopology ?? 'routed', ipv6);
     });
 
     await mapLimit(spec.endpoints, 4, async (e) => {
@@ -302,34 +364,152 @@ export class Lab {
         if (ep.ipv6) batch.push(`addr add ${ep.ipv6}/128 dev eth0 nodad`, 'route add ::/0 via fe80::1 dev eth0');
       }
       await run(['ip', '-n', ep.netns, '-batch', '-'], { stdin: batch.join('\n') + '\n' });
-      await this.startListener(ep, e.listen ?? {});
+      await this.startListener(e.name, e.listen ?? {});
     });
+
+    const containers = spec.containers ?? [];
+    if (containers.length > 0) {
+      const tar = await buildImageTar(this.dir);
+      await mapLimit([...new Set(containers.map((c) => c.host))], 4, (host) => this.docker(host, ['import', tar, LAB_IMAGE], { timeoutMs: 120_000 }));
+      await mapLimit(containers, 4, (c) => this.startContainer(c));
+    }
   }
 
-  private async startListener(ep: LabEndpoint, listen: { tcp?: number[]; udp?: number[] }): Promise<void> {
+  /** Starts the host's dockerd, and in the routed topology lets routed traffic reach docker0. */
+  private async startDocker(state: HostState, topology: DockerTopology, ipv6: boolean): Promise<void> {
+    const i = state.index;
+    const started = await startDockerd({
+      netns: state.netns,
+      dir: state.dir,
+      cgroupParent: `/netpol-lab-${this.id}-h${i}`,
+      ...(topology === 'routed'
+        ? { bridge: { bip: `${A.gatewayV4(i)}/24`, ipMasq: false, ...(ipv6 ? { fixedCidrV6: A.endpointPrefixV6(i) } : {}) } }
+        : {}),
+    });
+    const { startMs, ...record } = started;
+    state.docker = record;
+    this.record.dockerds = [...(this.record.dockerds ?? []), record];
+    writeRecord(this.record);
+    this.dockerdStartMs[state.name] = startMs;
+    if (topology === 'routed') {
+      await this.exec(state.name, ['iptables', '-I', 'DOCKER-USER', '-i', 'transit', '-o', 'docker0', '-j', 'ACCEPT']);
+    }
+  }
+
+  private async startContainer(spec: LabContainerSpec): Promise<void> {
+    const labelArgs = Object.entries(spec.labels ?? {}).flatMap(([k, v]) => ['--label', `${k}=${v}`]);
+    await this.docker(spec.host, ['run', '-d', '--name', spec.name, '--network', 'bridge', ...labelArgs, LAB_IMAGE, '/bin/sleep', '2147483647']);
+    await this.refreshContainer(spec.name, spec.host, spec.listen ?? {});
+  }
+
+  /** Reads a container's pid and addresses after a start, and starts its listeners. */
+  private async refreshContainer(name: string, host: string, listen: { tcp?: number[]; udp?: number[] }): Promise<void> {
+    const socket = this.dockerSocket(host);
+    const info = await inspectContainer(socket, name);
+    if (!info.State.Running || info.State.Pid <= 0) throw new Error(`lab: container ${name} on ${host} is not running`);
+    this.record.pids = [...(this.record.pids ?? []), info.State.Pid];
+    writeRecord(this.record);
+    const net = info.NetworkSettings.Networks.bridge;
+    if (!net?.IPAddress) throw new Error(`lab: container ${name} on ${host} has no address on the bridge network`);
+    const labels = info.Config.Labels ?? {};
+    this.containerStates.set(name, {
+      name,
+      host,
+      id: info.Id,
+      pid: info.State.Pid,
+      ipv4: net.IPAddress,
+      ...(net.GlobalIPv6Address ? { ipv6: net.GlobalIPv6Address } : {}),
+      labels,
+      listen,
+    });
+    await this.startListener(name, listen);
+  }
+
+  private dockerSocket(host: string): string {
+    const d = this.hostState(host).docker;
+    if (!d) throw new Error(`lab: host "${host}" does not run Docker`);
+    return d.socket;
+  }
+
+  /** Runs the Debian docker client against the host's daemon (from the machine, not over SSH). */
+  docker(host: string, args: readonly string[], options: { stdin?: string; check?: boolean; timeoutMs?: number } = {}): Promise<RunResult> {
+    return docker(this.dockerSocket(host), args, options);
+  }
+
+  /** The dockerd process of a Docker lab host. */
+  dockerdPid(host: string): number {
+    const d = this.hostState(host).docker;
+    if (!d) throw new Error(`lab: host "${host}" does not run Docker`);
+    return d.pid;
+  }
+
+  /**
+   * Restarts a container. `newAddress`: while it is stopped, a placeholder container takes its
+   * address, so it comes back with another one (as a restart on a busy host does).
+   */
+  async restartContainer(name: string, options: { newAddress?: boolean } = {}): Promise<LabContainer> {
+    const c = this.container(name);
+    await this.docker(c.host, ['stop', '-t', '0', name]);
+    const hold = `${name}-hold`;
+    if (options.newAddress) await this.docker(c.host, ['run', '-d', '--name', hold, '--network', 'bridge', LAB_IMAGE, '/bin/sleep', '2147483647']);
+    await this.docker(c.host, ['start', name]);
+    if (options.newAddress) await this.docker(c.host, ['rm', '-f', hold]);
+    await this.refreshContainer(name, c.host, this.containerStates.get(name)?.listen ?? {});
+    return this.container(name);
+  }
+
+  get containers(): LabContainer[] {
+    return [...this.containerStates.values()].map(({ listen: _listen, ...c }) => c);
+  }
+
+  container(name: string): LabContainer {
+    const c = this.containerStates.get(name);
+    if (!c) throw new Error(`lab: no container "${name}"`);
+    const { listen: _listen, ...rest } = c;
+    return rest;
+  }
+
+  /** argv prefix that runs a program in an endpoint's or a container's network namespace. */
+  private enter(name: string): string[] {
+    const c = this.containerStates.get(name);
+    if (c) return ['nsenter', '-n', '-t', String(c.pid), '--'];
+    return ['ip', 'netns', 'exec', this.endpoint(name).netns];
+  }
+
+  /** Addresses of an endpoint or container. */
+  private addressesOf(name: string): { ipv4: string; ipv6?: string } {
+    return this.containerStates.get(name) ?? this.endpoint(name);
+  }
+
+  private async startListener(name: string, listen: { tcp?: number[]; udp?: number[] }): Promise<void> {
     const tcp = (listen.tcp ?? []).join(',');
     const udp = (listen.udp ?? []).join(',');
     if (!tcp && !udp) return;
-    const child = spawn('ip', ['netns', 'exec', ep.netns, PYTHON, AGENT, 'serve', '--tcp', tcp, '--udp', udp], {
+    const argv = [...this.enter(name), PYTHON, AGENT, 'serve', '--tcp', tcp, '--udp', udp];
+    const child = spawn(argv[0], argv.slice(1), {
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,
     });
     let stderr = '';
     child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`lab: listener in ${ep.name} not ready in 10 s: ${stderr}`)), 10_000);
+      const timer = setTimeout(() => reject(new Error(`lab: listener in ${name} not ready in 10 s: ${stderr}`)), 10_000);
       child.stdout?.once('data', () => {
         clearTimeout(timer);
         resolve();
       });
       child.once('exit', (code) => {
         clearTimeout(timer);
-        reject(new Error(`lab: listener in ${ep.name} exited with ${code}: ${stderr}`));
+        reject(new Error(`lab: listener in ${name} exited with ${code}: ${stderr}`));
       });
     });
     child.stdout?.destroy();
     child.stderr?.destroy();
     child.unref();
+    if (this.containerStates.has(name) && child.pid !== undefined) {
+      this.record.pids = [...(this.record.pids ?? []), child.pid];
+      writeRecord(this.record);
+    }
   }
 
   get hosts(): LabHost[] {
@@ -421,7 +601,7 @@ export class Lab {
    */
   async measureMatrix(probes: ProbeSpec[], options: ProbeOptions & { concurrency?: number } = {}): Promise<Matrix> {
     probes.forEach(parseProbe);
-    const names = [...this.endpointStates.keys()];
+    const names = [...this.endpointStates.keys(), ...this.containerStates.keys()];
     const matrix: Matrix = {};
     for (const probe of probes) {
       matrix[probe] = {};
@@ -438,17 +618,16 @@ export class Lab {
   }
 
   private async probeFrom(from: string, requests: Array<{ id: string; to: string; probe: ProbeSpec }>, options: ProbeOptions): Promise<Record<string, boolean>> {
-    const source = this.endpoint(from);
     const wire = requests.map((r) => {
       const { proto, port } = parseProbe(r.probe);
-      const target = this.endpoint(r.to);
+      const target = this.addressesOf(r.to);
       const addr = options.family === 6 ? target.ipv6 : target.ipv4;
       if (!addr) throw new Error(`lab: endpoint ${r.to} has no IPv${options.family ?? 4} address`);
       return { id: r.id, proto, addr, port };
     });
     if (wire.length === 0) return {};
     const timeout = String(options.timeoutSec ?? 1);
-    const result = await run(['ip', 'netns', 'exec', source.netns, PYTHON, AGENT, 'probe', '--timeout', timeout], {
+    const result = await run([...this.enter(from), PYTHON, AGENT, 'probe', '--timeout', timeout], {
       stdin: JSON.stringify(wire),
       timeoutMs: 30_000,
     });
@@ -468,6 +647,7 @@ function validateSpec(spec: LabSpec): void {
   if (spec.hosts.length === 0 || spec.hosts.length > A.MAX_HOSTS) throw new Error(`lab: 1 to ${A.MAX_HOSTS} hosts`);
   for (const h of spec.hosts) {
     if (hostNames.has(h.name)) throw new Error(`lab: duplicate host "${h.name}"`);
+    if (h.docker && h.bridged) throw new Error(`lab: host "${h.name}": docker and bridged exclude each other (Docker brings its own bridge)`);
     hostNames.add(h.name);
   }
   const endpointNames = new Set<string>();
@@ -476,6 +656,7 @@ function validateSpec(spec: LabSpec): void {
     if (endpointNames.has(e.name)) throw new Error(`lab: duplicate endpoint "${e.name}"`);
     endpointNames.add(e.name);
     if (!hostNames.has(e.host)) throw new Error(`lab: endpoint "${e.name}" names unknown host "${e.host}"`);
+    if (spec.hosts.some((h) => h.name === e.host && h.docker)) throw new Error(`lab: endpoint "${e.name}": host "${e.host}" runs Docker; give it containers instead`);
     perHost.set(e.host, (perHost.get(e.host) ?? 0) + 1);
     if ((perHost.get(e.host) ?? 0) > A.MAX_ENDPOINTS_PER_HOST) throw new Error(`lab: too many endpoints on ${e.host}`);
     for (const port of [...(e.listen?.tcp ?? []), ...(e.listen?.udp ?? [])]) {
@@ -483,5 +664,11 @@ function validateSpec(spec: LabSpec): void {
         throw new Error(`lab: endpoint "${e.name}" cannot listen on port ${port}`);
       }
     }
+  }
+  for (const c of spec.containers ?? []) {
+    if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{1,62}$/.test(c.name)) throw new Error(`lab: container name "${c.name}" is not a Docker container name`);
+    if (endpointNames.has(c.name)) throw new Error(`lab: duplicate endpoint or container "${c.name}"`);
+    endpointNames.add(c.name);
+    if (!spec.hosts.some((h) => h.name === c.host && h.docker)) throw new Error(`lab: container "${c.name}": host "${c.host}" is not a Docker host (docker: true)`);
   }
 }

@@ -5,6 +5,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
+import { DockerdRecord, stopDockerd } from './docker';
 import { isAlive, run, sleep } from './run';
 
 export const REGISTRY_DIR = '/run/netpol-lab';
@@ -18,6 +19,13 @@ export interface LabRecord {
   /** Links created in the root namespace. */
   rootLinks: string[];
   tmpDir: string;
+  /** Docker lab hosts' daemons (see docker.ts). */
+  dockerds?: DockerdRecord[];
+  /**
+   * Processes outside the lab's named namespaces: containers' processes and the listeners the lab
+   * runs in their network namespaces (killed at teardown even when their daemon is gone).
+   */
+  pids?: number[];
 }
 
 export function recordPath(id: string): string {
@@ -77,6 +85,14 @@ export async function removeNetns(name: string): Promise<void> {
 
 /** Removes everything a record lists. Idempotent. */
 export async function teardownRecord(record: LabRecord): Promise<void> {
+  for (const pid of record.pids ?? []) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      /* gone already */
+    }
+  }
+  for (const d of record.dockerds ?? []) await stopDockerd(d, record.pids ?? []);
   for (const ns of [...record.netns].reverse()) await removeNetns(ns);
   for (const link of record.rootLinks) await run(['ip', 'link', 'del', link], { check: false });
   if (record.tmpDir.startsWith('/tmp/netpol-lab-')) fs.rmSync(record.tmpDir, { recursive: true, force: true });

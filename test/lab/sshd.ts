@@ -90,7 +90,12 @@ export function writeSshdConfig(file: string, opts: { listen: string; hostKeyPat
  * the overlays (and hides root's ~/.bashrc) and then sleeps forever. Returns its pid once the mounts are in place.
  */
 /** `stateDir` undefined: the host shares this machine's state folder (see LabSpec.sharedFilesystem). */
-export async function startAnchor(netns: string, loginDir: string, stateDir: string | undefined, logFile: string): Promise<number> {
+/**
+ * `dockerSocket`: the host runs its own dockerd (docker.ts); the host gets a /run of its own in
+ * which /run/docker.sock leads to that daemon's socket, so `docker` on the host (over SSH, with or
+ * without sudo) finds its daemon where a Docker host has it.
+ */
+export async function startAnchor(netns: string, loginDir: string, stateDir: string | undefined, logFile: string, dockerSocket?: string): Promise<number> {
   fs.mkdirSync(STATE_DIR, { recursive: true });
   const script = [
     'set -e',
@@ -101,11 +106,12 @@ export async function startAnchor(netns: string, loginDir: string, stateDir: str
     // A lab host is a fresh machine: the test machine's root shell setup (e.g. a pyenv init in
     // ~/.bashrc, ~0.2 s of CPU that bash spends on every command sshd runs) stays outside it.
     'if [ -s /root/.bashrc ]; then mount --bind /dev/null /root/.bashrc; fi',
+    'if [ -n "$3" ]; then mount -t tmpfs -o mode=0755 netpol-lab-run /run; mkdir -p /run/sshd; ln -s "$3" /run/docker.sock; fi',
     'echo ready',
     'exec sleep 2147483647',
   ].join('\n');
   const log = fs.openSync(logFile, 'a');
-  const child = spawn('ip', ['netns', 'exec', netns, 'sh', '-c', script, 'anchor', loginDir, stateDir ?? ''], {
+  const child = spawn('ip', ['netns', 'exec', netns, 'sh', '-c', script, 'anchor', loginDir, stateDir ?? '', dockerSocket ?? ''], {
     stdio: ['ignore', 'pipe', log],
     detached: true,
   });

@@ -8,7 +8,7 @@ import { compile } from "../../compile";
 import { ParsedArgs, single, UsageError } from "../args";
 import { Command } from "../command";
 import { CliIo, EXIT } from "../io";
-import { loadModelFile } from "../load";
+import { loadLiveModel, loadModelFile } from "../load";
 
 export function probesOf(args: ParsedArgs): Probe[] {
   const texts = args.options.probe ?? [];
@@ -68,7 +68,7 @@ destination. A probe is tcp/PORT, udp/PORT, sctp/PORT or icmp/TYPE (icmp/8 is pi
     const format = single(args, "format") ?? "table";
     if (format !== "table" && format !== "json") throw new UsageError(`--format must be "table" or "json", not "${format}"`);
     const probes = probesOf(args);
-    const ps = compile(await loadModelFile(args.positional[0], io.cwd));
+    const ps = compile((await loadLiveModel(args.positional[0], io)).model);
     const classes = new ClassAnalysis(ps);
     io.out(format === "json" ? matrixJson(ps, probes, classes) : formatMatrixTable(ps, probes, classes));
     return EXIT.ok;
@@ -93,7 +93,7 @@ direction (egress of A, ingress of B), the rule or default that decided, by its 
     const format = single(args, "format") ?? "text";
     if (format !== "text" && format !== "json") throw new UsageError(`--format must be "text" or "json", not "${format}"`);
     const [probe] = probesOf(args);
-    const ps = compile(await loadModelFile(args.positional[0], io.cwd));
+    const ps = compile((await loadLiveModel(args.positional[0], io)).model);
     const analyzer = new Analyzer(ps);
     const from = requireEndpoint(analyzer, single(args, "from"), "from");
     const to = requireEndpoint(analyzer, single(args, "to"), "to");

@@ -4,7 +4,7 @@ import { Renderer } from "../../render";
 import { single, UsageError } from "../args";
 import { Command } from "../command";
 import { EXIT } from "../io";
-import { loadModelFile } from "../load";
+import { loadLiveModel } from "../load";
 
 export const renderCommand: Command = {
   name: "render",
@@ -22,7 +22,7 @@ ipset restore input followed by the iptables-restore and ip6tables-restore input
   async run(args, io) {
     const host = single(args, "host");
     if (host === undefined) throw new UsageError("--host is required");
-    const ps = compile(await loadModelFile(args.positional[0], io.cwd));
+    const ps = compile((await loadLiveModel(args.positional[0], io)).model);
     if (!ps.hosts.some((h) => h.name === host)) {
       throw new UsageError(`--host: no host named "${host}" in the model (hosts: ${ps.hosts.map((h) => h.name).join(", ") || "none"})`);
     }
