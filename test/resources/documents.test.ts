@@ -24,6 +24,7 @@ describe("checkDocument", () => {
 });
 
 describe("diffDocument", () => {
+  const PROD = { context: "prod" };
   it.each<[DocumentKind, Record<string, unknown>, Record<string, unknown>, boolean, string[]]>([
     ["profile", { profileId: "WEB" }, { profileId: "WEB" }, false, []],
     ["profile", { profileId: "WEB" }, { profileId: "WEB", tags: ["X"] }, true, []],
@@ -31,6 +32,14 @@ describe("diffDocument", () => {
     ["policy", { name: "a", selector: "all()" }, { name: "b", selector: "all()" }, true, ["name"]],
     ["networkPolicy", policy, { ...policy, metadata: { name: "db", namespace: "other" } }, true, ["metadata"]],
     ["networkPolicy", policy, { ...policy, cluster: { context: "prod" } }, true, ["cluster"]],
+    // With a cluster, the object as written decides: spellings the API server stores alike are no change.
+    ["networkPolicy", { ...policy, cluster: PROD }, { ...policy, spec: { ...policy.spec, policyTypes: ["Ingress"], ingress: [{ ports: [{ port: 6379, protocol: "TCP" }] }] }, cluster: PROD }, false, []],
+    ["networkPolicy", { ...policy, cluster: PROD }, { ...policy, spec: { ...policy.spec, egress: [] }, cluster: PROD }, false, []],
+    ["networkPolicy", { ...policy, cluster: PROD }, { ...policy, apiVersion: "extensions/v1beta1", cluster: PROD }, false, []],
+    ["networkPolicy", { ...policy, cluster: PROD }, { ...policy, spec: { ...policy.spec, policyTypes: ["Ingress", "Egress"] }, cluster: PROD }, true, []],
+    ["networkPolicy", { ...policy, cluster: PROD }, { ...policy, cluster: { ...PROD, force: true } }, true, []],
+    // Without one, the document as given.
+    ["networkPolicy", policy, { ...policy, spec: { ...policy.spec, policyTypes: ["Ingress"] } }, true, []],
   ])("%s", async (kind, olds, news, changes, replaces) => {
     expect(await diffDocument(kind, olds, news)).toEqual({ changes, replaces, deleteBeforeReplace: false });
   });
