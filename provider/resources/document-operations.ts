@@ -117,6 +117,23 @@ async function clusterMoved(olds: Props, news: Props): Promise<boolean> {
   return clusterKey(olds.cluster) !== clusterKey(news.cluster);
 }
 
+/**
+ * What a change is judged on: the user's inputs; for a NetworkPolicy with a cluster, the document
+ * as the object written (the API server's defaults in, empty lists and maps out), because the
+ * server stores both spellings alike. So `policyTypes` written out or left to its default,
+ * `protocol: TCP` or none, `ingress: []` or none are no change: after an import, whose inputs come
+ * from the live (defaulted) object, a program declaring its manifest as written updates nothing.
+ */
+function comparedInputs(kind: DocumentKind, p: Props): Props {
+  const inputs = userInputs(p);
+  if (kind !== "networkPolicy" || !isRecord(p.cluster) || containsUnknown(documentFields(p))) return inputs;
+  try {
+    return { cluster: inputs.cluster, written: desiredObject(clusterObjectOf(kind, documentOf(kind, p))).object };
+  } catch {
+    return inputs; // not writable (create reports why): compared as given
+  }
+}
+
 /** Only property names and booleans leave diff: never a kubeconfig, a server or a kubeconfig error. */
 export async function diffDocument(kind: DocumentKind, olds: Props, news: Props): Promise<{ changes: boolean; replaces: string[]; deleteBeforeReplace: boolean }> {
   const replaceKey = kind === "profile" ? "profileId" : kind === "policy" ? "name" : "metadata";
@@ -124,7 +141,7 @@ export async function diffDocument(kind: DocumentKind, olds: Props, news: Props)
   const sameWhere = (p: Props) => identity(kind, { ...p, cluster: olds.cluster });
   const replaces = clusterChanged ? ["cluster"] : sameWhere(olds) !== sameWhere(news) ? [replaceKey] : [];
   const drifted = typeof olds.drift === "string";
-  const changes = canonical(userInputs(olds)) !== canonical(userInputs(news)) || drifted;
+  const changes = canonical(comparedInputs(kind, olds)) !== canonical(comparedInputs(kind, news)) || drifted;
   return { changes: changes || replaces.length > 0, replaces, deleteBeforeReplace: false };
 }
 

@@ -1,7 +1,9 @@
-/** Profile, Policy and NetworkPolicy providers: validation, identity, and the cluster push (test API server). */
+/**
+ * Profile, Policy and NetworkPolicy providers: validation and identity (no server). What they do
+ * with a cluster target, against a real kube-apiserver, is cluster-documents.test.ts.
+ */
 import { checkDocument, createDocument, deleteDocument, diffDocument, DocumentKind, readDocument } from "../../provider/resources/document-operations";
 import { UNKNOWN } from "../../provider/resources/inputs";
-import { KubeApiServer, startKubeApiServer } from "../support/kube-apiserver";
 
 const policy = { apiVersion: "networking.k8s.io/v1", kind: "NetworkPolicy", metadata: { name: "db", namespace: "shop" }, spec: { podSelector: { matchLabels: { role: "db" } }, ingress: [{ ports: [{ port: 6379 }] }] } };
 
@@ -24,6 +26,7 @@ describe("checkDocument", () => {
 });
 
 describe("diffDocument", () => {
+  const PROD = { context: "prod" };
   it.each<[DocumentKind, Record<string, unknown>, Record<string, unknown>, boolean, string[]]>([
     ["profile", { profileId: "WEB" }, { profileId: "WEB" }, false, []],
     ["profile", { profileId: "WEB" }, { profileId: "WEB", tags: ["X"] }, true, []],
@@ -31,34 +34,15 @@ describe("diffDocument", () => {
     ["policy", { name: "a", selector: "all()" }, { name: "b", selector: "all()" }, true, ["name"]],
     ["networkPolicy", policy, { ...policy, metadata: { name: "db", namespace: "other" } }, true, ["metadata"]],
     ["networkPolicy", policy, { ...policy, cluster: { context: "prod" } }, true, ["cluster"]],
+    // With a cluster, the object as written decides: spellings the API server stores alike are no change.
+    ["networkPolicy", { ...policy, cluster: PROD }, { ...policy, spec: { ...policy.spec, policyTypes: ["Ingress"], ingress: [{ ports: [{ port: 6379, protocol: "TCP" }] }] }, cluster: PROD }, false, []],
+    ["networkPolicy", { ...policy, cluster: PROD }, { ...policy, spec: { ...policy.spec, egress: [] }, cluster: PROD }, false, []],
+    ["networkPolicy", { ...policy, cluster: PROD }, { ...policy, apiVersion: "extensions/v1beta1", cluster: PROD }, false, []],
+    ["networkPolicy", { ...policy, cluster: PROD }, { ...policy, spec: { ...policy.spec, policyTypes: ["Ingress", "Egress"] }, cluster: PROD }, true, []],
+    ["networkPolicy", { ...policy, cluster: PROD }, { ...policy, cluster: { ...PROD, force: true } }, true, []],
+    // Without one, the document as given.
+    ["networkPolicy", policy, { ...policy, spec: { ...policy.spec, policyTypes: ["Ingress"] } }, true, []],
   ])("%s", async (kind, olds, news, changes, replaces) => {
     expect(await diffDocument(kind, olds, news)).toEqual({ changes, replaces, deleteBeforeReplace: false });
-  });
-});
-
-describe("NetworkPolicy pushed to a cluster", () => {
-  let server: KubeApiServer;
-  beforeAll(async () => { server = await startKubeApiServer(); });
-  afterAll(async () => { await server.close(); });
-
-  it("applies server-side, reads back (gone = empty id), deletes", async () => {
-    const inputs = { ...policy, metadata: { name: "db", namespace: "default" }, cluster: { kubeconfigContent: server.kubeconfig() } };
-    const created = await createDocument("networkPolicy", inputs);
-    expect(created.id).toBe("default/db");
-    expect(created.outs.live).toMatchObject({ spec: { podSelector: { matchLabels: { role: "db" } } } });
-    const patch = server.requests.find((r) => r.method === "PATCH");
-    expect(patch?.path).toContain("/apis/networking.k8s.io/v1/namespaces/default/networkpolicies/db");
-
-    const read = await readDocument("networkPolicy", created.id, created.outs);
-    expect(read.id).toBe(created.id);
-    expect((await diffDocument("networkPolicy", read.props, inputs)).changes).toBe(false);
-
-    await deleteDocument("networkPolicy", created.outs);
-    expect((await readDocument("networkPolicy", created.id, created.outs)).id).toBe("");
-  });
-
-  it("says which policy failed and why", async () => {
-    const inputs = { ...policy, cluster: { kubeconfigContent: server.kubeconfig({ token: "forbidden-token" }) } };
-    await expect(createDocument("networkPolicy", inputs)).rejects.toThrow(/NetworkPolicy shop\/db: server-side apply failed: .*forbidden/i);
   });
 });
