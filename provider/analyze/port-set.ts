@@ -2,7 +2,7 @@
  * Port sets: sorted, disjoint, non-adjacent inclusive ranges over one protocol's value space
  * (a destination port, or ICMP `type × 256 + code`). Pure functions; inputs are never changed.
  */
-import { PortRange } from "../ir";
+import { mergeRanges, PortRange } from "../ir";
 
 export type PortSet = readonly PortRange[];
 
@@ -11,16 +11,9 @@ export const SPACE_MAX = 65535;
 export const FULL: PortSet = [{ from: 0, to: SPACE_MAX }];
 export const EMPTY: PortSet = [];
 
-/** Sorts and merges overlapping or adjacent ranges. */
+/** Sorts and merges overlapping or adjacent ranges; empty ones (from > to) are dropped. */
 export function normalize(ranges: readonly PortRange[]): PortSet {
-  const sorted = [...ranges].filter((r) => r.from <= r.to).sort((a, b) => a.from - b.from);
-  const out: PortRange[] = [];
-  for (const r of sorted) {
-    const last = out[out.length - 1];
-    if (last && r.from <= last.to + 1) last.to = Math.max(last.to, r.to);
-    else out.push({ from: r.from, to: r.to });
-  }
-  return out;
+  return mergeRanges(ranges.filter((r) => r.from <= r.to));
 }
 
 export function intersect(a: PortSet, b: PortSet): PortSet {

@@ -39,6 +39,18 @@ export interface PortRange {
   to: number;
 }
 
+/** Sorts and merges overlapping or adjacent ranges (nft refuses overlapping set intervals). */
+export function mergeRanges(ranges: readonly PortRange[]): PortRange[] {
+  const sorted = [...ranges].sort((a, b) => a.from - b.from || a.to - b.to);
+  const out: PortRange[] = [];
+  for (const r of sorted) {
+    const last = out[out.length - 1];
+    if (last && r.from <= last.to + 1) last.to = Math.max(last.to, r.to);
+    else out.push({ from: r.from, to: r.to });
+  }
+  return out;
+}
+
 /** Every present field must hold (AND); an absent field matches anything. */
 export interface Match {
   /** Conditions on the source address (all must hold). */

@@ -14,7 +14,7 @@
  * one branch group per family it can match. A positive test of a set with no address of that family
  * can never hold (the group is dropped); a negated one always holds (the test is dropped).
  */
-import { Match, PortRange, PROTO } from "../ir";
+import { Match, mergeRanges, PortRange, PROTO } from "../ir";
 import type { Family } from "../model/net";
 
 /** A source or destination address test against one family's part of a set. */
@@ -63,18 +63,6 @@ export interface SetFacts {
 /** Protocols with ports at the usual offsets (what `th dport` / `-m multiport` read). */
 export const PORTED: readonly number[] = [PROTO.tcp, PROTO.udp, 33 /* dccp */, PROTO.sctp, PROTO.udplite];
 export const icmpProtocol = (f: Family): number => (f === 4 ? PROTO.icmp : PROTO.icmpv6);
-
-/** Sorts and merges ranges, so renderers get no overlaps (nft refuses overlapping set intervals). */
-export function mergeRanges(ranges: readonly PortRange[]): PortRange[] {
-  const sorted = [...ranges].sort((a, b) => a.from - b.from || a.to - b.to);
-  const out: PortRange[] = [];
-  for (const r of sorted) {
-    const last = out[out.length - 1];
-    if (last && r.from <= last.to + 1) last.to = Math.max(last.to, r.to);
-    else out.push({ from: r.from, to: r.to });
-  }
-  return out;
-}
 
 /** The conjunction of two protocol conditions, or null when no protocol satisfies both. */
 function andProto(a: ProtoCond | undefined, b: ProtoCond): ProtoCond | undefined | null {
