@@ -15,7 +15,7 @@
  */
 import { AddressMatch, Match, PolicySet, PortRange, Program, PROTO } from "../ir";
 import { Address, containsAddress, Family, parseAddress, parseCidr, Cidr } from "../model/net";
-import { EMPTY, FULL, intersect, normalize, PortSet, SPACE_MAX, subtract, union } from "./port-set";
+import { EMPTY, FULL, intersect, normalize, overlaps, PortSet, SPACE_MAX, subtract, union } from "./port-set";
 import { Probe, probeForFamily } from "./probe";
 
 /** One piece of a protocol's value space with the verdict and the rules that decided it. */
@@ -161,19 +161,11 @@ function mergePieces(pieces: readonly Piece[]): Piece[] {
 /** Both must allow: the verdict of two outcomes of one flow (an egress and an ingress, two layers). */
 export function bothAllow(a: Outcome, b: Outcome): Outcome {
   const out: Piece[] = [];
-  let i = 0;
-  let j = 0;
-  while (i < a.length && j < b.length) {
-    const pa = a[i];
-    const pb = b[j];
-    const from = Math.max(pa.from, pb.from);
-    const to = Math.min(pa.to, pb.to);
+  overlaps(a, b, (pa, pb, from, to) => {
     const allowed = pa.allowed && pb.allowed;
     const why = allowed || (!pa.allowed && !pb.allowed) ? [...new Set([...pa.why, ...pb.why])] : pa.allowed ? pb.why : pa.why;
     out.push({ from, to, allowed, why });
-    if (pa.to === to) i++;
-    if (pb.to === to) j++;
-  }
+  });
   return mergePieces(out);
 }
 

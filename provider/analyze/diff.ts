@@ -6,7 +6,7 @@
 import { PolicySet, PortRange, PROTO } from "../ir";
 import { ClassAnalysis, Outcome, PairOutcome, Piece, protocolsOf } from "./classes";
 import { groupText, valuesText } from "./flows";
-import { FULL, normalize } from "./port-set";
+import { FULL, normalize, overlaps } from "./port-set";
 import { Probe } from "./probe";
 
 /** One group of flows whose verdict changed the same way. */
@@ -43,17 +43,9 @@ const joinWhy = (why: readonly string[], allowed: boolean) => (why.length === 0 
 /** The values where two outcomes of one protocol differ in verdict, with the old and new reasons. */
 function changedPieces(before: Outcome, after: Outcome): { allowed: boolean; range: PortRange; was: Piece; now: Piece }[] {
   const out: { allowed: boolean; range: PortRange; was: Piece; now: Piece }[] = [];
-  let i = 0;
-  let j = 0;
-  while (i < before.length && j < after.length) {
-    const a = before[i];
-    const b = after[j];
-    const from = Math.max(a.from, b.from);
-    const to = Math.min(a.to, b.to);
+  overlaps(before, after, (a, b, from, to) => {
     if (a.allowed !== b.allowed) out.push({ allowed: b.allowed, range: { from, to }, was: a, now: b });
-    if (a.to === to) i++;
-    if (b.to === to) j++;
-  }
+  });
   return out;
 }
 

@@ -16,17 +16,26 @@ export function normalize(ranges: readonly PortRange[]): PortSet {
   return mergeRanges(ranges.filter((r) => r.from <= r.to));
 }
 
-export function intersect(a: PortSet, b: PortSet): PortSet {
-  const out: PortRange[] = [];
+/**
+ * Walks two sorted lists of disjoint ranges together and calls `visit` for every stretch both
+ * cover, in order, with the range of each list that holds it.
+ */
+export function overlaps<A extends PortRange, B extends PortRange>(a: readonly A[], b: readonly B[], visit: (x: A, y: B, from: number, to: number) => void): void {
   let i = 0;
   let j = 0;
   while (i < a.length && j < b.length) {
     const from = Math.max(a[i].from, b[j].from);
     const to = Math.min(a[i].to, b[j].to);
-    if (from <= to) out.push({ from, to });
-    if (a[i].to < b[j].to) i++;
-    else j++;
+    if (from <= to) visit(a[i], b[j], from, to);
+    const [endA, endB] = [a[i].to, b[j].to];
+    if (endA <= endB) i++;
+    if (endB <= endA) j++;
   }
+}
+
+export function intersect(a: PortSet, b: PortSet): PortSet {
+  const out: PortRange[] = [];
+  overlaps(a, b, (_x, _y, from, to) => out.push({ from, to }));
   return out;
 }
 
