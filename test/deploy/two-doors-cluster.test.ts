@@ -1,10 +1,10 @@
 /**
  * Both doors onto the deploy layer agree on a cluster: examples/kubernetes-networkpolicy through
  * the engine harness (`pulumi up`) and a model file with the same NetworkPolicy through the
- * `netpol` CLI, against the TEST API SERVER (test/support/kube-apiserver.ts, a local HTTPS stand-in
- * for the Kubernetes API). What `pulumi up` writes is ours and in sync for `netpol status`; a hand
- * edit repaired by `netpol apply` is no drift for the next refresh; what `netpol apply` writes is
- * in sync for the resource too.
+ * `netpol` CLI, against a REAL kube-apiserver (v1.26.3 with etcd; test/support/real-kube-apiserver.ts).
+ * What `pulumi up` writes is ours and in sync for `netpol status`; a hand edit, and an edit by
+ * another server-side-apply manager, is drift for both doors, and repaired by `netpol apply` it is
+ * no drift for the next refresh; what `netpol apply` writes is in sync for the resource too.
  */
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -13,31 +13,32 @@ import { stringify } from "yaml";
 import { KubeClient } from "../../provider/targets/kube/client";
 import { runEngine } from "../engine/run-engine";
 import { runCli } from "../support/cli";
-import { KubeApiServer, startKubeApiServer } from "../support/kube-apiserver";
+import { describeWithRealKube, RealKubeApiServer, startRealKubeApiServer } from "../support/real-kube-apiserver";
 import { SEED_POLICY } from "../support/models";
 
 const PROGRAM = path.resolve(__dirname, "..", "..", "examples", "kubernetes-networkpolicy");
-const TOKEN = "two-doors-token-0815";
 const ref = { apiVersion: "networking.k8s.io/v1", kind: "NetworkPolicy", name: "test-network-policy", namespace: "default" };
 const TITLE = "networking.k8s.io/v1 NetworkPolicy default/test-network-policy";
 
-let server: KubeApiServer;
+let server: RealKubeApiServer;
 let admin: KubeClient;
 let dir: string;
 
+describeWithRealKube("both doors on a real kube-apiserver", () => {
 beforeAll(async () => {
-  server = await startKubeApiServer({ tokens: { [TOKEN]: { user: "deployer" } } });
-  admin = await KubeClient.connect({ inline: server.kubeconfig({ token: TOKEN }) });
+  // NetworkPolicies only: no Calico API needed.
+  server = await startRealKubeApiServer({ calico: false });
+  admin = await KubeClient.connect({ inline: server.kubeconfig() });
   dir = fs.mkdtempSync(path.join(os.tmpdir(), "netpol-two-doors-cluster-"));
 });
 afterAll(async () => {
-  await server.close();
+  await server?.close();
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
 test("pulumi up → netpol status in sync; a hand edit repaired by netpol apply → refresh without drift", async () => {
   const kubeconfig = path.join(dir, "kubeconfig.yaml");
-  fs.writeFileSync(kubeconfig, server.kubeconfig({ token: TOKEN }));
+  fs.writeFileSync(kubeconfig, server.kubeconfig());
   const engine = async (op: string) => {
     const r = await runEngine([op, PROGRAM, "--state", path.join(dir, "state.json"), "--config", `kubeconfig=${kubeconfig}`, "--config", "context=test"]);
     if (r.code !== 0) throw new Error(`${op} failed (${r.code}):\n${r.stdout}\n${r.stderr}`);
@@ -75,6 +76,19 @@ test("pulumi up → netpol status in sync; a hand edit repaired by netpol apply 
   expect(repaired).not.toMatch(/^ +[+~] drift:/m);
   expect(await engine("refresh")).toContain("0 drifted");
 
+  // Another server-side-apply manager (kubectl apply --server-side --force-conflicts): the same, named after it.
+  const spec = structuredClone((await admin.get(ref))?.spec) as typeof SEED_POLICY.spec;
+  spec.ingress[0].ports[0].port = 7000;
+  await admin.apply({ apiVersion: ref.apiVersion, kind: ref.kind, metadata: { name: ref.name, namespace: ref.namespace }, spec }, { fieldManager: "someone-else", force: true });
+  r = await runCli(["status", model]);
+  expect(r.out).toContain(`  ${TITLE}: drift: changed by "someone-else"`);
+  expect(r.code).toBe(1);
+  expect(await engine("refresh")).toContain('+ drift: "changed in the cluster: spec.ingress[0].ports[0].port: 6379 → 7000"');
+  r = await runCli(["apply", model]);
+  expect(r.err).toBe("");
+  expect(r.out).toContain(`  ${TITLE}: updated`);
+  expect(await engine("refresh")).not.toMatch(/^ +[+~] drift:/m);
+
   // What netpol apply wrote, the resource keeps: an up after it changes nothing.
   expect(await engine("up")).not.toMatch(/[~+] 1 (updated|created)/);
   expect((await runCli(["status", model])).code).toBe(0);
@@ -83,3 +97,4 @@ test("pulumi up → netpol status in sync; a hand edit repaired by netpol apply 
   r = await runCli(["status", model]);
   expect(r.out).toContain(`  ${TITLE}: missing: not in the cluster; run apply`);
 }, 240_000);
+});

@@ -1,6 +1,6 @@
 /**
- * NetworkPolicy import through the SDK's real dynamic provider server (gRPC Read), against the
- * TEST SERVER standing in for the Kubernetes API (test/support/kube-apiserver.ts). It shows what
+ * NetworkPolicy import through the SDK's real dynamic provider server (gRPC Read), against a REAL
+ * kube-apiserver (v1.26.3 with etcd; test/support/real-kube-apiserver.ts). It shows what
  * works with the engine as it is: a Read that carries the program's inputs (the cluster and the
  * serialized provider) fills the document from the live object and hands back inputs, as an
  * import needs. A Read with nothing but the id — what the engine's import step sends today — cannot
@@ -11,20 +11,19 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { networkPolicyProvider } from "../../provider/resources/document-providers";
 import { ProviderServer, ResourceRef } from "../engine/provider-client";
-import { KubeApiServer, startKubeApiServer } from "../support/kube-apiserver";
-import { SERVED_TYPES } from "../support/kube-apiserver-store";
+import { KubeClient } from "../../provider/targets/kube/client";
+import { describeWithRealKube, RealKubeApiServer, startRealKubeApiServer, TOKENS } from "../support/real-kube-apiserver";
 
-const TOKEN = "tok-import-51be0c";
 const REF: ResourceRef = { urn: "urn:pulumi:dev::netpol::pulumi-nodejs:dynamic/netpol:NetworkPolicy::legacy", type: "pulumi-nodejs:dynamic/netpol:NetworkPolicy", name: "legacy" };
 
-describe("NetworkPolicy import through the dynamic provider server (test API server)", () => {
-  let kube: KubeApiServer;
+describeWithRealKube("NetworkPolicy import through the dynamic provider server (real API server)", () => {
+  let kube: RealKubeApiServer;
   let server: ProviderServer;
   let providerText: string;
   beforeAll(async () => {
-    kube = await startKubeApiServer({ tokens: { [TOKEN]: { user: "alice" } } });
+    kube = await startRealKubeApiServer({ calico: false });
     const live = { apiVersion: "networking.k8s.io/v1", kind: "NetworkPolicy", metadata: { name: "legacy", namespace: "default" }, spec: { podSelector: { matchLabels: { app: "db" } }, ingress: [{ from: [{ podSelector: { matchLabels: { app: "web" } } }] }] } };
-    expect(kube.store.apply(SERVED_TYPES[0], "default", "legacy", live, "kubectl", false).status).toBe(201);
+    await (await KubeClient.connect({ inline: kube.kubeconfig() })).apply(live, { fieldManager: "kubectl" });
     providerText = (await pulumi.runtime.serializeFunction(() => networkPolicyProvider, { allowSecrets: true })).text;
     server = await ProviderServer.start(path.resolve(__dirname, "../.."));
     await server.configure({});
@@ -35,14 +34,18 @@ describe("NetworkPolicy import through the dynamic provider server (test API ser
   });
 
   it("a Read with the cluster among the inputs fills the document and returns inputs", async () => {
-    const cluster = { kubeconfigContent: kube.kubeconfig({ token: TOKEN }) };
+    // The reader may get: an import needs no more.
+    const cluster = { kubeconfigContent: kube.kubeconfig({ user: "reader" }) };
     const read = await server.read(REF, "default/legacy", {}, { __provider: providerText, apiVersion: "networking.k8s.io/v1", kind: "NetworkPolicy", cluster });
     expect(read.id).toBe("default/legacy");
     const doc = { apiVersion: "networking.k8s.io/v1", kind: "NetworkPolicy", metadata: { name: "legacy", namespace: "default" }, spec: { podSelector: { matchLabels: { app: "db" } }, ingress: [{ from: [{ podSelector: { matchLabels: { app: "web" } } }] }] } };
-    expect(read.inputs).toMatchObject({ ...doc, cluster });
-    expect(read.properties).toMatchObject({ ...doc, document: doc });
+    // The live object is what the server stored: policyTypes defaulted.
+    const stored = { ...doc, spec: { ...doc.spec, policyTypes: ["Ingress"] } };
+    const { __provider: _provider, ...inputs } = read.inputs ?? {};
+    expect(inputs).toEqual({ ...stored, cluster });
+    expect(read.properties).toMatchObject({ ...stored, document: stored });
     const { cluster: _c, __provider: _p, ...shown } = read.properties;
-    expect(JSON.stringify(shown)).not.toContain(TOKEN);
+    expect(JSON.stringify(shown)).not.toContain(TOKENS.reader);
   }, 60_000);
 
   it("a Read with only the id (the engine's import step today) cannot load a dynamic provider", async () => {
