@@ -3,7 +3,7 @@ import * as path from "path";
 import { endpointOfContainer, HostDiscovery, mergeDiscovered } from "../../provider/deploy/discovery";
 import { InputError } from "../../provider/model/errors";
 import { parseModel } from "../../provider/model/model";
-import { DockerContainer, parseInspect } from "../../provider/targets/ssh/docker-containers";
+import { DOCKER_CONTAINERS_COMMAND, DockerContainer, parseInspect, readContainers } from "../../provider/targets/ssh/docker-containers";
 
 const inspect = fs.readFileSync(path.join(__dirname, "../fixtures/docker/inspect.json"), "utf8");
 
@@ -85,5 +85,30 @@ describe("mergeDiscovered", () => {
       'm.yaml: container web on host d1 (id 111111111111).profiles[0]: profile "NOPE" is not defined under profiles'],
   ])("%s is an error naming both", (_what, hosts, message) => {
     expect(clash(hosts)).toContain(message);
+  });
+});
+
+describe("readContainers: what the host's docker says, as the user reads it", () => {
+  const session = (code: number, stdout: string, stderr: string) => ({
+    name: "d1",
+    run: async (command: string) => {
+      expect(command).toBe(DOCKER_CONTAINERS_COMMAND); // fixed: nothing of the model in it
+      return { code, stdout, stderr };
+    },
+  });
+  test.each([
+    [127, "", "docker: command not found", "host d1: discover docker containers failed: docker is not installed (no docker command on the PATH). Install Docker on the host, or remove discover: docker from it"],
+    [1, "", "permission denied while trying to connect to the Docker daemon socket at unix:///var/run/docker.sock: Get ...", "host d1: discover docker containers failed: no permission to use the Docker daemon: permission denied while trying to connect"],
+    [1, "", "Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?", "host d1: discover docker containers failed: the Docker daemon does not answer: Cannot connect to the Docker daemon"],
+    [2, "", "", "host d1: discover docker containers failed: docker exited with 2: (no message)"],
+  ])("exit %i, %j", async (code, stdout, stderr, message) => {
+    await expect(readContainers(session(code, stdout, stderr))).rejects.toThrow(message);
+  });
+  test("a container gone between ps and inspect: the others are read", async () => {
+    const list = await readContainers(session(1, inspect, "Error: No such object: 5555"));
+    expect(list.map((c) => c.name)).toEqual(["hostnet", "r1", "shop-web-1"]);
+  });
+  test("nothing running: no containers", async () => {
+    expect(await readContainers(session(0, "[]\n", ""))).toEqual([]);
   });
 });

@@ -450,10 +450,17 @@ export class Lab {
   async restartContainer(name: string, options: { newAddress?: boolean } = {}): Promise<LabContainer> {
     const c = this.container(name);
     await this.docker(c.host, ['stop', '-t', '0', name]);
-    const hold = `${name}-hold`;
-    if (options.newAddress) await this.docker(c.host, ['run', '-d', '--name', hold, '--network', 'bridge', LAB_IMAGE, '/bin/sleep', '2147483647']);
+    // Placeholders take free addresses, lowest first, until one holds the container's old one.
+    const holds: string[] = [];
+    while (options.newAddress) {
+      const hold = `${name}-hold${holds.length}`;
+      await this.docker(c.host, ['run', '-d', '--name', hold, '--network', 'bridge', LAB_IMAGE, '/bin/sleep', '2147483647']);
+      holds.push(hold);
+      if ((await inspectContainer(this.dockerSocket(c.host), hold)).NetworkSettings.Networks.bridge?.IPAddress === c.ipv4) break;
+      if (holds.length >= 16) throw new Error(`lab: no placeholder took ${c.ipv4} of ${name} on ${c.host}`);
+    }
     await this.docker(c.host, ['start', name]);
-    if (options.newAddress) await this.docker(c.host, ['rm', '-f', hold]);
+    if (holds.length > 0) await this.docker(c.host, ['rm', '-f', ...holds]);
     await this.refreshContainer(name, c.host, this.containerStates.get(name)?.listen ?? {});
     return this.container(name);
   }

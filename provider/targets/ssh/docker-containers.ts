@@ -96,8 +96,11 @@ export function parseInspect(host: string, text: string): DockerContainer[] {
     .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
-/** The running containers of the host behind `session`. Throws a HostError naming the host and cause. */
-export async function readContainers(session: SshSession): Promise<DockerContainer[]> {
+/**
+ * The running containers of the host behind `session` (an SshSession; only its name and run are
+ * used). Throws a HostError naming the host and cause.
+ */
+export async function readContainers(session: Pick<SshSession, 'name' | 'run'>): Promise<DockerContainer[]> {
   const r = await session.run(DOCKER_CONTAINERS_COMMAND, undefined, { step: STEP });
   // A container gone between ps and inspect: inspect exits 1 but prints the others.
   const vanished = r.code === 1 && /No such (object|container)/i.test(r.stderr) && r.stdout.trim().startsWith('[');
