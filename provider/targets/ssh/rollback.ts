@@ -25,12 +25,14 @@ export function hereDoc(command: string, text: string): string {
 }
 
 /**
- * What the timer runs: `sh <base>.fire.sh <base> <seconds to wait>`. It writes its own pid first
- * (so arming finds it whatever `setsid` does about forking), waits, and restores unless a disarm
- * renamed `.timer` first.
+ * What the timer runs: `sh <base>.fire.sh <base> <seconds to wait> <token>`. It writes its own pid
+ * first (so arming finds it whatever `setsid` does about forking), waits, and restores unless a
+ * disarm renamed `.timer` first. It only ever takes the record that carries its own token: a
+ * timer that somehow outlived its disarm never fires a later apply's restore.
  */
 const FIRE_SCRIPT = [
   '[ "$2" -gt 0 ] && echo $$ > "$1.timer.pid" && sleep "$2"',
+  'grep -qx "token=$3" "$1.timer" 2>/dev/null || exit 0',
   'if mv "$1.timer" "$1.firing" 2>/dev/null; then',
   '  sh "$1.rollback.sh" > "$1.fired.log" 2>&1; echo "exit $?" >> "$1.fired.log"',
   '  mv "$1.firing" "$1.fired"',
@@ -48,12 +50,12 @@ function armScript(place: TablePlace, seconds: number): string {
     'cat > "$base.rollback.sh"',
     `cat > "$base.fire.sh" <<'NETPOL_FIRE'\n${FIRE_SCRIPT}\nNETPOL_FIRE`,
     'rm -f "$base.fired" "$base.fired.log" "$base.firing" "$base.timer.pid"',
-    'since=$(date +%s); fires=$((since + ' + seconds + '))',
+    'since=$(date +%s); fires=$((since + ' + seconds + ')); token="$since.$$"',
     // systemd's own timer, where systemd is PID 1: it survives anything but a reboot.
     'if [ -d /run/systemd/system ] && [ "$(cat /proc/1/comm 2>/dev/null)" = systemd ] && command -v systemd-run >/dev/null 2>&1; then',
     `  unit="netpol-rollback-${place.table}-n$ns-$since-$$"`,
-    `  if systemd-run --quiet --collect --unit="$unit" --on-active=${seconds}s --timer-property=AccuracySec=100ms /bin/sh "$base.fire.sh" "$base" 0 >/dev/null 2>&1 && systemctl is-active --quiet "$unit.timer"; then`,
-    '    printf \'unit=%s\\nboot=%s\\nsince=%s\\nfires=%s\\n\' "$unit" "$boot" "$since" "$fires" > "$base.timer.new" && mv "$base.timer.new" "$base.timer"',
+    `  if systemd-run --quiet --collect --unit="$unit" --on-active=${seconds}s --timer-property=AccuracySec=100ms /bin/sh "$base.fire.sh" "$base" 0 "$token" >/dev/null 2>&1 && systemctl is-active --quiet "$unit.timer"; then`,
+    '    printf \'unit=%s\\nboot=%s\\nsince=%s\\nfires=%s\\ntoken=%s\\n\' "$unit" "$boot" "$since" "$fires" "$token" > "$base.timer.new" && mv "$base.timer.new" "$base.timer"',
     '    echo "armed systemd $unit"; exit 0',
     '  fi',
     '  systemctl stop "$unit.timer" >/dev/null 2>&1 || true',
@@ -64,10 +66,10 @@ function armScript(place: TablePlace, seconds: number): string {
     '  rm -f "$base.rollback.sh" "$base.fire.sh"',
     '  echo "cannot start the rollback timer: systemd is not running as PID 1 and setsid (util-linux) is not installed" >&2; exit 5',
     'fi',
-    `"$setsid_bin" sh "$base.fire.sh" "$base" ${seconds} < /dev/null > /dev/null 2>&1 &`,
+    `"$setsid_bin" sh "$base.fire.sh" "$base" ${seconds} "$token" < /dev/null > /dev/null 2>&1 &`,
     'i=0; while [ ! -s "$base.timer.pid" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done',
     'pid=$(cat "$base.timer.pid" 2>/dev/null) || pid=',
-    `want="sh $base.fire.sh $base ${seconds}"`,
+    `want="sh $base.fire.sh $base ${seconds} $token"`,
     'why=',
     'case "$pid" in',
     "  ''|*[!0-9]*) why='no timer process wrote its pid within 5 s';;",
@@ -79,7 +81,7 @@ function armScript(place: TablePlace, seconds: number): string {
     '  rm -f "$base.rollback.sh" "$base.fire.sh" "$base.timer.pid"',
     '  echo "the rollback timer did not start: $why" >&2; exit 6',
     'fi',
-    'printf \'pid=%s\\nstart=%s\\nboot=%s\\ncmd=%s\\nsince=%s\\nfires=%s\\n\' "$pid" "$(proc_start "$pid")" "$boot" "$want" "$since" "$fires" > "$base.timer.new" && mv "$base.timer.new" "$base.timer"',
+    'printf \'pid=%s\\nstart=%s\\nboot=%s\\ncmd=%s\\nsince=%s\\nfires=%s\\ntoken=%s\\n\' "$pid" "$(proc_start "$pid")" "$boot" "$want" "$since" "$fires" "$token" > "$base.timer.new" && mv "$base.timer.new" "$base.timer"',
     'echo "armed job $pid"',
   ].join('\n');
 }

@@ -12,7 +12,10 @@ import * as fs from 'fs';
 import { Lab, requireLabPrerequisites } from '../../lab/lab';
 import { runCli } from '../../support/cli';
 import { ModelInput } from '../../../provider/model/model';
-import { applyHost, deleteHost } from '../../../provider/targets/ssh/hosts';
+import { applyHost, deleteHost, readHost } from '../../../provider/targets/ssh/hosts';
+import { ArmedTimer, armRollback } from '../../../provider/targets/ssh/rollback';
+import { SshSession } from '../../../provider/targets/ssh/session';
+import { DEFAULT_STATE_DIR } from '../../../provider/targets/ssh/table-place';
 import { TEST_ONLY_PAUSE_VARIABLE, TestOnlyPauseStep } from '../../../provider/targets/ssh/test-pause';
 import { labTarget, lockIsFree, ownRules, rejection, rulesetOf, spawnCli, stackModel, stagedSets, tableFiles, timerFiles, writeModelFile } from './support';
 
@@ -76,11 +79,34 @@ describe.each([['nftables' as const], ['iptables' as const]])('%s', (backend) =>
       },
     });
     expect(seen.boot).toBe(fs.readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim());
-    expect(seen.cmd).toBe(`sh ${base}.fire.sh ${base} 20`);
+    expect(seen.token).toMatch(/^\d+\.\d+$/);
+    expect(seen.cmd).toBe(`sh ${base}.fire.sh ${base} 20 ${seen.token}`);
     expect(process).toEqual({ cmdline: seen.cmd, start: seen.start, session: seen.pid }); // alive, ours, detached
     expect(Number(seen.fires) - Number(seen.since)).toBe(20);
     expect(isAlive(Number(seen.pid))).toBe(false); // disarmed by the confirm
     expect(await timerFiles(lab, 'h1', table())).toEqual([]);
+  }, 60_000);
+
+  test("a timer that outlived its disarm never takes a later apply's record: it restores nothing", async () => {
+    await applyHost(labTarget(lab, 'h1'), rulesetOf(MODEL_A(), backend));
+    const { base } = await tableFiles(lab, 'h1', table());
+    // A stray timer: armed (2 s), its record then removed without stopping it.
+    const session = await SshSession.open(labTarget(lab, 'h1'), 'h1');
+    let stray: ArmedTimer;
+    try {
+      stray = await armRollback(session, { stateDir: DEFAULT_STATE_DIR, table: table() }, 'true\n', 2);
+    } finally {
+      session.close();
+    }
+    await lab.exec('h1', ['rm', `${base}.timer`]);
+    // An apply whose own timer is armed when the stray one wakes up.
+    const applied = await applyHost(labTarget(lab, 'h1'), rulesetOf(MODEL_B(), backend), {
+      hooks: { afterApplyBeforeConfirm: () => new Promise((r) => setTimeout(r, 4000)) },
+    });
+    expect(applied.changed).toBe(true);
+    expect(stray.kind === 'job' && isAlive(stray.pid)).toBe(false);
+    expect((await readHost(labTarget(lab, 'h1'), 'h1', backend, table())).hash).toBe(rulesetOf(MODEL_B(), backend).hash); // not restored to A
+    expect(await timerFiles(lab, 'h1', table())).toEqual([]); // nothing fired
   }, 60_000);
 
   test('without setsid (and no systemd as PID 1) arming fails, saying so, and nothing changes', async () => {
