@@ -67,7 +67,7 @@ function armScript(place: TablePlace, seconds: number): string {
     '  echo "cannot start the rollback timer: systemd is not running as PID 1 and setsid (util-linux) is not installed" >&2; exit 5',
     'fi',
     `"$setsid_bin" sh "$base.fire.sh" "$base" ${seconds} "$token" < /dev/null > /dev/null 2>&1 &`,
-    'i=0; while [ ! -s "$base.timer.pid" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done',
+    'i=0; while [ ! -s "$base.timer.pid" ] && [ $i -lt 250 ]; do sleep 0.02; i=$((i + 1)); done',
     'pid=$(cat "$base.timer.pid" 2>/dev/null) || pid=',
     `want="sh $base.fire.sh $base ${seconds} $token"`,
     'why=',
