@@ -21,6 +21,7 @@ import { rulesText } from "../provider/deploy/hosts/rules";
 import { HostOutcome, HostsTarget } from "../provider/deploy/hosts/target";
 import type { TargetReport } from "../provider/deploy/target";
 import { READ_STEPS, deleteHost, observeSsh, SshTarget } from "../provider/targets/ssh";
+import { LOCK_TABLE_STEP } from "../provider/targets/ssh/table-lock";
 import { DEFAULT_ROLLBACK_SEC } from "../provider/targets/ssh/rollback";
 import { Lab } from "../test/lab/lab";
 import { fleet } from "./generate";
@@ -40,9 +41,11 @@ const LABEL = 28;
  */
 const APPLY = {};
 
-/** Per host: SSH sessions opened and commands started, split into reads (READ_STEPS) and the rest. */
+/** Per host: SSH sessions opened and commands started, split into the table's lock, reads (READ_STEPS) and the rest. */
 interface Traffic {
   sessions: number;
+  /** Taking the table's lock (LOCK_TABLE_STEP): neither a read nor a write of the rules. */
+  locks: number;
   reads: number;
   writes: number;
   /** When the rollback timer was armed and when the confirming disarm started (ms), if it was. */
@@ -55,16 +58,17 @@ async function countTraffic<R>(fn: () => Promise<R>): Promise<{ result: R; traff
   const traffic = new Map<string, Traffic>();
   const of = (host: string): Traffic => {
     let t = traffic.get(host);
-    if (!t) traffic.set(host, (t = { sessions: 0, reads: 0, writes: 0 }));
+    if (!t) traffic.set(host, (t = { sessions: 0, locks: 0, reads: 0, writes: 0 }));
     return t;
   };
   const stop = observeSsh({
     sessionOpened: (host) => of(host).sessions++,
-    // Only the read steps (the table listing with the bridge report) read; everything else
-    // (nft -c, arming the timer, nft -f, disarm) counts as a write.
+    // Only the read steps (the table listing with the bridge report) read; the table's lock is
+    // counted on its own; everything else (nft -c, arming the timer, nft -f, disarm) counts as a write.
     commandStarted: (host, step) => {
       const t = of(host);
-      if (READ_STEPS.has(step)) t.reads++;
+      if (step === LOCK_TABLE_STEP) t.locks++;
+      else if (READ_STEPS.has(step)) t.reads++;
       else t.writes++;
       if (step === "arm rollback timer") t.armedAt = performance.now();
       if (step === "confirm and disarm") t.disarmedAt = performance.now();
@@ -85,7 +89,7 @@ function summarize(traffic: Map<string, Traffic>, hosts: number): string {
     const hi = Math.max(...values);
     return lo === hi ? String(lo) : `${lo}-${hi}`;
   };
-  return `${traffic.size}/${hosts} hosts touched; per host: ${range((t) => t.sessions)} SSH session(s), ${range((t) => t.reads)} read(s), ${range((t) => t.writes)} other command(s), counted as writes`;
+  return `${traffic.size}/${hosts} hosts touched; per host: ${range((t) => t.sessions)} SSH session(s), ${range((t) => t.locks)} lock(s), ${range((t) => t.reads)} read(s), ${range((t) => t.writes)} other command(s), counted as writes`;
 }
 
 export async function convergeBench(options: ConvergeOptions = {}): Promise<boolean> {

@@ -96,7 +96,8 @@ function ruleProblem(line: string): string | undefined {
     if (depth < 0 || depth > 1) return 'closes a block or nests sets: a rule line must keep its braces to one anonymous set';
   }
   if (depth !== 0) return 'opens a brace it does not close';
-  const word = unquoted.split(/[^a-z]+/).find((w) => FORBIDDEN_WORDS.has(w));
+  // Whole words only: set and chain names are hex digests that may spell "add".
+  const word = unquoted.split(/[^A-Za-z0-9_@]+/).find((w) => FORBIDDEN_WORDS.has(w));
   if (word) return `uses "${word}", which a rule of this project never does`;
   const target = /\b(?:jump|goto) (\S+)/.exec(unquoted);
   if (target && !NAME.test(target[1])) return `jumps to "${target[1]}", which is not a chain name of this table`;

@@ -63,11 +63,15 @@ export const hostDriver: HostDriver = {
     const current = tables[ruleset.table];
     if (!options.force && current?.hash === ruleset.hash) {
       log(`apply ${ruleset.host} ${ruleset.table} unchanged`);
-      return { host: ruleset.host, changed: false, hash: ruleset.hash, liveText: current.text };
+      const result = { host: ruleset.host, changed: false, hash: ruleset.hash, liveText: current.text };
+      await options.whileLocked?.(result);
+      return result;
     }
     writeTables(target, { ...tables, [ruleset.table]: { hash: ruleset.hash, text } });
     log(`apply ${ruleset.host} ${ruleset.table}${options.force ? " force" : ""}`);
-    return { host: ruleset.host, changed: true, hash: ruleset.hash, liveText: text };
+    const result = { host: ruleset.host, changed: true, hash: ruleset.hash, liveText: text };
+    await options.whileLocked?.(result);
+    return result;
   },
   async read(target, host, _backend, table) {
     connect(target, host);

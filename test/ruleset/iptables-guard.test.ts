@@ -3,7 +3,7 @@
  * chains and sets are refused before anything is sent; what the renderer writes passes.
  */
 import { IptablesRuleset, validateIptablesTexts, validateRuleset } from "../../provider/ruleset";
-import { renderedSeeds } from "./support";
+import { renderedFleet, renderedSeeds } from "./support";
 
 const T = "netpol_0a1b2c3d";
 const E = "NETPOL_0A1B2C3D";
@@ -65,4 +65,8 @@ test("accepted: a hand-written text of the renderer's shapes", () => {
 
 test.each(renderedSeeds("iptables"))("accepted: %s, as rendered for host %s", (_file, _host, ruleset) => {
   expect(() => validateRuleset(ruleset)).not.toThrow();
+});
+
+test("accepted: every host of a generated fleet of 1,000 endpoints (hash-named sets and chains)", () => {
+  for (const ruleset of renderedFleet("iptables")) expect(() => validateRuleset(ruleset)).not.toThrow();
 });

@@ -5,7 +5,7 @@
 import { validateNftText } from "../../provider/ruleset/nft-guard";
 import { validateRuleset } from "../../provider/ruleset";
 import { nftCheck, toolsAvailable } from "../render/support";
-import { renderedSeeds } from "./support";
+import { renderedFleet, renderedSeeds } from "./support";
 
 const T = "netpol_0a1b2c3d";
 const H = "ab12cd34ef56ab12";
@@ -52,7 +52,16 @@ describe("accepted", () => {
     expect(() => validateNftText(T, H, good)).not.toThrow();
   });
 
+  test("names whose hex digits spell a refused word (add, in @s_fa325f75add6_v4 and t_add…)", () => {
+    const named = `${head}\tset s_fa325f75add6_v4 {\n\t\ttype ipv4_addr\n\t}\n\tchain t_add000000000 {\n\t\treturn\n\t}\n${chain("\t\tmeta nfproto ipv4 ip saddr @s_fa325f75add6_v4 goto t_add000000000")}}\n`;
+    expect(() => validateNftText(T, H, named)).not.toThrow();
+  });
+
   test.each(renderedSeeds("nftables"))("%s, as rendered for host %s", (_file, _host, ruleset) => {
     expect(() => validateRuleset(ruleset)).not.toThrow();
   });
+});
+
+test("accepted: every host of a generated fleet of 1,000 endpoints (hash-named sets and chains)", () => {
+  for (const ruleset of renderedFleet("nftables")) expect(() => validateRuleset(ruleset)).not.toThrow();
 });

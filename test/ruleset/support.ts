@@ -5,6 +5,8 @@ import { compile } from "../../provider/compile";
 import { Renderer } from "../../provider/render";
 import type { HostRuleset } from "../../provider/ruleset";
 import { exampleModel, ROOT } from "../support/models";
+import { parseModel } from "../../provider/model/model";
+import { fleet } from "../../bench/generate";
 
 export function renderedSeeds(backend: HostRuleset["backend"]): [string, string, HostRuleset][] {
   return fs.readdirSync(path.join(ROOT, "examples/models")).filter((f) => f.endsWith(".yaml")).sort().flatMap((file) => {
@@ -13,4 +15,12 @@ export function renderedSeeds(backend: HostRuleset["backend"]): [string, string,
     const renderer = new Renderer(compile({ ...model, hosts }));
     return hosts.map((h): [string, string, HostRuleset] => [file, h.name, renderer.renderHost(h.name)]);
   });
+}
+
+/** Every host of the benchmarks' synthetic fleet (many sets and chains, hash-named), rendered for one backend. */
+export function renderedFleet(backend: HostRuleset["backend"]): HostRuleset[] {
+  const model = parseModel(fleet({ endpoints: 1000, hosts: 20, groups: 50, kubernetesPolicies: backend === "nftables" ? 40 : 0 }));
+  const hosts = (model.hosts ?? []).map((h) => ({ ...h, backend }));
+  const renderer = new Renderer(compile({ ...model, hosts }));
+  return hosts.map((h) => renderer.renderHost(h.name));
 }

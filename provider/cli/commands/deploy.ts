@@ -221,7 +221,7 @@ ${SELECT_HELP}`,
     for (const r of reports) {
       // A host that failed is told on stderr with its cause; a cluster object gets a FAILED line.
       if (r.kind === "hosts") for (const s of r.items) if (!s.ok) io.err(`${s.name}: ${s.error.message}`);
-      for (const l of reportLines(r, (o: ObjectOutcome, indent) => [`${indent}${o.name}: ${o.outcome}`], (s) => (r.kind === "hosts" ? undefined : `${s.name}: FAILED`))) io.out(l);
+      for (const l of reportLines(r, (o: ObjectOutcome, indent) => [`${indent}${o.name}: ${o.outcome}`, ...warningLines(o.warnings, indent)], (s) => (r.kind === "hosts" ? undefined : `${s.name}: FAILED`))) io.out(l);
     }
     io.out(summary("destroy", reports, (r) => (r.kind === "hosts" ? "" : `, ${count(r, (v: ObjectOutcome) => v.changed)} removed`)));
     const others = reports.filter((r) => r.kind !== "hosts").flatMap(problems).map((p) => `  - ${p}`);

@@ -25,6 +25,7 @@ export interface HostRecord {
 }
 
 export interface HostDriver {
+  /** Applies under the table's lock, and calls `options.whileLocked` with the result before releasing it. */
   apply(target: SshTarget, ruleset: HostRuleset, options: HostApplyOptions): Promise<ApplyResult>;
   read(target: SshTarget, host: string, backend: HostRuleset["backend"], table: string): Promise<HostReadResult>;
   delete(target: SshTarget, host: string, backend: HostRuleset["backend"], table: string, options: Pick<HostApplyOptions, "stateDir">): Promise<DeleteResult>;
@@ -34,8 +35,9 @@ export interface HostDriver {
 }
 
 /**
- * The state folder of a host, one per host name: hosts that share a filesystem (containers of one
- * machine, the namespace lab) never share rollback files or records.
+ * The record folder of a host, one per host name: hosts that share a filesystem (containers of one
+ * machine, the namespace lab) never share records. (The table's lock and rollback timer are kept
+ * per table and network namespace instead, see targets/ssh/table-place.ts.)
  */
 export function stateDirFor(host: string): string {
   return `${DEFAULT_STATE_DIR}/h_${shortHash(host, 10)}`;

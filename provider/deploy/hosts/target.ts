@@ -2,14 +2,15 @@
  * The hosts target: the model's rules in each host's packet filter, over SSH. Hosts are handled in
  * parallel (bounded); one that fails never stops the others, and keeps its previous rules.
  *
- * Every door applies with the same per-host state folder and leaves the same record, so a host
- * applied by `pulumi up` is in sync for `netpol status`, and the other way round.
+ * Every door applies through the same table lock and rollback timer on the host (keyed by the
+ * table, not by the host's name: see targets/ssh/table-place.ts) and leaves the same record, so a
+ * host applied by `pulumi up` is in sync for `netpol status`, and the other way round.
  */
 import { mapBounded } from "../../targets/pool";
 import type { SshTarget } from "../../targets/ssh/connect";
 import { diffLines } from "../line-diff";
 import { ApplyOptions, forces, ObjectOutcome, ObjectStatus, PlannedChange, Settled, Target, TargetReport } from "../target";
-import { HostDriver, HostRecord, sshDriver, stateDirFor } from "./driver";
+import { HostDriver, HostRecord, sshDriver } from "./driver";
 import { DesiredHost } from "./rules";
 import { hostSync, listingDrift } from "./sync";
 
@@ -79,10 +80,12 @@ export class HostsTarget implements Target {
       const target = this.ssh(h);
       const result = await this.driver.apply(target, h.ruleset, {
         ...(options.rollbackTimerSec !== undefined ? { rollbackTimerSec: options.rollbackTimerSec } : {}),
-        stateDir: stateDirFor(h.name),
         force: forces(options.force, h.name),
+        // The record is written before the table's lock is released: no other apply comes between.
+        whileLocked: async (r) => {
+          if (r.changed) await this.driver.writeRecord(target, h.name, h.ruleset.table, { rendered: h.text, live: r.liveText });
+        },
       });
-      if (result.changed) await this.driver.writeRecord(target, h.name, h.ruleset.table, { rendered: h.text, live: result.liveText });
       return {
         name: h.name, outcome: result.changed ? "applied" : "up to date", changed: result.changed,
         backend: h.ruleset.backend, table: h.ruleset.table, hash: result.hash, liveText: result.liveText,
@@ -102,9 +105,9 @@ export class HostsTarget implements Target {
   destroy(): Promise<TargetReport<ObjectOutcome>> {
     return this.each(async (h) => {
       const target = this.ssh(h);
-      const r = await this.driver.delete(target, h.name, h.ruleset.backend, h.ruleset.table, { stateDir: stateDirFor(h.name) });
+      const r = await this.driver.delete(target, h.name, h.ruleset.backend, h.ruleset.table, {});
       await this.driver.clearRecord(target, h.name, h.ruleset.table);
-      return { name: h.name, outcome: r.deleted ? "removed" : "nothing to remove", changed: r.deleted };
+      return { name: h.name, outcome: r.deleted ? "removed" : "nothing to remove", changed: r.deleted, ...(r.warnings ? { warnings: r.warnings } : {}) };
     });
   }
 }

@@ -1,8 +1,9 @@
 /** Options and results shared by the nftables and iptables appliers. */
 
 /**
- * The steps (SshObserver `step`) whose command only reads a host's state. A no-op apply is one
- * of them per host; everything else changes something.
+ * The steps (SshObserver `step`) whose command only reads a host's state. A no-op apply is the
+ * table's lock (table-lock.ts, LOCK_TABLE_STEP) and one of them per host; everything else changes
+ * something.
  */
 export const READ_TABLE_STEP = 'read table';
 export const READ_IPTABLES_STEP = 'read iptables state';
@@ -17,13 +18,19 @@ export interface ApplyHooks {
 export interface HostApplyOptions {
   /** Seconds after which the host restores the previous rules unless the apply was confirmed. @default 20 */
   rollbackTimerSec?: number;
-  /** Where rollback files live on the host. @default '/var/lib/pulumi-netpolicy' */
+  /** Where the table's rollback files live on the host (named after the table and the host's network namespace, see table-place.ts). @default '/var/lib/pulumi-netpolicy' */
   stateDir?: string;
   /** Apply even when the host already carries the desired hash (repairs drift). @default false */
   force?: boolean;
   /** After a failed confirm, wait for the timer and check that the host restored itself. @default true */
   waitForRollback?: boolean;
   hooks?: ApplyHooks;
+  /**
+   * Runs once the apply is done (confirmed, or found up to date), before the table's lock is
+   * released: the deploy layer writes its record there, so no other apply comes between the
+   * rules and the record of them.
+   */
+  whileLocked?: (result: ApplyResult) => Promise<void>;
 }
 
 export interface ApplyResult {
@@ -55,4 +62,6 @@ export interface DeleteResult {
   host: string;
   /** False when there was nothing to delete. */
   deleted: boolean;
+  /** As ApplyResult.warnings (e.g. a stale timer record that was removed). */
+  warnings?: string[];
 }

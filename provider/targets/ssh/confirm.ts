@@ -6,16 +6,17 @@
  */
 import { HostApplyOptions } from './apply-options';
 import { HostError } from './host-error';
-import { RollbackPlace, disarmRollback, rollbackStatus } from './rollback';
+import { TablePlace, disarmRollback, rollbackStatus } from './rollback';
 import { SshTarget } from './connect';
 import { SshSession, withSession } from './session';
+import { testOnlyPause } from './test-pause';
 
 export interface ConfirmStep<T> {
   target: SshTarget;
   host: string;
   /** The connection the apply ran on; used to check on the timer when the new one fails. */
   first: SshSession;
-  place: RollbackPlace;
+  place: TablePlace;
   timerSec: number;
   options: HostApplyOptions;
   /** Reads the host's rules over the new connection. */
@@ -27,6 +28,7 @@ export async function confirmOverNewConnection<T>(step: ConfirmStep<T>): Promise
   try {
     return await withSession(target, host, async (confirm) => {
       const state = await step.read(confirm);
+      await testOnlyPause('during-confirm', host);
       const outcome = await disarmRollback(confirm, step.place, 'confirm and disarm');
       if (outcome === 'fired') {
         throw new HostError({ host, step: 'confirm', cause: `the host-side timer (${timerSec} s) fired before the apply was confirmed; the previous rules were restored`, hint: 'Raise rollbackTimerSec or check why the host is slow' });

@@ -9,16 +9,23 @@
  * failed check removes what staging created and leaves the host as it was. `--test` parses but
  * never commits, so what only the kernel checks at commit (e.g. a jump to a missing chain) can
  * still fail a live step; such a failure restores the snapshot at once.
+ *
+ * The whole apply runs under the table's lock (table-lock.ts). The temporary sets carry a name
+ * new for each run, and an apply counts as done only when the live sets hold exactly the rendered
+ * members as well as the chains carrying the hash: sets are not covered by the chains' comment.
  */
 import * as crypto from 'crypto';
 import { HostApplyOptions, ApplyResult, DeleteResult, HostReadResult, READ_IPSETS_STEP, READ_IPTABLES_STEP } from './apply-options';
 import { BRIDGE_REPORT_SCRIPT, splitBridgeReport, warningsField } from './bridge-check';
 import { HostError } from './host-error';
 import { confirmOverNewConnection } from './confirm';
-import { DEFAULT_ROLLBACK_SEC, DEFAULT_STATE_DIR, RollbackPlace, armRollback, forgetRollbackScript, hereDoc, rollbackNow } from './rollback';
+import { DEFAULT_ROLLBACK_SEC, DEFAULT_STATE_DIR, TablePlace, armRollback, forgetRollbackScript, hereDoc, rollbackNow } from './rollback';
 import { HostRuleset, IptablesRuleset, TABLE_NAME, chainPrefix, isOwnChain, isOwnSet, validateRuleset } from '../../ruleset';
+import { bits, formatAddress, parseAddress } from '../../model/net';
 import { SshTarget } from './connect';
 import { SshSession, withSession } from './session';
+import { TableLock, lockTable } from './table-lock';
+import { testOnlyPause } from './test-pause';
 
 type Family = 'v4' | 'v6';
 const TOOLS: Record<Family, { cmd: string; restore: string }> = {
@@ -34,12 +41,27 @@ export interface IptablesState {
   hooks: Record<Family, string[]>;
   /** `ipset save` output of own sets. */
   sets: string[];
+  /** Temporary sets an interrupted earlier apply left (never referenced by a rule). */
+  leftovers: string[];
   /** The host's bridge warnings, read in the same command (see bridge-check.ts). */
   warnings?: string[];
 }
 
 function assertTable(table: string): void {
   if (!TABLE_NAME.test(table)) throw new Error(`table name "${table}" does not match ${TABLE_NAME}`);
+}
+
+/**
+ * The temporary name a set is filled under: `<table>_t` + 4 hex digits new for each run + 5 of the
+ * set name's hash (31 characters at most with a 20-character table). Two runs never share one.
+ */
+function stagingName(table: string, run: string, set: string): string {
+  return `${table}_t${run}${crypto.createHash('sha256').update(set).digest('hex').slice(0, 5)}`;
+}
+
+/** Temporary names of this scheme, and of the earlier one (8 hex digits, the same for every run). */
+function isStagingName(table: string, set: string): boolean {
+  return new RegExp(`^${table}_t[0-9a-f]{8,9}$`).test(set);
 }
 
 function readScript(): string {
@@ -69,7 +91,7 @@ async function readState(session: SshSession, table: string): Promise<IptablesSt
     if (line.startsWith('@@')) current = line.slice(2);
     else if (current in sections && line) sections[current].push(line);
   }
-  const state: IptablesState = { chains: { v4: [], v6: [] }, hooks: { v4: [], v6: [] }, sets: [], ...warningsField(session.name, report) };
+  const state: IptablesState = { chains: { v4: [], v6: [] }, hooks: { v4: [], v6: [] }, sets: [], leftovers: [], ...warningsField(session.name, report) };
   for (const family of ['v4', 'v6'] as const) {
     for (const line of sections[family]) {
       const chain = chainOfLine(line);
@@ -78,13 +100,33 @@ async function readState(session: SshSession, table: string): Promise<IptablesSt
       else if (chain && isOwnChain(table, chain)) state.chains[family].push(line.startsWith(':') ? line.replace(/\[\d+:\d+\]$/, '[0:0]') : line);
     }
   }
-  const ownSets = sections.sets.filter((s) => isOwnSet(table, s)).sort();
+  state.leftovers = sections.sets.filter((s) => isOwnSet(table, s) && isStagingName(table, s)).sort();
+  const ownSets = sections.sets.filter((s) => isOwnSet(table, s) && !isStagingName(table, s)).sort();
   if (ownSets.length > 0) {
     const saved = await session.run(setSaveScript(ownSets), undefined, { step: READ_IPSETS_STEP });
     if (saved.code !== 0) throw new HostError({ host: session.name, step: READ_IPSETS_STEP, cause: saved.stderr.trim() });
-    state.sets = saved.stdout.split('\n').filter(Boolean);
+    state.sets = sortedMembers(saved.stdout.split('\n').filter(Boolean));
   }
   return state;
+}
+
+/** `ipset save` lines with each set's `add` lines sorted: the kernel lists members in hash order. */
+function sortedMembers(lines: string[]): string[] {
+  const out: string[] = [];
+  let adds: string[] = [];
+  const flush = (): void => {
+    out.push(...adds.sort());
+    adds = [];
+  };
+  for (const line of lines) {
+    if (line.startsWith('add ')) adds.push(line);
+    else {
+      flush();
+      out.push(line);
+    }
+  }
+  flush();
+  return out;
 }
 
 function hashOfChains(lines: string[], entryChain?: string): string | undefined {
@@ -159,17 +201,17 @@ interface ParsedPayload {
   swapIpset: string;
 }
 
-/** Checks that the payload only touches own chains and sets, and splits the set update into staging and swap. */
-export function parsePayload(table: string, payload: IptablesRuleset): ParsedPayload {
+/**
+ * Splits the set update into staging and swap, with temporary names of this `run`. The texts
+ * passed validateRuleset (own chains and sets only, see provider/ruleset/iptables-guard.ts).
+ */
+export function parsePayload(table: string, payload: IptablesRuleset, run: string): ParsedPayload {
+  if (!/^[0-9a-f]{4}$/.test(run)) throw new Error(`run id "${run}" is not 4 hex digits`);
   const chains: Record<Family, string[]> = { v4: [], v6: [] };
   for (const family of ['v4', 'v6'] as const) {
-    for (const [i, raw] of payload[family].split('\n').entries()) {
-      const line = raw.trim();
-      const where = `${family} line ${i + 1}`;
-      if (!line || line.startsWith('#') || line === '*filter' || line === 'COMMIT') continue;
-      const chain = chainOfLine(line);
-      if (!chain || !isOwnChain(table, chain)) throw new Error(`${where}: "${line}" is not a declaration or -A rule of an own chain (${chainPrefix(table)}_...)`);
-      if (line.startsWith(':')) chains[family].push(chain);
+    for (const raw of payload[family].split('\n')) {
+      const chain = /^:(\S+)/.exec(raw.trim())?.[1];
+      if (chain) chains[family].push(chain);
     }
     if (!chains[family].includes(payload.entryChain)) throw new Error(`the ${family} text does not declare the entry chain ${payload.entryChain}`);
   }
@@ -177,13 +219,11 @@ export function parsePayload(table: string, payload: IptablesRuleset): ParsedPay
   const stagingSets: string[] = [];
   const staged: string[] = [];
   const swaps: string[] = [];
-  const tmpOf = (name: string): string => `${table}_t${crypto.createHash('sha256').update(name).digest('hex').slice(0, 8)}`;
+  const tmpOf = (name: string): string => stagingName(table, run, name);
   for (const [i, raw] of payload.ipset.split('\n').entries()) {
     const line = raw.trim();
     if (!line || line.startsWith('#')) continue;
     const [verb, name, ...rest] = line.split(/\s+/);
-    if (!name || !isOwnSet(table, name)) throw new Error(`ipset line ${i + 1}: "${line}" does not name an own set (${table}_...)`);
-    if (!/^[A-Za-z0-9:./_,-]*$/.test(rest.join(''))) throw new Error(`ipset line ${i + 1}: unexpected characters in "${line}"`);
     switch (verb) {
       case 'create':
         sets.push(name);
@@ -204,6 +244,35 @@ export function parsePayload(table: string, payload: IptablesRuleset): ParsedPay
   return { chains, sets, stagingSets, stageIpset: staged.join('\n') + '\n', swapIpset: swaps.join('\n') + '\n' };
 }
 
+/** A set member as `ipset save` prints it: a host without its /32 or /128, addresses in canonical form. */
+function memberKey(member: string): string {
+  const [addrText, prefixText] = member.split('/');
+  const addr = parseAddress(addrText);
+  if (!addr) return member;
+  const prefix = prefixText === undefined ? bits(addr.family) : Number(prefixText);
+  return prefix === bits(addr.family) ? formatAddress(addr) : `${formatAddress(addr)}/${prefix}`;
+}
+
+/**
+ * Per set: its type, family and members (sorted), from `ipset save` output or `ipset restore`
+ * input alike. Create options that do not change what a set matches (hashsize, initval…) are left out.
+ */
+export function setContents(lines: readonly string[]): Map<string, string> {
+  const types = new Map<string, string>();
+  const members = new Map<string, string[]>();
+  for (const raw of lines) {
+    const [verb, name, ...rest] = raw.trim().split(/\s+/);
+    if (verb === 'create' && name) {
+      const family = rest[rest.indexOf('family') + 1];
+      types.set(name, `${rest[0]} ${rest.includes('family') ? family : 'inet'}`);
+      members.set(name, members.get(name) ?? []);
+    } else if (verb === 'add' && name && rest[0]) {
+      members.set(name, [...(members.get(name) ?? []), memberKey(rest[0])]);
+    }
+  }
+  return new Map([...types].map(([name, type]) => [name, [type, ...[...new Set(members.get(name))].sort()].join(' ')]));
+}
+
 /** Names of the sets in a state (from its `create` lines). */
 function setNamesOf(state: IptablesState): string[] {
   return state.sets.filter((l) => l.startsWith('create ')).map((l) => l.split(/\s+/)[1]);
@@ -211,8 +280,8 @@ function setNamesOf(state: IptablesState): string[] {
 
 /**
  * The sets staging creates: the temporary ones, and the real-named ones that did not exist before.
- * Until the first live step no rule references them. A temporary set is never part of a good
- * state, so one left by an interrupted earlier apply counts too.
+ * Until the first live step no rule references them. (Temporary sets an interrupted earlier run
+ * left carry other names; the apply removes them right after taking the lock.)
  */
 function setsCreatedByStaging(parsed: ParsedPayload, before: IptablesState): string[] {
   const existed = setNamesOf(before);
@@ -240,7 +309,7 @@ function finalizeScript(table: string, parsed: ParsedPayload, entryChain: string
   return lines.join('\n');
 }
 
-function placeOf(table: string, options: HostApplyOptions): RollbackPlace {
+function placeOf(table: string, options: Pick<HostApplyOptions, 'stateDir'>): TablePlace {
   return { table, stateDir: options.stateDir ?? DEFAULT_STATE_DIR };
 }
 
@@ -272,6 +341,27 @@ async function unstage(session: SshSession, parsed: ParsedPayload, before: Iptab
   return `removing the staged sets failed (${r.stderr.trim() || `exit ${r.code}`}); some of ${created.join(', ')} may be left (unreferenced, safe to destroy)`;
 }
 
+/** What keeps `state` from being the applied payload (chains' hash, hooks, set contents), or undefined. */
+function appliedProblem(state: IptablesState, payload: IptablesRuleset, hash: string): string | undefined {
+  const entry = payload.entryChain;
+  for (const family of ['v4', 'v6'] as const) {
+    const found = hashOfChains(state.chains[family], entry);
+    if (found !== hash) return `the ${family} entry chain ${entry} carries hash ${found ?? '(none)'}, expected ${hash}`;
+    if (!state.hooks[family].includes(entry)) return `FORWARD does not jump to ${entry} (${family})`;
+  }
+  const want = setContents(payload.ipset.split('\n'));
+  const have = setContents(state.sets);
+  for (const name of new Set([...want.keys(), ...have.keys()])) {
+    if (want.get(name) !== have.get(name)) return `set ${name} ${have.has(name) ? (want.has(name) ? 'does not hold the rendered members' : 'is not part of the rendered rules') : 'is missing'}`;
+  }
+  return undefined;
+}
+
+function warningsWithLock(state: IptablesState, lock: TableLock): Pick<HostReadResult, 'warnings'> {
+  const warnings = [...lock.stale, ...(state.warnings ?? [])];
+  return warnings.length > 0 ? { warnings } : {};
+}
+
 /** Applies one host's iptables + ipset ruleset. Throws HostError naming the host and the failed step. */
 export async function applyIptables(target: SshTarget, ruleset: HostRuleset, options: HostApplyOptions = {}): Promise<ApplyResult> {
   const name = ruleset.host;
@@ -279,7 +369,7 @@ export async function applyIptables(target: SshTarget, ruleset: HostRuleset, opt
   try {
     validateRuleset(ruleset);
     if (!ruleset.iptables) throw new Error('backend iptables needs the iptables texts');
-    parsed = parsePayload(ruleset.table, ruleset.iptables);
+    parsed = parsePayload(ruleset.table, ruleset.iptables, crypto.randomBytes(2).toString('hex'));
   } catch (err) {
     throw new HostError({ host: name, step: 'validate ruleset', cause: (err as Error).message, hint: 'This is a bug in the renderer; nothing was sent to the host' });
   }
@@ -287,16 +377,25 @@ export async function applyIptables(target: SshTarget, ruleset: HostRuleset, opt
   const { table, hash } = ruleset;
   const place = placeOf(table, options);
   const timerSec = options.rollbackTimerSec ?? DEFAULT_ROLLBACK_SEC;
-  const isApplied = (s: IptablesState): boolean =>
-    hashOfChains(s.chains.v4, payload.entryChain) === hash &&
-    hashOfChains(s.chains.v6, payload.entryChain) === hash &&
-    s.hooks.v4.includes(payload.entryChain) &&
-    s.hooks.v6.includes(payload.entryChain);
 
   const first = await SshSession.open(target, name);
+  let lock: TableLock | undefined;
   try {
+    // The table's lock, before anything is read: one apply of this table at a time, from any door.
+    lock = await lockTable(first, place);
+    const locked = lock;
+    const done = async (result: ApplyResult): Promise<ApplyResult> => {
+      await options.whileLocked?.(result);
+      return result;
+    };
     const before = await readState(first, table);
-    if (!options.force && isApplied(before)) return { host: name, changed: false, hash, liveText: stateText(before), ...warningsOf(before) };
+    if (before.leftovers.length > 0) {
+      const r = await first.run(destroySetsScript(before.leftovers), undefined, { step: 'remove leftover staged sets' });
+      if (r.code !== 0) throw new HostError({ host: name, step: 'remove leftover staged sets', cause: r.stderr.trim() || `exit ${r.code}`, hint: 'Nothing was changed; the sets are unreferenced and safe to destroy by hand' });
+    }
+    if (!options.force && appliedProblem(before, payload, hash) === undefined) {
+      return await done({ host: name, changed: false, hash, liveText: stateText(before), ...warningsWithLock(before, locked) });
+    }
 
     await checkChange(first, parsed, payload, before);
 
@@ -307,6 +406,7 @@ export async function applyIptables(target: SshTarget, ruleset: HostRuleset, opt
       if (!leftover || !(err instanceof HostError)) throw err;
       throw new HostError({ host: name, step: err.step, cause: err.causeText, hint: `${err.hint ?? ''}; also, ${leftover}` });
     }
+    await testOnlyPause('after-arm', name);
     const steps: Array<{ step: string; command: string; stdin?: string }> = [
       { step: 'swap sets (ipset restore)', command: 'ipset restore -exist', stdin: parsed.swapIpset },
       { step: 'iptables-restore', command: 'iptables-restore -w --noflush', stdin: payload.v4 },
@@ -321,13 +421,16 @@ export async function applyIptables(target: SshTarget, ruleset: HostRuleset, opt
       }
     }
     await options.hooks?.afterApplyBeforeConfirm?.();
+    await testOnlyPause('after-apply', name);
 
     const live = await confirmOverNewConnection({ target, host: name, first, place, timerSec, options, read: (confirm) => readState(confirm, table) });
-    if (!isApplied(live)) {
-      throw new HostError({ host: name, step: 'confirm', cause: `after the apply the entry chain ${payload.entryChain} does not carry hash ${hash} in both families`, hint: 'Another process may be changing the rules concurrently' });
+    const problem = appliedProblem(live, payload, hash);
+    if (problem) {
+      throw new HostError({ host: name, step: 'confirm', cause: `after the apply ${problem}`, hint: 'Another process may be changing the rules concurrently' });
     }
-    return { host: name, changed: true, hash, liveText: stateText(live), ...warningsOf(live) };
+    return await done({ host: name, changed: true, hash, liveText: stateText(live), ...warningsWithLock(live, locked) });
   } finally {
+    await lock?.release();
     first.close();
   }
 }
@@ -336,15 +439,20 @@ export async function readIptables(target: SshTarget, host: string, table: strin
   return withSession(target, host, async (session) => toRead(await readState(session, table)));
 }
 
-/** Removes the FORWARD hook, own chains (both families), own sets and rollback files. Nothing there is fine. */
+/** Removes the FORWARD hook, own chains (both families), own sets and rollback files, under the table's lock. Nothing there is fine. */
 export async function deleteIptables(target: SshTarget, host: string, table: string, options: Pick<HostApplyOptions, 'stateDir'> = {}): Promise<DeleteResult> {
   assertTable(table);
   return withSession(target, host, async (session) => {
-    const before = await readState(session, table);
-    const r = await session.run(forgetRollbackScript(placeOf(table, options)) + '\n' + purgeScript(table), undefined, { step: 'delete rules' });
-    if (r.code !== 0) throw new HostError({ host, step: 'delete rules', cause: r.stderr.trim() || `exit ${r.code}` });
-    const after = await readState(session, table);
-    if (isPresent(after)) throw new HostError({ host, step: 'delete rules', cause: `still present after delete:\n${stateText(after)}` });
-    return { host, deleted: isPresent(before) };
+    const lock = await lockTable(session, placeOf(table, options));
+    try {
+      const before = await readState(session, table);
+      const r = await session.run(forgetRollbackScript(placeOf(table, options)) + '\n' + purgeScript(table), undefined, { step: 'delete rules' });
+      if (r.code !== 0) throw new HostError({ host, step: 'delete rules', cause: r.stderr.trim() || `exit ${r.code}` });
+      const after = await readState(session, table);
+      if (isPresent(after)) throw new HostError({ host, step: 'delete rules', cause: `still present after delete:\n${stateText(after)}` });
+      return { host, deleted: isPresent(before), ...(lock.stale.length > 0 ? { warnings: lock.stale } : {}) };
+    } finally {
+      await lock.release();
+    }
   });
 }

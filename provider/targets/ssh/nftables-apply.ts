@@ -1,12 +1,14 @@
 /**
- * nftables backend: one table `inet <table>` per host, replaced atomically, guarded by the
- * host-side rollback timer, confirmed over a new SSH connection.
+ * nftables backend: one table `inet <table>` per host, replaced atomically under the table's lock,
+ * guarded by the host-side rollback timer, confirmed over a new SSH connection.
  */
 import { HostApplyOptions, ApplyResult, DeleteResult, HostReadResult, READ_TABLE_STEP } from './apply-options';
 import { BRIDGE_REPORT_SCRIPT, splitBridgeReport, warningsField } from './bridge-check';
 import { HostError } from './host-error';
 import { confirmOverNewConnection } from './confirm';
-import { DEFAULT_ROLLBACK_SEC, DEFAULT_STATE_DIR, RollbackPlace, armRollback, disarmRollback, forgetRollbackScript, hereDoc } from './rollback';
+import { DEFAULT_ROLLBACK_SEC, DEFAULT_STATE_DIR, TablePlace, armRollback, disarmRollback, forgetRollbackScript, hereDoc } from './rollback';
+import { TableLock, lockTable } from './table-lock';
+import { testOnlyPause } from './test-pause';
 import { HostRuleset, validateRuleset } from '../../ruleset';
 import { SshTarget } from './connect';
 import { SshSession, assertIdentifier, withSession } from './session';
@@ -45,11 +47,13 @@ async function listTable(session: SshSession, table: string): Promise<HostReadRe
   return { present: true, hash: hashOfNftListing(rest), text: normalizeNftListing(rest), ...warnings };
 }
 
-function warningsOf(read: HostReadResult): Pick<ApplyResult, 'warnings'> {
-  return read.warnings ? { warnings: read.warnings } : {};
+/** The read's warnings and the lock's (stale timer records), when there are any. */
+function warningsOf(read: HostReadResult, lock: TableLock): Pick<ApplyResult, 'warnings'> {
+  const warnings = [...lock.stale, ...(read.warnings ?? [])];
+  return warnings.length > 0 ? { warnings } : {};
 }
 
-function placeOf(table: string, options: HostApplyOptions): RollbackPlace {
+function placeOf(table: string, options: Pick<HostApplyOptions, 'stateDir'>): TablePlace {
   return { table, stateDir: options.stateDir ?? DEFAULT_STATE_DIR };
 }
 
@@ -68,11 +72,20 @@ export async function applyNftables(target: SshTarget, ruleset: HostRuleset, opt
   const timerSec = options.rollbackTimerSec ?? DEFAULT_ROLLBACK_SEC;
 
   const first = await SshSession.open(target, name);
+  let lock: TableLock | undefined;
   try {
+    // 0. The table's lock, before anything is read: one apply of this table at a time, from any door.
+    lock = await lockTable(first, place);
+    const locked = lock;
+    const done = async (result: ApplyResult): Promise<ApplyResult> => {
+      await options.whileLocked?.(result);
+      return result;
+    };
+
     // 1. Idempotence: a table that already carries the hash is left alone.
     const current = await listTable(first, table);
     if (!options.force && current.present && current.hash === hash && current.text !== undefined) {
-      return { host: name, changed: false, hash, liveText: current.text, ...warningsOf(current) };
+      return await done({ host: name, changed: false, hash, liveText: current.text, ...warningsOf(current, locked) });
     }
 
     // 2. Check the transaction; nothing changes on error.
@@ -84,6 +97,7 @@ export async function applyNftables(target: SshTarget, ruleset: HostRuleset, opt
     // 3. Snapshot what is there now and arm the host-side timer that restores it.
     const restore = hereDoc('nft -f -', nftTransaction(table, current.present ? current.text : undefined));
     await armRollback(first, place, restore, timerSec);
+    await testOnlyPause('after-arm', name);
 
     // 4. Apply atomically.
     const applied = await first.run('nft -f -', transaction, { step: 'apply rules (nft -f)' });
@@ -92,14 +106,16 @@ export async function applyNftables(target: SshTarget, ruleset: HostRuleset, opt
       throw new HostError({ host: name, step: 'apply rules (nft -f)', cause: applied.stderr.trim() || `exit ${applied.code}`, hint: 'The transaction was rejected as a whole; the previous rules are unchanged' });
     }
     await options.hooks?.afterApplyBeforeConfirm?.();
+    await testOnlyPause('after-apply', name);
 
     // 5. Confirm over a new connection; 6. disarm over it.
     const live = await confirmOverNewConnection({ target, host: name, first, place, timerSec, options, read: (confirm) => listTable(confirm, table) });
     if (!live.present || live.hash !== hash || live.text === undefined) {
       throw new HostError({ host: name, step: 'confirm', cause: `after the apply the table carries hash ${live.hash ?? '(none)'}, expected ${hash}`, hint: 'Another process may be changing the table concurrently' });
     }
-    return { host: name, changed: true, hash, liveText: live.text, ...warningsOf(live) };
+    return await done({ host: name, changed: true, hash, liveText: live.text, ...warningsOf(live, locked) });
   } finally {
+    await lock?.release();
     first.close();
   }
 }
@@ -109,18 +125,27 @@ export async function readNftables(target: SshTarget, host: string, table: strin
   return withSession(target, host, (session) => listTable(session, table));
 }
 
-/** Removes the project's table and rollback files; a missing table is fine. Never touches another table. */
+/**
+ * Removes the project's table and rollback files under the table's lock; a missing table is fine.
+ * Never touches another table.
+ */
 export async function deleteNftables(target: SshTarget, host: string, table: string, options: Pick<HostApplyOptions, 'stateDir'> = {}): Promise<DeleteResult> {
   assertIdentifier(table, 'table');
   return withSession(target, host, async (session) => {
-    const forget = await session.run(forgetRollbackScript(placeOf(table, options)), undefined, { step: 'remove rollback files' });
-    if (forget.code !== 0) throw new HostError({ host, step: 'remove rollback files', cause: forget.stderr.trim() });
-    const current = await listTable(session, table);
-    if (!current.present) return { host, deleted: false };
-    const result = await session.run(`nft delete table inet ${table}`, undefined, { step: 'delete table' });
-    if (result.code !== 0 && !/No such file or directory/.test(result.stderr)) {
-      throw new HostError({ host, step: 'delete table', cause: `nft: ${result.stderr.trim()}` });
+    const lock = await lockTable(session, placeOf(table, options));
+    try {
+      const warnings = lock.stale.length > 0 ? { warnings: lock.stale } : {};
+      const forget = await session.run(forgetRollbackScript(placeOf(table, options)), undefined, { step: 'remove rollback files' });
+      if (forget.code !== 0) throw new HostError({ host, step: 'remove rollback files', cause: forget.stderr.trim() });
+      const current = await listTable(session, table);
+      if (!current.present) return { host, deleted: false, ...warnings };
+      const result = await session.run(`nft delete table inet ${table}`, undefined, { step: 'delete table' });
+      if (result.code !== 0 && !/No such file or directory/.test(result.stderr)) {
+        throw new HostError({ host, step: 'delete table', cause: `nft: ${result.stderr.trim()}` });
+      }
+      return { host, deleted: true, ...warnings };
+    } finally {
+      await lock.release();
     }
-    return { host, deleted: true };
   });
 }

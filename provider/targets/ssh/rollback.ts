@@ -1,26 +1,21 @@
 /**
  * The host-side rollback timer shared by both backends. Before new rules go live, a restore script
- * (built from the current rules) is written to the state directory and a detached
- * `setsid sh -c 'sleep N; …'` process is started that runs it unless disarmed in time. Arming and
- * disarming race safely: whoever renames `<table>.timer` first wins.
+ * (built from the current rules) is written beside the table's lock (table-place.ts) and a timer
+ * is started that runs it unless disarmed in time: a transient systemd timer where systemd runs
+ * as PID 1, else a detached `setsid` job. Arming only succeeds once the timer is seen alive and
+ * ours (its command line, or its unit); the record it leaves in `.timer` names it by pid, start
+ * time, command line and boot id, so a later run never trusts a pid that now means something else.
+ *
+ * Arming and disarming race safely: whoever renames `.timer` first wins (the timer renames it to
+ * `.firing`, then `.fired` once the restore ran; a disarm to `.disarm`).
  */
 import { HostError } from './host-error';
-import { SshSession, assertIdentifier, shQuote } from './session';
+import { TablePlace, placeScript } from './table-place';
+import { SshSession } from './session';
 
-export const DEFAULT_STATE_DIR = '/var/lib/pulumi-netpolicy';
+export { DEFAULT_STATE_DIR } from './table-place';
+export type { TablePlace } from './table-place';
 export const DEFAULT_ROLLBACK_SEC = 20;
-const STATE_DIR = /^\/[A-Za-z0-9_./-]{1,200}$/;
-
-export interface RollbackPlace {
-  stateDir: string;
-  table: string;
-}
-
-function paths(place: RollbackPlace): { dir: string; base: string } {
-  if (!STATE_DIR.test(place.stateDir) || place.stateDir.includes('..')) throw new Error(`state directory "${place.stateDir}" is not a plain absolute path`);
-  assertIdentifier(place.table, 'table');
-  return { dir: shQuote(place.stateDir), base: shQuote(`${place.stateDir}/${place.table}`) };
-}
 
 /** A here-document that is safe for any text without a line equal to the delimiter. */
 export function hereDoc(command: string, text: string): string {
@@ -29,46 +24,99 @@ export function hereDoc(command: string, text: string): string {
   return `${command} <<'${delimiter}'\n${text}${text.endsWith('\n') ? '' : '\n'}${delimiter}\n`;
 }
 
-/** Writes `restoreScript` to the host and starts the timer. Fails if an earlier timer is still armed. */
-export async function armRollback(session: SshSession, place: RollbackPlace, restoreScript: string, seconds: number): Promise<void> {
-  if (!Number.isInteger(seconds) || seconds < 1 || seconds > 3600) throw new Error(`rollback timer ${seconds} s must be 1..3600`);
-  const { dir, base } = paths(place);
-  const script = [
-    'set -e',
-    'umask 077',
-    `mkdir -p ${dir}`,
-    `if [ -e ${base}.timer ]; then`,
-    `  pid=$(cat ${base}.timer 2>/dev/null || true)`,
-    '  if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then echo "a rollback timer (pid $pid) from an earlier apply is still armed" >&2; exit 3; fi',
-    `  rm -f ${base}.timer`,
+/**
+ * What the timer runs: `sh <base>.fire.sh <base> <seconds to wait> <token>`. It writes its own pid
+ * first (so arming finds it whatever `setsid` does about forking), waits, and restores unless a
+ * disarm renamed `.timer` first. It only ever takes the record that carries its own token: a
+ * timer that somehow outlived its disarm never fires a later apply's restore.
+ */
+const FIRE_SCRIPT = [
+  '[ "$2" -gt 0 ] && echo $$ > "$1.timer.pid" && sleep "$2"',
+  'grep -qx "token=$3" "$1.timer" 2>/dev/null || exit 0',
+  'if mv "$1.timer" "$1.firing" 2>/dev/null; then',
+  '  sh "$1.rollback.sh" > "$1.fired.log" 2>&1; echo "exit $?" >> "$1.fired.log"',
+  '  mv "$1.firing" "$1.fired"',
+  'fi',
+].join('\n');
+
+/** How the timer runs on the host, as arming found it alive. */
+export type ArmedTimer = { kind: 'systemd'; unit: string } | { kind: 'job'; pid: number };
+
+function armScript(place: TablePlace, seconds: number): string {
+  return [
+    placeScript(place),
+    'mkdir -p "$state_dir"',
+    'if [ -e "$base.timer" ]; then echo "a rollback timer of this table is already armed ($base.timer)" >&2; exit 3; fi',
+    'cat > "$base.rollback.sh"',
+    `cat > "$base.fire.sh" <<'NETPOL_FIRE'\n${FIRE_SCRIPT}\nNETPOL_FIRE`,
+    'rm -f "$base.fired" "$base.fired.log" "$base.firing" "$base.timer.pid"',
+    'since=$(date +%s); fires=$((since + ' + seconds + ')); token="$since.$$"',
+    // systemd's own timer, where systemd is PID 1: it survives anything but a reboot.
+    'if [ -d /run/systemd/system ] && [ "$(cat /proc/1/comm 2>/dev/null)" = systemd ] && command -v systemd-run >/dev/null 2>&1; then',
+    `  unit="netpol-rollback-${place.table}-n$ns-$since-$$"`,
+    `  if systemd-run --quiet --collect --unit="$unit" --on-active=${seconds}s --timer-property=AccuracySec=100ms /bin/sh "$base.fire.sh" "$base" 0 "$token" >/dev/null 2>&1 && systemctl is-active --quiet "$unit.timer"; then`,
+    '    printf \'unit=%s\\nboot=%s\\nsince=%s\\nfires=%s\\ntoken=%s\\n\' "$unit" "$boot" "$since" "$fires" "$token" > "$base.timer.new" && mv "$base.timer.new" "$base.timer"',
+    '    echo "armed systemd $unit"; exit 0',
+    '  fi',
+    '  systemctl stop "$unit.timer" >/dev/null 2>&1 || true',
     'fi',
-    `cat > ${base}.rollback.sh`,
-    `rm -f ${base}.fired ${base}.fired.log`,
-    // The timer: renames .timer to .fired (so a late disarm sees it fired), then restores.
-    `setsid sh -c 'sleep ${seconds}; if mv "$1.timer" "$1.fired" 2>/dev/null; then sh "$1.rollback.sh" > "$1.fired.log" 2>&1; echo "exit $?" >> "$1.fired.log"; fi' netpol-rollback ${base} < /dev/null > /dev/null 2>&1 &`,
-    `echo $! > ${base}.timer`,
+    // Else a detached job in its own session, proven alive and ours before the apply goes on.
+    'setsid_bin=$(command -v setsid 2>/dev/null) || setsid_bin=',
+    'if [ -z "$setsid_bin" ] || [ ! -f "$setsid_bin" ] || [ ! -x "$setsid_bin" ]; then',
+    '  rm -f "$base.rollback.sh" "$base.fire.sh"',
+    '  echo "cannot start the rollback timer: systemd is not running as PID 1 and setsid (util-linux) is not installed" >&2; exit 5',
+    'fi',
+    `"$setsid_bin" sh "$base.fire.sh" "$base" ${seconds} "$token" < /dev/null > /dev/null 2>&1 &`,
+    'i=0; while [ ! -s "$base.timer.pid" ] && [ $i -lt 250 ]; do sleep 0.02; i=$((i + 1)); done',
+    'pid=$(cat "$base.timer.pid" 2>/dev/null) || pid=',
+    `want="sh $base.fire.sh $base ${seconds} $token"`,
+    'why=',
+    'case "$pid" in',
+    "  ''|*[!0-9]*) why='no timer process wrote its pid within 5 s';;",
+    '  *) if [ "$(proc_cmd "$pid")" != "$want" ]; then why="process $pid does not run the timer\'s command line"',
+    '     elif [ "$(proc_sid "$pid")" != "$pid" ]; then why="process $pid is not detached in a session of its own"; fi;;',
+    'esac',
+    'if [ -n "$why" ]; then',
+    '  if [ -n "$pid" ] && [ "$(proc_cmd "$pid")" = "$want" ]; then kill -- -"$pid" 2>/dev/null || kill "$pid" 2>/dev/null; fi',
+    '  rm -f "$base.rollback.sh" "$base.fire.sh" "$base.timer.pid"',
+    '  echo "the rollback timer did not start: $why" >&2; exit 6',
+    'fi',
+    'printf \'pid=%s\\nstart=%s\\nboot=%s\\ncmd=%s\\nsince=%s\\nfires=%s\\ntoken=%s\\n\' "$pid" "$(proc_start "$pid")" "$boot" "$want" "$since" "$fires" "$token" > "$base.timer.new" && mv "$base.timer.new" "$base.timer"',
+    'echo "armed job $pid"',
   ].join('\n');
-  const result = await session.run(script, restoreScript, { step: 'arm rollback timer' });
-  if (result.code !== 0) {
+}
+
+/**
+ * Writes `restoreScript` to the host and starts the timer; resolves once it is seen alive. Call
+ * with the table's lock held (table-lock.ts): that is what keeps a second timer from arming.
+ */
+export async function armRollback(session: SshSession, place: TablePlace, restoreScript: string, seconds: number): Promise<ArmedTimer> {
+  if (!Number.isInteger(seconds) || seconds < 1 || seconds > 3600) throw new Error(`rollback timer ${seconds} s must be 1..3600`);
+  const step = 'arm rollback timer';
+  const result = await session.run(armScript(place, seconds), restoreScript, { step });
+  const armed = /^armed (systemd (\S+)|job (\d+))$/m.exec(result.stdout);
+  if (result.code !== 0 || !armed) {
     throw new HostError({
       host: session.name,
-      step: 'arm rollback timer',
+      step,
       cause: result.stderr.trim() || `exit ${result.code}`,
-      hint: 'Nothing was changed. Wait for the earlier timer to fire, or check the state directory on the host',
+      hint: 'Nothing was changed: the new rules are only applied under a timer that is running',
     });
   }
+  return armed[2] !== undefined ? { kind: 'systemd', unit: armed[2] } : { kind: 'job', pid: Number(armed[3]) };
 }
 
 export type DisarmOutcome = 'disarmed' | 'fired' | 'none';
 
 /** Stops the timer and removes the rollback files. Reports if the timer had already fired. */
-export async function disarmRollback(session: SshSession, place: RollbackPlace, step = 'disarm rollback timer'): Promise<DisarmOutcome> {
-  const { base } = paths(place);
+export async function disarmRollback(session: SshSession, place: TablePlace, step = 'disarm rollback timer'): Promise<DisarmOutcome> {
   const script = [
-    `if mv ${base}.timer ${base}.disarm 2>/dev/null; then`,
-    `  pid=$(cat ${base}.disarm); kill -- -"$pid" 2>/dev/null || kill "$pid" 2>/dev/null || true`,
-    `  rm -f ${base}.disarm ${base}.rollback.sh; echo disarmed`,
-    `elif [ -e ${base}.fired ]; then echo fired; else echo none; fi`,
+    placeScript(place),
+    'if mv "$base.timer" "$base.disarm" 2>/dev/null; then',
+    // A record that is not a live timer of ours is not signalled (its pid may be anything now).
+    '  read_record "$base.disarm"; if record_alive; then stop_record; fi',
+    '  rm -f "$base.disarm" "$base.rollback.sh" "$base.fire.sh" "$base.timer.pid"; echo disarmed',
+    'elif [ -e "$base.fired" ] || [ -e "$base.firing" ]; then echo fired; else echo none; fi',
   ].join('\n');
   const result = await session.run(script, undefined, { step });
   const word = result.stdout.trim().split('\n')[0];
@@ -79,13 +127,13 @@ export async function disarmRollback(session: SshSession, place: RollbackPlace, 
 }
 
 /** Disarms the timer and runs the restore script now (a step failed after arming). */
-export async function rollbackNow(session: SshSession, place: RollbackPlace): Promise<void> {
-  const { base } = paths(place);
+export async function rollbackNow(session: SshSession, place: TablePlace): Promise<void> {
   const script = [
-    `if mv ${base}.timer ${base}.disarm 2>/dev/null; then`,
-    `  pid=$(cat ${base}.disarm); kill -- -"$pid" 2>/dev/null || true`,
-    `  sh ${base}.rollback.sh; rc=$?`,
-    `  rm -f ${base}.disarm ${base}.rollback.sh; exit $rc`,
+    placeScript(place),
+    'if mv "$base.timer" "$base.disarm" 2>/dev/null; then',
+    '  read_record "$base.disarm"; if record_alive; then stop_record; fi',
+    '  sh "$base.rollback.sh"; rc=$?',
+    '  rm -f "$base.disarm" "$base.rollback.sh" "$base.fire.sh" "$base.timer.pid"; exit $rc',
     'fi',
   ].join('\n');
   const result = await session.run(script, undefined, { step: 'restore previous rules' });
@@ -94,22 +142,19 @@ export async function rollbackNow(session: SshSession, place: RollbackPlace): Pr
   }
 }
 
-/** Whether the timer fired, and its log (used to report a rollback done by the host itself). */
-export async function rollbackStatus(session: SshSession, place: RollbackPlace): Promise<{ fired: boolean; log: string }> {
-  const { base } = paths(place);
-  const result = await session.run(`if [ -e ${base}.fired ]; then echo fired; cat ${base}.fired.log 2>/dev/null; else echo pending; fi`, undefined, {
-    step: 'check rollback',
-    timeoutMs: 10_000,
-  });
+/** Whether the timer fired (or is restoring now), and its log (used to report a rollback done by the host itself). */
+export async function rollbackStatus(session: SshSession, place: TablePlace): Promise<{ fired: boolean; log: string }> {
+  const script = [placeScript(place), 'if [ -e "$base.fired" ]; then echo fired; cat "$base.fired.log" 2>/dev/null; elif [ -e "$base.firing" ]; then echo fired; else echo pending; fi'].join('\n');
+  const result = await session.run(script, undefined, { step: 'check rollback', timeoutMs: 10_000 });
   const [first, ...rest] = result.stdout.split('\n');
   return { fired: first.trim() === 'fired', log: rest.join('\n').trim() };
 }
 
-/** Shell lines that stop any timer and remove every state file of the table (used by delete). */
-export function forgetRollbackScript(place: RollbackPlace): string {
-  const { base } = paths(place);
-  return [
-    `if [ -e ${base}.timer ]; then pid=$(cat ${base}.timer 2>/dev/null || true); [ -n "$pid" ] && kill -- -"$pid" 2>/dev/null || true; fi`,
-    `rm -f ${base}.timer ${base}.disarm ${base}.rollback.sh ${base}.fired ${base}.fired.log`,
-  ].join('\n');
+/**
+ * Shell lines that remove every rollback file of the table (delete). Run with the table's lock
+ * held: taking it refused if a live timer was pending, and cleared a stale record, so nothing
+ * here is signalled.
+ */
+export function forgetRollbackScript(place: TablePlace): string {
+  return [placeScript(place), 'rm -f "$base.timer" "$base.timer.new" "$base.disarm" "$base.rollback.sh" "$base.fire.sh" "$base.timer.pid" "$base.firing" "$base.fired" "$base.fired.log"'].join('\n');
 }

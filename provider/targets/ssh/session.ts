@@ -20,6 +20,11 @@ export interface RunOptions {
   timeoutMs?: number;
 }
 
+/** What hold() resolves with: the command is running and ready, or it exited first. */
+export type HoldResult =
+  | { ready: true; output: string; release: () => Promise<void> }
+  | { ready: false; result: CommandResult };
+
 /** Generated names that may appear in command lines (tables, sets, chains). */
 const IDENTIFIER = /^[a-z][a-z0-9_]{0,40}$/;
 
@@ -111,6 +116,19 @@ export class SshSession {
     });
   }
 
+  /** The line sent for a constant command: PATH with sbin, and `sudo -n` when configured. */
+  private commandLine(command: string): string {
+    // sbin is not on every user's PATH (nft, iptables, ipset live there).
+    const script = `PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"; export PATH\n${command}`;
+    return this.target.sudo ? `sudo -n sh -c ${shQuote(script)}` : script;
+  }
+
+  /** The error for a command that ended on sudo's password prompt, if it did. */
+  private sudoRefusal(step: string, code: number | undefined, stderr: string): HostError | undefined {
+    if (!this.target.sudo || code !== 1 || !/sudo: a (terminal|password) is required/.test(stderr)) return undefined;
+    return new HostError({ host: this.name, step, cause: 'sudo asked for a password', hint: `Allow password-less sudo for ${this.target.user ?? 'root'} (NOPASSWD) or log in as root` });
+  }
+
   /**
    * Runs a constant command (with `sudo -n` when configured); `stdin` carries the data.
    * Resolves with the exit code and output whatever the exit code; rejects on transport errors and timeouts.
@@ -118,9 +136,6 @@ export class SshSession {
   run(command: string, stdin?: string, options: RunOptions = {}): Promise<CommandResult> {
     const step = options.step ?? 'command';
     const timeoutMs = options.timeoutMs ?? this.target.commandTimeoutMs ?? 60_000;
-    // sbin is not on every user's PATH (nft, iptables, ipset live there).
-    const script = `PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"; export PATH\n${command}`;
-    const line = this.target.sudo ? `sudo -n sh -c ${shQuote(script)}` : script;
     return new Promise((resolve, reject) => {
       if (this.closed) {
         reject(new HostError({ host: this.name, step, cause: 'the SSH connection is closed' }));
@@ -147,7 +162,7 @@ export class SshSession {
           }),
         );
       }, timeoutMs);
-      this.client.exec(line, (err, ch) => {
+      this.client.exec(this.commandLine(command), (err, ch) => {
         if (err) {
           finish(new HostError({ host: this.name, step, cause: `cannot start the command: ${err.message}` }));
           return;
@@ -162,21 +177,69 @@ export class SshSession {
           code = typeof c === 'number' ? c : -1;
           if (signal) stderr += `\n(killed by signal ${signal})`;
         });
-        ch.on('close', () => {
-          if (this.target.sudo && code === 1 && /sudo: a (terminal|password) is required/.test(stderr)) {
-            finish(
-              new HostError({
-                host: this.name,
-                step,
-                cause: 'sudo asked for a password',
-                hint: `Allow password-less sudo for ${this.target.user ?? 'root'} (NOPASSWD) or log in as root`,
-              }),
-            );
-            return;
-          }
-          finish(undefined, { code: code ?? -1, stdout, stderr });
-        });
+        ch.on('close', () => finish(this.sudoRefusal(step, code, stderr), { code: code ?? -1, stdout, stderr }));
         ch.end(stdin ?? '');
+      });
+    });
+  }
+
+  /**
+   * Starts a constant command that keeps running while the client works, for what the host must
+   * hold meanwhile (a table's lock). Resolves once the command prints the line `readyLine`, with
+   * what it printed before; the command then runs until release() ends its input, or until the
+   * connection drops (sshd closes its input then too, so a client that dies releases it as well).
+   * A command that exits before it is ready resolves with its result instead.
+   */
+  hold(command: string, readyLine: string, options: RunOptions = {}): Promise<HoldResult> {
+    const step = options.step ?? 'command';
+    const timeoutMs = options.timeoutMs ?? this.target.commandTimeoutMs ?? 60_000;
+    return new Promise((resolve, reject) => {
+      if (this.closed) {
+        reject(new HostError({ host: this.name, step, cause: 'the SSH connection is closed' }));
+        return;
+      }
+      observers.forEach((o) => o.commandStarted?.(this.name, step, command));
+      let channel: ClientChannel | undefined;
+      let settled = false;
+      const finish = (err: HostError | undefined, result?: HoldResult): void => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        if (err) reject(err);
+        else if (result) resolve(result);
+      };
+      const timer = setTimeout(() => {
+        channel?.close();
+        finish(new HostError({ host: this.name, step, cause: `the command was not ready within ${timeoutMs} ms`, hint: 'Check the host (load, a hung nft/iptables lock) or raise commandTimeoutMs' }));
+      }, timeoutMs);
+      this.client.exec(this.commandLine(command), (err, ch) => {
+        if (err) {
+          finish(new HostError({ host: this.name, step, cause: `cannot start the command: ${err.message}` }));
+          return;
+        }
+        channel = ch;
+        let stdout = '';
+        let stderr = '';
+        let code: number | undefined;
+        const closed = new Promise<void>((done) => ch.on('close', () => done()));
+        ch.on('data', (d: Buffer) => {
+          stdout += d.toString();
+          const lines = stdout.split('\n');
+          const at = lines.indexOf(readyLine);
+          if (at >= 0 && at < lines.length - 1) {
+            const release = async (): Promise<void> => {
+              ch.end();
+              await Promise.race([closed, new Promise((r) => setTimeout(r, 5000))]);
+            };
+            finish(undefined, { ready: true, output: lines.slice(0, at).join('\n'), release });
+          }
+        });
+        ch.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+        ch.on('exit', (c: number | null, signal?: string) => {
+          code = typeof c === 'number' ? c : -1;
+          if (signal) stderr += `\n(killed by signal ${signal})`;
+        });
+        void closed.then(() => finish(this.sudoRefusal(step, code, stderr), { ready: false, result: { code: code ?? -1, stdout, stderr } }));
       });
     });
   }

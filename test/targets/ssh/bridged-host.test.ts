@@ -14,6 +14,7 @@ import { ModelInput } from '../../../provider/model/model';
 import { READ_STEPS } from '../../../provider/targets/ssh/apply-options';
 import { readHost } from '../../../provider/targets/ssh/hosts';
 import { observeSsh } from '../../../provider/targets/ssh/session';
+import { LOCK_TABLE_STEP } from '../../../provider/targets/ssh/table-lock';
 import { AppliedHost, checkNetwork, createNetwork, deleteNetwork, readNetwork } from '../../../provider/resources/network-operations';
 import { labTarget } from './support';
 
@@ -111,8 +112,8 @@ describe.each([['nftables' as const], ['iptables' as const]])('stack isolation o
       expect(r.out).toBe(`hb: in sync\n  warning: ${warning('iptables', '0')}\nhr: in sync\n`);
       expect(r.code).toBe(0);
 
-      // The check rides on the read: a no-op apply is still one session and only reads per host
-      // (one command with nftables; iptables also saves its own sets).
+      // The check rides on the read: a no-op apply is still one session per host, the table's lock
+      // and only reads (one command with nftables; iptables also saves its own sets).
       const traffic: Record<string, { sessions: number; steps: string[] }> = {};
       const of = (h: string) => (traffic[h] ??= { sessions: 0, steps: [] });
       const stop = observeSsh({ sessionOpened: (h) => of(h).sessions++, commandStarted: (h, step) => of(h).steps.push(step) });
@@ -122,7 +123,7 @@ describe.each([['nftables' as const], ['iptables' as const]])('stack isolation o
         stop();
       }
       const reads = backend === 'nftables' ? ['read table'] : ['read iptables state', 'read ipsets'];
-      expect(traffic).toEqual({ hb: { sessions: 1, steps: reads }, hr: { sessions: 1, steps: reads } });
+      expect(traffic).toEqual({ hb: { sessions: 1, steps: [LOCK_TABLE_STEP, ...reads] }, hr: { sessions: 1, steps: [LOCK_TABLE_STEP, ...reads] } });
       expect(reads.every((step) => READ_STEPS.has(step))).toBe(true);
       expect(r.code).toBe(0);
       expect(r.err).toBe('');

@@ -5,6 +5,8 @@ import { STATE_DIR } from '../../lab/sshd';
 import { deleteHost, readHost } from '../../../provider/targets/ssh/hosts';
 import { applyIptables } from '../../../provider/targets/ssh/iptables-apply';
 import { HostRuleset } from '../../../provider/ruleset';
+import { armRollback, disarmRollback } from '../../../provider/targets/ssh/rollback';
+import { SshSession } from '../../../provider/targets/ssh/session';
 
 let lab: Lab;
 const TABLE = 'netpol_ipt1';
@@ -146,20 +148,24 @@ describe('the dry run (staged sets, iptables-restore --test) rejects a bad text 
     expect((await lab.exec('h1', ['ls', '-A', STATE_DIR])).stdout).not.toContain(`${TABLE}.`); // no rollback timer was armed
   }, 30_000);
 
-  test('an earlier timer still armed stops the apply after the dry run; the staged sets are removed', async () => {
+  test('a live timer of an earlier, unconfirmed apply keeps the table busy: the apply fails at the lock, before anything is read or staged', async () => {
     await deleteHost(labTarget(lab, 'h1'), 'h1', 'iptables', TABLE);
-    const timerFile = `${STATE_DIR}/${TABLE}.timer`;
-    // A live process of our own as the "earlier timer" (its own process group, as a real timer's is).
-    const pid = (await lab.exec('h1', ['sh', '-c', `setsid sleep 60 </dev/null >/dev/null 2>&1 & echo $! > ${timerFile}; echo $!`])).stdout.trim();
+    // A real timer, armed as an apply whose client died after arming leaves it (no lock held).
+    const place = { stateDir: STATE_DIR, table: TABLE };
+    const armer = await SshSession.open(labTarget(lab, 'h1'), 'h1');
     try {
+      const armed = await armRollback(armer, place, 'true\n', 60);
+      expect(armed.kind).toBe('job');
       const before = await hostListing();
       const err = await rejection(applyIptables(labTarget(lab, 'h1'), ruleset([ip('a')], ip('b'))));
-      expect(err.step).toBe('arm rollback timer');
-      expect(err.message).toContain(`a rollback timer (pid ${pid}) from an earlier apply is still armed`);
+      expect(err.step).toBe('lock table');
+      expect(err.message).toMatch(new RegExp(`another apply of table ${TABLE} on host h1 is running \\(pid ${armed.kind === 'job' ? armed.pid : ''}, since [0-9T:.-]+Z\\): it was not confirmed, and its rollback timer restores the previous rules at [0-9T:.-]+Z`));
       expect(await hostListing()).toBe(before);
+      expect(await disarmRollback(armer, place)).toBe('disarmed');
     } finally {
-      await lab.exec('h1', ['sh', '-c', `kill ${pid}; rm -f ${timerFile}`], { check: false });
+      armer.close();
     }
+    expect((await applyIptables(labTarget(lab, 'h1'), ruleset([ip('a')], ip('b')))).changed).toBe(true);
   }, 30_000);
 
   test('after a rejected change the next good one applies', async () => {
