@@ -1,6 +1,7 @@
 import * as path from "node:path";
 import { ROOT } from "./support/models";
-import { runCli } from "./support/cli";
+import { stringify } from "yaml";
+import { runCli, tempFile } from "./support/cli";
 
 const model = (name: string) => path.join(ROOT, "examples/models", name);
 const stack = model("rancher-stack-isolation.yaml");
@@ -79,5 +80,26 @@ describe("exit codes and help", () => {
     const r = await runCli(["--help"]);
     expect(r.code).toBe(0);
     for (const cmd of ["validate", "reach", "explain"]) expect(r.out).toContain(`  ${cmd}`);
+  });
+});
+
+describe("warnings for policies that do nothing", () => {
+  const typo = {
+    endpoints: [{ name: "web-1", ips: ["10.0.0.1"], labels: { tier: "web" } }, { name: "db-1", ips: ["10.0.0.2"], labels: { tier: "db" } }],
+    network: { defaultPolicyAction: "deny", policy: [{ from: { selector: "tier = wbe" }, to: { selector: "tier = db" }, ports: [5432], action: "allow" }] },
+  };
+
+  test("validate prints them on stderr, naming the path, and still exits 0", async () => {
+    const file = tempFile("model.yaml", stringify(typo));
+    const r = await runCli(["validate", file]);
+    expect(r.code).toBe(0);
+    expect(r.out).toContain(`${file}: valid`);
+    expect(r.err).toBe(`${file}: warning: network.policy[0].from.selector: "tier = wbe" matches no endpoint, so the rule never applies\n`);
+  });
+
+  test("a model that matches prints none", async () => {
+    const r = await runCli(["validate", stack]);
+    expect(r.code).toBe(0);
+    expect(r.err).toBe("");
   });
 });

@@ -8,6 +8,7 @@ import { ParsedArgs, single, UsageError } from "../args";
 import { Command } from "../command";
 import { CliIo, EXIT } from "../io";
 import { loadModelFile } from "../load";
+import { printWarnings } from "../warnings";
 
 function probesOf(args: ParsedArgs): Probe[] {
   const texts = args.options.probe ?? [];
@@ -35,13 +36,19 @@ export const validateCommand: Command = {
 
 Reads FILE (YAML or JSON), checks it against the schemas of the three dialects and the inventory,
 and compiles it. Prints a summary on success; on failure prints every problem as
-"FILE: path: what is wrong" on stderr and exits 1.`,
+"FILE: path: what is wrong" on stderr and exits 1.
+
+Parts of a policy that match nothing in the model (a Rancher from/to or between selector, a
+Calico tag, selector or policy selector, a Kubernetes podSelector or namespaceSelector no
+endpoint or namespace matches, a profile no endpoint uses) are printed as
+"FILE: warning: path: why" on stderr; they do not change the exit code.`,
   options: {},
   positional: 1,
   async run(args, io) {
     const file = args.positional[0];
     const model = await loadModelFile(file, io.cwd);
     const ps = compile(model);
+    printWarnings(file, model, io);
     const count = (n: number, what: string) => `${n} ${what}${n === 1 ? "" : "s"}`;
     io.out(`${file}: valid — ${count(ps.endpoints.length, "endpoint")}, ${count(ps.hosts.length, "host")}, ` +
       `layers: ${ps.layers.map((l) => l.name).join(", ") || "none (everything allowed)"}; ` +

@@ -130,7 +130,7 @@ Exits 1 when a host or object cannot be read, or an object is in conflict.`,
   options: { ...hostOption, diff: {} },
   positional: 1,
   async run(args, io) {
-    const reports = await run(targetsOf(await deployInput(args, io)), (t) => t.plan());
+    const reports = await run(targetsOf(await deployInput(args, io, { warnings: true })), (t) => t.plan());
     // A cluster object also fails when the server's dry run refuses it, not only when it cannot be read.
     for (const r of reports) for (const l of reportLines(r, planLine(args.flags.has("diff")), (s) => `${s.name}: ${r.kind === "hosts" ? "cannot read the host" : "FAILED"}: ${s.error.message}`)) io.out(l);
     // A conflict is a problem for apply: list it with the failures.
@@ -176,7 +176,7 @@ ${SELECT_HELP}
     const concurrency = Number(single(args, "concurrency") ?? 16);
     if (!Number.isInteger(timer) || timer < 5 || timer > 3600) throw new UsageError("--rollback-timer must be 5-3600 seconds");
     if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 256) throw new UsageError("--concurrency must be 1-256");
-    const targets = targetsOf(await deployInput(args, io, { concurrency }));
+    const targets = targetsOf(await deployInput(args, io, { concurrency, warnings: true }));
     const reports = await run(targets, (t) => t.apply({ rollbackTimerSec: timer, concurrency, force: t.kind === "hosts" && args.flags.has("force"), adopt: args.flags.has("adopt") }));
     for (const r of reports) {
       const line = (o: ObjectOutcome & { backend?: string; table?: string; hash?: string }, indent: string) => (r.kind === "hosts"
