@@ -1,7 +1,7 @@
 /** `netpol validate`, `netpol reach`, `netpol explain`: read a model, never touch a host. */
 import { formatMatrixTable, matrix } from "../../analyze/matrix";
 import { explain } from "../../analyze/explain";
-import { parseProbe, Probe } from "../../analyze/probe";
+import { parseProbe, Probe, PROBE_SYNTAX } from "../../analyze/probe";
 import { Analyzer } from "../../analyze/reach";
 import { compile } from "../../compile";
 import { ParsedArgs, single, UsageError } from "../args";
@@ -63,7 +63,8 @@ export const reachCommand: Command = {
   help: `Usage: netpol reach FILE --probe P [--probe P …] [--format table|json]
 
 Computes, for every ordered pair of endpoints, whether the source may open a connection to the
-destination. A probe is tcp/PORT, udp/PORT, sctp/PORT or icmp/TYPE (icmp/8 is ping).
+destination. A probe is ${PROBE_SYNTAX}; icmp/8 is ping (for an IPv6 flow
+it counts as ICMPv6 echo, icmpv6/128).
 
   --probe P         a probe; repeat for several
   --format F        "table" (default) or "json":
@@ -84,14 +85,14 @@ destination. A probe is tcp/PORT, udp/PORT, sctp/PORT or icmp/TYPE (icmp/8 is pi
 export const explainCommand: Command = {
   name: "explain",
   summary: "say whether A may reach B on a probe, and which rule in which layer decides",
-  help: `Usage: netpol explain FILE --from A --to B --probe P
+  help: `Usage: netpol explain FILE --from A --to B --probe P [--format text|json]
 
 Evaluates one flow and prints the verdict and, for every layer (Rancher, Calico, Kubernetes) and
 direction (egress of A, ingress of B), the rule or default that decided, by its path in FILE.
 
   --from A     source endpoint name
   --to B       destination endpoint name
-  --probe P    tcp/PORT, udp/PORT, sctp/PORT or icmp/TYPE
+  --probe P    ${PROBE_SYNTAX}
   --format F   "text" (default) or "json"`,
   options: { from: { value: true }, to: { value: true }, probe: { value: true }, format: { value: true } },
   positional: 1,
