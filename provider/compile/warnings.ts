@@ -130,8 +130,13 @@ function kubernetesWarnings(model: Model): ModelWarning[] {
   return out;
 }
 
-/** Every part of the model's policies that matches nothing, in model order by dialect. */
+/**
+ * Every part of the model's policies that matches nothing, in model order by dialect. A model
+ * that lists no endpoints (one that only writes policies to a cluster, say) describes no
+ * workloads to match, so it gets none.
+ */
 export function modelWarnings(model: Model): ModelWarning[] {
   const endpoints = model.endpoints ?? [];
+  if (endpoints.length === 0) return [];
   return [...rancherWarnings(model, endpoints), ...calicoWarnings(model, endpoints), ...kubernetesWarnings(model)];
 }

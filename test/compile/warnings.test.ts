@@ -52,6 +52,11 @@ const cases: [string, Record<string, unknown>, string[]][] = [
   ["an ipBlock peer is not a selector", from({ ipBlock: { cidr: "192.0.2.0/24" } }), []],
 ];
 
+test("a model without endpoints (policies for a cluster) gets none", () => {
+  const model = parseModel({ profiles, network: { policy: [{ from: { selector: "tier = web" }, action: "allow" }] }, ...from({ podSelector: { matchLabels: { a: "b" } } }) });
+  expect(modelWarnings(model)).toEqual([]);
+});
+
 test.each(cases)("%s", (_what, policies, expected) => {
   const model = parseModel({ endpoints, namespaces, profiles, ...policies });
   expect(modelWarnings(model).map((w) => `${w.path}: ${w.message}`)).toEqual(expected);
