@@ -8,6 +8,7 @@ import { parseArgs, UsageError } from "./cli/args";
 import { commands } from "./cli/commands";
 import { CliIo, EXIT, processIo } from "./cli/io";
 import { InputError } from "./model/errors";
+import { didYouMean } from "./model/suggest";
 import { ApiError, ClientInputError } from "./targets/api-errors";
 
 function mainHelp(): string {
@@ -25,16 +26,30 @@ v3 objects, labelled app.kubernetes.io/managed-by=pulumi-netpolicy; others are n
 and with rancher: { url, project, network, accessKeyEnv, secretKeyEnv }, on that Rancher
 network's policy.
 
-Run "netpol <command> --help" for a command's options.
+Run "netpol help <command>" (or "netpol <command> --help") for a command's options.
 Exit codes: 0 success, 1 invalid input, a failed host or cluster object or Rancher network (or,
 for status, one not in sync), 2 usage error.`;
 }
 
+/** `unknown command "vaildate" (did you mean "validate"?)`, and where the list is. */
+function unknownCommand(name: string): string {
+  return `netpol: unknown command "${name}"${didYouMean(name, commands.map((c) => c.name))}\nRun "netpol --help" for the commands.`;
+}
+
 export async function main(argv: readonly string[], io: CliIo): Promise<number> {
   const [name, ...rest] = argv;
-  if (name === undefined || name === "--help" || name === "-h" || name === "help") {
+  if (name === undefined || name === "--help" || name === "-h" || (name === "help" && rest.length === 0)) {
     (name === undefined ? io.err : io.out)(mainHelp());
     return name === undefined ? EXIT.usage : EXIT.ok;
+  }
+  if (name === "help") {
+    const topic = commands.find((c) => c.name === rest[0]);
+    if (!topic || rest.length > 1) {
+      io.err(topic ? 'netpol help: give one command, e.g. "netpol help plan"' : unknownCommand(rest[0]));
+      return EXIT.usage;
+    }
+    io.out(topic.help);
+    return EXIT.ok;
   }
   if (name === "--version") {
     io.out("netpol 0.1.0");
@@ -42,7 +57,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
   }
   const command = commands.find((c) => c.name === name);
   if (!command) {
-    io.err(`netpol: unknown command "${name}"\n\n${mainHelp()}`);
+    io.err(unknownCommand(name));
     return EXIT.usage;
   }
   if (rest.includes("--help") || rest.includes("-h")) {

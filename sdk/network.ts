@@ -131,6 +131,12 @@ export class Network extends pulumi.dynamic.Resource {
   /** The rendered rules per host name: exactly what is applied. */
   declare readonly rules: pulumi.Output<Record<string, string>>;
   /**
+   * Parts of the policies that match nothing in this network (a selector, tag or label key no
+   * endpoint matches, a profile no endpoint uses), as `path: why`; absent when there are none.
+   * `check` puts them among the inputs, so `pulumi preview` shows them.
+   */
+  declare readonly warnings: pulumi.Output<string[] | undefined>;
+  /**
    * Per host: backend, table, the content hash the host carries, `drift` after a refresh found a
    * change, and `warnings` when the rules may be bypassed there (a bridge with ports while
    * `net.bridge.bridge-nf-call-iptables` / `…-ip6tables` is not 1).
@@ -153,6 +159,7 @@ export class Network extends pulumi.dynamic.Resource {
       networkPolicies: documents(args.networkPolicies, (x): x is NetworkPolicy => x instanceof NetworkPolicy),
       table: undefined,
       rules: undefined,
+      warnings: undefined,
       applied: undefined,
       rancherApplied: undefined,
     };

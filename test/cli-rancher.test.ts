@@ -92,3 +92,21 @@ test("--rancher without a rancher target is a usage error", async () => {
   expect(r.code).toBe(2);
   expect(r.err).toContain("--rancher: the model has no rancher target");
 });
+
+test("plan and apply warn about a rule that matches nothing, without failing; status does not", async () => {
+  const file = model({
+    endpoints: [{ name: "web-1", ips: ["10.0.0.1"], labels: { tier: "web" } }],
+    network: { defaultPolicyAction: "deny", policy: [{ from: { selector: "tier = wbe" }, action: "allow" }] },
+  });
+  const warning = `${file}: warning: network.policy[0].from.selector: "tier = wbe" matches no endpoint, so the rule never applies\n`;
+  let r = await runCli(["plan", file], dir, env());
+  expect(r.code).toBe(0);
+  expect(r.err).toBe(warning);
+  expect(r.out).toContain("plan: rancher: 1 object(s)");
+  r = await runCli(["apply", file], dir, env());
+  expect(r.code).toBe(0);
+  expect(r.err).toBe(warning);
+  r = await runCli(["status", file], dir, env());
+  expect(r.err).toBe("");
+  expect((await runCli(["destroy", file], dir, env())).code).toBe(0);
+});

@@ -1,6 +1,10 @@
+import * as fs from "node:fs";
 import * as path from "node:path";
+import { PROBE_SYNTAX } from "../provider/analyze/probe";
+import { commands } from "../provider/cli/commands";
 import { ROOT } from "./support/models";
-import { runCli } from "./support/cli";
+import { stringify } from "yaml";
+import { runCli, tempFile } from "./support/cli";
 
 const model = (name: string) => path.join(ROOT, "examples/models", name);
 const stack = model("rancher-stack-isolation.yaml");
@@ -79,5 +83,93 @@ describe("exit codes and help", () => {
     const r = await runCli(["--help"]);
     expect(r.code).toBe(0);
     for (const cmd of ["validate", "reach", "explain"]) expect(r.out).toContain(`  ${cmd}`);
+  });
+});
+
+describe("warnings for policies that do nothing", () => {
+  const typo = {
+    endpoints: [{ name: "web-1", ips: ["10.0.0.1"], labels: { tier: "web" } }, { name: "db-1", ips: ["10.0.0.2"], labels: { tier: "db" } }],
+    network: { defaultPolicyAction: "deny", policy: [{ from: { selector: "tier = wbe" }, to: { selector: "tier = db" }, ports: [5432], action: "allow" }] },
+  };
+
+  test("validate prints them on stderr, naming the path, and still exits 0", async () => {
+    const file = tempFile("model.yaml", stringify(typo));
+    const r = await runCli(["validate", file]);
+    expect(r.code).toBe(0);
+    expect(r.out).toContain(`${file}: valid`);
+    expect(r.err).toBe(`${file}: warning: network.policy[0].from.selector: "tier = wbe" matches no endpoint, so the rule never applies\n`);
+  });
+
+  test("a model that matches prints none", async () => {
+    const r = await runCli(["validate", stack]);
+    expect(r.code).toBe(0);
+    expect(r.err).toBe("");
+  });
+});
+
+describe("the CLI a person expects", () => {
+  const options = (c: (typeof commands)[number]) => Object.keys(c.options).map((o) => `--${o}`);
+
+  test.each(commands.map((c) => [c.name, c] as const))("netpol %s: the usage line lists every option", (_name, c) => {
+    const usage = c.help.split("\n")[0];
+    expect(usage.startsWith(`Usage: netpol ${c.name} FILE`)).toBe(true);
+    for (const o of options(c)) expect(usage).toMatch(new RegExp(`\\[?${o}\\b`));
+  });
+
+  test.each(commands.map((c) => [c.name, c] as const))("netpol help %s is netpol %s --help", async (name, c) => {
+    const viaHelp = await runCli(["help", name]);
+    const viaFlag = await runCli([name, "--help"]);
+    expect(viaHelp.code).toBe(0);
+    expect(viaHelp.out).toBe(`${c.help}\n`);
+    expect(viaFlag.out).toBe(viaHelp.out);
+  });
+
+  test("the README's command table lists every command and every option", () => {
+    const readme = fs.readFileSync(path.join(ROOT, "README.md"), "utf8");
+    for (const c of commands) {
+      const row = readme.split("\n").find((l) => l.startsWith(`| \`netpol ${c.name} `));
+      expect(row).toBeDefined();
+      for (const o of options(c)) expect(row).toContain(o);
+    }
+  });
+
+  test.each<[string, string[], string]>([
+    ["a misspelt command", ["vaildate", stack], 'netpol: unknown command "vaildate" (did you mean "validate"?)'],
+    ["a misspelt help topic", ["help", "rech"], 'netpol: unknown command "rech" (did you mean "reach"?)'],
+    ["a misspelt option", ["reach", stack, "--prob", "tcp/80"], 'netpol reach: unknown option "--prob" (did you mean "--probe"?)'],
+    ["a misspelt option with a value", ["apply", stack, "--concurency=4"], 'netpol apply: unknown option "--concurency" (did you mean "--concurrency"?)'],
+    ["an option of another command", ["validate", stack, "--probe", "tcp/80"], 'netpol validate: unknown option "--probe"'],
+  ])("%s → exit 2 with a did-you-mean", async (_what, argv, first) => {
+    const r = await runCli(argv);
+    expect(r.code).toBe(2);
+    expect(r.err.split("\n")[0]).toBe(first);
+  });
+
+  test("apply handles 8 hosts at once by default, as a Network does", () => {
+    const apply = commands.find((c) => c.name === "apply");
+    expect(apply?.help).toContain("--concurrency N      hosts at once, 1-256 (default 8, as a Network's concurrency)");
+  });
+
+  test("probes are documented as the parser reads them", async () => {
+    for (const name of ["reach", "explain"]) expect((await runCli(["help", name])).out).toContain(PROBE_SYNTAX);
+    const r = await runCli(["reach", stack, "--probe", "icmpv6/128/0"]);
+    expect(r.code).toBe(0);
+  });
+});
+
+describe("explain reads as English", () => {
+  test.each<[string, string[], string]>([
+    ["a default by its path", ["rancher-stack-isolation.yaml", "stack_one/service_one", "stack_two/service_one", "udp/53"],
+      "  ✗ Rancher ingress, entering stack_two/service_one: denies — no rule matches in rancher network policy, so network.defaultPolicyAction decides"],
+    ["Kubernetes isolation", ["kubernetes-seed.yaml", "default/frontend", "default/db", "tcp/80"],
+      "  ✗ Kubernetes ingress, entering default/db: denies — isolated for ingress by networkPolicies[0] (default/test-network-policy); no rule allows"],
+    ["Kubernetes isolation, the closing line", ["kubernetes-seed.yaml", "default/frontend", "default/db", "tcp/80"],
+      "  Decided by: Kubernetes ingress of default/db (isolated for ingress by networkPolicies[0] (default/test-network-policy); no rule allows). Every layer, in both directions, must allow."],
+    ["Calico profiles", ["calico-web-app.yaml", "client-1", "app-1", "tcp/7890"],
+      "  ✗ Calico ingress, entering app-1: denies — no profile allows inbound (profiles: APP)"],
+  ])("%s", async (_what, [file, from, to, probe], line) => {
+    const r = await runCli(["explain", model(file), "--from", from, "--to", to, "--probe", probe]);
+    expect(r.out.split("\n")).toContain(line);
+    expect(r.out).not.toMatch(/allows decides|\) decides/);
   });
 });

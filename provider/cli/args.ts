@@ -1,4 +1,5 @@
 /** A small, strict argument parser: unknown options and missing values are usage errors. */
+import { suggest } from "../model/suggest";
 
 export class UsageError extends Error {
   constructor(message: string) {
@@ -29,7 +30,11 @@ export function parseArgs(argv: readonly string[], spec: Record<string, OptionSp
     const eq = arg.indexOf("=");
     const name = (eq > 0 ? arg.slice(0, eq) : arg).replace(/^--?/, "");
     const s = spec[name];
-    if (!s) throw new UsageError(`unknown option "${arg.slice(0, eq > 0 ? eq : undefined)}"`);
+    if (!s) {
+      const written = arg.slice(0, eq > 0 ? eq : undefined);
+      const hint = suggest(name, Object.keys(spec));
+      throw new UsageError(`unknown option "${written}"${hint !== undefined ? ` (did you mean "--${hint}"?)` : ""}`);
+    }
     if (!s.value) {
       if (eq > 0) throw new UsageError(`option --${name} takes no value`);
       out.flags.add(name);

@@ -12,14 +12,17 @@ import { CliIo } from "./io";
 import { loadLiveModel } from "./load";
 import { rancherSettings } from "./rancher-settings";
 import { hostTargets } from "./ssh-settings";
+import { printWarnings } from "./warnings";
 
 /**
  * With none of --host, --cluster, --rancher: every host, the cluster and the Rancher network (those
- * the model has); otherwise only what is named.
+ * the model has); otherwise only what is named. `warnings`: print the model's warnings first
+ * (plan and apply).
  */
-export async function deployInput(args: ParsedArgs, io: CliIo, extra: { concurrency?: number } = {}): Promise<DeployInput> {
+export async function deployInput(args: ParsedArgs, io: CliIo, extra: { concurrency?: number; warnings?: boolean } = {}): Promise<DeployInput> {
   const file = args.positional[0];
   const { model } = await loadLiveModel(file, io);
+  if (extra.warnings) printWarnings(file, model, io);
   const only = args.options.host;
   const clusterFlag = args.flags.has("cluster");
   if (clusterFlag && model.cluster === undefined) {

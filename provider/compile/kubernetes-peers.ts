@@ -89,6 +89,11 @@ export class PeerResolver {
     });
   }
 
+  /** The namespaces (declared or holding a pod) whose labels `selector` matches, sorted by name. */
+  namespacesSelected(selector: LabelSelector): string[] {
+    return [...this.namespaceLabels].filter(([, labels]) => matchesLabelSelector(selector, labels)).map(([name]) => name);
+  }
+
   /** The address set of a peer: an ipBlock's nets, or the peer's pods. */
   peerSet(peer: NetworkPolicyPeer, policyNamespace: string): string {
     const b = this.ctx.builder;

@@ -116,6 +116,6 @@ export function sshTarget(s: SshSettingsInput): SshTarget {
 }
 
 export function parseNetwork(props: Props): NetworkInputs {
-  const own = Object.fromEntries(Object.entries(props).filter(([k]) => !["__provider", "table", "rules", "applied", "rancherApplied"].includes(k)));
+  const own = Object.fromEntries(Object.entries(props).filter(([k]) => !["__provider", "table", "rules", "warnings", "applied", "rancherApplied"].includes(k)));
   return NetworkInputs.parse(withCredentials(own));
 }

@@ -18,6 +18,7 @@ import { compile } from "../compile";
 import { InputError } from "../model/errors";
 import { Expectations } from "../model/expectations";
 import { Model, parseModel } from "../model/model";
+import { modelWarnings } from "../compile/warnings";
 import { tableName } from "../render";
 import { CheckFailure, COMPUTED, containsUnknown, modelDocument, modelFailures, parseNetwork, Props, schemaFailures, sshTarget, UNKNOWN, withCredentials } from "./inputs";
 import { NetworkInputs, RancherInput } from "./schema";
@@ -55,7 +56,7 @@ function message(e: unknown): string {
 }
 
 /** Keys the provider itself computes; they never come from the user. */
-const COMPUTED_KEYS = new Set(["__provider", "table", "rules", "applied", "rancherApplied"]);
+const COMPUTED_KEYS = new Set(["__provider", "table", "rules", "warnings", "applied", "rancherApplied"]);
 
 function userInputs(p: Props): Props {
   return Object.fromEntries(Object.entries(p).filter(([k]) => !COMPUTED_KEYS.has(k)));
@@ -81,6 +82,10 @@ export function checkNetwork(news: Props): { inputs: Props; failures: CheckFailu
       const report = checkExpectations(model, compile(model), expectations.data);
       failures.push(...report.failures.map((f) => ({ property: `expect[${f.index}]`, reason: `the policy breaks an expectation: ${formatFailure(f).replace(/^✗ /, "")}` })));
     }
+    // A dynamic provider cannot log to the engine: warnings travel as an input the preview shows.
+    const warnings = modelWarnings(model).map((w) => `${w.path.replace(/^network\./, "")}: ${w.message}`);
+    if (warnings.length > 0) inputs.warnings = warnings;
+    else delete inputs.warnings;
   } catch (e) {
     if (e instanceof InputError) return { inputs, failures: modelFailures(e) };
     return { inputs, failures: [{ property: "", reason: `cannot render the rules: ${message(e)}` }] };
@@ -115,7 +120,8 @@ export function diffNetwork(olds: Props, news: Props): { changes: boolean; repla
   const replaces = olds.table !== news.table ? ["name"] : [];
   const before = inputsOf(olds);
   const after = inputsOf(news);
-  const keys = new Set([...Object.keys(before), ...Object.keys(after)]);
+  // Warnings follow from the other inputs; a state written before they existed is no change.
+  const keys = new Set([...Object.keys(before), ...Object.keys(after)].filter((k) => k !== "warnings"));
   const inputsChanged = [...keys].some((k) => canonical(before[k]) !== canonical(after[k]));
   const applied = appliedOf(olds);
   const drifted = Object.values(applied).some((h) => h.drift !== undefined);

@@ -70,8 +70,9 @@ async function main(): Promise<void> {
     const real = pulumiOnPath();
     const configFile = path.join(dir, `Pulumi.${STACK}.yaml`);
     const env = { ...process.env, PULUMI_BACKEND_URL: `file://${dir}`, PULUMI_CONFIG_PASSPHRASE: "netpol-demo" };
-    const pulumi = (args: string[], quiet = false) => {
-      const r = spawnSync("pulumi", [...args, "--cwd", ROOT, "--stack", STACK, "--config-file", configFile, "--non-interactive"], { encoding: "utf8", env, stdio: ["ignore", quiet ? "ignore" : "inherit", "inherit"] });
+    // `input`: a value on stdin (`pulumi config set KEY` reads it there), so a secret is never an argument.
+    const pulumi = (args: string[], quiet = false, input?: string) => {
+      const r = spawnSync("pulumi", [...args, "--cwd", ROOT, "--stack", STACK, "--config-file", configFile, "--non-interactive"], { encoding: "utf8", env, input, stdio: [input === undefined ? "ignore" : "pipe", quiet ? "ignore" : "inherit", "inherit"] });
       if (r.status !== 0) throw new Error(`pulumi ${args[0]} failed`);
     };
     const harness = async (op: string, extra: Record<string, string>) => {
@@ -81,7 +82,7 @@ async function main(): Promise<void> {
       if (r.code !== 0) throw new Error(`${op} failed`);
     };
     const step = async (op: "preview" | "up" | "destroy", extra: Record<string, string> = {}) => {
-      say(`\n$ ${real ? "pulumi" : "npm run engine --"} ${op}${real ? (op === "preview" ? " --diff" : " --yes") : " ."}${Object.entries(extra).map(([k, v]) => ` --config ${k}=${v}`).join("")}`);
+      say(`\n$ ${real ? "pulumi" : "npm run -s engine --"} ${op}${real ? (op === "preview" ? " --diff" : " --yes") : " ."}${Object.entries(extra).map(([k, v]) => ` --config ${k}=${v}`).join("")}`);
       if (!real) return harness(op, extra);
       for (const [k, v] of Object.entries(extra)) pulumi(["config", "set", k, v], true);
       pulumi(op === "preview" ? ["preview", "--diff"] : [op, "--yes", "--skip-preview", ...(op === "up" ? ["--diff"] : [])]);
@@ -91,10 +92,10 @@ async function main(): Promise<void> {
       mismatches += printSideBySide(title, measured, expected);
     };
 
-    say(real ? "Using the pulumi CLI on PATH (local file backend, throwaway stack)." : "No pulumi CLI on PATH: using the engine harness (npm run engine).");
+    say(real ? "Using the pulumi CLI on PATH (local file backend, throwaway stack)." : "No pulumi CLI on PATH: using the engine harness (npm run -s engine).");
     if (real) {
       spawnSync("pulumi", ["stack", "init", STACK, "--cwd", ROOT, "--non-interactive"], { env, stdio: "ignore" });
-      for (const [k, v] of Object.entries(secrets)) pulumi(["config", "set", "--secret", k, v], true);
+      for (const [k, v] of Object.entries(secrets)) pulumi(["config", "set", "--secret", k], true, v);
       for (const [k, v] of Object.entries(plain)) pulumi(["config", "set", k, v], true);
     }
     const names = endpoints.map((e) => e.name);

@@ -81,6 +81,6 @@ describe("engine harness", () => {
   it("rejects unknown commands with the usage", async () => {
     const r = await runEngine(["deploy", PROGRAM]);
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain("usage: npm run engine --");
+    expect(r.stderr).toContain("usage: npm run -s engine --");
   }, 30_000);
 });

@@ -66,6 +66,21 @@ describe("checkNetwork", () => {
     else expect(inputs.rules).toEqual(rules);
   });
 
+  it("warns, without failing, about a rule that matches nothing: the preview shows `warnings`", () => {
+    const { inputs, failures } = checkNetwork(networkInputs({ policy: [{ from: { selector: "tier = wbe" }, action: "allow" }, { within: "stack", action: "allow" }] }));
+    expect(failures).toEqual([]);
+    expect(inputs.warnings).toEqual(['policy[0].from.selector: "tier = wbe" matches no endpoint, so the rule never applies']);
+    expect(Object.keys(inputs.rules as object)).toEqual(["h1", "h2"]);
+    expect(checkNetwork(networkInputs()).inputs.warnings).toBeUndefined();
+  });
+
+  it("a state without warnings is no change when the check now finds some", () => {
+    const news = checkNetwork(networkInputs({ policy: [{ from: { selector: "tier = wbe" }, action: "allow" }] })).inputs;
+    const { warnings: _w, ...olds } = news;
+    const host = { backend: "nftables", table: "t", hash: "h", live: "l" };
+    expect(diffNetwork({ ...olds, applied: { h1: host, h2: host } }, news).changes).toBe(false);
+  });
+
   it("an unknown name leaves the table unknown", () => {
     expect(checkNetwork(networkInputs({ name: UNKNOWN })).inputs.table).toBe(UNKNOWN);
   });

@@ -2,13 +2,14 @@
 import { ClassAnalysis } from "../../analyze/classes";
 import { formatMatrixTable, matrixJson } from "../../analyze/matrix";
 import { explain } from "../../analyze/explain";
-import { parseProbe, Probe } from "../../analyze/probe";
+import { parseProbe, Probe, PROBE_SYNTAX } from "../../analyze/probe";
 import { Analyzer } from "../../analyze/reach";
 import { compile } from "../../compile";
 import { ParsedArgs, single, UsageError } from "../args";
 import { Command } from "../command";
 import { CliIo, EXIT } from "../io";
 import { loadLiveModel, loadModelFile } from "../load";
+import { printWarnings } from "../warnings";
 
 export function probesOf(args: ParsedArgs): Probe[] {
   const texts = args.options.probe ?? [];
@@ -36,13 +37,19 @@ export const validateCommand: Command = {
 
 Reads FILE (YAML or JSON), checks it against the schemas of the three dialects and the inventory,
 and compiles it. Prints a summary on success; on failure prints every problem as
-"FILE: path: what is wrong" on stderr and exits 1.`,
+"FILE: path: what is wrong" on stderr and exits 1.
+
+Parts of a policy that match nothing in the model (a Rancher from/to or between selector, a
+Calico tag, selector or policy selector, a Kubernetes podSelector or namespaceSelector no
+endpoint or namespace matches, a profile no endpoint uses) are printed as
+"FILE: warning: path: why" on stderr; they do not change the exit code.`,
   options: {},
   positional: 1,
   async run(args, io) {
     const file = args.positional[0];
     const model = await loadModelFile(file, io.cwd);
     const ps = compile(model);
+    printWarnings(file, model, io);
     const count = (n: number, what: string) => `${n} ${what}${n === 1 ? "" : "s"}`;
     io.out(`${file}: valid — ${count(ps.endpoints.length, "endpoint")}, ${count(ps.hosts.length, "host")}, ` +
       `layers: ${ps.layers.map((l) => l.name).join(", ") || "none (everything allowed)"}; ` +
@@ -57,7 +64,8 @@ export const reachCommand: Command = {
   help: `Usage: netpol reach FILE --probe P [--probe P …] [--format table|json]
 
 Computes, for every ordered pair of endpoints, whether the source may open a connection to the
-destination. A probe is tcp/PORT, udp/PORT, sctp/PORT or icmp/TYPE (icmp/8 is ping).
+destination. A probe is ${PROBE_SYNTAX}; icmp/8 is ping (for an IPv6 flow
+it counts as ICMPv6 echo, icmpv6/128).
 
   --probe P         a probe; repeat for several
   --format F        "table" (default) or "json":
@@ -78,14 +86,14 @@ destination. A probe is tcp/PORT, udp/PORT, sctp/PORT or icmp/TYPE (icmp/8 is pi
 export const explainCommand: Command = {
   name: "explain",
   summary: "say whether A may reach B on a probe, and which rule in which layer decides",
-  help: `Usage: netpol explain FILE --from A --to B --probe P
+  help: `Usage: netpol explain FILE --from A --to B --probe P [--format text|json]
 
 Evaluates one flow and prints the verdict and, for every layer (Rancher, Calico, Kubernetes) and
 direction (egress of A, ingress of B), the rule or default that decided, by its path in FILE.
 
   --from A     source endpoint name
   --to B       destination endpoint name
-  --probe P    tcp/PORT, udp/PORT, sctp/PORT or icmp/TYPE
+  --probe P    ${PROBE_SYNTAX}
   --format F   "text" (default) or "json"`,
   options: { from: { value: true }, to: { value: true }, probe: { value: true }, format: { value: true } },
   positional: 1,

@@ -114,7 +114,7 @@ function planLine(diff: boolean) {
 export const planCommand: Command = {
   name: "plan",
   summary: "show what an apply would change, per host and per cluster object",
-  help: `Usage: netpol plan FILE [--host H …] [--cluster] [--diff]
+  help: `Usage: netpol plan FILE [--host H …] [--cluster] [--rancher] [--diff]
 
 Reads each host's current rules over SSH (nothing is written) and prints per host "up to date",
 or the number of lines added and removed. With --diff, the lines themselves (+ added, - removed).
@@ -130,7 +130,7 @@ Exits 1 when a host or object cannot be read, or an object is in conflict.`,
   options: { ...hostOption, diff: {} },
   positional: 1,
   async run(args, io) {
-    const reports = await run(targetsOf(await deployInput(args, io)), (t) => t.plan());
+    const reports = await run(targetsOf(await deployInput(args, io, { warnings: true })), (t) => t.plan());
     // A cluster object also fails when the server's dry run refuses it, not only when it cannot be read.
     for (const r of reports) for (const l of reportLines(r, planLine(args.flags.has("diff")), (s) => `${s.name}: ${r.kind === "hosts" ? "cannot read the host" : "FAILED"}: ${s.error.message}`)) io.out(l);
     // A conflict is a problem for apply: list it with the failures.
@@ -146,7 +146,7 @@ Exits 1 when a host or object cannot be read, or an object is in conflict.`,
 export const applyCommand: Command = {
   name: "apply",
   summary: "apply each host's ruleset over SSH (atomic, with rollback) and the cluster's objects",
-  help: `Usage: netpol apply FILE [--host H …] [--cluster] [--rollback-timer SEC] [--concurrency N] [--force] [--adopt]
+  help: `Usage: netpol apply FILE [--host H …] [--cluster] [--rancher] [--rollback-timer SEC] [--concurrency N] [--force] [--adopt]
 
 For every host, in parallel: checks the new rules (nft -c), saves the current table, arms a
 host-side timer that restores it, applies in one transaction, confirms over a new SSH connection,
@@ -166,17 +166,17 @@ ${RANCHER_HELP}
 
 ${SELECT_HELP}
   --rollback-timer S   seconds before an unconfirmed apply restores itself (default 20)
-  --concurrency N      hosts at once (default 16)
+  --concurrency N      hosts at once, 1-256 (default 8, as a Network's concurrency)
   --force              rewrite hosts even when their hash matches (repairs hand edits)
   --adopt              take over cluster objects of the same name that netpol did not create`,
   options: { ...hostOption, "rollback-timer": { value: true }, concurrency: { value: true }, force: {}, adopt: {} },
   positional: 1,
   async run(args, io) {
     const timer = Number(single(args, "rollback-timer") ?? 20);
-    const concurrency = Number(single(args, "concurrency") ?? 16);
+    const concurrency = Number(single(args, "concurrency") ?? 8);
     if (!Number.isInteger(timer) || timer < 5 || timer > 3600) throw new UsageError("--rollback-timer must be 5-3600 seconds");
     if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 256) throw new UsageError("--concurrency must be 1-256");
-    const targets = targetsOf(await deployInput(args, io, { concurrency }));
+    const targets = targetsOf(await deployInput(args, io, { concurrency, warnings: true }));
     const reports = await run(targets, (t) => t.apply({ rollbackTimerSec: timer, concurrency, force: t.kind === "hosts" && args.flags.has("force"), adopt: args.flags.has("adopt") }));
     for (const r of reports) {
       const line = (o: ObjectOutcome & { backend?: string; table?: string; hash?: string }, indent: string) => (r.kind === "hosts"
@@ -201,7 +201,7 @@ ${SELECT_HELP}
 export const destroyCommand: Command = {
   name: "destroy",
   summary: "remove the project's own table from every host and its objects from the cluster",
-  help: `Usage: netpol destroy FILE [--host H …] [--cluster]
+  help: `Usage: netpol destroy FILE [--host H …] [--cluster] [--rancher]
 
 Deletes the network's own table (nftables) or chains, hook and sets (iptables) from each host,
 with the files the project keeps there. Other tables and chains are never touched.
@@ -243,7 +243,7 @@ function statusText(s: ObjectStatus): string {
 export const statusCommand: Command = {
   name: "status",
   summary: "report per host and per cluster object whether it matches the model (drift)",
-  help: `Usage: netpol status FILE [--host H …] [--cluster]
+  help: `Usage: netpol status FILE [--host H …] [--cluster] [--rancher]
 
 Reads each host's rules and reports "in sync", "out of date" (the model changed: run apply),
 "missing" (never applied or removed), or "drift" (edited by hand: run apply --force to repair).
