@@ -20,7 +20,9 @@ import { LabelSelector, matchesLabelSelector, parseStringSelector } from "../mod
 
 type Match = Rule["match"];
 
-function rancherPorts(ports: (number | string)[]): { protocol: number; dstPorts: PortRange[] }[] {
+type PortMatch = { protocol: number; dstPorts: PortRange[] };
+
+function rancherPorts(ports: (number | string)[]): PortMatch[] {
   const byProto = new Map<number, PortRange[]>();
   for (const p of ports) {
     let proto: number = PROTO.tcp;
@@ -37,8 +39,52 @@ function rancherPorts(ports: (number | string)[]): { protocol: number; dstPorts:
   return [...byProto].sort(([a], [b]) => a - b).map(([protocol, dstPorts]) => ({ protocol, dstPorts }));
 }
 
-/** The match parts of one rule for one destination, or undefined when the rule cannot apply to it. */
-function rulesFor(rule: RancherRule, dest: Endpoint, ctx: CompileContext, selectors: Map<string, LabelSelector>): Match[] | undefined {
+/**
+ * The endpoints' names grouped by what the rules group them by, read in one pass over the
+ * inventory (a key per stack or label group filtered alone would read it once per group).
+ */
+class Groups {
+  readonly byStack = new Map<string, string[]>();
+  readonly byService = new Map<string, string[]>();
+  readonly byLink = new Map<string, string[]>();
+  private readonly byLabel = new Map<string, Map<string, string[]>>();
+
+  constructor(private readonly endpoints: readonly Endpoint[]) {
+    for (const e of endpoints) {
+      if (e.stack !== undefined) {
+        push(this.byStack, e.stack, e.name);
+        if (e.service !== undefined) push(this.byService, `${e.stack}/${e.service}`, e.name);
+      }
+      for (const target of new Set(e.links ?? [])) push(this.byLink, target, e.name);
+    }
+  }
+
+  /** Label `key`'s value → the endpoints carrying it, read the first time `key` is asked for. */
+  label(key: string): Map<string, string[]> {
+    let groups = this.byLabel.get(key);
+    if (!groups) {
+      groups = new Map();
+      for (const e of this.endpoints) {
+        const value = e.labels?.[key];
+        if (value !== undefined) push(groups, value, e.name);
+      }
+      this.byLabel.set(key, groups);
+    }
+    return groups;
+  }
+}
+
+function push<K>(m: Map<K, string[]>, key: K, name: string): void {
+  const list = m.get(key);
+  if (list) list.push(name);
+  else m.set(key, [name]);
+}
+
+/**
+ * The match parts of one rule for one destination, or undefined when the rule cannot apply to it.
+ * `ports`: the rule's ports by protocol, read once per rule.
+ */
+function rulesFor(rule: RancherRule, ports: readonly PortMatch[], dest: Endpoint, ctx: CompileContext, selectors: Map<string, LabelSelector>, groups: Groups): Match[] | undefined {
   const b = ctx.builder;
   const members = (key: string, pick: (e: Endpoint) => boolean) => b.namedEndpointSet(key, () => ctx.endpoints.filter(pick).map((e) => e.name));
   const selector = (text: string) => {
@@ -52,14 +98,14 @@ function rulesFor(rule: RancherRule, dest: Endpoint, ctx: CompileContext, select
     const { stack, service } = dest;
     switch (rule.within) {
       case "stack":
-        return stack === undefined ? undefined : [{ src: [{ set: members(`stack:${stack}`, (e) => e.stack === stack) }] }];
+        return stack === undefined ? undefined : [{ src: [{ set: b.namedEndpointSet(`stack:${stack}`, () => groups.byStack.get(stack) ?? []) }] }];
       case "service":
         return stack === undefined || service === undefined ? undefined
-          : [{ src: [{ set: members(`service:${stack}/${service}`, (e) => e.stack === stack && e.service === service) }] }];
+          : [{ src: [{ set: b.namedEndpointSet(`service:${stack}/${service}`, () => groups.byService.get(`${stack}/${service}`) ?? []) }] }];
       case "linked": {
         if (stack === undefined || service === undefined) return undefined;
         const target = `${stack}/${service}`;
-        return [{ src: [{ set: members(`linked:${target}`, (e) => (e.links ?? []).includes(target)) }] }];
+        return [{ src: [{ set: b.namedEndpointSet(`linked:${target}`, () => groups.byLink.get(target) ?? []) }] }];
       }
       default: {
         const never: never = rule.within;
@@ -72,7 +118,7 @@ function rulesFor(rule: RancherRule, dest: Endpoint, ctx: CompileContext, select
       const key = rule.between.groupBy;
       const value = dest.labels?.[key];
       if (value === undefined) return undefined;
-      return [{ src: [{ set: members(`group:${key}=${value}`, (e) => e.labels?.[key] === value) }] }];
+      return [{ src: [{ set: b.namedEndpointSet(`group:${key}=${value}`, () => groups.label(key).get(value) ?? []) }] }];
     }
     const text = rule.between.selector;
     if (!matchesLabelSelector(selector(text), dest.labels ?? {})) return undefined;
@@ -80,8 +126,8 @@ function rulesFor(rule: RancherRule, dest: Endpoint, ctx: CompileContext, select
   }
   if (rule.to && !matchesLabelSelector(selector(rule.to.selector), dest.labels ?? {})) return undefined;
   const src: Match = rule.from ? { src: [{ set: selected(rule.from.selector) }] } : {};
-  if (!rule.ports || rule.ports.length === 0) return [src];
-  return rancherPorts(rule.ports).map((p) => ({ ...src, ...p }));
+  if (ports.length === 0) return [src];
+  return ports.map((p) => ({ ...src, ...p }));
 }
 
 export function compileRancher(ctx: CompileContext): Layer | undefined {
@@ -90,19 +136,29 @@ export function compileRancher(ctx: CompileContext): Layer | undefined {
   const end = network.defaultPolicyAction ?? "allow";
   const policy = network.policy ?? [];
   const selectors = new Map<string, LabelSelector>();
+  const groups = new Groups(ctx.endpoints);
+  const ports = policy.map((rule) => ("ports" in rule && rule.ports ? rancherPorts(rule.ports) : []));
+  // A destination's program is fixed by the sets its rules draw sources from (ports and actions
+  // are the rule's own): destinations alike in that share the program without building it again.
+  const programBySources = new Map<string, string>();
   const ingress: Record<string, string> = {};
   for (const dest of ctx.endpoints) {
     const rules: Rule[] = [];
+    const sources: string[] = [];
     policy.forEach((rule, i) => {
-      for (const match of rulesFor(rule, dest, ctx, selectors) ?? []) {
-        rules.push({ match, action: rule.action, origin: `network.policy[${i}]` });
-      }
+      const matches = rulesFor(rule, ports[i], dest, ctx, selectors, groups);
+      sources.push(matches === undefined ? "-" : matches.map((m) => m.src?.map((s) => s.set).join("+") ?? "*").join(","));
+      for (const match of matches ?? []) rules.push({ match, action: rule.action, origin: `network.policy[${i}]` });
     });
     // A destination no rule can touch under a default of allow is not filtered at all.
     if (rules.length === 0 && end === "allow") continue;
-    ingress[dest.name] = ctx.builder.program({
-      tiers: [{ name: "rancher network policy", rules, end, endOrigin: "network.defaultPolicyAction" }],
-    });
+    const key = sources.join("|");
+    let id = programBySources.get(key);
+    if (id === undefined) {
+      id = ctx.builder.program({ tiers: [{ name: "rancher network policy", rules, end, endOrigin: "network.defaultPolicyAction" }] });
+      programBySources.set(key, id);
+    }
+    ingress[dest.name] = id;
   }
   return {
     name: "rancher",

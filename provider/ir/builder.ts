@@ -23,6 +23,8 @@ export class PolicySetBuilder {
   private readonly sets = new Map<string, AddressSet>();
   private readonly programs = new Map<string, Program>();
   private readonly setByKey = new Map<string, string>();
+  /** A program's JSON text → its id: many endpoints share a program, and its hash is taken once. */
+  private readonly programByText = new Map<string, string>();
 
   /** The set of these endpoints' addresses, keyed by its members. Order of `names` does not matter. */
   endpointSet(names: Iterable<string>): string {
@@ -61,8 +63,13 @@ export class PolicySetBuilder {
   }
 
   program(p: Program): string {
-    const id = `p_${shortHash(JSON.stringify(p))}`;
-    if (!this.programs.has(id)) this.programs.set(id, p);
+    const text = JSON.stringify(p);
+    let id = this.programByText.get(text);
+    if (id === undefined) {
+      id = `p_${shortHash(text)}`;
+      this.programByText.set(text, id);
+      if (!this.programs.has(id)) this.programs.set(id, p);
+    }
     return id;
   }
 

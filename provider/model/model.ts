@@ -63,7 +63,11 @@ export const MAX_MODEL_BYTES = 8 * 1024 * 1024;
 
 function duplicates(names: string[]): Map<string, number[]> {
   const at = new Map<string, number[]>();
-  names.forEach((n, i) => at.set(n, [...(at.get(n) ?? []), i]));
+  names.forEach((n, i) => {
+    const seen = at.get(n);
+    if (seen) seen.push(i);
+    else at.set(n, [i]);
+  });
   return new Map([...at].filter(([, idx]) => idx.length > 1));
 }
 
