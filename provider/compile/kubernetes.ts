@@ -180,9 +180,10 @@ class KubernetesCompiler {
 
     const ingress: Record<string, string> = {};
     const egress: Record<string, string> = {};
+    const none: Record<Direction, PolicyEntry[]> = { ingress: [], egress: [] };
     for (const pod of this.ctx.endpoints) {
       if (pod.namespace === undefined) continue;
-      const sel = selecting.get(pod.name) ?? { ingress: [], egress: [] };
+      const sel = selecting.get(pod.name) ?? none;
       const deny = defaultDeny.get(pod.namespace);
       if (sel.ingress.length > 0 || deny !== undefined) ingress[pod.name] = this.program("ingress", pod, sel.ingress, deny);
       if (sel.egress.length > 0) egress[pod.name] = this.program("egress", pod, sel.egress, undefined);

@@ -174,7 +174,8 @@ export interface LabelSelector {
 }
 
 export function matchesLabelSelector(sel: LabelSelector, labels: Labels): boolean {
-  for (const [k, v] of Object.entries(sel.matchLabels ?? {})) if (labels[k] !== v) return false;
+  const required = sel.matchLabels;
+  if (required) for (const k in required) if (labels[k] !== required[k]) return false;
   for (const e of sel.matchExpressions ?? []) {
     const has = Object.prototype.hasOwnProperty.call(labels, e.key);
     switch (e.operator) {
