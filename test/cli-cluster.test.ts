@@ -57,9 +57,7 @@ let admin: KubeClient;
 const dirs: string[] = [];
 const track = (f: Fixture) => { dirs.push(f.dir); return f; };
 /** The requests made since `before` (a count from an earlier `requests()`). */
-const since = async (before: number): Promise<AuditedRequest[]> => (await server.requests()).slice(before);
 const isRead = (q: AuditedRequest) => q.verb === "get" || q.verb === "list";
-const requestCount = async () => (await server.requests()).length;
 
 describeWithRealKube("netpol on a real cluster", () => {
 beforeAll(async () => {
@@ -76,7 +74,7 @@ describe("netpol on a cluster: the whole cycle", () => {
   beforeAll(() => { f = track(fixture(server.kubeconfig())); });
 
   test("plan on an empty cluster: every object is to be created, nothing is written", async () => {
-    const before = await requestCount();
+    const before = await server.requestCount();
     const r = await runCli(["plan", f.model, "--diff"], os.tmpdir());
     expect(r.err).toBe("");
     expect(r.code).toBe(0);
@@ -87,7 +85,7 @@ describe("netpol on a cluster: the whole cycle", () => {
     expect(r.out).toMatch(/^ +\+ +- port: 6379$/m);
     expect(r.out).toContain("plan: cluster: 3 object(s), 3 to change");
     // Reads, and one server-side dry run per object to write: nothing stored.
-    const made = await since(before);
+    const made = await server.requests(before);
     expect(made.filter((q) => !isRead(q)).map((q) => [q.verb, q.query.dryRun])).toEqual([["patch", "All"], ["patch", "All"], ["patch", "All"]]);
     expect(await admin.get(policyRef("test-network-policy"))).toBeUndefined();
   });
@@ -117,12 +115,12 @@ describe("netpol on a cluster: the whole cycle", () => {
     r = await runCli(["status", f.model]);
     expect(r.code).toBe(0);
     expect(r.out.match(/: in sync$/gm)).toHaveLength(3);
-    const before = await requestCount();
+    const before = await server.requestCount();
     const version = (await admin.get(policyRef("test-network-policy")))?.metadata.resourceVersion;
     r = await runCli(["apply", f.model]);
     expect(r.code).toBe(0);
     expect(r.out).toContain("cluster: 3 object(s), 0 written");
-    expect((await since(before)).filter((q) => !isRead(q))).toEqual([]);
+    expect((await server.requests(before)).filter((q) => !isRead(q))).toEqual([]);
     expect((await admin.get(policyRef("test-network-policy")))?.metadata.resourceVersion).toBe(version);
   });
 
@@ -196,12 +194,12 @@ describe("objects that are not ours", () => {
   test("apply refuses a same-name object without our label and writes nothing; destroy leaves it; --adopt takes it over", async () => {
     const f = track(fixture(server.kubeconfig(), { namespaces: [{ name: "default" }], profiles: [] }));
     await admin.apply({ ...SEED_POLICY, spec: { podSelector: {} } }, { fieldManager: "kubectl" });
-    const before = await requestCount();
+    const before = await server.requestCount();
     let r = await runCli(["apply", f.model]);
     expect(r.code).toBe(1);
     expect(r.out).toContain("nothing written: 1 object(s) refused");
     expect(r.err).toContain("networking.k8s.io/v1 NetworkPolicy default/test-network-policy: exists but is not managed by pulumi-netpolicy (no label app.kubernetes.io/managed-by=pulumi-netpolicy)");
-    expect((await since(before)).filter((q) => !isRead(q))).toEqual([]);
+    expect((await server.requests(before)).filter((q) => !isRead(q))).toEqual([]);
 
     r = await runCli(["plan", f.model]);
     expect(r.code).toBe(1);
@@ -267,12 +265,12 @@ describe("bad kubeconfigs and API errors: exit 1, a message naming the cause, no
     }, (f: Fixture) => `cluster "test-cluster", certificate-authority: cannot read ${path.join(f.dir, "kube", "ca-gone.crt")} (ENOENT)`],
   ])("%s", async (_what, makeModel, message) => {
     const f = track(fixture(server.kubeconfig()));
-    const before = await requestCount();
+    const before = await server.requestCount();
     const r = await runCli(["plan", makeModel(f)]);
     expect(r.code).toBe(1);
     expect(r.err).toContain(message(f));
     noStack(r.err);
-    expect(await since(before)).toEqual([]);
+    expect(await server.requests(before)).toEqual([]);
   });
 
   test("a wrong token: 401 named with user and context, reported once for the cluster, the token never printed", async () => {
@@ -330,13 +328,13 @@ describe("bad kubeconfigs and API errors: exit 1, a message naming the cause, no
 
   test("input problems of hosts and cluster are listed together, before anything is contacted", async () => {
     const f = track(fixture(server.kubeconfig(), { hosts: [{ name: "h1" }], cluster: { kubeconfig: "kube/config.yaml", context: "prod" } }));
-    const before = await requestCount();
+    const before = await server.requestCount();
     const r = await runCli(["apply", f.model]);
     expect(r.code).toBe(1);
     expect(r.err).toContain("2 problems");
     expect(r.err).toContain('hosts[0].ssh: host "h1" has no ssh settings; add ssh: { host, user, privateKeyPath, hostKey } to apply to it (or run with --cluster to act on the cluster only)');
     expect(r.err).toContain('context "prod" not found');
-    expect(await since(before)).toEqual([]);
+    expect(await server.requests(before)).toEqual([]);
   });
 });
 
@@ -488,11 +486,11 @@ describe("what the real server does that an imitation hid", () => {
   ])("the schema refuses what the server would (%s), before anything is contacted", async (_what, spec, where) => {
     const bad = { ...SEED_POLICY, spec: { podSelector: {}, ...spec } };
     const f = track(fixture(server.kubeconfig(), { namespaces: [{ name: "default" }], networkPolicies: [bad], profiles: [] }));
-    const before = await requestCount();
+    const before = await server.requestCount();
     const r = await runCli(["plan", f.model]);
     expect(r.code).toBe(1);
     expect(r.err).toContain(where);
-    expect(await since(before)).toEqual([]);
+    expect(await server.requests(before)).toEqual([]);
     // The server agrees: the same object is refused with 422.
     const answer = await server.request("POST", "/apis/networking.k8s.io/v1/namespaces/default/networkpolicies?dryRun=All", bad);
     expect(answer.status).toBe(422);

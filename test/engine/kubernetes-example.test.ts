@@ -185,11 +185,11 @@ describeWithRealKube("examples/kubernetes-networkpolicy on a real kube-apiserver
   it("a kubeconfig whose context does not exist: the up fails naming the context, nothing is requested", async () => {
     const kubeconfig = path.join(dir, "kubeconfig.yaml");
     fs.writeFileSync(kubeconfig, server.kubeconfig({ token }));
-    const before = (await server.requests()).length;
+    const before = await server.requestCount();
     const up = await runEngine(["up", PROGRAM, "--state", path.join(dir, "bad.json"), "--config", `kubeconfig=${kubeconfig}`, "--config", "context=prod"]);
     expect(up.code).toBe(1);
     expect(up.stdout).toContain('context "prod" not found; available contexts: test');
-    expect((await server.requests()).length).toBe(before);
+    expect(await server.requestCount()).toBe(before);
   }, 240_000);
 
   it("the read-only user: the up fails with the 403 naming the verb and the user, nothing is written", async () => {

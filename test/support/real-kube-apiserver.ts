@@ -159,8 +159,10 @@ export interface RealKubeApiServer {
   kubeconfig(options?: RealKubeconfigOptions): string;
   /** An HTTP request as `admin` (or `as`); the parsed JSON body, or the text when it is not JSON. */
   request(method: string, pathAndQuery: string, body?: unknown, options?: { as?: TestUser; contentType?: string }): Promise<{ status: number; body: any }>;
-  /** Every request by a test user so far (not the server's own), in order. */
-  requests(): Promise<AuditedRequest[]>;
+  /** Every request by a test user so far (not the server's own), in order; after the first `since`. */
+  requests(since?: number): Promise<AuditedRequest[]>;
+  /** How many requests `requests()` would give now: a mark to pass as `since` later. */
+  requestCount(): Promise<number>;
   /** Stops kube-apiserver (etcd stays), to test an unreachable server. */
   stopApiServer(): Promise<void>;
   /** Stops both processes by pid and removes their data. */
@@ -336,7 +338,7 @@ export async function startRealKubeApiServer(options: RealKubeOptions = {}): Pro
     if (options.calico ?? true) await defineCalico(request);
 
     let marks = 0;
-    const requests = async (): Promise<AuditedRequest[]> => {
+    const requests = async (since = 0): Promise<AuditedRequest[]> => {
       // A request to a path nobody uses marks "now": once it is in the log, so is everything before it.
       const mark = `/api/v1/namespaces/netpol-audit-mark-${++marks}`;
       await request('GET', mark);
@@ -354,7 +356,8 @@ export async function startRealKubeApiServer(options: RealKubeOptions = {}): Pro
                 verb: event.verb, path: uri.pathname, query: Object.fromEntries(uri.searchParams.entries()),
                 user: event.user.username, code: event.responseStatus?.code ?? 0,
               };
-            });
+            })
+            .slice(since);
         }
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
@@ -367,6 +370,7 @@ export async function startRealKubeApiServer(options: RealKubeOptions = {}): Pro
       kubeconfig: (kubeconfigOptions = {}) => realKubeconfig(kubeconfigOptions.server ?? url, pki, kubeconfigOptions),
       request,
       requests,
+      requestCount: async () => (await requests()).length,
       stopApiServer: () => stopProcess(apiserver),
       close,
     };

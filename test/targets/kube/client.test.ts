@@ -5,7 +5,7 @@
  */
 import { ServerSideApplyOptions, KubeClient, KubeClientOptions, KubeObject } from '../../../provider/targets/kube/client';
 import { ApiError, ClientInputError } from '../../../provider/targets/api-errors';
-import { AuditedRequest, describeWithRealKube, RealKubeApiServer, RealKubeconfigOptions, startRealKubeApiServer } from '../../support/real-kube-apiserver';
+import { describeWithRealKube, RealKubeApiServer, RealKubeconfigOptions, startRealKubeApiServer } from '../../support/real-kube-apiserver';
 
 const FAST: KubeClientOptions = { baseDelayMs: 5 };
 const NP_REF = { apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', namespace: 'default' };
@@ -39,9 +39,6 @@ describeWithRealKube('the Kubernetes client against a real API server', () => {
 
   const connect = (config: RealKubeconfigOptions = {}, options: KubeClientOptions = FAST) =>
     KubeClient.connect({ inline: server.kubeconfig(config), ...options });
-  /** The requests since `before` (a count from `server.requests()`). */
-  const requestsSince = async (before: number): Promise<AuditedRequest[]> => (await server.requests()).slice(before);
-  const requestCount = async (): Promise<number> => (await server.requests()).length;
 
   describe('server-side apply lifecycle of a NetworkPolicy', () => {
     const name = 'test-network-policy';
@@ -53,7 +50,7 @@ describeWithRealKube('the Kubernetes client against a real API server', () => {
     });
 
     it('creates by apply with fieldManager and force=false; the server adds the default policyTypes', async () => {
-      const before = await requestCount();
+      const before = await server.requestCount();
       created = await client.apply(policy(name, seedSpec));
       expect(created.metadata).toMatchObject({ name, namespace: 'default', generation: 1 });
       expect(created.metadata.uid).toMatch(/^[0-9a-f-]{36}$/);
@@ -61,7 +58,7 @@ describeWithRealKube('the Kubernetes client against a real API server', () => {
       expect(created.metadata.creationTimestamp).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
       expect(created.metadata.managedFields).toEqual([expect.objectContaining({ manager: 'pulumi-netpolicy', operation: 'Apply' })]);
       expect(created.spec).toEqual({ ...seedSpec, policyTypes: ['Ingress'] });
-      expect(await requestsSince(before)).toEqual([
+      expect(await server.requests(before)).toEqual([
         expect.objectContaining({ verb: 'patch', path: `${NP_PATH}/${name}`, query: { fieldManager: 'pulumi-netpolicy', force: 'false' }, code: 201 }),
       ]);
     });
@@ -100,12 +97,12 @@ describeWithRealKube('the Kubernetes client against a real API server', () => {
     });
 
     it('force=true takes the field back; the other manager, left with nothing, is gone', async () => {
-      const before = await requestCount();
+      const before = await server.requestCount();
       const forced: ServerSideApplyOptions = { force: true };
       const applied = await client.apply(policy(name, { podSelector: seedSpec.podSelector, policyTypes: ['Ingress'] }), forced);
       expect(applied.spec).toEqual({ podSelector: seedSpec.podSelector, policyTypes: ['Ingress'] });
       expect(applied.metadata.managedFields).toEqual([expect.objectContaining({ manager: 'pulumi-netpolicy' })]);
-      expect((await requestsSince(before)).map((request) => request.query.force)).toEqual(['true']);
+      expect((await server.requests(before)).map((request) => request.query.force)).toEqual(['true']);
     });
 
     it('replace with a stale resourceVersion fails with 409; with the current one, or none, succeeds', async () => {
@@ -125,11 +122,11 @@ describeWithRealKube('the Kubernetes client against a real API server', () => {
     });
 
     it('deletes, then a second delete is fine (404 = already gone) and get is undefined', async () => {
-      const before = await requestCount();
+      const before = await server.requestCount();
       await expect(client.delete(ref)).resolves.toBe('deleted');
       await expect(client.get(ref)).resolves.toBeUndefined();
       await expect(client.delete(ref)).resolves.toBe('absent');
-      expect((await requestsSince(before)).map((request) => [request.verb, request.path, request.code])).toEqual([
+      expect((await server.requests(before)).map((request) => [request.verb, request.path, request.code])).toEqual([
         ['delete', `${NP_PATH}/${name}`, 200],
         ['get', `${NP_PATH}/${name}`, 404],
         ['delete', `${NP_PATH}/${name}`, 404],
@@ -162,13 +159,13 @@ describeWithRealKube('the Kubernetes client against a real API server', () => {
     ];
     it.each(cases)('$name', async ({ object, message, status, field }) => {
       const client = await connect();
-      const before = await requestCount();
+      const before = await server.requestCount();
       const failure = await failureOf(client.apply(object));
       expect(failure).toBeInstanceOf(ApiError);
       expect(failure.message).toMatch(message);
       expect((failure as ApiError).status).toBe(status);
       if (field !== undefined) expect((failure as ApiError).causes.map((cause) => cause.field)).toContain(field);
-      expect((await requestsSince(before)).map((request) => request.code)).toEqual([status]); // client errors are not retried
+      expect((await server.requests(before)).map((request) => request.code)).toEqual([status]); // client errors are not retried
     });
 
     const inputCases: Array<{ name: string; object: unknown; message: RegExp }> = [
@@ -180,11 +177,11 @@ describeWithRealKube('the Kubernetes client against a real API server', () => {
     ];
     it.each(inputCases)('rejects before sending: $name', async ({ object, message }) => {
       const client = await connect();
-      const before = await requestCount();
+      const before = await server.requestCount();
       const failure = await failureOf(client.apply(object));
       expect(failure).toBeInstanceOf(ClientInputError);
       expect(failure.message).toMatch(message);
-      expect(await requestsSince(before)).toEqual([]);
+      expect(await server.requests(before)).toEqual([]);
     });
   });
 
@@ -202,9 +199,9 @@ describeWithRealKube('the Kubernetes client against a real API server', () => {
         await expect(client.apply(object)).rejects.toThrow(/name "WEB" is not a valid Kubernetes name/);
         return;
       }
-      const before = await requestCount();
+      const before = await server.requestCount();
       const applied = await client.apply(object);
-      expect((await requestsSince(before)).map((request) => [request.verb, request.path])).toEqual([['patch', path]]);
+      expect((await server.requests(before)).map((request) => [request.verb, request.path])).toEqual([['patch', path]]);
       expect(applied.metadata.namespace).toBe(object.kind === 'NetworkPolicy' ? 'default' : undefined);
       expect(applied.spec).toEqual(object.kind === 'Namespace' ? { finalizers: ['kubernetes'] } : object.spec);
       const ref = { apiVersion: object.apiVersion, kind: object.kind, name: object.metadata.name, namespace: applied.metadata.namespace };
@@ -232,10 +229,10 @@ describeWithRealKube('the Kubernetes client against a real API server', () => {
       await client.apply(policy('list-b', { podSelector: {} }, 'kube-system'));
       const inDefault = await client.list({ apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', namespace: 'default' });
       expect(inDefault.map((item) => [item.apiVersion, item.kind, item.metadata.name])).toEqual([['networking.k8s.io/v1', 'NetworkPolicy', 'list-a']]);
-      const before = await requestCount();
+      const before = await server.requestCount();
       const everywhere = await client.list({ apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy' });
       expect(everywhere.map((item) => `${item.metadata.namespace}/${item.metadata.name}`)).toEqual(['default/list-a', 'kube-system/list-b']);
-      expect((await requestsSince(before)).map((request) => [request.verb, request.path])).toEqual([['list', '/apis/networking.k8s.io/v1/networkpolicies']]);
+      expect((await server.requests(before)).map((request) => [request.verb, request.path])).toEqual([['list', '/apis/networking.k8s.io/v1/networkpolicies']]);
       const profiles = await client.list({ apiVersion: 'projectcalico.org/v3', kind: 'Profile' });
       expect(profiles).toEqual([]);
     });
@@ -245,10 +242,10 @@ describeWithRealKube('the Kubernetes client against a real API server', () => {
       await client.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'paging' } });
       const names = ['p-3', 'p-1', 'p-10', 'p-2', 'p-0'];
       for (const name of names) await client.apply(policy(name, { podSelector: {} }, 'paging'));
-      const before = await requestCount();
+      const before = await server.requestCount();
       const listed = await client.list({ apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', namespace: 'paging' });
       expect(listed.map((item) => item.metadata.name)).toEqual(['p-0', 'p-1', 'p-10', 'p-2', 'p-3']);
-      const pages = await requestsSince(before);
+      const pages = await server.requests(before);
       expect(pages.map((request) => [request.verb, request.query.limit])).toEqual([['list', '2'], ['list', '2'], ['list', '2']]);
       expect(pages[0].query.continue).toBeUndefined();
       expect(pages.slice(1).map((request) => request.query.continue)).toEqual([expect.any(String), expect.any(String)]);
