@@ -1,0 +1,104 @@
+/**
+ * Who may reach whom, as text that stays the same for the same reachability: one line per pair of
+ * endpoint groups with everything the source may open to the destination. A group is the
+ * endpoints whose rows and columns of the class matrix are equal (classes that differ in how the
+ * policy is written, not in what it allows, are one group), so rewording a policy changes no
+ * line, and a change of reachability changes only the lines of the groups it touches. Lines carry
+ * no padding and no deciding rules for the same reason; `netpol diff` and `netpol explain` name
+ * the rules. A line-by-line diff of two such texts (the engine's, for the Network's `access`
+ * input) shows the connections opened (+) and closed (-).
+ */
+import type { PolicySet } from "../ir";
+import { allowedSet, ClassAnalysis, PairOutcome } from "./classes";
+import { allTrafficOr, groupText, valuesText, wireProtocols } from "./flows";
+
+export const ACCESS_HEADER = "who may open connections to whom (anything not listed is denied; replies and an endpoint to itself always pass):";
+
+/** Names a group shows before "…": enough to see which endpoint moved between small groups. */
+const SHOWN = 8;
+
+export interface AccessOptions {
+  /** Lines after the header, at most; the rest is counted in a last line. @default 500 */
+  maxLines?: number;
+  /** Classes of endpoints, at most: the groups need classes² pairs. @default 2000 */
+  maxClasses?: number;
+}
+
+/** What a source may open to a destination, e.g. `tcp/80, icmp/8` or `all traffic` (empty: nothing). */
+export function allowedText(pair: PairOutcome, protocols: readonly number[]): string[] {
+  if (pair.family === undefined) return [];
+  const wire = wireProtocols(protocols, pair.family);
+  const ports = wire.flatMap((w) => valuesText(w.protocol, w.other, allowedSet(pair.outcomes[w.index])));
+  return ports.length === 0 ? [] : allTrafficOr(ports, wire);
+}
+
+/** The classes with equal rows and columns merged: each group's members (model order) and one class of it. */
+function accessGroups(a: ClassAnalysis, byOrder: (x: string, y: string) => number): { members: string[]; rep: number }[] {
+  const n = a.classes.length;
+  const ids = new Map<string, number>();
+  const id = (p: PairOutcome) => {
+    let v = ids.get(p.verdictKey);
+    if (v === undefined) ids.set(p.verdictKey, (v = ids.size));
+    return v;
+  };
+  const groups = new Map<string, { members: string[]; rep: number }>();
+  for (let c = 0; c < n; c++) {
+    const row: number[] = [];
+    const column: number[] = [];
+    for (let x = 0; x < n; x++) {
+      row.push(id(a.pair(c, x)));
+      column.push(id(a.pair(x, c)));
+    }
+    const key = `${row.join(",")}|${column.join(",")}`;
+    const g = groups.get(key);
+    if (g) g.members.push(...a.classes[c].members);
+    else groups.set(key, { members: [...a.classes[c].members], rep: c });
+  }
+  const list = [...groups.values()];
+  for (const g of list) g.members.sort(byOrder);
+  return list.sort((x, y) => byOrder(x.members[0], y.members[0]));
+}
+
+/** The lines after the header: `FROM → TO: PORTS`, sources then destinations in model order. */
+export function accessLines(policySet: PolicySet, options: AccessOptions = {}): string[] {
+  const maxLines = options.maxLines ?? 500;
+  const maxClasses = options.maxClasses ?? 2000;
+  const a = new ClassAnalysis(policySet);
+  if (a.classes.length > maxClasses) {
+    return [`(not listed: ${a.classes.length} classes of endpoints, more than ${maxClasses}; netpol reach and netpol diff on a model file give the flows)`];
+  }
+  const all = policySet.endpoints.map((e) => e.name);
+  const order = new Map(all.map((n, i) => [n, i]));
+  const byOrder = (x: string, y: string) => (order.get(x) ?? 0) - (order.get(y) ?? 0);
+  const groups = accessGroups(a, byOrder);
+  // Destinations a source reaches alike become one line, then sources that reach them alike.
+  const bySource = new Map<string, { from: readonly string[]; to: string[]; ports: string }>();
+  for (const s of groups) for (const d of groups) {
+    if (s === d && s.members.length === 1) continue;
+    const ports = allowedText(a.pair(s.rep, d.rep), a.protocols).join(", ");
+    if (ports === "") continue;
+    const key = `${s.rep}|${ports}`;
+    const row = bySource.get(key);
+    if (row) row.to.push(...d.members);
+    else bySource.set(key, { from: s.members, to: [...d.members], ports });
+  }
+  const rows = new Map<string, { from: string[]; to: string[]; ports: string }>();
+  for (const r of bySource.values()) {
+    const key = `${r.to.join(",")}|${r.ports}`;
+    const row = rows.get(key);
+    if (row) row.from.push(...r.from);
+    else rows.set(key, { from: [...r.from], to: r.to, ports: r.ports });
+  }
+  const sorted = [...rows.values()].map((r) => ({ ...r, from: r.from.sort(byOrder), to: r.to.sort(byOrder) }))
+    .sort((x, y) => byOrder(x.from[0], y.from[0]) || byOrder(x.to[0], y.to[0]) || (x.ports < y.ports ? -1 : x.ports > y.ports ? 1 : 0));
+  const lines = sorted.slice(0, maxLines).map((r) => `${groupText(r.from, all, SHOWN)} → ${groupText(r.to, all, SHOWN)}: ${r.ports}`);
+  const more = sorted.length - lines.length;
+  if (more > 0) lines.push(`… and ${more} more line(s), not listed (at most ${maxLines}; netpol reach and netpol diff on a model file give them all)`);
+  if (lines.length === 0) lines.push("(nobody: every connection between two endpoints is denied)");
+  return lines;
+}
+
+/** The header and the lines, as one multi-line string. */
+export function accessText(policySet: PolicySet, options: AccessOptions = {}): string {
+  return [ACCESS_HEADER, ...accessLines(policySet, options)].join("\n");
+}
