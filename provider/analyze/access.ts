@@ -20,7 +20,7 @@ const SHOWN = 8;
 export interface AccessOptions {
   /** Lines after the header, at most; the rest is counted in a last line. @default 500 */
   maxLines?: number;
-  /** Classes of endpoints, at most: the groups need classes² pairs. @default 2000 */
+  /** Classes of endpoints, at most: the groups need classes² pairs, and every check computes them. @default 400 */
   maxClasses?: number;
 }
 
@@ -32,8 +32,8 @@ export function allowedText(pair: PairOutcome, protocols: readonly number[]): st
   return ports.length === 0 ? [] : allTrafficOr(ports, wire);
 }
 
-/** The classes with equal rows and columns merged: each group's members (model order) and one class of it. */
-function accessGroups(a: ClassAnalysis, byOrder: (x: string, y: string) => number): { members: string[]; rep: number }[] {
+/** The classes with equal rows and columns merged: each group's endpoints (model indices, ascending) and one class of it. */
+function accessGroups(a: ClassAnalysis, index: ReadonlyMap<string, number>): { members: Int32Array; rep: number }[] {
   const n = a.classes.length;
   const ids = new Map<string, number>();
   const id = (p: PairOutcome) => {
@@ -41,7 +41,7 @@ function accessGroups(a: ClassAnalysis, byOrder: (x: string, y: string) => numbe
     if (v === undefined) ids.set(p.verdictKey, (v = ids.size));
     return v;
   };
-  const groups = new Map<string, { members: string[]; rep: number }>();
+  const groups = new Map<string, { classes: number[]; rep: number }>();
   for (let c = 0; c < n; c++) {
     const row: number[] = [];
     const column: number[] = [];
@@ -51,47 +51,48 @@ function accessGroups(a: ClassAnalysis, byOrder: (x: string, y: string) => numbe
     }
     const key = `${row.join(",")}|${column.join(",")}`;
     const g = groups.get(key);
-    if (g) g.members.push(...a.classes[c].members);
-    else groups.set(key, { members: [...a.classes[c].members], rep: c });
+    if (g) g.classes.push(c);
+    else groups.set(key, { classes: [c], rep: c });
   }
-  const list = [...groups.values()];
-  for (const g of list) g.members.sort(byOrder);
-  return list.sort((x, y) => byOrder(x.members[0], y.members[0]));
+  const list = [...groups.values()].map((g) => ({ members: sortedIndices(g.classes.flatMap((c) => a.classes[c].members.map((m) => index.get(m) ?? 0))), rep: g.rep }));
+  return list.sort((x, y) => x.members[0] - y.members[0]);
 }
+
+const sortedIndices = (list: readonly number[]) => Int32Array.from(list).sort();
 
 /** The lines after the header: `FROM → TO: PORTS`, sources then destinations in model order. */
 export function accessLines(policySet: PolicySet, options: AccessOptions = {}): string[] {
   const maxLines = options.maxLines ?? 500;
-  const maxClasses = options.maxClasses ?? 2000;
+  const maxClasses = options.maxClasses ?? 400;
   const a = new ClassAnalysis(policySet);
   if (a.classes.length > maxClasses) {
     return [`(not listed: ${a.classes.length} classes of endpoints, more than ${maxClasses}; netpol reach and netpol diff on a model file give the flows)`];
   }
   const all = policySet.endpoints.map((e) => e.name);
-  const order = new Map(all.map((n, i) => [n, i]));
-  const byOrder = (x: string, y: string) => (order.get(x) ?? 0) - (order.get(y) ?? 0);
-  const groups = accessGroups(a, byOrder);
-  // Destinations a source reaches alike become one line, then sources that reach them alike.
-  const bySource = new Map<string, { from: readonly string[]; to: string[]; ports: string }>();
-  for (const s of groups) for (const d of groups) {
-    if (s === d && s.members.length === 1) continue;
+  const groups = accessGroups(a, new Map(all.map((name, i) => [name, i])));
+  // Destinations a source reaches alike become one line, then sources that reach them alike (by group number).
+  const bySource = new Map<string, { from: number; to: number[]; ports: string }>();
+  groups.forEach((s, si) => groups.forEach((d, di) => {
+    if (si === di && s.members.length === 1) return;
     const ports = allowedText(a.pair(s.rep, d.rep), a.protocols).join(", ");
-    if (ports === "") continue;
-    const key = `${s.rep}|${ports}`;
+    if (ports === "") return;
+    const key = `${si}|${ports}`;
     const row = bySource.get(key);
-    if (row) row.to.push(...d.members);
-    else bySource.set(key, { from: s.members, to: [...d.members], ports });
-  }
-  const rows = new Map<string, { from: string[]; to: string[]; ports: string }>();
+    if (row) row.to.push(di);
+    else bySource.set(key, { from: si, to: [di], ports });
+  }));
+  const rows = new Map<string, { from: number[]; to: number[]; ports: string }>();
   for (const r of bySource.values()) {
     const key = `${r.to.join(",")}|${r.ports}`;
     const row = rows.get(key);
-    if (row) row.from.push(...r.from);
-    else rows.set(key, { from: [...r.from], to: r.to, ports: r.ports });
+    if (row) row.from.push(r.from);
+    else rows.set(key, { from: [r.from], to: r.to, ports: r.ports });
   }
-  const sorted = [...rows.values()].map((r) => ({ ...r, from: r.from.sort(byOrder), to: r.to.sort(byOrder) }))
-    .sort((x, y) => byOrder(x.from[0], y.from[0]) || byOrder(x.to[0], y.to[0]) || (x.ports < y.ports ? -1 : x.ports > y.ports ? 1 : 0));
-  const lines = sorted.slice(0, maxLines).map((r) => `${groupText(r.from, all, SHOWN)} → ${groupText(r.to, all, SHOWN)}: ${r.ports}`);
+  const endpointsOf = (list: readonly number[]) => (list.length === 1 ? groups[list[0]].members : sortedIndices(list.flatMap((g) => [...groups[g].members])));
+  const sorted = [...rows.values()].map((r) => ({ from: endpointsOf(r.from), to: endpointsOf(r.to), ports: r.ports }))
+    .sort((x, y) => x.from[0] - y.from[0] || x.to[0] - y.to[0] || (x.ports < y.ports ? -1 : x.ports > y.ports ? 1 : 0));
+  const names = (m: Int32Array) => Array.from(m, (i) => all[i]);
+  const lines = sorted.slice(0, maxLines).map((r) => `${groupText(names(r.from), all, SHOWN)} → ${groupText(names(r.to), all, SHOWN)}: ${r.ports}`);
   const more = sorted.length - lines.length;
   if (more > 0) lines.push(`… and ${more} more line(s), not listed (at most ${maxLines}; netpol reach and netpol diff on a model file give them all)`);
   if (lines.length === 0) lines.push("(nobody: every connection between two endpoints is denied)");
