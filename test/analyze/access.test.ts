@@ -104,3 +104,11 @@ describe("access: who may reach whom as stable lines", () => {
     ]);
   });
 });
+
+test("allows of different rules side by side read as one range (a port opened inside an all-traffic allow changes nothing)", () => {
+  const model = exampleModel("rancher-stack-isolation.yaml");
+  const opened = compile({ ...model, network: { ...model.network, policy: [{ ports: ["80/tcp"], action: "allow" }, ...(model.network?.policy ?? [])] } } as Model);
+  const lines = accessLines(opened);
+  expect(lines).toContain("stack_one/* (3 endpoints) → stack_one/* (3 endpoints): all traffic");
+  expect(lines.filter((l) => !accessLines(compiledExample("rancher-stack-isolation.yaml")).includes(l)).every((l) => l.endsWith(": tcp/80, other protocols"))).toBe(true);
+});
