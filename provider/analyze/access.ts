@@ -72,9 +72,16 @@ export function accessLines(policySet: PolicySet, options: AccessOptions = {}): 
   const groups = accessGroups(a, new Map(all.map((name, i) => [name, i])));
   // Destinations a source reaches alike become one line, then sources that reach them alike (by group number).
   const bySource = new Map<string, { from: number; to: number[]; ports: string }>();
+  // Pair outcomes are shared by many pairs of groups: their text once each.
+  const texts = new Map<PairOutcome, string>();
+  const textOf = (p: PairOutcome) => {
+    let t = texts.get(p);
+    if (t === undefined) texts.set(p, (t = allowedText(p, a.protocols).join(", ")));
+    return t;
+  };
   groups.forEach((s, si) => groups.forEach((d, di) => {
     if (si === di && s.members.length === 1) return;
-    const ports = allowedText(a.pair(s.rep, d.rep), a.protocols).join(", ");
+    const ports = textOf(a.pair(s.rep, d.rep));
     if (ports === "") return;
     const key = `${si}|${ports}`;
     const row = bySource.get(key);
@@ -88,7 +95,13 @@ export function accessLines(policySet: PolicySet, options: AccessOptions = {}): 
     if (row) row.from.push(r.from);
     else rows.set(key, { from: [r.from], to: r.to, ports: r.ports });
   }
-  const endpointsOf = (list: readonly number[]) => (list.length === 1 ? groups[list[0]].members : sortedIndices(list.flatMap((g) => [...groups[g].members])));
+  const endpointsOf = (list: readonly number[]) => {
+    if (list.length === 1) return groups[list[0]].members;
+    const out = new Int32Array(list.reduce((n, g) => n + groups[g].members.length, 0));
+    let at = 0;
+    for (const g of list) { out.set(groups[g].members, at); at += groups[g].members.length; }
+    return out.sort();
+  };
   const sorted = [...rows.values()].map((r) => ({ from: endpointsOf(r.from), to: endpointsOf(r.to), ports: r.ports }))
     .sort((x, y) => x.from[0] - y.from[0] || x.to[0] - y.to[0] || (x.ports < y.ports ? -1 : x.ports > y.ports ? 1 : 0));
   const names = (m: Int32Array) => Array.from(m, (i) => all[i]);
