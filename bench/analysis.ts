@@ -1,8 +1,10 @@
 /**
  * `npm run bench -- analysis`: the class-based analysis. `netpol reach` of the compile fleet at
  * 3,000 endpoints; `netpol diff` of two 10,000-endpoint / 200-group models that differ by one rule
- * and by one endpoint's labels; `netpol test` of 100 expectations. No I/O but the models in memory.
+ * and by one endpoint's labels; the Network's `access` text of both; `netpol test` of 100
+ * expectations. No I/O but the models in memory.
  */
+import { accessText } from "../provider/analyze/access";
 import { ClassAnalysis } from "../provider/analyze/classes";
 import { diffPolicySets, formatDiff } from "../provider/analyze/diff";
 import { checkExpectations } from "../provider/analyze/expectations";
@@ -80,6 +82,16 @@ export function analysisBench(): boolean {
   console.log(`  diff + compile ${ms(diffMs + compileMs)}`);
   for (const line of text.split("\n").slice(0, 6)) console.log(`    ${line.length > 160 ? `${line.slice(0, 157)}...` : line}`);
   if (diffMs >= 1000) met = false;
+
+  // The Network's `access` input, computed by every check (so every preview): size and what a change touches.
+  const [access, accessMs] = time(() => sets.map((ps) => accessText(ps)));
+  const [oldLines, newLines] = access.map((t) => t.split("\n"));
+  const opened = newLines.filter((l) => !oldLines.includes(l)).length;
+  const closed = oldLines.filter((l) => !newLines.includes(l)).length;
+  const [access3k, access3kMs] = time(() => accessText(reachFleet));
+  console.log(`\naccess (the Network's who-may-reach-whom input, computed by every check and preview)`);
+  console.log(`  10,000 endpoints ${ms(accessMs / 2)} each; ${oldLines.length - 1} line(s), ${(access[0].length / 1e3).toFixed(1)} kB; the change above: +${opened} / -${closed} line(s)`);
+  console.log(`  3,000-endpoint fleet (${classes3k} classes) ${ms(access3kMs)}; ${access3k.split("\n").length - 1} line(s), ${(access3k.length / 1e3).toFixed(1)} kB`);
 
   const expectations: Expectation[] = Array.from({ length: 100 }, (_, k) => (k % 2 === 0
     ? { from: { labels: { group: `g${k}` } }, to: { labels: { group: `g${k}` } }, probe: "tcp/443", verdict: "allow" }

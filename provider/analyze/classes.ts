@@ -169,9 +169,9 @@ export function bothAllow(a: Outcome, b: Outcome): Outcome {
   return mergePieces(out);
 }
 
-/** The pieces of an outcome whose verdict is allow, as a port set. */
+/** The pieces of an outcome whose verdict is allow, as a port set (adjacent allows of different rules merged). */
 export function allowedSet(o: Outcome): PortSet {
-  return o.filter((p) => p.allowed).map((p): PortRange => ({ from: p.from, to: p.to }));
+  return normalize(o.filter((p) => p.allowed).map((p): PortRange => ({ from: p.from, to: p.to })));
 }
 
 /** The piece holding `value`. */

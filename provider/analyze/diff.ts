@@ -3,10 +3,10 @@
  * and port, grouped by classes. Endpoints of only one side are listed as added or removed; their
  * flows are not changes. Endpoints are compared by name.
  */
-import { PolicySet, PortRange, PROTO } from "../ir";
+import { PolicySet, PortRange } from "../ir";
 import { ClassAnalysis, Outcome, PairOutcome, Piece, protocolsOf } from "./classes";
-import { groupText, valuesText } from "./flows";
-import { FULL, normalize, overlaps } from "./port-set";
+import { allTrafficOr, groupText, valuesText, wireProtocols } from "./flows";
+import { normalize, overlaps } from "./port-set";
 import { Probe } from "./probe";
 
 /** One group of flows whose verdict changed the same way. */
@@ -133,15 +133,10 @@ export function diffPolicySets(before: PolicySet, after: PolicySet, options: Dif
 /** Every protocol and port whose verdict differs, grouped by the old and new reasons. */
 function portChanges(x: PairOutcome, y: PairOutcome, protocols: readonly number[]): PairChange[] {
   const groups = new Map<string, { change: "allowed" | "denied"; was: readonly string[]; now: readonly string[]; ports: string[] }>();
-  // ICMP of the other family is never on the wire between these two (probes switch to the pair's family).
-  const family = y.family ?? x.family;
-  const offWire = family === 4 ? PROTO.icmpv6 : family === 6 ? PROTO.icmp : -1;
-  const whole = new Set(protocols.filter((p) => p !== offWire).map((p, i, list) => valuesText(p, i === list.length - 1 && p === protocols[protocols.length - 1], FULL).join()));
-  protocols.forEach((protocol, pi) => {
-    if (protocol === offWire) return;
-    const other = pi === protocols.length - 1;
+  const wire = wireProtocols(protocols, y.family ?? x.family);
+  for (const { protocol, index, other } of wire) {
     const byReason = new Map<string, { change: "allowed" | "denied"; was: readonly string[]; now: readonly string[]; ranges: PortRange[] }>();
-    for (const c of changedPieces(x.outcomes[pi], y.outcomes[pi])) {
+    for (const c of changedPieces(x.outcomes[index], y.outcomes[index])) {
       const was = joinWhy(c.was.why, c.was.allowed);
       const now = joinWhy(c.now.why, c.now.allowed);
       const key = `${c.allowed}|${was.join(";")}|${now.join(";")}`;
@@ -156,9 +151,8 @@ function portChanges(x: PairOutcome, y: PairOutcome, protocols: readonly number[
       if (target) target.ports.push(...ports);
       else groups.set(key, { change: g.change, was: g.was, now: g.now, ports });
     }
-  });
-  // Every protocol over its whole space reads better as one phrase.
-  for (const g of groups.values()) if (g.ports.length === whole.size && g.ports.every((p) => whole.has(p))) g.ports = ["all traffic"];
+  }
+  for (const g of groups.values()) g.ports = allTrafficOr(g.ports, wire);
   return [...groups.values()];
 }
 

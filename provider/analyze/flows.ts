@@ -1,7 +1,8 @@
 /** Flows in the user's words: protocol names, port and ICMP ranges, groups of endpoints. */
 import { PortRange, PROTO } from "../ir";
+import type { Family } from "../model/net";
 import { valueKind } from "./classes";
-import { SPACE_MAX } from "./port-set";
+import { FULL, SPACE_MAX } from "./port-set";
 
 const NAMES: Record<number, string> = Object.fromEntries(Object.entries(PROTO).map(([name, n]) => [n, name]));
 
@@ -38,11 +39,31 @@ export function valuesText(protocol: number, other: boolean, ranges: readonly Po
   }
 }
 
+/** A protocol of an analysis (`index` in its list) that can be on the wire between two endpoints. */
+export interface WireProtocol {
+  protocol: number;
+  index: number;
+  /** The stand-in for every protocol the policies do not name. */
+  other: boolean;
+}
+
+/** The protocols of an analysis a pair of this family can use: ICMP of the other family never is. */
+export function wireProtocols(protocols: readonly number[], family: Family | undefined): WireProtocol[] {
+  const offWire = family === 4 ? PROTO.icmpv6 : family === 6 ? PROTO.icmp : -1;
+  return protocols.flatMap((protocol, index) => (protocol === offWire ? [] : [{ protocol, index, other: index === protocols.length - 1 }]));
+}
+
+/** Values of every wire protocol over its whole space read better as one phrase: "all traffic". */
+export function allTrafficOr(ports: string[], wire: readonly WireProtocol[]): string[] {
+  const whole = new Set(wire.map((w) => valuesText(w.protocol, w.other, FULL).join()));
+  return ports.length === whole.size && ports.every((p) => whole.has(p)) ? ["all traffic"] : ports;
+}
+
 /**
  * A group of endpoints as a reader would name it: the one name, `stack_one/* (3 endpoints)` when
- * the group is everything under a prefix, `* (n endpoints)` for all, else the first names.
+ * the group is everything under a prefix, `* (n endpoints)` for all, else the first `shown` names.
  */
-export function groupText(members: readonly string[], all: readonly string[]): string {
+export function groupText(members: readonly string[], all: readonly string[], shown = 3): string {
   if (members.length === 1) return members[0];
   const n = `(${members.length} endpoints)`;
   if (members.length === all.length) return `* ${n}`;
@@ -51,6 +72,5 @@ export function groupText(members: readonly string[], all: readonly string[]): s
     const prefix = members[0].slice(0, slash + 1);
     if (members.every((m) => m.startsWith(prefix)) && all.filter((m) => m.startsWith(prefix)).length === members.length) return `${prefix}* ${n}`;
   }
-  const shown = members.slice(0, 3).join(", ");
-  return `${shown}${members.length > 3 ? ", …" : ""} ${n}`;
+  return `${members.slice(0, shown).join(", ")}${members.length > shown ? ", …" : ""} ${n}`;
 }

@@ -30,6 +30,18 @@ export function containsUnknown(v: unknown): boolean {
   return false;
 }
 
+/** The property paths of the values not known yet (`endpoints[1].ips`, `profiles[0]`), at most `limit` and a count of the rest. */
+export function unknownPaths(v: unknown, limit = 10): string[] {
+  const found: string[] = [];
+  const walk = (x: unknown, path: string) => {
+    if (x === UNKNOWN) found.push(path === "" ? "(all)" : path);
+    else if (Array.isArray(x)) x.forEach((y, i) => walk(y, `${path}[${i}]`));
+    else if (isRecord(x)) for (const [k, y] of Object.entries(x)) walk(y, path === "" ? k : `${path}.${k}`);
+  };
+  walk(v, "");
+  return found.length > limit ? [...found.slice(0, limit), `and ${found.length - limit} more`] : found;
+}
+
 /** True when the value at `path`, or one of its parents, is unknown. */
 function underUnknown(root: unknown, path: readonly (string | number)[]): boolean {
   let cur: unknown = root;
@@ -116,6 +128,6 @@ export function sshTarget(s: SshSettingsInput): SshTarget {
 }
 
 export function parseNetwork(props: Props): NetworkInputs {
-  const own = Object.fromEntries(Object.entries(props).filter(([k]) => !["__provider", "table", "rules", "warnings", "applied", "rancherApplied"].includes(k)));
+  const own = Object.fromEntries(Object.entries(props).filter(([k]) => !["__provider", "table", "access", "rules", "warnings", "applied", "rancherApplied"].includes(k)));
   return NetworkInputs.parse(withCredentials(own));
 }

@@ -1,7 +1,8 @@
 /**
  * What the Network provider does, loaded at call time by the serializable provider object in
- * network.ts. It only translates props to and from the deploy layer: check renders each host's
- * rules (they become the `rules` input, so a preview diff shows the lines that change); create /
+ * network.ts. It only translates props to and from the deploy layer: check describes who may
+ * reach whom (the `access` input) and renders each host's rules (the `rules` input), so a preview
+ * diff shows the connections opened and closed, then the rule lines that change; create /
  * update apply to every host in parallel and write the Rancher policy to a `rancher` target; read
  * reports drift; delete removes the network's own rules from every host and puts the Rancher
  * network back as it was.
@@ -13,6 +14,7 @@ import { normalizeListing } from "../deploy/hosts/sync";
 import { HostOutcome, HostsTarget } from "../deploy/hosts/target";
 import { RancherApplied, RancherTarget, sameRancherNetwork } from "../deploy/rancher/target";
 import type { Settled } from "../deploy/target";
+import { accessText } from "../analyze/access";
 import { checkExpectations, formatFailure } from "../analyze/expectations";
 import { compile } from "../compile";
 import { InputError } from "../model/errors";
@@ -20,7 +22,7 @@ import { Expectations } from "../model/expectations";
 import { Model, parseModel } from "../model/model";
 import { modelWarnings } from "../compile/warnings";
 import { tableName } from "../render";
-import { CheckFailure, COMPUTED, containsUnknown, modelDocument, modelFailures, parseNetwork, Props, schemaFailures, sshTarget, UNKNOWN, withCredentials } from "./inputs";
+import { CheckFailure, COMPUTED, containsUnknown, modelDocument, modelFailures, parseNetwork, Props, schemaFailures, sshTarget, UNKNOWN, unknownPaths, withCredentials } from "./inputs";
 import { NetworkInputs, RancherInput } from "./schema";
 
 export type { RancherApplied };
@@ -56,7 +58,7 @@ function message(e: unknown): string {
 }
 
 /** Keys the provider itself computes; they never come from the user. */
-const COMPUTED_KEYS = new Set(["__provider", "table", "rules", "warnings", "applied", "rancherApplied"]);
+const COMPUTED_KEYS = new Set(["__provider", "table", "access", "rules", "warnings", "applied", "rancherApplied"]);
 
 function userInputs(p: Props): Props {
   return Object.fromEntries(Object.entries(p).filter(([k]) => !COMPUTED_KEYS.has(k)));
@@ -71,15 +73,19 @@ export function checkNetwork(news: Props): { inputs: Props; failures: CheckFailu
   const hostNames = Array.isArray(doc.hosts) ? doc.hosts.map((h) => h.name).filter((n) => typeof n === "string" && n !== UNKNOWN) : [];
   if (failures.length > 0) return { inputs, failures };
   if (containsUnknown(doc)) {
+    inputs.access = `${COMPUTED}: who may reach whom depends on values not known yet: ${unknownPaths(doc).join(", ")}`;
     inputs.rules = Array.isArray(doc.hosts) ? Object.fromEntries(hostNames.map((h) => [h, COMPUTED])) : UNKNOWN;
     return { inputs, failures };
   }
   try {
     const model = parseModel(doc, "network");
+    const policySet = compile(model);
+    // Before the rules: the preview's diff of this text is the connections opened (+) and closed (-).
+    inputs.access = accessText(policySet);
     inputs.rules = Object.fromEntries(desiredHosts(model).map((h) => [h.name, h.text]));
     const expectations = Expectations.safeParse(full.expect ?? []);
     if (expectations.success && expectations.data.length > 0) {
-      const report = checkExpectations(model, compile(model), expectations.data);
+      const report = checkExpectations(model, policySet, expectations.data);
       failures.push(...report.failures.map((f) => ({ property: `expect[${f.index}]`, reason: `the policy breaks an expectation: ${formatFailure(f).replace(/^✗ /, "")}` })));
     }
     // A dynamic provider cannot log to the engine: warnings travel as an input the preview shows.
@@ -120,8 +126,8 @@ export function diffNetwork(olds: Props, news: Props): { changes: boolean; repla
   const replaces = olds.table !== news.table ? ["name"] : [];
   const before = inputsOf(olds);
   const after = inputsOf(news);
-  // Warnings follow from the other inputs; a state written before they existed is no change.
-  const keys = new Set([...Object.keys(before), ...Object.keys(after)].filter((k) => k !== "warnings"));
+  // Warnings and access follow from the other inputs; a state written before they existed is no change.
+  const keys = new Set([...Object.keys(before), ...Object.keys(after)].filter((k) => k !== "warnings" && k !== "access"));
   const inputsChanged = [...keys].some((k) => canonical(before[k]) !== canonical(after[k]));
   const applied = appliedOf(olds);
   const drifted = Object.values(applied).some((h) => h.drift !== undefined);

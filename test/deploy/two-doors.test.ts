@@ -3,7 +3,8 @@
  * (the engine harness running its example program) and through the `netpol` CLI (the model file
  * the program reads), on a namespace lab whose hosts share one state folder (no private mount over
  * /var/lib/pulumi-netpolicy), for both backends.
- * What one door applies, the other reads as in sync; a CLI apply is no drift for a refresh.
+ * What one door applies, the other reads as in sync (and `netpol plan` compares with the policy
+ * `pulumi up` applied); a CLI apply is no drift for a refresh.
  * Needs root and the lab tools.
  */
 import * as fs from "node:fs";
@@ -99,6 +100,8 @@ describe.each(CASES)("%s: CLI and Pulumi on %s hosts that share a filesystem", (
     expect(r.code).toBe(0);
     r = await runCli(["plan", modelFile]);
     expect(r.out).toContain(hostNames.map((h) => `${h}: up to date`).join("\n"));
+    // What `pulumi up` applied is the policy the CLI compares with: who may reach whom is unchanged.
+    expect(r.out.split("\n").slice(0, 2)).toEqual([`who may reach whom, compared with the policy last applied to ${hostNames.length > 1 ? `every host (${hostNames.join(", ")})` : hostNames[0]}:`, "  no change in who may reach whom"]);
     expect(r.code).toBe(0);
 
     // The CLI rewrites every host; for the Pulumi state that is no drift.

@@ -1,7 +1,8 @@
 /**
  * The examples on the namespace lab, through the engine harness (real sshd, real nftables, real
  * packets): up → the measured matrix equals the analyzer's `reach` matrix cell by cell → a config
- * change → preview shows the changed rule lines → up → measured again equals reach → refresh finds
+ * change → preview shows the connections it opens and closes (`access`), then the changed rule
+ * lines → up → measured again equals reach → a preview of no change shows neither → refresh finds
  * no drift → destroy leaves no netpol table on any host. The expected matrices come from the
  * example's model file (examples/models), not from the program, with the same change made by hand.
  * rancher-stack-isolation is covered, with drift and repair, by lab.test.ts. Needs root.
@@ -36,6 +37,11 @@ function ruleLine(host: string, sign: "-" | "+", line: string): RegExp {
   return new RegExp(`~ rules\\.${host}:\\n(?:.*\\n)*? +${escape(sign)} \\t+${line}`);
 }
 
+/** A line of who may reach whom under `access:` in a preview (`+` opened, `-` closed). */
+function accessLine(sign: "-" | "+", line: string): RegExp {
+  return new RegExp(`~ access:\\n(?:.*\\n)*? +${escape(sign)} \\t*${escape(line)}\\n`);
+}
+
 const CASES: Case[] = [
   {
     example: "examples/rancher-label-isolation",
@@ -66,7 +72,10 @@ const CASES: Case[] = [
         inbound_rules: (p.inbound_rules ?? []).map((r, i) => (i === 0 ? { ...r, dst_ports: [80, 443, 8080] } : r)),
       })),
     }),
+    // The Profile resource changes; the Network that enforces it shows the connections it opens.
     previewLines: () => [
+      accessLine("+", "* (5 endpoints) → web-1, web-2 (2 endpoints): icmp/8, tcp/80, tcp/443, tcp/8080, other protocols"),
+      accessLine("-", "* (5 endpoints) → web-1, web-2 (2 endpoints): icmp/8, tcp/80, tcp/443, other protocols"),
       /\+ profiles\[0\]\.inbound_rules\[0\]\.dst_ports\[2\]: 8080/,
       ruleLine("h1", "-", "meta l4proto tcp th dport \\{ 80, 443 \\} return"),
       ruleLine("h1", "+", "meta l4proto tcp th dport \\{ 80, 443, 8080 \\} return"),
@@ -88,6 +97,8 @@ const CASES: Case[] = [
       })),
     }),
     previewLines: () => [
+      accessLine("+", "default/frontend, myproject/client (2 endpoints) → default/db: tcp/6380, other protocols"),
+      accessLine("-", "default/frontend, myproject/client (2 endpoints) → default/db: tcp/6379, other protocols"),
       /~ networkPolicies\[0\]\.spec\.ingress\[0\]\.ports\[0\]\.port: 6379 => 6380/,
       ruleLine("h1", "-", "meta nfproto ipv4 meta l4proto tcp ip saddr @s_\\w+ th dport 6379 return"),
       ruleLine("h1", "+", "meta nfproto ipv4 meta l4proto tcp ip saddr @s_\\w+ th dport 6380 return"),
@@ -126,8 +137,18 @@ describe.each(CASES.map((c) => [c.example, c] as const))("%s through the harness
     expect(preview).toContain(`${c.network}  update`);
     for (const line of c.previewLines(r.lab)) expect(preview).toMatch(line);
 
+    // Who may reach whom comes before the rule lines.
+    expect(preview.indexOf("~ access:")).toBeGreaterThan(0);
+    expect(preview.indexOf("~ access:")).toBeLessThan(preview.indexOf("~ rules."));
+
     await r.engine("up change", ["up", ...c.change]);
     expect(await r.lab.measureMatrix(c.probes)).toEqual(after);
+
+    // Nothing changed since: no access line, no rule line, no update.
+    const noop = await r.engine("preview no change", ["preview", ...c.change]);
+    expect(noop).not.toContain("access");
+    expect(noop).not.toContain(`${c.network}  update`);
+    expect(noop).toMatch(/\d+ unchanged/);
 
     const refresh = await r.engine("refresh", ["refresh", ...c.change]);
     expect(refresh).toContain("0 drifted");

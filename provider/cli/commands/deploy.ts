@@ -3,11 +3,14 @@
  * model names (its hosts over SSH, its cluster through the Kubernetes API), side by side, and the
  * reports as text. Host and cluster failures are reported together.
  */
+import { compile } from "../../compile";
+import type { HostPlan } from "../../deploy/hosts/target";
 import { countChanges, formatDiff } from "../../deploy/line-diff";
 import { targetsOf } from "../../deploy/registry";
 import { ObjectOutcome, ObjectStatus, PlannedChange, Settled, Target, TargetReport } from "../../deploy/target";
 import { ParsedArgs, single, UsageError } from "../args";
 import { Command } from "../command";
+import { accessChangeLines } from "../access-change";
 import { deployInput } from "../deploy-input";
 import { CliIo, EXIT } from "../io";
 
@@ -116,8 +119,11 @@ export const planCommand: Command = {
   summary: "show what an apply would change, per host and per cluster object",
   help: `Usage: netpol plan FILE [--host H …] [--cluster] [--rancher] [--diff]
 
-Reads each host's current rules over SSH (nothing is written) and prints per host "up to date",
-or the number of lines added and removed. With --diff, the lines themselves (+ added, - removed).
+Reads each host's current rules over SSH (nothing is written). First, who may now reach whom:
+every change against the policy the hosts' records say the last apply enforced, in the lines of
+"netpol diff" (hosts whose records differ get a section each; hosts with no recorded policy get
+the whole of who may reach whom after the apply). Then per host "up to date", or the number of
+lines added and removed. With --diff, the lines themselves (+ added, - removed).
 For each cluster object: "create", "update" with the changed lines of its YAML (live → model),
 "up to date", or "conflict" when an object of that name exists that netpol does not manage.
 ${CLUSTER_HELP}
@@ -130,7 +136,10 @@ Exits 1 when a host or object cannot be read, or an object is in conflict.`,
   options: { ...hostOption, diff: {} },
   positional: 1,
   async run(args, io) {
-    const reports = await run(targetsOf(await deployInput(args, io, { warnings: true })), (t) => t.plan());
+    const input = await deployInput(args, io, { warnings: true });
+    const reports = await run(targetsOf(input), (t) => t.plan());
+    const read = reports.filter((r) => r.kind === "hosts").flatMap((r) => r.items.flatMap((s) => (s.ok ? [{ host: s.value.name, ...((s.value as HostPlan).lastPolicy !== undefined ? { policy: (s.value as HostPlan).lastPolicy } : {}) }] : [])));
+    if (read.length > 0) for (const l of accessChangeLines(compile(input.model), read)) io.out(l);
     // A cluster object also fails when the server's dry run refuses it, not only when it cannot be read.
     for (const r of reports) for (const l of reportLines(r, planLine(args.flags.has("diff")), (s) => `${s.name}: ${r.kind === "hosts" ? "cannot read the host" : "FAILED"}: ${s.error.message}`)) io.out(l);
     // A conflict is a problem for apply: list it with the failures.

@@ -1,17 +1,20 @@
 /**
- * What the model puts on each host: its ruleset (rendered once for all hosts) and the rules text a
- * user reviews, the same in `netpol plan` and `pulumi preview --diff`.
+ * What the model puts on each host: its ruleset (rendered once for all hosts), the rules text a
+ * user reviews, the same in `netpol plan` and `pulumi preview --diff`, and the policy its record keeps.
  */
 import { compile } from "../../compile";
 import type { Model } from "../../model/model";
 import { Renderer } from "../../render";
 import type { HostRuleset } from "../../ruleset";
+import { encodePolicy } from "./policy-record";
 
 export interface DesiredHost {
   name: string;
   ruleset: HostRuleset;
   /** rulesText(ruleset) */
   text: string;
+  /** The network's policy, for the host's record (encodePolicy; the same for every host). @default none recorded */
+  policy?: string;
 }
 
 /** The text a user reviews for one host: the nft table, or the ipset and iptables inputs. */
@@ -27,9 +30,11 @@ export function rulesText(r: HostRuleset): string {
 export function desiredHosts(model: Model, only?: readonly string[]): DesiredHost[] {
   const names = (model.hosts ?? []).map((h) => h.name).filter((n) => only === undefined || only.includes(n));
   if (names.length === 0) return [];
-  const renderer = new Renderer(compile(model));
+  const policySet = compile(model);
+  const renderer = new Renderer(policySet);
+  const policy = encodePolicy(policySet);
   return names.map((name) => {
     const ruleset = renderer.renderHost(name);
-    return { name, ruleset, text: rulesText(ruleset) };
+    return { name, ruleset, text: rulesText(ruleset), policy };
   });
 }

@@ -30,6 +30,12 @@ export interface HostOutcome extends ObjectOutcome {
   liveText: string;
 }
 
+/** The plan of one host, with the policy its record says the last apply enforced. */
+export interface HostPlan extends PlannedChange {
+  /** encodePolicy text; absent when the host has no record of it. */
+  lastPolicy?: string;
+}
+
 /** Status of one host, with the hash its rules carry (when they are there). */
 export interface HostStatus extends ObjectStatus {
   hash?: string;
@@ -62,16 +68,17 @@ export class HostsTarget implements Target {
     return { live, record };
   }
 
-  plan(): Promise<TargetReport<PlannedChange>> {
-    return this.each(async (h) => {
+  plan(): Promise<TargetReport<HostPlan>> {
+    return this.each(async (h): Promise<HostPlan> => {
       const { live, record } = await this.readWithRecord(h);
       const warnings = live.warnings;
       const drift = record && live.present ? listingDrift(record.live, live.text ?? "") : undefined;
+      const lastPolicy = record?.policy !== undefined ? { lastPolicy: record.policy } : {};
       if (live.present && live.hash === h.ruleset.hash) {
-        return { name: h.name, change: "none" as const, diff: [], ...(drift ? { drift, note: "apply --force repairs it" } : {}), ...(warnings ? { warnings } : {}) };
+        return { name: h.name, change: "none" as const, diff: [], ...(drift ? { drift, note: "apply --force repairs it" } : {}), ...(warnings ? { warnings } : {}), ...lastPolicy };
       }
       const change = live.present ? ("update" as const) : ("create" as const);
-      return { name: h.name, change, diff: diffLines(record?.rendered ?? "", h.text), ...(drift ? { drift } : {}), ...(warnings ? { warnings } : {}) };
+      return { name: h.name, change, diff: diffLines(record?.rendered ?? "", h.text), ...(drift ? { drift } : {}), ...(warnings ? { warnings } : {}), ...lastPolicy };
     });
   }
 
@@ -83,7 +90,14 @@ export class HostsTarget implements Target {
         force: forces(options.force, h.name),
         // The record is written before the table's lock is released: no other apply comes between.
         whileLocked: async (r) => {
-          if (r.changed) await this.driver.writeRecord(target, h.name, h.ruleset.table, { rendered: h.text, live: r.liveText });
+          if (r.changed) {
+            await this.driver.writeRecord(target, h.name, h.ruleset.table, { rendered: h.text, live: r.liveText, ...(h.policy !== undefined ? { policy: h.policy } : {}) });
+            return;
+          }
+          if (h.policy === undefined) return;
+          // Rules unchanged, policy changed elsewhere in the network: the record still names the policy now enforced.
+          const record = await this.driver.readRecord(target, h.name, h.ruleset.table);
+          if (record && record.policy !== h.policy) await this.driver.writeRecord(target, h.name, h.ruleset.table, { ...record, policy: h.policy });
         },
       });
       return {
