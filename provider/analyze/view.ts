@@ -1,0 +1,193 @@
+/**
+ * The data of `netpol view`'s page: the class-level matrix of one policy set (or, with an old one,
+ * of the groups of endpoints treated alike before and after), per protocol a heat level per cell,
+ * the deciding rules of each distinct outcome in the model's words, and with an old policy set the
+ * connections each cell opens or closes. Cells and texts are interned so that the page stays small
+ * at 10,000 endpoints: the page carries one entry per distinct outcome, not per pair.
+ */
+import { PolicySet, PortRange } from "../ir";
+import { ClassAnalysis, Outcome, PairOutcome, valueKind } from "./classes";
+import { analysesFor, changedPieces, classGroups, ClassGroup, joinWhy, offWireProtocol, portChanges } from "./diff";
+import { groupText, protocolText, valuesText } from "./flows";
+import { intersect, normalize, PortSet, size, SPACE_MAX } from "./port-set";
+
+/** Heat levels: 0 nothing allowed, `HEAT_LEVELS` everything, between: a share of the values (log scale). */
+export const HEAT_LEVELS = 8;
+
+/** A cell that is a single endpoint with itself: always allowed, no outcome. */
+export const SAME_ENDPOINT = -1;
+
+/** What the page draws for one pair outcome. */
+export interface ViewOutcome {
+  /** Per protocol of `ViewData.protocols`: 0 … HEAT_LEVELS. */
+  heat: number[];
+  /** Per protocol: `allowed tcp/80 — network.policy[0]`, one line per verdict and reason. */
+  lines: string[][];
+}
+
+/** How a cell changed from the old policy set: per protocol a mark, and the changes in words. */
+export interface ViewChange {
+  /** Per protocol: 0 unchanged, 1 opened (some values now allowed), 2 closed, 3 both. */
+  marks: number[];
+  /** `+ allowed tcp/80 by network.policy[1]`, `- denied udp/53 was …, now …`. */
+  lines: string[];
+}
+
+export interface ViewGroup {
+  /** `stack_one/* (3 endpoints)`, as `netpol diff` names groups. */
+  label: string;
+  members: string[];
+  /** Only in the new model (with an old one). */
+  added?: boolean;
+}
+
+export interface ViewData {
+  title: string;
+  protocols: string[];
+  groups: ViewGroup[];
+  outcomes: ViewOutcome[];
+  /** Row-major (source group × destination group) outcome indices, run-length: [value, count, …]. */
+  cells: number[];
+  diff?: {
+    /** Endpoints only in the old model. */
+    removed: string[];
+    changes: ViewChange[];
+    /** Row-major change indices (-1: unchanged), run-length like `cells`. */
+    cells: number[];
+  };
+}
+
+/** Run-length: `[value, count, value, count, …]`. */
+function runLength(values: readonly number[]): number[] {
+  const out: number[] = [];
+  for (const v of values) {
+    if (out.length > 0 && out[out.length - 2] === v) out[out.length - 1]++;
+    else out.push(v, 1);
+  }
+  return out;
+}
+
+const WIRE_PORTS: PortSet = [{ from: 1, to: SPACE_MAX }];
+
+/** The share of a protocol's values an outcome allows, as a heat level. */
+function heatOf(o: Outcome, protocol: number): number {
+  const kind = valueKind(protocol);
+  const space: PortSet = kind === "ports" ? WIRE_PORTS : kind === "icmp" ? [{ from: 0, to: SPACE_MAX }] : [{ from: 0, to: 0 }];
+  const allowed = intersect(o.filter((p) => p.allowed).map((p): PortRange => ({ from: p.from, to: p.to })), space);
+  const n = size(allowed);
+  const all = size(space);
+  if (n === 0) return 0;
+  if (n === all) return HEAT_LEVELS;
+  const share = Math.log(n + 1) / Math.log(all + 1);
+  return Math.min(HEAT_LEVELS - 1, 1 + Math.floor(share * (HEAT_LEVELS - 2)));
+}
+
+/** One line per verdict and reason: `allowed tcp/80 — network.policy[0]`. */
+function outcomeLines(o: Outcome, protocol: number, other: boolean): string[] {
+  const byReason = new Map<string, { allowed: boolean; why: string[]; ranges: PortRange[] }>();
+  for (const p of o) {
+    const why = joinWhy(p.why, p.allowed);
+    const key = `${p.allowed}|${why.join(";")}`;
+    const g = byReason.get(key);
+    if (g) g.ranges.push({ from: p.from, to: p.to });
+    else byReason.set(key, { allowed: p.allowed, why, ranges: [{ from: p.from, to: p.to }] });
+  }
+  const lines: string[] = [];
+  for (const g of byReason.values()) {
+    const values = valuesText(protocol, other, normalize(g.ranges));
+    if (values.length === 0) continue;
+    lines.push(`${g.allowed ? "allowed" : "denied"} ${values.join(", ")} — ${g.why.join(g.allowed ? " + " : "; ")}`);
+  }
+  return lines;
+}
+
+/** Interns values by identity: the index of each distinct one in `list`. */
+class Interned<K, V> {
+  readonly list: V[] = [];
+  private readonly index = new Map<K, number>();
+  constructor(private readonly make: (key: K) => V) {}
+  of(key: K): number {
+    let i = this.index.get(key);
+    if (i === undefined) {
+      i = this.list.length;
+      this.list.push(this.make(key));
+      this.index.set(key, i);
+    }
+    return i;
+  }
+}
+
+function changeOf(x: PairOutcome, y: PairOutcome, protocols: readonly number[]): ViewChange {
+  const offWire = offWireProtocol(x, y);
+  const marks = protocols.map((p, pi) => {
+    if (p === offWire) return 0;
+    let mark = 0;
+    for (const c of changedPieces(x.outcomes[pi], y.outcomes[pi])) mark |= c.allowed ? 1 : 2;
+    return mark;
+  });
+  const lines = portChanges(x, y, protocols).map((c) => (c.change === "allowed"
+    ? `+ allowed ${c.ports.join(", ")} by ${c.now.join(" + ")}`
+    : `- denied  ${c.ports.join(", ")} was ${c.was.join(" + ")}, now ${c.now.join("; ")}`));
+  return { marks, lines };
+}
+
+/** The page's data for `after`; with `before`, also what changed (endpoints compared by name). */
+export function viewData(title: string, after: PolicySet, before?: PolicySet): ViewData {
+  const [a, b] = before ? analysesFor(before, after) : [undefined, new ClassAnalysis(after)];
+  const protocols = b.protocols;
+  const names = after.endpoints.map((e) => e.name);
+  const groups: ClassGroup[] = a
+    ? [
+      ...classGroups(names.filter((n) => a.hasEndpoint(n)), (n) => a.classOf(n), (n) => b.classOf(n)),
+      ...classGroups(names.filter((n) => !a.hasEndpoint(n)), () => -1, (n) => b.classOf(n)),
+    ]
+    : classGroups(names, () => -1, (n) => b.classOf(n));
+  const outcomes = new Interned<PairOutcome, ViewOutcome>((o) => ({
+    heat: o.outcomes.map((out, pi) => heatOf(out, protocols[pi])),
+    lines: o.outcomes.map((out, pi) => outcomeLines(out, protocols[pi], pi === protocols.length - 1)),
+  }));
+  const changeKeys = new Map<PairOutcome, Map<PairOutcome, number>>();
+  const changes: ViewChange[] = [];
+  const changeIndex = (x: PairOutcome, y: PairOutcome): number => {
+    let inner = changeKeys.get(x);
+    if (!inner) changeKeys.set(x, (inner = new Map()));
+    let i = inner.get(y);
+    if (i === undefined) {
+      i = changes.length;
+      changes.push(changeOf(x, y, protocols));
+      inner.set(y, i);
+    }
+    return i;
+  };
+  const cells: number[] = [];
+  const changed: number[] = [];
+  for (const s of groups) for (const d of groups) {
+    if (s === d && s.members.length === 1) {
+      cells.push(SAME_ENDPOINT);
+      changed.push(-1);
+      continue;
+    }
+    const y = b.pair(s.newClass, d.newClass);
+    cells.push(outcomes.of(y));
+    if (!a || s.oldClass < 0 || d.oldClass < 0) {
+      changed.push(-1);
+      continue;
+    }
+    const x = a.pair(s.oldClass, d.oldClass);
+    changed.push(x === y || x.verdictKey === y.verdictKey ? -1 : changeIndex(x, y));
+  }
+  return {
+    title,
+    protocols: protocols.map((p, i) => protocolText(p, i === protocols.length - 1)),
+    groups: groups.map((g) => ({ label: groupText(g.members, names), members: g.members, ...(a && g.oldClass < 0 ? { added: true } : {}) })),
+    outcomes: outcomes.list,
+    cells: runLength(cells),
+    ...(before ? {
+      diff: {
+        removed: before.endpoints.map((e) => e.name).filter((n) => !b.hasEndpoint(n)),
+        changes,
+        cells: runLength(changed),
+      },
+    } : {}),
+  };
+}
