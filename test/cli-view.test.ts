@@ -115,6 +115,7 @@ describeWithChromium("netpol view in Chromium", () => {
     // Members on demand: the list is built when its summary is opened.
     expect(await page.locator("#details li.member").count()).toBe(0);
     await page.locator("#details summary").first().click();
+    await page.locator("#details li.member").first().waitFor(); // the toggle event comes after the click
     expect(await page.locator("#details li.member").allTextContents()).toEqual(["default/other", "other/client"]);
 
     // Another protocol: udp to db is denied for the frontend too.
@@ -182,6 +183,7 @@ describeWithChromium("netpol view in Chromium", () => {
     expect(await page.locator("#details h2").textContent()).toContain(hostile[1]);
     expect(await page.locator("#details li.rule").first().textContent()).toBe(hostile[2]);
     await page.locator("#details summary").first().click();
+    await page.locator("#details li.member").first().waitFor(); // the toggle event comes after the click
     expect(await page.locator("#details li.member").allTextContents()).toEqual(hostile);
     expect(await page.locator("#details img").count()).toBe(0);
     expect(await page.evaluate("window.__injected")).toBeUndefined();

@@ -101,22 +101,6 @@ function outcomeLines(o: Outcome, protocol: number, other: boolean): string[] {
   return lines;
 }
 
-/** Interns values by identity: the index of each distinct one in `list`. */
-class Interned<K, V> {
-  readonly list: V[] = [];
-  private readonly index = new Map<K, number>();
-  constructor(private readonly make: (key: K) => V) {}
-  of(key: K): number {
-    let i = this.index.get(key);
-    if (i === undefined) {
-      i = this.list.length;
-      this.list.push(this.make(key));
-      this.index.set(key, i);
-    }
-    return i;
-  }
-}
-
 function changeOf(x: PairOutcome, y: PairOutcome, protocols: readonly number[]): ViewChange {
   const offWire = offWireProtocol(x, y);
   const marks = protocols.map((p, pi) => {
@@ -142,10 +126,28 @@ export function viewData(title: string, after: PolicySet, before?: PolicySet): V
       ...classGroups(names.filter((n) => !a.hasEndpoint(n)), () => -1, (n) => b.classOf(n)),
     ]
     : classGroups(names, () => -1, (n) => b.classOf(n));
-  const outcomes = new Interned<PairOutcome, ViewOutcome>((o) => ({
-    heat: o.outcomes.map((out, pi) => heatOf(out, protocols[pi])),
-    lines: o.outcomes.map((out, pi) => outcomeLines(out, protocols[pi], pi === protocols.length - 1)),
-  }));
+  // Pair outcomes that differ only in what the page does not show (which program decided) are one entry.
+  const viewOutcomes: ViewOutcome[] = [];
+  const byText = new Map<string, number>();
+  const byOutcome = new Map<PairOutcome, number>();
+  const outcomeIndex = (o: PairOutcome): number => {
+    let i = byOutcome.get(o);
+    if (i === undefined) {
+      const view: ViewOutcome = {
+        heat: o.outcomes.map((out, pi) => heatOf(out, protocols[pi])),
+        lines: o.outcomes.map((out, pi) => outcomeLines(out, protocols[pi], pi === protocols.length - 1)),
+      };
+      const text = JSON.stringify(view);
+      i = byText.get(text);
+      if (i === undefined) {
+        i = viewOutcomes.length;
+        viewOutcomes.push(view);
+        byText.set(text, i);
+      }
+      byOutcome.set(o, i);
+    }
+    return i;
+  };
   const changeKeys = new Map<PairOutcome, Map<PairOutcome, number>>();
   const changes: ViewChange[] = [];
   const changeIndex = (x: PairOutcome, y: PairOutcome): number => {
@@ -168,7 +170,7 @@ export function viewData(title: string, after: PolicySet, before?: PolicySet): V
       continue;
     }
     const y = b.pair(s.newClass, d.newClass);
-    cells.push(outcomes.of(y));
+    cells.push(outcomeIndex(y));
     if (!a || s.oldClass < 0 || d.oldClass < 0) {
       changed.push(-1);
       continue;
@@ -180,7 +182,7 @@ export function viewData(title: string, after: PolicySet, before?: PolicySet): V
     title,
     protocols: protocols.map((p, i) => protocolText(p, i === protocols.length - 1)),
     groups: groups.map((g) => ({ label: groupText(g.members, names), members: g.members, ...(a && g.oldClass < 0 ? { added: true } : {}) })),
-    outcomes: outcomes.list,
+    outcomes: viewOutcomes,
     cells: runLength(cells),
     ...(before ? {
       diff: {
