@@ -101,17 +101,21 @@ function outcomeLines(o: Outcome, protocol: number, other: boolean): string[] {
   return lines;
 }
 
-function changeOf(x: PairOutcome, y: PairOutcome, protocols: readonly number[]): ViewChange {
+/** What `netpol diff` would say of a pair, or undefined when it says nothing (a change only off the wire or on port 0). */
+function changeOf(x: PairOutcome, y: PairOutcome, protocols: readonly number[]): ViewChange | undefined {
+  const lines = portChanges(x, y, protocols).map((c) => (c.change === "allowed"
+    ? `+ allowed ${c.ports.join(", ")} by ${c.now.join(" + ")}`
+    : `- denied  ${c.ports.join(", ")} was ${c.was.join(" + ")}, now ${c.now.join("; ")}`));
+  if (lines.length === 0) return undefined;
   const offWire = offWireProtocol(x, y);
   const marks = protocols.map((p, pi) => {
     if (p === offWire) return 0;
     let mark = 0;
-    for (const c of changedPieces(x.outcomes[pi], y.outcomes[pi])) mark |= c.allowed ? 1 : 2;
+    for (const c of changedPieces(x.outcomes[pi], y.outcomes[pi])) {
+      if (valueKind(p) !== "ports" || c.range.to > 0) mark |= c.allowed ? 1 : 2;
+    }
     return mark;
   });
-  const lines = portChanges(x, y, protocols).map((c) => (c.change === "allowed"
-    ? `+ allowed ${c.ports.join(", ")} by ${c.now.join(" + ")}`
-    : `- denied  ${c.ports.join(", ")} was ${c.was.join(" + ")}, now ${c.now.join("; ")}`));
   return { marks, lines };
 }
 
@@ -155,8 +159,8 @@ export function viewData(title: string, after: PolicySet, before?: PolicySet): V
     if (!inner) changeKeys.set(x, (inner = new Map()));
     let i = inner.get(y);
     if (i === undefined) {
-      i = changes.length;
-      changes.push(changeOf(x, y, protocols));
+      const change = changeOf(x, y, protocols);
+      i = change ? changes.push(change) - 1 : -1;
       inner.set(y, i);
     }
     return i;
