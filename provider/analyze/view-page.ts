@@ -4,7 +4,7 @@
  * a canvas and puts every model string into the page as text (`textContent`), never as markup; the
  * embedded JSON has `<`, `>` and `&` escaped, so no name can close its script element.
  */
-import { HEAT_LEVELS, ViewData } from "./view";
+import { CELL_DIGITS, HEAT_LEVELS, ViewData } from "./view";
 
 /** The colours the page draws, also read by its test. Heat: denied, partly allowed (few → many), allowed. */
 export const VIEW_COLOURS = {
@@ -67,9 +67,15 @@ const SCRIPT = String.raw`
   var data = JSON.parse(document.getElementById("netpol-data").textContent);
   var style = JSON.parse(document.getElementById("netpol-style").textContent);
   var n = data.groups.length;
-  function expand(rle) {
-    var out = new Int32Array(n * n), k = 0;
-    for (var i = 0; i < rle.length; i += 2) for (var j = 0; j < rle[i + 1]; j++) out[k++] = rle[i];
+  var digit = {};
+  for (var c = 0; c < style.digits.length; c++) digit[style.digits[c]] = c;
+  function expand(code) {
+    var out = new Int32Array(n * n), base = style.digits.length;
+    for (var k = 0; k < n * n; k++) {
+      var v = 0;
+      for (var w = 0; w < code.width; w++) v = v * base + digit[code.text[k * code.width + w]];
+      out[k] = v - 1;
+    }
     return out;
   }
   var cells = expand(data.cells);
@@ -265,7 +271,7 @@ const SCRIPT = String.raw`
 /** The whole page for the view data. */
 export function viewPage(data: ViewData): string {
   const { sameEndpoint, opened, closed, openedAndClosed } = VIEW_COLOURS;
-  const style = { heat: heatColours(), same: rgb(sameEndpoint), opened: rgb(opened), closed: rgb(closed), both: rgb(openedAndClosed) };
+  const style = { digits: CELL_DIGITS, heat: heatColours(), same: rgb(sameEndpoint), opened: rgb(opened), closed: rgb(closed), both: rgb(openedAndClosed) };
   return `<!doctype html>
 <html lang="en">
 <head>

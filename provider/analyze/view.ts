@@ -2,8 +2,9 @@
  * The data of `netpol view`'s page: the class-level matrix of one policy set (or, with an old one,
  * of the groups of endpoints treated alike before and after), per protocol a heat level per cell,
  * the deciding rules of each distinct outcome in the model's words, and with an old policy set the
- * connections each cell opens or closes. Cells and texts are interned so that the page stays small
- * at 10,000 endpoints: the page carries one entry per distinct outcome, not per pair.
+ * connections each cell opens or closes. Outcomes are interned by their text and a cell is one or
+ * two characters, so that the page stays small at 10,000 endpoints: one entry per distinct
+ * outcome as it reads, not per pair.
  */
 import { PolicySet, PortRange } from "../ir";
 import { ClassAnalysis, Outcome, PairOutcome, valueKind } from "./classes";
@@ -46,25 +47,37 @@ export interface ViewData {
   protocols: string[];
   groups: ViewGroup[];
   outcomes: ViewOutcome[];
-  /** Row-major (source group × destination group) outcome indices, run-length: [value, count, …]. */
-  cells: number[];
+  /** Row-major (source group × destination group) outcome indices (SAME_ENDPOINT for an endpoint with itself). */
+  cells: CellCode;
   diff?: {
     /** Endpoints only in the old model. */
     removed: string[];
     changes: ViewChange[];
-    /** Row-major change indices (-1: unchanged), run-length like `cells`. */
-    cells: number[];
+    /** Row-major change indices (-1: unchanged), coded like `cells`. */
+    cells: CellCode;
   };
 }
 
-/** Run-length: `[value, count, value, count, …]`. */
-function runLength(values: readonly number[]): number[] {
-  const out: number[] = [];
-  for (const v of values) {
-    if (out.length > 0 && out[out.length - 2] === v) out[out.length - 1]++;
-    else out.push(v, 1);
-  }
-  return out;
+/** The digits of `CellCode`: characters that need no escape in JSON, HTML or a script. */
+export const CELL_DIGITS = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz!#$%()*+,-./:;=?@[]^_{|}~";
+
+/** Cell values (≥ -1) as a string of `width` digits each, value + 1 in base CELL_DIGITS.length. */
+export interface CellCode {
+  width: number;
+  text: string;
+}
+
+export function cellCode(values: readonly number[]): CellCode {
+  const base = CELL_DIGITS.length;
+  const top = Math.max(0, ...values.map((v) => v + 1));
+  let width = 1;
+  while (base ** width <= top) width++;
+  const digits = (v: number) => {
+    let out = "";
+    for (let i = 0, n = v + 1; i < width; i++, n = Math.floor(n / base)) out = CELL_DIGITS[n % base] + out;
+    return out;
+  };
+  return { width, text: values.map(digits).join("") };
 }
 
 const WIRE_PORTS: PortSet = [{ from: 1, to: SPACE_MAX }];
@@ -187,12 +200,12 @@ export function viewData(title: string, after: PolicySet, before?: PolicySet): V
     protocols: protocols.map((p, i) => protocolText(p, i === protocols.length - 1)),
     groups: groups.map((g) => ({ label: groupText(g.members, names), members: g.members, ...(a && g.oldClass < 0 ? { added: true } : {}) })),
     outcomes: viewOutcomes,
-    cells: runLength(cells),
+    cells: cellCode(cells),
     ...(before ? {
       diff: {
         removed: before.endpoints.map((e) => e.name).filter((n) => !b.hasEndpoint(n)),
         changes,
-        cells: runLength(changed),
+        cells: cellCode(changed),
       },
     } : {}),
   };

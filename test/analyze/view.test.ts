@@ -1,14 +1,22 @@
 import { ClassAnalysis } from "../../provider/analyze/classes";
 import { diffPolicySets } from "../../provider/analyze/diff";
 import { Probe } from "../../provider/analyze/probe";
-import { HEAT_LEVELS, SAME_ENDPOINT, ViewData, viewData } from "../../provider/analyze/view";
+import { CELL_DIGITS, CellCode, cellCode, HEAT_LEVELS, SAME_ENDPOINT, ViewData, viewData } from "../../provider/analyze/view";
 import { PolicySet } from "../../provider/ir";
 import { compiledExample, probe } from "../support/models";
 import { PROBES, randomPolicySet } from "../render/random-policy";
 
 /** The page's cells, one value per (row, column). */
-function expand(data: ViewData, rle: readonly number[]): number[][] {
-  const flat = rle.flatMap((v, i) => (i % 2 === 0 ? Array<number>(rle[i + 1]).fill(v) : []));
+function decode(code: CellCode): number[] {
+  const flat: number[] = [];
+  for (let k = 0; k < code.text.length; k += code.width) {
+    flat.push([...code.text.slice(k, k + code.width)].reduce((v, c) => v * CELL_DIGITS.length + CELL_DIGITS.indexOf(c), 0) - 1);
+  }
+  return flat;
+}
+
+function expand(data: ViewData, code: CellCode): number[][] {
+  const flat = decode(code);
   const n = data.groups.length;
   expect(flat).toHaveLength(n * n);
   return Array.from({ length: n }, (_, s) => flat.slice(s * n, (s + 1) * n));
@@ -53,13 +61,20 @@ function expectAgreement(after: PolicySet, before?: PolicySet) {
 }
 
 describe("view data", () => {
+  test.each([[[-1, 0, 85], 1], [[-1, 86, 7000], 2], [[7568, 0], 3]])("cells %j take %i character(s) each and read back", (values, width) => {
+    const code = cellCode(values);
+    expect(code.width).toBe(width);
+    expect(code.text).toHaveLength(values.length * width);
+    expect(decode(code)).toEqual(values);
+  });
+
   test.each(Array.from({ length: 40 }, (_, i) => i + 1))("random policy set %i, and its change to the next one", (seed) => {
     expectAgreement(randomPolicySet(seed));
     const data = expectAgreement(randomPolicySet(seed + 1), randomPolicySet(seed));
     // The marked cells are exactly the pairs netpol diff lists.
     const d = diffPolicySets(randomPolicySet(seed), randomPolicySet(seed + 1));
     const listed = new Set(d.changes.flatMap((c) => c.from.flatMap((f) => c.to.filter((t) => t !== f).map((t) => `${f} → ${t}`))));
-    const changed = expand(data, data.diff?.cells ?? []);
+    const changed = expand(data, data.diff?.cells ?? { width: 1, text: "" });
     const marked = new Set(data.groups.flatMap((_, s) => data.groups.flatMap((__, t) => (changed[s][t] >= 0 ? pairsOf(data, s, t) : []))));
     expect([...marked].sort()).toEqual([...listed].sort());
   });
@@ -86,7 +101,7 @@ describe("view data", () => {
     expect(data.diff?.removed).toEqual(["stack_one/service_one"]);
     const added = data.groups.findIndex((g) => g.added);
     expect(data.groups[added].members).toEqual(["stack_one/service_new"]);
-    const changed = expand(data, data.diff?.cells ?? []);
+    const changed = expand(data, data.diff?.cells ?? { width: 1, text: "" });
     expect(changed[added].every((c) => c === -1) && changed.every((row) => row[added] === -1)).toBe(true);
   });
 });
