@@ -69,7 +69,7 @@ export interface CellCode {
 
 export function cellCode(values: readonly number[]): CellCode {
   const base = CELL_DIGITS.length;
-  const top = Math.max(0, ...values.map((v) => v + 1));
+  const top = values.reduce((m, v) => Math.max(m, v + 1), 0); // no spread: millions of cells
   let width = 1;
   while (base ** width <= top) width++;
   const digits = (v: number) => {

@@ -68,6 +68,12 @@ describe("view data", () => {
     expect(decode(code)).toEqual(values);
   });
 
+  test("two million cells (1,400 classes) are coded without running out of stack", () => {
+    const code = cellCode(Array.from({ length: 1400 * 1400 }, (_, k) => k % 200));
+    expect(code.width).toBe(2);
+    expect(code.text).toHaveLength(2 * 1400 * 1400);
+  });
+
   test.each(Array.from({ length: 40 }, (_, i) => i + 1))("random policy set %i, and its change to the next one", (seed) => {
     expectAgreement(randomPolicySet(seed));
     const data = expectAgreement(randomPolicySet(seed + 1), randomPolicySet(seed));
