@@ -5,7 +5,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { Page } from "playwright-core";
-import { viewData } from "../provider/analyze/view";
+import { cellCode, viewData } from "../provider/analyze/view";
 import { viewPage, VIEW_COLOURS } from "../provider/analyze/view-page";
 import { compile } from "../provider/compile";
 import { parseModelText } from "../provider/model/model";
@@ -161,6 +161,21 @@ describeWithChromium("netpol view in Chromium", () => {
       "- denied  tcp/6379 was networkPolicies[0].spec.ingress[0].from[1], now default deny (isolated for ingress by networkPolicies[0] (default/test-network-policy); no rule allows)",
       "+ allowed tcp/6380 by networkPolicies[0].spec.ingress[0].from[1]",
     ]);
+  });
+
+  test("cells of two characters (more outcomes than one digit holds) are read back: colours by outcome", async () => {
+    // 10 × 10 groups, every cell its own outcome: 100 outcomes, so each cell takes two characters.
+    const groups = Array.from({ length: 10 }, (_, i) => ({ label: `g${i}`, members: [`g${i}/a`, `g${i}/b`] }));
+    const outcomes = Array.from({ length: 100 }, (_, k) => ({ heat: [k % 3 === 0 ? 0 : 8], lines: [[`outcome ${k}`]] }));
+    const data = { title: "wide", protocols: ["tcp"], groups, outcomes, cells: cellCode(outcomes.map((_, k) => k)) };
+    expect(data.cells.width).toBe(2);
+    const file = tempFile("wide.html", viewPage(data));
+    await open(file);
+    for (const k of [0, 1, 87, 88, 99]) {
+      expect(await centreColour(page, Math.floor(k / 10), k % 10)).toEqual(k % 3 === 0 ? VIEW_COLOURS.denied : VIEW_COLOURS.allowed);
+    }
+    await clickCell(page, 9, 9);
+    expect(await page.locator("#details li.rule").first().textContent()).toBe("outcome 99");
   });
 
   test("model strings are text, never markup or script", async () => {
