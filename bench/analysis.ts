@@ -99,5 +99,7 @@ export function analysisBench(): boolean {
   console.log(`  view          ${ms(viewMs)}   page ${mb(page).toFixed(2)} MB   target < 2 MB: ${mb(page) < 2 ? "met" : "missed"}`);
   console.log(`  view --diff   ${ms(diffViewMs)}   page ${mb(diffPage).toFixed(2)} MB   target < 2 MB: ${mb(diffPage) < 2 ? "met" : "missed"}`);
   if (mb(page) >= 2 || mb(diffPage) >= 2) met = false;
+  const [fleetPage, fleetViewMs] = time(() => viewPage(viewData("fleet", reachFleet)));
+  console.log(`  view of the 3,000-endpoint fleet above (${classes3k} classes, ${(classes3k * classes3k / 1e6).toFixed(1)} million cells): ${ms(fleetViewMs)}   page ${mb(fleetPage).toFixed(2)} MB (no target)`);
   return met;
 }
