@@ -145,6 +145,15 @@ describeWithChromium("netpol view in Chromium", () => {
     await clickCell(page, one, two);
     expect(await page.locator("#details li.change").allTextContents()).toEqual(["+ allowed all traffic by network.policy[0]"]);
     expect(await page.locator("#endpoint-changes").textContent()).toMatch(/^\d+ cell\(s\) changed$/);
+
+    // The list of changed cells jumps to one: its details say what changed.
+    await page.locator("#changed-cells summary").click();
+    const entry = page.locator("#changed-cells button.changed-cell", { hasText: /^stack_one\/service_one → stack_two\/service_one$/ });
+    await entry.click();
+    expect(await page.locator("#details h2").textContent()).toBe("stack_one/service_one → stack_two/service_one");
+    expect(await page.locator("#details li.change").allTextContents()).toEqual(["- denied  all traffic was network.policy[0], now default deny (network.defaultPolicyAction)"]);
+    const listed = await page.locator("#changed-cells li").count();
+    expect(await page.locator("#endpoint-changes").textContent()).toBe(`${listed} cell(s) changed`);
     expect(errors).toEqual([]);
   });
 

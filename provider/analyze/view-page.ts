@@ -45,6 +45,8 @@ const STYLE = `
 body { font: 14px/1.4 system-ui, sans-serif; margin: 16px; color: #222; background: #fff; }
 h1 { font-size: 18px; margin: 0 0 4px; }
 #summary, #endpoint-changes { margin: 4px 0; color: #444; }
+#changed-cells { margin: 4px 0; max-height: 30vh; overflow: auto; }
+#changed-cells button { font: inherit; padding: 0 4px; cursor: pointer; }
 #protocols button { font: inherit; margin: 0 4px 4px 0; padding: 2px 10px; border: 1px solid #999; background: #f4f4f4; cursor: pointer; }
 #protocols button[aria-pressed="true"] { background: #222; color: #fff; border-color: #222; }
 #legend span { display: inline-block; margin-right: 12px; }
@@ -210,12 +212,14 @@ const SCRIPT = String.raw`
     tooltip.hidden = false;
   });
   canvas.addEventListener("mouseleave", function () { tooltip.hidden = true; });
+  function select(s, d) {
+    selected = [s, d];
+    draw();
+    showDetails(s, d);
+  }
   canvas.addEventListener("click", function (event) {
     var at = cellAt(event);
-    if (!at) return;
-    selected = at;
-    draw();
-    showDetails(at[0], at[1]);
+    if (at) select(at[0], at[1]);
   });
 
   var nav = document.getElementById("protocols");
@@ -263,6 +267,20 @@ const SCRIPT = String.raw`
     if (added.length) parts.push("only in the new model: " + added.join(", "));
     if (data.diff.removed.length) parts.push("only in the old model: " + data.diff.removed.join(", "));
     document.getElementById("endpoint-changes").textContent = parts.join("; ");
+    // Changed cells are small at hundreds of groups: list them (the first MAX_LISTED) to jump to.
+    var MAX_LISTED = 500, listing = document.getElementById("changed-cells"), ol = el("ol");
+    listing.appendChild(el("summary", "Changed cells" + (cellsChanged > MAX_LISTED ? " (the first " + MAX_LISTED + ")" : "")));
+    for (var c2 = 0; c2 < changed.length && ol.children.length < MAX_LISTED; c2++) {
+      if (changed[c2] < 0) continue;
+      var li = el("li"), b = el("button", data.groups[Math.floor(c2 / n)].label + " → " + data.groups[c2 % n].label, "changed-cell");
+      b.type = "button";
+      b.addEventListener("click", select.bind(null, Math.floor(c2 / n), c2 % n));
+      li.appendChild(b);
+      li.appendChild(document.createTextNode(" " + data.diff.changes[changed[c2]].lines.join("; ")));
+      ol.appendChild(li);
+    }
+    listing.appendChild(ol);
+    listing.hidden = false;
   }
   draw();
 })();
@@ -284,6 +302,7 @@ export function viewPage(data: ViewData): string {
 <h1>Who may reach whom — ${escapeHtml(data.title)}</h1>
 <p id="summary"></p>
 <p id="endpoint-changes"></p>
+<details id="changed-cells" hidden></details>
 <nav id="protocols" aria-label="protocol"></nav>
 <div id="legend"></div>
 <main>
