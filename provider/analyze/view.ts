@@ -193,7 +193,7 @@ export function viewData(title: string, after: PolicySet, before?: PolicySet): V
       continue;
     }
     const x = a.pair(s.oldClass, d.oldClass);
-    changed.push(x === y || x.verdictKey === y.verdictKey ? -1 : changeIndex(x, y));
+    changed.push(x.verdictKey === y.verdictKey ? -1 : changeIndex(x, y));
   }
   return {
     title,
