@@ -2,7 +2,7 @@
  * `npm run bench -- analysis`: the class-based analysis. `netpol reach` of the compile fleet at
  * 3,000 endpoints; `netpol diff` of two 10,000-endpoint / 200-group models that differ by one rule
  * and by one endpoint's labels; the Network's `access` text of both; `netpol test` of 100
- * expectations. No I/O but the models in memory.
+ * expectations; the size of `netpol view`'s page for those models. No I/O but the models in memory.
  */
 import { accessText } from "../provider/analyze/access";
 import { ClassAnalysis } from "../provider/analyze/classes";
@@ -10,6 +10,8 @@ import { diffPolicySets, formatDiff } from "../provider/analyze/diff";
 import { checkExpectations } from "../provider/analyze/expectations";
 import { matrixJson } from "../provider/analyze/matrix";
 import { parseProbe, Probe } from "../provider/analyze/probe";
+import { viewData } from "../provider/analyze/view";
+import { viewPage } from "../provider/analyze/view-page";
 import { compile } from "../provider/compile";
 import { Expectation } from "../provider/model/expectations";
 import { ModelInput, parseModel } from "../provider/model/model";
@@ -19,7 +21,7 @@ const ms = (t: number) => `${t.toFixed(0).padStart(6)} ms`;
 const GROUPS = 200;
 
 /** 10,000 endpoints in 200 groups of 50 on 50 hosts: Rancher groupBy, one Kubernetes policy per 10 groups. */
-function groupModel(endpoints: number): ModelInput {
+export function groupModel(endpoints: number): ModelInput {
   return {
     name: `groups-${endpoints}`,
     hosts: Array.from({ length: 50 }, (_, h) => ({ name: `h${h}` })),
@@ -100,5 +102,15 @@ export function analysisBench(): boolean {
   console.log(`\nnetpol test, 100 expectations over the same 10,000 endpoints (half all-to-all within a group, half "nothing else" over every tcp and udp port)`);
   console.log(`  test          ${ms(testMs)}   ${report.checked - report.failures.length} of ${report.checked} hold   target < 1000 ms: ${testMs < 1000 ? "met" : "missed"}`);
   if (testMs >= 1000) met = false;
+
+  const [page, viewMs] = time(() => viewPage(viewData("groups", sets[0])));
+  const [diffPage, diffViewMs] = time(() => viewPage(viewData("groups", sets[1], sets[0])));
+  const mb = (text: string) => Buffer.byteLength(text) / 1e6;
+  console.log(`\nnetpol view, the same 10,000 endpoints (one page, data embedded), and with --diff of the changed model`);
+  console.log(`  view          ${ms(viewMs)}   page ${mb(page).toFixed(2)} MB   target < 2 MB: ${mb(page) < 2 ? "met" : "missed"}`);
+  console.log(`  view --diff   ${ms(diffViewMs)}   page ${mb(diffPage).toFixed(2)} MB   target < 2 MB: ${mb(diffPage) < 2 ? "met" : "missed"}`);
+  if (mb(page) >= 2 || mb(diffPage) >= 2) met = false;
+  const [fleetPage, fleetViewMs] = time(() => viewPage(viewData("fleet", reachFleet)));
+  console.log(`  view of the 3,000-endpoint fleet above (${classes3k} classes, ${(classes3k * classes3k / 1e6).toFixed(1)} million cells): ${ms(fleetViewMs)}   page ${mb(fleetPage).toFixed(2)} MB (no target)`);
   return met;
 }

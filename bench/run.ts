@@ -13,6 +13,7 @@ const HELP = `Usage: npm run bench -- [PART…] [options]
 Parts (default: all four; lab parts are skipped with a message when root or tools are missing):
   compile [N…]   compile + render synthetic fleets of N endpoints on 50 hosts (default ${DEFAULT_ENDPOINT_COUNTS.join(" ")})
   analysis       netpol reach at 3,000 endpoints; diff of two 10,000-endpoint models; test of 100 expectations
+                 and the size of netpol view's page for them
   converge       20 lab hosts / 500 endpoints applied over SSH: parallel vs one host at a time, no-op apply
   packet         new TCP connections/s and iperf3 throughput between two lab endpoints: no policy,
                  conntrack only, our nftables ruleset (10,000 endpoints / 200 groups), naive

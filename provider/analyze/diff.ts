@@ -31,17 +31,18 @@ export interface PolicyDiff {
 }
 
 /** A change inside one pair of classes, before grouping. */
-interface PairChange {
+export interface PairChange {
   change: "allowed" | "denied";
   ports: string[];
   was: readonly string[];
   now: readonly string[];
 }
 
-const joinWhy = (why: readonly string[], allowed: boolean) => (why.length === 0 ? (allowed ? ["not filtered"] : []) : [...why]);
+/** The reasons as shown: an allow nothing filtered says so. */
+export const joinWhy = (why: readonly string[], allowed: boolean) => (why.length === 0 ? (allowed ? ["not filtered"] : []) : [...why]);
 
 /** The values where two outcomes of one protocol differ in verdict, with the old and new reasons. */
-function changedPieces(before: Outcome, after: Outcome): { allowed: boolean; range: PortRange; was: Piece; now: Piece }[] {
+export function changedPieces(before: Outcome, after: Outcome): { allowed: boolean; range: PortRange; was: Piece; now: Piece }[] {
   const out: { allowed: boolean; range: PortRange; was: Piece; now: Piece }[] = [];
   overlaps(before, after, (a, b, from, to) => {
     if (a.allowed !== b.allowed) out.push({ allowed: b.allowed, range: { from, to }, was: a, now: b });
@@ -60,21 +61,34 @@ export function analysesFor(before: PolicySet, after: PolicySet): [ClassAnalysis
   return [new ClassAnalysis(before, { protocols }), new ClassAnalysis(after, { protocols })];
 }
 
-/** Visits every pair of (old class × new class) groups of common endpoints whose verdicts differ. */
-export function forEachChangedPair(
-  a: ClassAnalysis, b: ClassAnalysis, common: readonly string[],
-  visit: (from: readonly string[], to: readonly string[], before: PairOutcome, after: PairOutcome) => void,
-): number {
-  const groups = new Map<string, { oldClass: number; newClass: number; members: string[] }>();
-  for (const name of common) {
-    const oldClass = a.classOf(name);
-    const newClass = b.classOf(name);
+/** Endpoints treated alike before and after: one old class and one new class. */
+export interface ClassGroup {
+  oldClass: number;
+  newClass: number;
+  /** In the order of the names given. */
+  members: string[];
+}
+
+/** Groups names by their (old class, new class), in order of first member. */
+export function classGroups(names: readonly string[], oldClassOf: (name: string) => number, newClassOf: (name: string) => number): ClassGroup[] {
+  const groups = new Map<string, ClassGroup>();
+  for (const name of names) {
+    const oldClass = oldClassOf(name);
+    const newClass = newClassOf(name);
     const key = `${oldClass}:${newClass}`;
     const g = groups.get(key);
     if (g) g.members.push(name);
     else groups.set(key, { oldClass, newClass, members: [name] });
   }
-  const list = [...groups.values()];
+  return [...groups.values()];
+}
+
+/** Visits every pair of (old class × new class) groups of common endpoints whose verdicts differ. */
+export function forEachChangedPair(
+  a: ClassAnalysis, b: ClassAnalysis, common: readonly string[],
+  visit: (from: readonly string[], to: readonly string[], before: PairOutcome, after: PairOutcome) => void,
+): number {
+  const list = classGroups(common, (n) => a.classOf(n), (n) => b.classOf(n));
   for (const s of list) for (const d of list) {
     if (s === d && s.members.length === 1) continue;
     const before = a.pair(s.oldClass, d.oldClass);
@@ -131,7 +145,7 @@ export function diffPolicySets(before: PolicySet, after: PolicySet, options: Dif
 }
 
 /** Every protocol and port whose verdict differs, grouped by the old and new reasons. */
-function portChanges(x: PairOutcome, y: PairOutcome, protocols: readonly number[]): PairChange[] {
+export function portChanges(x: PairOutcome, y: PairOutcome, protocols: readonly number[]): PairChange[] {
   const groups = new Map<string, { change: "allowed" | "denied"; was: readonly string[]; now: readonly string[]; ports: string[] }>();
   const wire = wireProtocols(protocols, y.family ?? x.family);
   for (const { protocol, index, other } of wire) {
