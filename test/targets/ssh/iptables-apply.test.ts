@@ -176,3 +176,26 @@ describe('the dry run (staged sets, iptables-restore --test) rejects a bad text 
     expect(await lab.probe('c', 'b', 'tcp/80')).toBe(true);
   }, 30_000);
 });
+
+describe('a user without rights (the lab login user, no sudo)', () => {
+  const noRights = (): ReturnType<typeof labTarget> => labTarget(lab, 'h1', { user: lab.loginUser.user });
+
+  test('refresh fails naming the host, the command and the fix; destroy fails and removes nothing; the rules stay', async () => {
+    await applyIptables(labTarget(lab, 'h1'), ruleset([ip('a')], ip('b')));
+    const before = await hostListing();
+    const read = await rejection(readHost(noRights(), 'h1', 'iptables', TABLE));
+    expect(read.message).toMatch(/^host h1: read iptables state failed: iptables-save -t filter: .*(Permission denied|must be root)/s);
+    expect(read.message).toContain('Log in as root, or set sudo: true with password-less sudo (NOPASSWD)');
+    const del = await rejection(deleteHost(noRights(), 'h1', 'iptables', TABLE));
+    expect(del.host).toBe('h1');
+    expect(del.message).toContain('Log in as root, or set sudo: true');
+    expect(del.message).not.toMatch(/nothing to remove|deleted: false/);
+    expect(await hostListing()).toBe(before);
+    expect(await lab.probe('a', 'b', 'tcp/80')).toBe(false);
+    // With sudo the same user reads and deletes.
+    const withSudo = labTarget(lab, 'h1', { user: lab.loginUser.user, sudo: true });
+    expect((await readHost(withSudo, 'h1', 'iptables', TABLE)).present).toBe(true);
+    expect((await deleteHost(withSudo, 'h1', 'iptables', TABLE)).deleted).toBe(true);
+    expect(await ownState()).not.toMatch(/NETPOL_IPT1|netpol_ipt1/);
+  }, 60_000);
+});
