@@ -116,11 +116,13 @@ export function restoreScript(table: string, snapshot: IptablesSnapshot, run: st
     "trap 'rm -rf \"$tmp\"' EXIT",
     `own_chains() { sed -n 's/^:\\(${p}\\|${p}_[A-Z0-9_]*\\) .*/\\1/p'; }`,
     `own_hooks() { sed -n 's/^-A FORWARD -j \\(${p}\\|${p}_[A-Z0-9_]*\\)$/\\1/p'; }`,
-    `unstage() { for s in ${staged.stagingSets.join(' ')}; do if ipset list -n "$s" >/dev/null 2>&1; then ipset destroy "$s"; fi; done; }`,
+    // What staging made: the temporary sets, and the real-named ones that were not there before it.
+    `unstage() { for s in ${[...staged.stagingSets, ...staged.sets].join(' ')}; do if ipset list -n "$s" >/dev/null 2>&1 && ! grep -qxF "$s" "$tmp/sets.before"; then ipset destroy "$s"; fi; done; }`,
     'fail() { echo "restore of the saved rules: $1; nothing was restored, the current rules stay" >&2; unstage; exit 1; }',
     fileOf('stage', [staged.stageIpset]),
     fileOf('swap', [staged.swapIpset]),
     fileOf('sets.keep', staged.sets),
+    `ipset list -n > "$tmp/sets.before" || { echo 'restore of the saved rules: ipset list -n failed; nothing was restored' >&2; exit 1; }`,
     `ipset restore -exist < "$tmp/stage" || fail 'ipset restore of the saved sets failed'`,
   ];
   for (const family of ['v4', 'v6'] as const) {
