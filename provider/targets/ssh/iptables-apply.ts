@@ -216,19 +216,37 @@ function destroySetsScript(sets: string[]): string {
   return ['rc=0', ...lines, 'exit $rc'].join('\n');
 }
 
-/** After the new chains are in: hook the entry chain once, unhook and remove own chains and sets that are gone. */
-function finalizeScript(table: string, parsed: ParsedPayload, entryChain: string, before: IptablesState): string {
+/**
+ * After the new chains are in: hook the entry chain once, unhook and remove own chains and sets
+ * that are gone. `wait` bounds each wait for the xtables lock (seconds).
+ */
+function finalizeScript(table: string, parsed: ParsedPayload, entryChain: string, before: IptablesState, wait: number): string {
   const lines = ['set -e'];
   for (const family of ['v4', 'v6'] as const) {
-    const { cmd } = TOOLS[family];
-    lines.push(`${cmd} -w -C FORWARD -j ${entryChain} 2>/dev/null || ${cmd} -w -I FORWARD 1 -j ${entryChain}`);
-    for (const hook of before.hooks[family]) if (hook !== entryChain) lines.push(`${cmd} -w -D FORWARD -j ${hook}`);
+    const cmd = `${TOOLS[family].cmd} -w ${wait}`;
+    // -C exits 1 when the rule is missing, other codes when it could not check (lock, rights).
+    lines.push(`rc=0; ${cmd} -C FORWARD -j ${entryChain} 2>/dev/null || rc=$?`, `if [ $rc = 1 ]; then ${cmd} -I FORWARD 1 -j ${entryChain}; elif [ $rc != 0 ]; then ${cmd} -C FORWARD -j ${entryChain}; fi`);
+    for (const hook of before.hooks[family]) if (hook !== entryChain) lines.push(`${cmd} -D FORWARD -j ${hook}`);
     const stale = before.chains[family].filter((l) => l.startsWith(':')).map((l) => chainOfLine(l) ?? '').filter((c) => c && !parsed.chains[family].includes(c));
-    for (const c of stale) lines.push(`${cmd} -w -F ${c}`);
-    for (const c of stale) lines.push(`${cmd} -w -X ${c}`);
+    for (const c of stale) lines.push(`${cmd} -F ${c}`);
+    for (const c of stale) lines.push(`${cmd} -X ${c}`);
   }
   for (const s of setNamesOf(before)) if (isOwnSet(table, s) && !parsed.sets.includes(s)) lines.push(`ipset destroy ${s}`);
   return lines.join('\n');
+}
+
+/** Seconds a check (before the timer is armed) waits for the xtables lock. */
+const CHECK_WAIT_SEC = 10;
+
+/**
+ * Seconds a live step may wait for the xtables lock: what is left of the timer's time, less three
+ * seconds. The client gives the step one second more, the host's `timeout` ends it a second after
+ * that and kills it a second later still, all before the timer restores: a step still waiting
+ * then could commit over the restored rules. Undefined when less than a second would be left.
+ */
+function stepWaitSec(deadline: number): number | undefined {
+  const wait = Math.floor((deadline - Date.now()) / 1000) - 3;
+  return wait >= 1 ? wait : undefined;
 }
 
 function placeOf(table: string, options: Pick<HostApplyOptions, 'stateDir'>): TablePlace {
@@ -242,8 +260,8 @@ function placeOf(table: string, options: Pick<HostApplyOptions, 'stateDir'>): Ta
 async function checkChange(session: SshSession, parsed: ParsedPayload, payload: IptablesRuleset, before: IptablesState): Promise<void> {
   const checks: Array<{ step: string; command: string; stdin: string }> = [
     { step: 'stage sets (ipset restore)', command: 'ipset restore -exist', stdin: parsed.stageIpset },
-    { step: 'check rules (iptables-restore --test)', command: 'iptables-restore -w --test --noflush', stdin: payload.v4 },
-    { step: 'check rules (ip6tables-restore --test)', command: 'ip6tables-restore -w --test --noflush', stdin: payload.v6 },
+    { step: 'check rules (iptables-restore --test)', command: `iptables-restore -w ${CHECK_WAIT_SEC} --test --noflush`, stdin: payload.v4 },
+    { step: 'check rules (ip6tables-restore --test)', command: `ip6tables-restore -w ${CHECK_WAIT_SEC} --test --noflush`, stdin: payload.v6 },
   ];
   for (const c of checks) {
     const r = await session.run(c.command, c.stdin, { step: c.step });
@@ -337,6 +355,7 @@ export async function applyIptables(target: SshTarget, ruleset: HostRuleset, opt
     const restore = restoreScript(table, before, restoreRun(run));
     await checkRestore(first, parsed, before, restore);
 
+    const deadline = Date.now() + timerSec * 1000; // the timer starts after this, so fires after it
     try {
       await armRollback(first, place, restore, timerSec);
     } catch (err) {
@@ -344,18 +363,35 @@ export async function applyIptables(target: SshTarget, ruleset: HostRuleset, opt
       if (!leftover || !(err instanceof HostError)) throw err;
       throw new HostError({ host: name, step: err.step, cause: err.causeText, hint: `${err.hint ?? ''}; also, ${leftover}` });
     }
+    await options.hooks?.afterArm?.();
     await testOnlyPause('after-arm', name);
-    const steps: Array<{ step: string; command: string; stdin?: string }> = [
-      { step: 'swap sets (ipset restore)', command: 'ipset restore -exist', stdin: parsed.swapIpset },
-      { step: 'iptables-restore', command: 'iptables-restore -w --noflush', stdin: payload.v4 },
-      { step: 'ip6tables-restore', command: 'ip6tables-restore -w --noflush', stdin: payload.v6 },
-      { step: 'hook into FORWARD', command: finalizeScript(table, parsed, payload.entryChain, before) },
+    const steps: Array<{ step: string; command: (wait: number) => string; stdin?: string }> = [
+      { step: 'swap sets (ipset restore)', command: () => 'ipset restore -exist', stdin: parsed.swapIpset },
+      { step: 'iptables-restore', command: (wait) => `iptables-restore -w ${wait} --noflush`, stdin: payload.v4 },
+      { step: 'ip6tables-restore', command: (wait) => `ip6tables-restore -w ${wait} --noflush`, stdin: payload.v6 },
+      { step: 'hook into FORWARD', command: (wait) => finalizeScript(table, parsed, payload.entryChain, before, wait) },
     ];
     for (const s of steps) {
-      const r = await first.run(s.command, s.stdin, { step: s.step });
-      if (r.code !== 0) {
-        await rollbackNow(first, place);
-        throw new HostError({ host: name, step: s.step, cause: r.stderr.trim() || `exit ${r.code}`, hint: 'The previous rules were restored' });
+      const wait = stepWaitSec(deadline);
+      let cause: string | undefined = `the rollback timer's ${timerSec} s were nearly up before this step`;
+      if (wait !== undefined) {
+        try {
+          const r = await first.run(s.command(wait), s.stdin, { step: s.step, timeoutMs: (wait + 1) * 1000 });
+          cause = r.code === 0 ? undefined : r.stderr.trim() || `exit ${r.code}`;
+        } catch (err) {
+          if (!(err instanceof HostError)) throw err;
+          cause = err.causeText;
+        }
+      }
+      if (cause !== undefined) {
+        let restored = `The previous rules were restored${wait === undefined ? '; raise rollbackTimerSec' : ''}`;
+        try {
+          await rollbackNow(first, place);
+        } catch (err) {
+          if (!(err instanceof HostError)) throw err;
+          restored = `The previous rules are not restored yet: ${err.causeText}`;
+        }
+        throw new HostError({ host: name, step: s.step, cause, hint: restored });
       }
     }
     await options.hooks?.afterApplyBeforeConfirm?.();
