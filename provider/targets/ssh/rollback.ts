@@ -28,12 +28,17 @@ export function hereDoc(command: string, text: string): string {
  * What the timer runs: `sh <base>.fire.sh <base> <seconds to wait> <token>`. It writes its own pid
  * first (so arming finds it whatever `setsid` does about forking), waits, and restores unless a
  * disarm renamed `.timer` first. It only ever takes the record that carries its own token: a
- * timer that somehow outlived its disarm never fires a later apply's restore.
+ * timer that somehow outlived its disarm never fires a later apply's restore. Run with 0 seconds
+ * (systemd's timer, or rollbackNow()), it restores at once.
  */
 const FIRE_SCRIPT = [
   '[ "$2" -gt 0 ] && echo $$ > "$1.timer.pid" && sleep "$2"',
   'grep -qx "token=$3" "$1.timer" 2>/dev/null || exit 0',
   'if mv "$1.timer" "$1.firing" 2>/dev/null; then',
+  // From now on the record names this process, the one restoring (not a timer that may have
+  // handed the restore over and ended): the table stays busy until the restore is done.
+  '  start=$(sed \'s/.*) //\' /proc/$$/stat | cut -d\' \' -f20); cmd=$(tr \'\\0\' \' \' < /proc/$$/cmdline)',
+  '  { grep -v \'^\\(pid\\|start\\|cmd\\|unit\\)=\' "$1.firing"; printf \'pid=%s\\nstart=%s\\ncmd=%s\\n\' $$ "$start" "${cmd% }"; } > "$1.firing.new" && mv "$1.firing.new" "$1.firing"',
   '  sh "$1.rollback.sh" > "$1.fired.log" 2>&1; echo "exit $?" >> "$1.fired.log"',
   '  mv "$1.firing" "$1.fired"',
   'fi',

@@ -256,6 +256,11 @@ describe('a legacy iptables host whose xtables lock is held', () => {
     expect(err.message).toMatch(/Another app is currently holding the xtables lock\. Stopped waiting after 1s/);
     expect(err.message).toMatch(/The previous rules are not restored yet: the restore was started but is still running after 10 s/);
     expect(Date.now() - started).toBeLessThan(20_000);
+    // Past the timer's time, the restore still waits for the lock: the table stays busy until it is done.
+    await new Promise((r) => setTimeout(r, Math.max(0, started + 7000 - Date.now())));
+    const busy = await rejection(applyIptables(labTarget(lab, 'h1'), ruleset([ip('c')], ip('b')), { rollbackTimerSec: 5 }));
+    expect(busy.step).toBe('lock table');
+    expect(busy.message).toContain(`another apply of table ${TABLE} on host h1 is running`);
     release();
     // The restore that waited for the lock now runs; nothing of the failed apply comes after it.
     let files = await timerFiles(lab, 'h1', TABLE);
