@@ -13,6 +13,10 @@
  * The whole apply runs under the table's lock (table-lock.ts). The temporary sets carry a name
  * new for each run, and an apply counts as done only when the live sets hold exactly the rendered
  * members as well as the chains carrying the hash: sets are not covered by the chains' comment.
+ *
+ * The snapshot's restore (iptables-rollback.ts) is checked before the timer is armed. Every
+ * read checks each tool's exit status: a host that cannot be read is an error, never "absent".
+ * Live steps wait for the xtables lock (legacy iptables) no longer than the timer leaves.
  */
 import * as crypto from 'crypto';
 import { HostApplyOptions, ApplyResult, DeleteResult, HostReadResult, READ_IPSETS_STEP, READ_IPTABLES_STEP } from './apply-options';
