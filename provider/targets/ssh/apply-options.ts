@@ -11,6 +11,8 @@ export const READ_IPSETS_STEP = 'read ipsets';
 export const READ_STEPS: ReadonlySet<string> = new Set([READ_TABLE_STEP, READ_IPTABLES_STEP, READ_IPSETS_STEP]);
 
 export interface ApplyHooks {
+  /** Test-only: runs once the rollback timer is armed, before the first live step (iptables). */
+  afterArm?: () => Promise<void>;
   /** Test-only: runs after the new rules are live and before the confirming connection is opened. */
   afterApplyBeforeConfirm?: () => Promise<void>;
 }

@@ -39,3 +39,6 @@ export function describeCause(err: unknown, secrets: ReadonlyArray<string | unde
   }
   return text;
 }
+
+/** The fix for a host command that lacks rights: the packet filter needs CAP_NET_ADMIN. */
+export const RIGHTS_HINT = 'Is the tool installed, and may the user change the packet filter (CAP_NET_ADMIN)? Log in as root, or set sudo: true with password-less sudo (NOPASSWD)';

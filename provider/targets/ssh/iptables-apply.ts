@@ -13,34 +13,27 @@
  * The whole apply runs under the table's lock (table-lock.ts). The temporary sets carry a name
  * new for each run, and an apply counts as done only when the live sets hold exactly the rendered
  * members as well as the chains carrying the hash: sets are not covered by the chains' comment.
+ *
+ * The snapshot's restore (iptables-rollback.ts) is checked before the timer is armed. Every
+ * read checks each tool's exit status: a host that cannot be read is an error, never "absent".
+ * Live steps wait for the xtables lock (legacy iptables) no longer than the timer leaves.
  */
 import * as crypto from 'crypto';
 import { HostApplyOptions, ApplyResult, DeleteResult, HostReadResult, READ_IPSETS_STEP, READ_IPTABLES_STEP } from './apply-options';
 import { BRIDGE_REPORT_SCRIPT, splitBridgeReport, warningsField } from './bridge-check';
-import { HostError } from './host-error';
+import { HostError, RIGHTS_HINT } from './host-error';
 import { confirmOverNewConnection } from './confirm';
-import { DEFAULT_ROLLBACK_SEC, DEFAULT_STATE_DIR, TablePlace, armRollback, forgetRollbackScript, hereDoc, rollbackNow } from './rollback';
-import { HostRuleset, IptablesRuleset, TABLE_NAME, chainPrefix, isOwnChain, isOwnSet, validateRuleset } from '../../ruleset';
+import { DEFAULT_ROLLBACK_SEC, DEFAULT_STATE_DIR, TablePlace, armRollback, forgetRollbackScript, rollbackNow } from './rollback';
+import { Family, IptablesSnapshot, StagedSets, TOOLS, chainOfLine, isStagingName, restoreRun, restoreScript, stageSets } from './iptables-rollback';
+import { HostRuleset, IptablesRuleset, TABLE_NAME, isOwnChain, isOwnSet, validateRuleset } from '../../ruleset';
 import { bits, formatAddress, parseAddress } from '../../model/net';
 import { SshTarget } from './connect';
 import { SshSession, withSession } from './session';
 import { TableLock, lockTable } from './table-lock';
 import { testOnlyPause } from './test-pause';
 
-type Family = 'v4' | 'v6';
-const TOOLS: Record<Family, { cmd: string; restore: string }> = {
-  v4: { cmd: 'iptables', restore: 'iptables-restore' },
-  v6: { cmd: 'ip6tables', restore: 'ip6tables-restore' },
-};
-
 /** The project's own part of a host's iptables and ipset state. */
-export interface IptablesState {
-  /** Per family: `:CHAIN` and `-A CHAIN ...` lines of own chains, as iptables-save prints them. */
-  chains: Record<Family, string[]>;
-  /** Per family: own chains FORWARD jumps to. */
-  hooks: Record<Family, string[]>;
-  /** `ipset save` output of own sets. */
-  sets: string[];
+export interface IptablesState extends IptablesSnapshot {
   /** Temporary sets an interrupted earlier apply left (never referenced by a rule). */
   leftovers: string[];
   /** The host's bridge warnings, read in the same command (see bridge-check.ts). */
@@ -51,39 +44,35 @@ function assertTable(table: string): void {
   if (!TABLE_NAME.test(table)) throw new Error(`table name "${table}" does not match ${TABLE_NAME}`);
 }
 
-/**
- * The temporary name a set is filled under: `<table>_t` + 4 hex digits new for each run + 5 of the
- * set name's hash (31 characters at most with a 20-character table). Two runs never share one.
- */
-function stagingName(table: string, run: string, set: string): string {
-  return `${table}_t${run}${crypto.createHash('sha256').update(set).digest('hex').slice(0, 5)}`;
-}
-
-/** Temporary names of this scheme, and of the earlier one (8 hex digits, the same for every run). */
-function isStagingName(table: string, set: string): boolean {
-  return new RegExp(`^${table}_t[0-9a-f]{8,9}$`).test(set);
-}
-
+/** Every tool's status counts: the first that fails names itself on stderr (`@@failed <command>`) and ends the read. */
 function readScript(): string {
   return [
     BRIDGE_REPORT_SCRIPT,
-    'echo @@v4; iptables-save -t filter 2>/dev/null',
-    'echo @@v6; ip6tables-save -t filter 2>/dev/null',
-    'echo @@sets; ipset list -n 2>/dev/null | while read -r s; do echo "$s"; done',
+    'failed() { echo "@@failed $1" >&2; exit 3; }',
+    "echo @@v4; iptables-save -t filter || failed 'iptables-save -t filter'",
+    "echo @@v6; ip6tables-save -t filter || failed 'ip6tables-save -t filter'",
+    "sets=$(ipset list -n) || failed 'ipset list -n'",
+    'echo @@sets; printf \'%s\\n\' "$sets"',
   ].join('\n');
+}
+
+/** The error of a read that could not read: the host, the command that failed, what it said, and the fix. */
+function readError(host: string, step: string, command: string, result: { code: number; stderr: string }): HostError {
+  const said = result.stderr.replace(/^@@failed .*$/m, '').trim();
+  return new HostError({ host, step, cause: `${command}: ${said || `exit ${result.code}`}`, hint: RIGHTS_HINT });
 }
 
 function setSaveScript(sets: string[]): string {
   return sets.map((s) => `ipset save ${s}`).join('\n') || 'true';
 }
 
-function chainOfLine(line: string): string | undefined {
-  return /^(?::|-A )(\S+)/.exec(line)?.[1];
-}
-
 async function readState(session: SshSession, table: string): Promise<IptablesState> {
   assertTable(table);
   const result = await session.run(readScript(), undefined, { step: READ_IPTABLES_STEP });
+  if (result.code !== 0) {
+    const command = /^@@failed (.+)$/m.exec(result.stderr)?.[1] ?? 'the read of iptables and ipset state';
+    throw readError(session.name, READ_IPTABLES_STEP, command, result);
+  }
   const { report, rest } = splitBridgeReport(result.stdout, session.name, READ_IPTABLES_STEP);
   const sections: Record<string, string[]> = { v4: [], v6: [], sets: [] };
   let current = '';
@@ -104,7 +93,7 @@ async function readState(session: SshSession, table: string): Promise<IptablesSt
   const ownSets = sections.sets.filter((s) => isOwnSet(table, s) && !isStagingName(table, s)).sort();
   if (ownSets.length > 0) {
     const saved = await session.run(setSaveScript(ownSets), undefined, { step: READ_IPSETS_STEP });
-    if (saved.code !== 0) throw new HostError({ host: session.name, step: READ_IPSETS_STEP, cause: saved.stderr.trim() });
+    if (saved.code !== 0) throw readError(session.name, READ_IPSETS_STEP, 'ipset save', saved);
     state.sets = sortedMembers(saved.stdout.split('\n').filter(Boolean));
   }
   return state;
@@ -156,49 +145,12 @@ function toRead(state: IptablesState): HostReadResult {
   return { present: true, hash: v4 === v6 ? v4 : undefined, text: stateText(state), ...warningsOf(state) };
 }
 
-/** Shell lines that remove every own hook, chain and set (delete, and the first half of a rollback). */
-export function purgeScript(table: string): string {
-  assertTable(table);
-  const p = chainPrefix(table);
-  const lines: string[] = [];
-  for (const { cmd } of Object.values(TOOLS)) {
-    lines.push(
-      `for c in $(${cmd}-save -t filter 2>/dev/null | sed -n 's/^-A FORWARD -j \\(${p}\\|${p}_[A-Z0-9_]*\\)$/\\1/p'); do ${cmd} -w -D FORWARD -j "$c"; done`,
-      `chains=$(${cmd}-save -t filter 2>/dev/null | sed -n 's/^:\\(${p}\\|${p}_[A-Z0-9_]*\\) .*/\\1/p')`,
-      `for c in $chains; do ${cmd} -w -F "$c"; done`,
-      `for c in $chains; do ${cmd} -w -X "$c"; done`,
-    );
-  }
-  lines.push(`for s in $(ipset list -n 2>/dev/null); do case "$s" in ${table}|${table}_*) ipset destroy "$s";; esac; done`);
-  return lines.join('\n') + '\n';
-}
+/** No own chain, hook or set: what a delete restores. */
+const NOTHING: IptablesSnapshot = { chains: { v4: [], v6: [] }, hooks: { v4: [], v6: [] }, sets: [] };
 
-/** Script that puts back exactly the saved own state (after purging whatever is there). */
-function restoreScript(table: string, state: IptablesState): string {
-  let script = 'set +e\n' + purgeScript(table);
-  if (state.sets.length > 0) script += hereDoc('ipset restore -exist', state.sets.join('\n'));
-  for (const family of ['v4', 'v6'] as const) {
-    if (state.chains[family].length > 0) {
-      const declares = state.chains[family].filter((l) => l.startsWith(':'));
-      const rules = state.chains[family].filter((l) => l.startsWith('-A '));
-      script += hereDoc(`${TOOLS[family].restore} -w --noflush`, ['*filter', ...declares, ...rules, 'COMMIT'].join('\n'));
-    }
-    for (const hook of state.hooks[family]) script += `${TOOLS[family].cmd} -w -I FORWARD 1 -j ${hook}\n`;
-  }
-  return script;
-}
-
-interface ParsedPayload {
+interface ParsedPayload extends StagedSets {
   /** Per family: the own chains the text declares. */
   chains: Record<Family, string[]>;
-  /** The own sets the payload creates, by their real names. */
-  sets: string[];
-  /** The temporary names the sets are filled under before the swap. */
-  stagingSets: string[];
-  /** `ipset restore` input that changes nothing live: creates missing real-named sets (empty), creates and fills the temporary ones. */
-  stageIpset: string;
-  /** `ipset restore` input that swaps the filled temporary sets in and destroys them. */
-  swapIpset: string;
 }
 
 /**
@@ -206,7 +158,7 @@ interface ParsedPayload {
  * passed validateRuleset (own chains and sets only, see provider/ruleset/iptables-guard.ts).
  */
 export function parsePayload(table: string, payload: IptablesRuleset, run: string): ParsedPayload {
-  if (!/^[0-9a-f]{4}$/.test(run)) throw new Error(`run id "${run}" is not 4 hex digits`);
+  const staged = stageSets(table, payload.ipset, run);
   const chains: Record<Family, string[]> = { v4: [], v6: [] };
   for (const family of ['v4', 'v6'] as const) {
     for (const raw of payload[family].split('\n')) {
@@ -215,33 +167,7 @@ export function parsePayload(table: string, payload: IptablesRuleset, run: strin
     }
     if (!chains[family].includes(payload.entryChain)) throw new Error(`the ${family} text does not declare the entry chain ${payload.entryChain}`);
   }
-  const sets: string[] = [];
-  const stagingSets: string[] = [];
-  const staged: string[] = [];
-  const swaps: string[] = [];
-  const tmpOf = (name: string): string => stagingName(table, run, name);
-  for (const [i, raw] of payload.ipset.split('\n').entries()) {
-    const line = raw.trim();
-    if (!line || line.startsWith('#')) continue;
-    const [verb, name, ...rest] = line.split(/\s+/);
-    switch (verb) {
-      case 'create':
-        sets.push(name);
-        stagingSets.push(tmpOf(name));
-        staged.push(`create ${name} ${rest.join(' ')}`, `create ${tmpOf(name)} ${rest.join(' ')}`, `flush ${tmpOf(name)}`);
-        swaps.push(`swap ${tmpOf(name)} ${name}`, `destroy ${tmpOf(name)}`);
-        break;
-      case 'add':
-        if (!sets.includes(name)) throw new Error(`ipset line ${i + 1}: add to ${name} before its create line`);
-        staged.push(`add ${tmpOf(name)} ${rest.join(' ')}`);
-        break;
-      case 'flush':
-        break; // the temporary set starts empty
-      default:
-        throw new Error(`ipset line ${i + 1}: only create, flush and add lines are accepted, found "${verb}"`);
-    }
-  }
-  return { chains, sets, stagingSets, stageIpset: staged.join('\n') + '\n', swapIpset: swaps.join('\n') + '\n' };
+  return { chains, ...staged };
 }
 
 /** A set member as `ipset save` prints it: a host without its /32 or /128, addresses in canonical form. */
@@ -294,19 +220,37 @@ function destroySetsScript(sets: string[]): string {
   return ['rc=0', ...lines, 'exit $rc'].join('\n');
 }
 
-/** After the new chains are in: hook the entry chain once, unhook and remove own chains and sets that are gone. */
-function finalizeScript(table: string, parsed: ParsedPayload, entryChain: string, before: IptablesState): string {
+/**
+ * After the new chains are in: hook the entry chain once, unhook and remove own chains and sets
+ * that are gone. `wait` bounds each wait for the xtables lock (seconds).
+ */
+function finalizeScript(table: string, parsed: ParsedPayload, entryChain: string, before: IptablesState, wait: number): string {
   const lines = ['set -e'];
   for (const family of ['v4', 'v6'] as const) {
-    const { cmd } = TOOLS[family];
-    lines.push(`${cmd} -w -C FORWARD -j ${entryChain} 2>/dev/null || ${cmd} -w -I FORWARD 1 -j ${entryChain}`);
-    for (const hook of before.hooks[family]) if (hook !== entryChain) lines.push(`${cmd} -w -D FORWARD -j ${hook}`);
+    const cmd = `${TOOLS[family].cmd} -w ${wait}`;
+    // -C exits 1 when the rule is missing, other codes when it could not check (lock, rights).
+    lines.push(`rc=0; ${cmd} -C FORWARD -j ${entryChain} 2>/dev/null || rc=$?`, `if [ $rc = 1 ]; then ${cmd} -I FORWARD 1 -j ${entryChain}; elif [ $rc != 0 ]; then ${cmd} -C FORWARD -j ${entryChain}; fi`);
+    for (const hook of before.hooks[family]) if (hook !== entryChain) lines.push(`${cmd} -D FORWARD -j ${hook}`);
     const stale = before.chains[family].filter((l) => l.startsWith(':')).map((l) => chainOfLine(l) ?? '').filter((c) => c && !parsed.chains[family].includes(c));
-    for (const c of stale) lines.push(`${cmd} -w -F ${c}`);
-    for (const c of stale) lines.push(`${cmd} -w -X ${c}`);
+    for (const c of stale) lines.push(`${cmd} -F ${c}`);
+    for (const c of stale) lines.push(`${cmd} -X ${c}`);
   }
   for (const s of setNamesOf(before)) if (isOwnSet(table, s) && !parsed.sets.includes(s)) lines.push(`ipset destroy ${s}`);
   return lines.join('\n');
+}
+
+/** Seconds a check (before the timer is armed) waits for the xtables lock. */
+const CHECK_WAIT_SEC = 10;
+
+/**
+ * Seconds a live step may wait for the xtables lock: what is left of the timer's time, less three
+ * seconds. The client gives the step one second more, the host's `timeout` ends it a second after
+ * that and kills it a second later still, all before the timer restores: a step still waiting
+ * then could commit over the restored rules. Undefined when less than a second would be left.
+ */
+function stepWaitSec(deadline: number): number | undefined {
+  const wait = Math.floor((deadline - Date.now()) / 1000) - 3;
+  return wait >= 1 ? wait : undefined;
 }
 
 function placeOf(table: string, options: Pick<HostApplyOptions, 'stateDir'>): TablePlace {
@@ -320,8 +264,8 @@ function placeOf(table: string, options: Pick<HostApplyOptions, 'stateDir'>): Ta
 async function checkChange(session: SshSession, parsed: ParsedPayload, payload: IptablesRuleset, before: IptablesState): Promise<void> {
   const checks: Array<{ step: string; command: string; stdin: string }> = [
     { step: 'stage sets (ipset restore)', command: 'ipset restore -exist', stdin: parsed.stageIpset },
-    { step: 'check rules (iptables-restore --test)', command: 'iptables-restore -w --test --noflush', stdin: payload.v4 },
-    { step: 'check rules (ip6tables-restore --test)', command: 'ip6tables-restore -w --test --noflush', stdin: payload.v6 },
+    { step: 'check rules (iptables-restore --test)', command: `iptables-restore -w ${CHECK_WAIT_SEC} --test --noflush`, stdin: payload.v4 },
+    { step: 'check rules (ip6tables-restore --test)', command: `ip6tables-restore -w ${CHECK_WAIT_SEC} --test --noflush`, stdin: payload.v6 },
   ];
   for (const c of checks) {
     const r = await session.run(c.command, c.stdin, { step: c.step });
@@ -331,6 +275,19 @@ async function checkChange(session: SshSession, parsed: ParsedPayload, payload: 
       throw new HostError({ host: session.name, step: c.step, cause: r.stderr.trim() || `exit ${r.code}`, hint });
     }
   }
+}
+
+/**
+ * Runs the snapshot's restore in its check mode (sets staged and removed, both texts through
+ * `--test`): a snapshot that could not be put back is found before anything live changes.
+ */
+async function checkRestore(session: SshSession, parsed: ParsedPayload, before: IptablesState, restore: string): Promise<void> {
+  const step = 'check the snapshot (iptables-restore --test)';
+  const r = await session.run(`set -- check\n${restore}`, undefined, { step });
+  if (r.code === 0) return;
+  const leftover = await unstage(session, parsed, before);
+  const hint = `The rules live now could not be put back if the apply failed, so it did not start. ${leftover ? `No live rule or set was changed, but ${leftover}` : 'Nothing was changed on the host'}`;
+  throw new HostError({ host: session.name, step, cause: r.stderr.trim() || `exit ${r.code}`, hint });
 }
 
 /** Removes what staging created. Returns undefined when that worked, else what may be left over. */
@@ -366,10 +323,11 @@ function warningsWithLock(state: IptablesState, lock: TableLock): Pick<HostReadR
 export async function applyIptables(target: SshTarget, ruleset: HostRuleset, options: HostApplyOptions = {}): Promise<ApplyResult> {
   const name = ruleset.host;
   let parsed: ParsedPayload;
+  const run = crypto.randomBytes(2).toString('hex');
   try {
     validateRuleset(ruleset);
     if (!ruleset.iptables) throw new Error('backend iptables needs the iptables texts');
-    parsed = parsePayload(ruleset.table, ruleset.iptables, crypto.randomBytes(2).toString('hex'));
+    parsed = parsePayload(ruleset.table, ruleset.iptables, run);
   } catch (err) {
     throw new HostError({ host: name, step: 'validate ruleset', cause: (err as Error).message, hint: 'This is a bug in the renderer; nothing was sent to the host' });
   }
@@ -398,26 +356,46 @@ export async function applyIptables(target: SshTarget, ruleset: HostRuleset, opt
     }
 
     await checkChange(first, parsed, payload, before);
+    const restore = restoreScript(table, before, restoreRun(run));
+    await checkRestore(first, parsed, before, restore);
 
+    const deadline = Date.now() + timerSec * 1000; // the timer starts after this, so fires after it
     try {
-      await armRollback(first, place, restoreScript(table, before), timerSec);
+      await armRollback(first, place, restore, timerSec);
     } catch (err) {
       const leftover = await unstage(first, parsed, before);
       if (!leftover || !(err instanceof HostError)) throw err;
       throw new HostError({ host: name, step: err.step, cause: err.causeText, hint: `${err.hint ?? ''}; also, ${leftover}` });
     }
+    await options.hooks?.afterArm?.();
     await testOnlyPause('after-arm', name);
-    const steps: Array<{ step: string; command: string; stdin?: string }> = [
-      { step: 'swap sets (ipset restore)', command: 'ipset restore -exist', stdin: parsed.swapIpset },
-      { step: 'iptables-restore', command: 'iptables-restore -w --noflush', stdin: payload.v4 },
-      { step: 'ip6tables-restore', command: 'ip6tables-restore -w --noflush', stdin: payload.v6 },
-      { step: 'hook into FORWARD', command: finalizeScript(table, parsed, payload.entryChain, before) },
+    const steps: Array<{ step: string; command: (wait: number) => string; stdin?: string }> = [
+      { step: 'swap sets (ipset restore)', command: () => 'ipset restore -exist', stdin: parsed.swapIpset },
+      { step: 'iptables-restore', command: (wait) => `iptables-restore -w ${wait} --noflush`, stdin: payload.v4 },
+      { step: 'ip6tables-restore', command: (wait) => `ip6tables-restore -w ${wait} --noflush`, stdin: payload.v6 },
+      { step: 'hook into FORWARD', command: (wait) => finalizeScript(table, parsed, payload.entryChain, before, wait) },
     ];
     for (const s of steps) {
-      const r = await first.run(s.command, s.stdin, { step: s.step });
-      if (r.code !== 0) {
-        await rollbackNow(first, place);
-        throw new HostError({ host: name, step: s.step, cause: r.stderr.trim() || `exit ${r.code}`, hint: 'The previous rules were restored' });
+      const wait = stepWaitSec(deadline);
+      let cause: string | undefined = `the rollback timer's ${timerSec} s were nearly up before this step`;
+      if (wait !== undefined) {
+        try {
+          const r = await first.run(s.command(wait), s.stdin, { step: s.step, timeoutMs: (wait + 1) * 1000 });
+          cause = r.code === 0 ? undefined : r.stderr.trim() || `exit ${r.code}`;
+        } catch (err) {
+          if (!(err instanceof HostError)) throw err;
+          cause = err.causeText;
+        }
+      }
+      if (cause !== undefined) {
+        let restored = `The previous rules were restored${wait === undefined ? '; raise rollbackTimerSec' : ''}`;
+        try {
+          await rollbackNow(first, place);
+        } catch (err) {
+          if (!(err instanceof HostError)) throw err;
+          restored = `The previous rules are not restored yet: ${err.causeText}`;
+        }
+        throw new HostError({ host: name, step: s.step, cause, hint: restored });
       }
     }
     await options.hooks?.afterApplyBeforeConfirm?.();
@@ -439,14 +417,18 @@ export async function readIptables(target: SshTarget, host: string, table: strin
   return withSession(target, host, async (session) => toRead(await readState(session, table)));
 }
 
-/** Removes the FORWARD hook, own chains (both families), own sets and rollback files, under the table's lock. Nothing there is fine. */
+/**
+ * Removes the FORWARD hook, own chains (both families), own sets and rollback files, under the
+ * table's lock: the restore of an empty snapshot. Nothing there is fine; a host that cannot be read is not.
+ */
 export async function deleteIptables(target: SshTarget, host: string, table: string, options: Pick<HostApplyOptions, 'stateDir'> = {}): Promise<DeleteResult> {
   assertTable(table);
   return withSession(target, host, async (session) => {
     const lock = await lockTable(session, placeOf(table, options));
     try {
       const before = await readState(session, table);
-      const r = await session.run(forgetRollbackScript(placeOf(table, options)) + '\n' + purgeScript(table), undefined, { step: 'delete rules' });
+      const purge = restoreScript(table, NOTHING, crypto.randomBytes(2).toString('hex'));
+      const r = await session.run(`${forgetRollbackScript(placeOf(table, options))}\n${purge}`, undefined, { step: 'delete rules' });
       if (r.code !== 0) throw new HostError({ host, step: 'delete rules', cause: r.stderr.trim() || `exit ${r.code}` });
       const after = await readState(session, table);
       if (isPresent(after)) throw new HostError({ host, step: 'delete rules', cause: `still present after delete:\n${stateText(after)}` });

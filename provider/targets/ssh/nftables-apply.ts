@@ -4,7 +4,7 @@
  */
 import { HostApplyOptions, ApplyResult, DeleteResult, HostReadResult, READ_TABLE_STEP } from './apply-options';
 import { BRIDGE_REPORT_SCRIPT, splitBridgeReport, warningsField } from './bridge-check';
-import { HostError } from './host-error';
+import { HostError, RIGHTS_HINT } from './host-error';
 import { confirmOverNewConnection } from './confirm';
 import { DEFAULT_ROLLBACK_SEC, DEFAULT_STATE_DIR, TablePlace, armRollback, disarmRollback, forgetRollbackScript, hereDoc } from './rollback';
 import { TableLock, lockTable } from './table-lock';
@@ -42,7 +42,7 @@ async function listTable(session: SshSession, table: string): Promise<HostReadRe
   const warnings = warningsField(session.name, report);
   if (result.code !== 0) {
     if (/No such file or directory/.test(result.stderr)) return { present: false, ...warnings };
-    throw new HostError({ host: session.name, step, cause: `nft: ${result.stderr.trim() || `exit ${result.code}`}`, hint: 'Is nftables installed, and does the user have CAP_NET_ADMIN (root or sudo)?' });
+    throw new HostError({ host: session.name, step, cause: `nft: ${result.stderr.trim() || `exit ${result.code}`}`, hint: RIGHTS_HINT });
   }
   return { present: true, hash: hashOfNftListing(rest), text: normalizeNftListing(rest), ...warnings };
 }

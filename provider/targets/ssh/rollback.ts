@@ -28,12 +28,17 @@ export function hereDoc(command: string, text: string): string {
  * What the timer runs: `sh <base>.fire.sh <base> <seconds to wait> <token>`. It writes its own pid
  * first (so arming finds it whatever `setsid` does about forking), waits, and restores unless a
  * disarm renamed `.timer` first. It only ever takes the record that carries its own token: a
- * timer that somehow outlived its disarm never fires a later apply's restore.
+ * timer that somehow outlived its disarm never fires a later apply's restore. Run with 0 seconds
+ * (systemd's timer, or rollbackNow()), it restores at once.
  */
 const FIRE_SCRIPT = [
   '[ "$2" -gt 0 ] && echo $$ > "$1.timer.pid" && sleep "$2"',
   'grep -qx "token=$3" "$1.timer" 2>/dev/null || exit 0',
   'if mv "$1.timer" "$1.firing" 2>/dev/null; then',
+  // From now on the record names this process, the one restoring (not a timer that may have
+  // handed the restore over and ended): the table stays busy until the restore is done.
+  '  start=$(sed \'s/.*) //\' /proc/$$/stat | cut -d\' \' -f20); cmd=$(tr \'\\0\' \' \' < /proc/$$/cmdline)',
+  '  { grep -v \'^\\(pid\\|start\\|cmd\\|unit\\)=\' "$1.firing"; printf \'pid=%s\\nstart=%s\\ncmd=%s\\n\' $$ "$start" "${cmd% }"; } > "$1.firing.new" && mv "$1.firing.new" "$1.firing"',
   '  sh "$1.rollback.sh" > "$1.fired.log" 2>&1; echo "exit $?" >> "$1.fired.log"',
   '  mv "$1.firing" "$1.fired"',
   'fi',
@@ -126,20 +131,34 @@ export async function disarmRollback(session: SshSession, place: TablePlace, ste
   return word as DisarmOutcome;
 }
 
-/** Disarms the timer and runs the restore script now (a step failed after arming). */
-export async function rollbackNow(session: SshSession, place: TablePlace): Promise<void> {
+/**
+ * A live step failed after arming: the timer's restore runs now rather than at its time. It is
+ * started detached, as the timer runs (so neither this connection nor the command's time bound
+ * cuts it short: a restore waiting for the xtables lock finishes when the lock is free), and it
+ * takes the record as the timer would, so exactly one of the two restores. Resolves once the
+ * restore is done; throws, saying it is still running, when it is not done within `waitSec`.
+ */
+export async function rollbackNow(session: SshSession, place: TablePlace, waitSec = 10): Promise<void> {
+  const step = 'restore previous rules';
   const script = [
     placeScript(place),
-    'if mv "$base.timer" "$base.disarm" 2>/dev/null; then',
-    '  read_record "$base.disarm"; if record_alive; then stop_record; fi',
-    '  sh "$base.rollback.sh"; rc=$?',
-    '  rm -f "$base.disarm" "$base.rollback.sh" "$base.fire.sh" "$base.timer.pid"; exit $rc',
+    'if [ -e "$base.timer" ]; then',
+    '  token=$(field token "$base.timer")',
+    '  if setsid_bin=$(command -v setsid 2>/dev/null) && [ -x "$setsid_bin" ]; then "$setsid_bin" sh "$base.fire.sh" "$base" 0 "$token" < /dev/null > /dev/null 2>&1 &',
+    '  else sh "$base.fire.sh" "$base" 0 "$token" < /dev/null > /dev/null 2>&1; fi',
     'fi',
+    `i=0; while [ ! -e "$base.fired" ] && [ $i -lt ${waitSec * 10} ]; do sleep 0.1; i=$((i + 1)); done`,
+    'if [ -e "$base.fired" ]; then echo fired; cat "$base.fired.log"; else echo running; fi',
   ].join('\n');
-  const result = await session.run(script, undefined, { step: 'restore previous rules' });
-  if (result.code !== 0) {
-    throw new HostError({ host: session.name, step: 'restore previous rules', cause: result.stderr.trim() || `exit ${result.code}` });
-  }
+  const result = await session.run(script, undefined, { step, timeoutMs: (waitSec + 10) * 1000 });
+  const [word, ...log] = result.stdout.trim().split('\n');
+  const exit = /^exit (\d+)$/.exec(log[log.length - 1] ?? '')?.[1];
+  if (result.code === 0 && word === 'fired' && exit === '0') return;
+  const cause =
+    word === 'running'
+      ? `the restore was started but is still running after ${waitSec} s (waiting for the xtables lock?); it finishes on its own when it can`
+      : result.stderr.trim() || log.slice(0, -1).join('\n').trim() || `exit ${exit ?? result.code}`;
+  throw new HostError({ host: session.name, step, cause });
 }
 
 /** Whether the timer fired (or is restoring now), and its log (used to report a rollback done by the host itself). */

@@ -116,11 +116,18 @@ export class SshSession {
     });
   }
 
-  /** The line sent for a constant command: PATH with sbin, and `sudo -n` when configured. */
-  private commandLine(command: string): string {
+  /**
+   * The line sent for a constant command: PATH with sbin, and `sudo -n` when configured. With
+   * `boundMs`, the command runs under `timeout -k`: closing the channel does not stop a remote
+   * command (one that reads no input runs on), so the host ends it itself a second after the
+   * client gives up (SIGTERM to its process group, SIGKILL a second later). A process that left
+   * the group on purpose (the rollback timer, in a session of its own) is not touched.
+   */
+  private commandLine(command: string, boundMs?: number): string {
     // sbin is not on every user's PATH (nft, iptables, ipset live there).
     const script = `PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"; export PATH\n${command}`;
-    return this.target.sudo ? `sudo -n sh -c ${shQuote(script)}` : script;
+    const bounded = boundMs === undefined ? `sh -c ${shQuote(script)}` : `timeout -k 1 ${remoteBoundSec(boundMs)} sh -c ${shQuote(script)}`;
+    return this.target.sudo ? `sudo -n ${bounded}` : boundMs === undefined ? script : bounded;
   }
 
   /** The error for a command that ended on sudo's password prompt, if it did. */
@@ -162,7 +169,7 @@ export class SshSession {
           }),
         );
       }, timeoutMs);
-      this.client.exec(this.commandLine(command), (err, ch) => {
+      this.client.exec(this.commandLine(command, timeoutMs), (err, ch) => {
         if (err) {
           finish(new HostError({ host: this.name, step, cause: `cannot start the command: ${err.message}` }));
           return;
@@ -188,7 +195,8 @@ export class SshSession {
    * hold meanwhile (a table's lock). Resolves once the command prints the line `readyLine`, with
    * what it printed before; the command then runs until release() ends its input, or until the
    * connection drops (sshd closes its input then too, so a client that dies releases it as well).
-   * A command that exits before it is ready resolves with its result instead.
+   * A command that exits before it is ready resolves with its result instead. It has no remote
+   * time bound (it is meant to outlive any one command); the dropped connection ends it.
    */
   hold(command: string, readyLine: string, options: RunOptions = {}): Promise<HoldResult> {
     const step = options.step ?? 'command';
@@ -249,6 +257,11 @@ export class SshSession {
     this.closed = true;
     this.bastion?.close();
   }
+}
+
+/** Whole seconds the host gives a command: one more than the client waits, so the client's own timeout is what reports. */
+export function remoteBoundSec(timeoutMs: number): number {
+  return Math.ceil(timeoutMs / 1000) + 1;
 }
 
 /** Opens a session, runs one command, closes. */

@@ -9,7 +9,7 @@
  * apply keeps the table busy (its restore is still to come); a stale record (another boot, or
  * its pid is now another process) is reported and removed, never signalled.
  */
-import { HostError } from './host-error';
+import { HostError, RIGHTS_HINT } from './host-error';
 import { TablePlace, placeScript } from './table-place';
 import { SshSession } from './session';
 
@@ -96,7 +96,8 @@ export async function lockTable(session: SshSession, place: TablePlace): Promise
         hint,
       });
     }
-    throw new HostError({ host, step: LOCK_TABLE_STEP, cause: stderr.trim() || `exit ${code}`, hint: 'Nothing was read or changed on the host' });
+    const rights = /Permission denied|Operation not permitted/.test(stderr) ? `. ${RIGHTS_HINT}` : '';
+    throw new HostError({ host, step: LOCK_TABLE_STEP, cause: stderr.trim() || `exit ${code}`, hint: `Nothing was read or changed on the host${rights}` });
   }
   const stale = [...held.output.matchAll(/^stale (\w+) (\w+) pid=(\S*)$/gm)].map(
     (m) => `${host}: a stale rollback timer record of table ${table} (pid ${m[3] || 'unknown'}, ${STALE_WHY[m[2]] ?? m[2]}) was removed; no process was signalled`,

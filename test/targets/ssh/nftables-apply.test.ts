@@ -187,3 +187,20 @@ test('many hosts: a host that is down is named, the others are applied; after ss
   await deleteHost(labTarget(lab, 'h1'), 'h1', 'nftables', TABLE);
   await deleteHost(labTarget(lab, 'h2'), 'h2', 'nftables', TABLE);
 });
+
+test('a user without rights (the lab login user, no sudo): refresh, apply and destroy fail naming the host and the fix; the table stays', async () => {
+  const applied = ruleset('h1', [[ip('b'), ip('a')]]);
+  await applyNftables(labTarget(lab, 'h1'), applied);
+  const before = await listTable('h1');
+  const noRights = labTarget(lab, 'h1', { user: lab.loginUser.user });
+  const read = await rejection(readHost(noRights, 'h1', 'nftables', TABLE));
+  expect(read.message).toMatch(/^host h1: read table failed: nft: .*Operation not permitted/s);
+  expect(read.message).toContain('Log in as root, or set sudo: true with password-less sudo (NOPASSWD)');
+  for (const attempt of [(): Promise<unknown> => applyNftables(noRights, ruleset('h1', [])), (): Promise<unknown> => deleteHost(noRights, 'h1', 'nftables', TABLE)]) {
+    const err = await rejection(attempt());
+    expect(err.host).toBe('h1');
+    expect(err.message).toContain('Log in as root, or set sudo: true');
+  }
+  expect(await listTable('h1')).toBe(before);
+  expect(await deleteHost(labTarget(lab, 'h1'), 'h1', 'nftables', TABLE)).toMatchObject({ deleted: true });
+});
