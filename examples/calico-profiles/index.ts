@@ -7,7 +7,7 @@
  */
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import { Network, Profile, stackConfig } from "../../sdk";
+import { Network, Profile, stackConfig } from "pulumi-netpolicy";
 
 const config = new pulumi.Config();
 const inventory = stackConfig.inventory(path.join(__dirname, "..", "models", "calico-web-app.yaml"), config);

@@ -14,7 +14,7 @@
 import * as os from "os";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import { ClusterTargetArgs, kubernetesPorts, NetworkPolicy } from "../../sdk";
+import { ClusterTargetArgs, kubernetesPorts, NetworkPolicy } from "pulumi-netpolicy";
 
 const config = new pulumi.Config();
 

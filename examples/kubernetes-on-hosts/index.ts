@@ -7,7 +7,7 @@
  */
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import { kubernetesPorts, Network, NetworkPolicy, stackConfig } from "../../sdk";
+import { kubernetesPorts, Network, NetworkPolicy, stackConfig } from "pulumi-netpolicy";
 
 const config = new pulumi.Config();
 const inventory = stackConfig.inventory(path.join(__dirname, "..", "models", "kubernetes-seed.yaml"), config);

@@ -7,7 +7,7 @@
  */
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import { Network, rancher, stackConfig } from "../../sdk";
+import { Network, rancher, stackConfig } from "pulumi-netpolicy";
 
 const config = new pulumi.Config();
 const inventory = stackConfig.inventory(path.join(__dirname, "..", "models", "rancher-label-isolation.yaml"), config);

@@ -6,7 +6,7 @@
  */
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import { Network, ports, rancher, stackConfig } from "../../sdk";
+import { Network, ports, rancher, stackConfig } from "pulumi-netpolicy";
 
 const config = new pulumi.Config();
 const inventory = stackConfig.inventory(path.join(__dirname, "..", "models", "rancher-stack-isolation.yaml"), config);
