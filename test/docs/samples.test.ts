@@ -27,6 +27,7 @@ interface Sample {
 
 /** Blocks starting with `$ ` that are not run, and why. */
 const UNMARKED: { file: string; command: string; reason: string }[] = [
+  { file: "README.md", command: "$ netpol plan calico-web-app.yaml", reason: "needs lab hosts with the model applied; test/e2e/plan-access.test.ts applies it on the namespace lab and compares plan's lines with netpol diff's" },
   { file: "README.md", command: "$ netpol plan shop.yaml", reason: "needs a live cluster (shop.yaml's kubeconfig); test/cli-cluster.test.ts plans against the real kube-apiserver" },
   { file: "examples/kubernetes-networkpolicy/README.md", command: "$ npm run -s engine -- preview examples/kubernetes-networkpolicy --config kubeconfig=", reason: "needs a live cluster; test/engine/kubernetes-example.test.ts runs the example on the real kube-apiserver" },
   { file: "examples/kubernetes-networkpolicy/README.md", command: "$ npm run -s engine -- preview examples/kubernetes-networkpolicy … --config redisPort=6380", reason: "needs a live cluster (as above)" },
