@@ -119,8 +119,9 @@ function documents<R extends pulumi.Resource & { document: pulumi.Output<unknown
  * A Network: hosts, the endpoints on them, and the policies to enforce there, in any mix of the
  * three dialects. Each host gets one nftables table (or iptables chains) of its own, rendered from
  * all the policies; a connection is allowed only if every dialect in use allows it, and both the
- * sender's egress and the receiver's ingress must allow. `pulumi preview --diff` shows the exact
- * rule lines that change on each host (the `rules` property); `pulumi up` applies them atomically
+ * sender's egress and the receiver's ingress must allow. `pulumi preview --diff` shows the
+ * connections a change opens (+) and closes (-) (the `access` property), then the exact rule lines
+ * that change on each host (the `rules` property); `pulumi up` applies them atomically
  * per host with automatic rollback; `pulumi refresh` reports hand edits as drift. With a `rancher`
  * target the Rancher policy (`defaultPolicyAction`, `policy`) is also written to a Rancher 1.x
  * network, beside the hosts or instead of them.
@@ -128,6 +129,12 @@ function documents<R extends pulumi.Resource & { document: pulumi.Output<unknown
 export class Network extends pulumi.dynamic.Resource {
   /** The table (`netpol_<hash>`) the network owns on every host. */
   declare readonly table: pulumi.Output<string>;
+  /**
+   * Who may reach whom: one line per allowed flow between groups of endpoints the policy treats
+   * alike (`FROM → TO: PORTS`), stable for the same reachability, at most 500 lines. `check` puts
+   * it among the inputs, so a preview's diff of it is the connections opened and closed.
+   */
+  declare readonly access: pulumi.Output<string>;
   /** The rendered rules per host name: exactly what is applied. */
   declare readonly rules: pulumi.Output<Record<string, string>>;
   /**
@@ -158,6 +165,7 @@ export class Network extends pulumi.dynamic.Resource {
       policies: documents(args.policies, (x): x is Policy => x instanceof Policy),
       networkPolicies: documents(args.networkPolicies, (x): x is NetworkPolicy => x instanceof NetworkPolicy),
       table: undefined,
+      access: undefined,
       rules: undefined,
       warnings: undefined,
       applied: undefined,

@@ -138,7 +138,9 @@ Exits 1 when a host or object cannot be read, or an object is in conflict.`,
   async run(args, io) {
     const input = await deployInput(args, io, { warnings: true });
     const reports = await run(targetsOf(input), (t) => t.plan());
-    const read = reports.filter((r) => r.kind === "hosts").flatMap((r) => r.items.flatMap((s) => (s.ok ? [{ host: s.value.name, ...((s.value as HostPlan).lastPolicy !== undefined ? { policy: (s.value as HostPlan).lastPolicy } : {}) }] : [])));
+    // The hosts target plans HostPlan items: each carries the policy its record names.
+    const recorded = (p: HostPlan) => ({ host: p.name, ...(p.lastPolicy !== undefined ? { policy: p.lastPolicy } : {}) });
+    const read = reports.filter((r) => r.kind === "hosts").flatMap((r) => r.items.flatMap((s) => (s.ok ? [recorded(s.value)] : [])));
     if (read.length > 0) for (const l of accessChangeLines(compile(input.model), read)) io.out(l);
     // A cluster object also fails when the server's dry run refuses it, not only when it cannot be read.
     for (const r of reports) for (const l of reportLines(r, planLine(args.flags.has("diff")), (s) => `${s.name}: ${r.kind === "hosts" ? "cannot read the host" : "FAILED"}: ${s.error.message}`)) io.out(l);
