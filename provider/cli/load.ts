@@ -3,6 +3,7 @@ import { promises as fs } from "node:fs";
 import * as path from "node:path";
 import { InputError } from "../model/errors";
 import { MAX_MODEL_BYTES, Model, parseModelText } from "../model/model";
+import { lineAtByte, mebibytes } from "../model/text-limits";
 import { DiscoveredModel, discoverModel, discoveringHosts } from "../deploy/discovery";
 import { CliIo } from "./io";
 import { hostTargets } from "./ssh-settings";
@@ -17,7 +18,16 @@ export async function loadModelFile(file: string, cwd: string): Promise<Model> {
   }
   if (!stat.isFile()) throw new InputError(file, [{ path: "", message: "is not a regular file" }]);
   if (stat.size > MAX_MODEL_BYTES) {
-    throw new InputError(file, [{ path: "", message: `the file is ${(stat.size / 1048576).toFixed(1)} MiB; the limit is ${MAX_MODEL_BYTES / 1048576} MiB` }]);
+    // Only the part up to the limit is read, to say on which line the limit is passed.
+    const head = Buffer.alloc(MAX_MODEL_BYTES);
+    const handle = await fs.open(full, "r");
+    try {
+      await handle.read(head, 0, MAX_MODEL_BYTES, 0);
+    } finally {
+      await handle.close();
+    }
+    const at = `over the limit of ${mebibytes(MAX_MODEL_BYTES)} from line ${lineAtByte(head, MAX_MODEL_BYTES)} on`;
+    throw new InputError(file, [{ path: "", message: `the file is ${mebibytes(stat.size)}, ${at}; split it or generate it from a program` }]);
   }
   const text = await fs.readFile(full, "utf8");
   return parseModelText(text, file);

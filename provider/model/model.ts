@@ -5,10 +5,12 @@
 import { z } from "zod";
 import { parse as parseYaml, YAMLParseError } from "yaml";
 import { CalicoPolicy, CalicoProfile } from "./calico";
+import { shown } from "./echo";
 import { InputError, InputIssue, issuesFromZod } from "./errors";
 import { Endpoint, Host, Namespace } from "./inventory";
 import { NetworkPolicy } from "./kubernetes";
 import { RancherNetwork } from "./rancher";
+import { nestingProblem, sizeProblem } from "./text-limits";
 
 export const ClusterSettings = z.object({
   kubeconfig: z.string().min(1).optional(),
@@ -125,19 +127,31 @@ function yamlIssue(e: unknown, text: string): InputIssue {
   const first = (e instanceof Error ? e.message : String(e)).split("\n")[0].replace(/ at line \d+, column \d+:?$/, "");
   if (!(e instanceof YAMLParseError) || !e.linePos) return { path: "", message: `not valid YAML or JSON: ${first}` };
   const { line, col } = e.linePos[0];
-  const source = (text.split(/\r?\n/)[line - 1] ?? "").replace(/\t/g, " ");
+  return { path: `line ${line}, column ${col}`, message: `not valid YAML or JSON: ${shown(first)}${sourceExcerpt(text, line, col)}` };
+}
+
+/**
+ * The line at `line` with a caret under `column`, indented under the message. A long line is cut
+ * to a window around the column so the caret stays visible; control characters are escaped.
+ */
+function sourceExcerpt(text: string, line: number, column: number): string {
+  const whole = (text.split(/\r?\n/, line)[line - 1] ?? "").replace(/\t/g, " ");
+  const start = Math.max(0, column - 1 - 60);
+  const window = whole.slice(start, start + 120);
+  const source = `${start > 0 ? "…" : ""}${shown(window, window.length)}${start + 120 < whole.length ? "…" : ""}`;
+  const caret = (start > 0 ? 1 : 0) + column - 1 - start;
   const gutter = String(line);
-  return {
-    path: `line ${line}, column ${col}`,
-    message: `not valid YAML or JSON: ${first}\n    ${gutter} | ${source}\n    ${" ".repeat(gutter.length)} | ${" ".repeat(Math.max(0, col - 1))}^`,
-  };
+  return `\n    ${gutter} | ${source}\n    ${" ".repeat(gutter.length)} | ${" ".repeat(Math.max(0, caret))}^`;
 }
 
 /** Parses YAML or JSON text (JSON is YAML) and validates it. */
 export function parseModelText(text: string, subject = "model"): Model {
-  const bytes = Buffer.byteLength(text, "utf8");
-  if (bytes > MAX_MODEL_BYTES) {
-    throw new InputError(subject, [{ path: "", message: `the document is ${(bytes / 1048576).toFixed(1)} MiB; the limit is ${MAX_MODEL_BYTES / 1048576} MiB. Split it or generate it from a program` }]);
+  const tooLarge = sizeProblem(text, MAX_MODEL_BYTES);
+  if (tooLarge !== undefined) throw new InputError(subject, [{ path: "", message: `the document ${tooLarge}; split it or generate it from a program` }]);
+  const tooDeep = nestingProblem(text);
+  if (tooDeep !== undefined) {
+    const { line, column } = tooDeep.position;
+    throw new InputError(subject, [{ path: `line ${line}, column ${column}`, message: `${tooDeep.message}${sourceExcerpt(text, line, column)}` }]);
   }
   let doc: unknown;
   try {

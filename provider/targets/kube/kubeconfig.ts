@@ -21,7 +21,8 @@ import { promises as fs } from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { ClientInputError } from '../api-errors';
-import { Cluster, Entry, KubeconfigDocument, mergeDocuments, MergedKubeconfig, User } from './kubeconfig-merge';
+import { mebibytes } from '../../model/text-limits';
+import { Cluster, Entry, KubeconfigDocument, MAX_KUBECONFIG_BYTES, mergeDocuments, MergedKubeconfig, User } from './kubeconfig-merge';
 
 /** Where to load the kubeconfig from and which context to use. */
 export interface KubeconfigOptions {
@@ -116,12 +117,8 @@ function isInlineText(value: string | undefined): value is string {
 
 async function readKubeconfigFile(file: string): Promise<KubeconfigDocument> {
   const absolute = path.resolve(file);
-  try {
-    const text = await fs.readFile(absolute, 'utf8');
-    return { text, baseDir: path.dirname(absolute), source: `kubeconfig ${absolute}` };
-  } catch (error) {
-    throw new ClientInputError(`cannot read the file (${errorCode(error)})`, `kubeconfig ${absolute}`);
-  }
+  const text = await readText(absolute, `kubeconfig ${absolute}`, MAX_KUBECONFIG_BYTES, 'cannot read the file');
+  return { text, baseDir: path.dirname(absolute), source: `kubeconfig ${absolute}` };
 }
 
 async function resolveContext(merged: MergedKubeconfig, requested: string | undefined): Promise<ClusterConnection> {
@@ -262,12 +259,21 @@ function checkPem(text: string, label: string, where: string): string {
   return text;
 }
 
-async function readText(file: string, where: string): Promise<string> {
+/** Largest certificate, key or token file read. */
+const MAX_CREDENTIAL_FILE_BYTES = 1024 * 1024;
+
+/** A file's text; one larger than `limit` is refused before it is read. */
+async function readText(file: string, where: string, limit = MAX_CREDENTIAL_FILE_BYTES, failure = `cannot read ${file}`): Promise<string> {
+  let text: string;
   try {
-    return await fs.readFile(file, 'utf8');
+    const { size } = await fs.stat(file);
+    if (size > limit) throw new ClientInputError(`${file} is ${mebibytes(size)}, over the limit of ${mebibytes(limit)}; is this the right file?`, where);
+    text = await fs.readFile(file, 'utf8');
   } catch (error) {
-    throw new ClientInputError(`cannot read ${file} (${errorCode(error)})`, where);
+    if (error instanceof ClientInputError) throw error;
+    throw new ClientInputError(`${failure} (${errorCode(error)})`, where);
   }
+  return text;
 }
 
 function errorCode(error: unknown): string {
