@@ -35,6 +35,14 @@ describe("nesting beyond 64 levels is refused before parsing, naming the line", 
   });
 });
 
+it("netpol test's expectations file is bounded the same way", async () => {
+  const model = path.join(__dirname, "..", "examples/models/rancher-stack-isolation.yaml");
+  const expect_ = tempFile("expect.yaml", `- from: ${"[".repeat(100)}${"]".repeat(100)}\n`);
+  const r = await runCli(["test", model, expect_]);
+  expect(r.code).toBe(1);
+  expect(r.err).toContain(`${expect_}: line 1, column 71: nests lists and mappings deeper than 64 levels`);
+});
+
 describe("size", () => {
   it("a 10 MB model is refused from its size, naming the line where the 8 MiB limit is passed", async () => {
     const line = "  - { name: endpoint-with-a-long-name, ips: [10.1.2.3], labels: { tier: web } }\n";

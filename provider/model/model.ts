@@ -144,20 +144,27 @@ function sourceExcerpt(text: string, line: number, column: number): string {
   return `\n    ${gutter} | ${source}\n    ${" ".repeat(gutter.length)} | ${" ".repeat(Math.max(0, caret))}^`;
 }
 
-/** Parses YAML or JSON text (JSON is YAML) and validates it. */
-export function parseModelText(text: string, subject = "model"): Model {
-  const tooLarge = sizeProblem(text, MAX_MODEL_BYTES);
+/**
+ * YAML or JSON text (JSON is YAML) as a document, for every file a user writes: refused when it
+ * is larger than `limit` or nests deeper than MAX_NESTING (checked before parsing, see
+ * text-limits.ts), and a syntax error names its line.
+ */
+export function parseUserYaml(text: string, subject: string, limit = MAX_MODEL_BYTES): unknown {
+  const tooLarge = sizeProblem(text, limit);
   if (tooLarge !== undefined) throw new InputError(subject, [{ path: "", message: `the document ${tooLarge}; split it or generate it from a program` }]);
   const tooDeep = nestingProblem(text);
   if (tooDeep !== undefined) {
     const { line, column } = tooDeep.position;
     throw new InputError(subject, [{ path: `line ${line}, column ${column}`, message: `${tooDeep.message}${sourceExcerpt(text, line, column)}` }]);
   }
-  let doc: unknown;
   try {
-    doc = parseYaml(text, { maxAliasCount: 100, prettyErrors: true, uniqueKeys: true });
+    return parseYaml(text, { maxAliasCount: 100, prettyErrors: true, uniqueKeys: true });
   } catch (e) {
     throw new InputError(subject, [yamlIssue(e, text)]);
   }
-  return parseModel(doc, subject);
+}
+
+/** Parses YAML or JSON text and validates it as a model. */
+export function parseModelText(text: string, subject = "model"): Model {
+  return parseModel(parseUserYaml(text, subject), subject);
 }
