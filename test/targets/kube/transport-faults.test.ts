@@ -83,6 +83,34 @@ describe('retries', () => {
   });
 });
 
+describe('bounds on an answer', () => {
+  it('a trickled answer (a byte every 100 ms for 6 s) ends at the total deadline, not after the last byte', async () => {
+    const client = await connect({ baseDelayMs: 5, timeoutMs: 1000 });
+    server.trickleNext(1, 60, 100);
+    const started = Date.now();
+    const failure = await failureOf(client.get(ref));
+    const took = Date.now() - started;
+    expect(failure.message).toMatch(/retry-probe: no answer from https:\/\/127\.0\.0\.1:\d+ within 1000 ms \(context "test"\)$/);
+    expect((failure as ApiError).code).toBe('ETIMEDOUT');
+    // Today's idle timeout let it run for the whole 6 s.
+    expect(took).toBeLessThan(4000);
+  });
+
+  it('an answer larger than maxResponseBytes fails at once, saying so', async () => {
+    const client = await connect({ baseDelayMs: 5, maxResponseBytes: 1024 * 1024 });
+    server.oversizeNext(1, 2 * 1024 * 1024);
+    const before = server.requests.length;
+    const failure = await failureOf(client.get(ref));
+    expect(failure.message).toMatch(/retry-probe: the answer from https:\/\/127\.0\.0\.1:\d+ is larger than 1 MiB \(context "test"\); is this an API server\?$/);
+    expect(server.requests.length - before).toBe(1);
+  });
+
+  it('an answer under the limit is read', async () => {
+    const client = await connect({ baseDelayMs: 5, maxResponseBytes: 1024 * 1024 });
+    await expect(client.get(ref)).resolves.toBeUndefined();
+  });
+});
+
 it('an admission webhook denial (422 with causes the message lacks) names the fields, and is not retried', async () => {
   const client = await connect();
   server.denyWrites('denied', { webhook: 'policy.example.com', causes: [{ reason: 'FieldValueForbidden', message: 'port 22 is not allowed', field: 'spec.ingress[0].ports[0]' }] });
