@@ -97,3 +97,26 @@ describe("kubeconfig", () => {
     expect(r.err).toContain("deeper than 64 levels");
   });
 });
+
+describe("credentials only over TLS", () => {
+  const model = (allow: boolean) => {
+    const dir = path.dirname(tempFile("model.yaml", ""));
+    fs.writeFileSync(path.join(dir, "kubeconfig"), "apiVersion: v1\nkind: Config\ncurrent-context: c\nclusters: [{ name: c, cluster: { server: 'http://127.0.0.1:1' } }]\nusers: [{ name: u, user: { token: tok-http-secret } }]\ncontexts: [{ name: c, context: { cluster: c, user: u } }]\n");
+    fs.writeFileSync(path.join(dir, "model.yaml"), `name: k\ncluster: { kubeconfig: kubeconfig${allow ? ", insecureAllowHttp: true" : ""} }\nnamespaces: [{ name: default, isolation: DefaultDeny }]\n`);
+    return path.join(dir, "model.yaml");
+  };
+
+  it("an http:// kubeconfig server is refused before anything is sent", async () => {
+    const r = await runCli(["status", model(false)]);
+    expect(r.code).toBe(1);
+    expect(r.err).toContain('server "http://127.0.0.1:1" uses http://: the credentials and every object would travel in clear text');
+    expect(r.err).not.toContain("tok-http-secret");
+  });
+
+  it("cluster.insecureAllowHttp: true lets it through to the connection (here refused: nothing listens)", async () => {
+    const r = await runCli(["status", model(true)]);
+    expect(r.code).toBe(1);
+    expect(r.err).not.toContain("uses http://");
+    expect(r.err).toContain("cannot reach http://127.0.0.1:1 (ECONNREFUSED");
+  });
+});

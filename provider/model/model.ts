@@ -17,6 +17,11 @@ export const ClusterSettings = z.object({
   context: z.string().min(1).optional(),
   /** Write the legacy namespace annotation instead of a default-deny NetworkPolicy. */
   legacyIsolationAnnotation: z.boolean().optional(),
+  /**
+   * Accept an `http://` API server: the token and every object travel in clear text. For a
+   * loopback test server only. @default false
+   */
+  insecureAllowHttp: z.boolean().optional(),
 }).strict();
 
 /** An environment variable's name: where the CLI reads a secret from (a secret never sits in the file). */

@@ -20,6 +20,8 @@ const ClusterSchema = z
     'certificate-authority': optionalString,
     'certificate-authority-data': optionalString,
     'insecure-skip-tls-verify': z.unknown().optional(),
+    'tls-server-name': optionalString,
+    'proxy-url': optionalString,
   })
   .passthrough();
 const UserSchema = z

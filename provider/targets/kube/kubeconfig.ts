@@ -21,7 +21,9 @@ import { promises as fs } from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { ClientInputError } from '../api-errors';
+import { shown } from '../../model/echo';
 import { mebibytes } from '../../model/text-limits';
+import { proxyFor } from './proxy-env';
 import { Cluster, Entry, KubeconfigDocument, MAX_KUBECONFIG_BYTES, mergeDocuments, MergedKubeconfig, User } from './kubeconfig-merge';
 
 /** Where to load the kubeconfig from and which context to use. */
@@ -37,8 +39,14 @@ export interface KubeconfigOptions {
   inline?: string;
   /** Name of the context to use. @default the kubeconfig's `current-context` */
   context?: string;
-  /** Environment to read `KUBECONFIG` and `HOME` from. @default `process.env`, read at call time */
+  /** Environment to read `KUBECONFIG`, `HOME` and the proxy variables from. @default `process.env`, read at call time */
   env?: Record<string, string | undefined>;
+  /**
+   * Accept an `http://` server: the bearer token, the objects and the answers then travel in
+   * clear text, readable and changeable by anyone on the path. For a loopback test server only.
+   * @default false
+   */
+  insecureAllowHttp?: boolean;
 }
 
 /** Everything needed to talk to one cluster as one user. Holds secrets: never log it. */
@@ -55,6 +63,8 @@ export interface ClusterConnection {
   server: string;
   /** PEM CA bundle to verify the server with. @default undefined (the system's roots) */
   caPem?: string;
+  /** The name to send (SNI) and to verify the server certificate against, from `tls-server-name`. @default the server URL's host */
+  tlsServerName?: string;
   /** Skip server certificate verification; true only if the kubeconfig says exactly `true`. */
   insecureSkipTlsVerify: boolean;
   /** PEM client certificate and key for TLS client authentication. */
@@ -71,7 +81,15 @@ export interface ClusterConnection {
 export async function loadKubeconfig(options: KubeconfigOptions = {}): Promise<ClusterConnection> {
   const documents = await readDocuments(options);
   const merged = mergeDocuments(documents);
-  return resolveContext(merged, options.context);
+  const connection = await resolveContext(merged, options.context, options.insecureAllowHttp === true);
+  const proxy = proxyFor(new URL(connection.server), options.env ?? process.env);
+  if (proxy !== undefined) {
+    throw new ClientInputError(
+      `${proxy} is set, and this client does not go through a proxy: add ${new URL(connection.server).hostname} to NO_PROXY to reach the server directly, or unset ${proxy}`,
+      `${connection.source}, cluster "${connection.cluster}"`,
+    );
+  }
+  return connection;
 }
 
 async function readDocuments(options: KubeconfigOptions): Promise<KubeconfigDocument[]> {
@@ -121,7 +139,7 @@ async function readKubeconfigFile(file: string): Promise<KubeconfigDocument> {
   return { text, baseDir: path.dirname(absolute), source: `kubeconfig ${absolute}` };
 }
 
-async function resolveContext(merged: MergedKubeconfig, requested: string | undefined): Promise<ClusterConnection> {
+async function resolveContext(merged: MergedKubeconfig, requested: string | undefined, allowHttp: boolean): Promise<ClusterConnection> {
   const where = merged.sources.join(', ');
   const available = `available contexts: ${listNames(merged.contexts)}`;
   const contextName = requested ?? merged.currentContext;
@@ -156,13 +174,13 @@ async function resolveContext(merged: MergedKubeconfig, requested: string | unde
     cluster: clusterName,
     user: userName,
     namespace: context.body.namespace || 'default',
-    ...(await resolveCluster(clusterName, cluster)),
+    ...(await resolveCluster(clusterName, cluster, allowHttp)),
   };
   if (user !== undefined) Object.assign(connection, await resolveUser(userName, user));
   return connection;
 }
 
-async function resolveCluster(name: string, entry: Entry<Cluster>) {
+async function resolveCluster(name: string, entry: Entry<Cluster>, allowHttp: boolean) {
   const where = `${entry.source}, cluster "${name}"`;
   const cluster = entry.body;
   const server = (cluster.server ?? '').trim();
@@ -171,10 +189,19 @@ async function resolveCluster(name: string, entry: Entry<Cluster>) {
   try {
     url = new URL(server);
   } catch {
-    throw new ClientInputError(`server "${server}" is not a URL; expected e.g. https://10.0.0.1:6443`, where);
+    throw new ClientInputError(`server "${shown(server)}" is not a URL; expected e.g. https://10.0.0.1:6443`, where);
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-    throw new ClientInputError(`server "${server}" must use https:// (or http://)`, where);
+    throw new ClientInputError(`server "${shown(server)}" must use https://`, where);
+  }
+  if (url.protocol === 'http:' && !allowHttp) {
+    throw new ClientInputError(
+      `server "${shown(server)}" uses http://: the credentials and every object would travel in clear text; use the server's https:// URL (insecureAllowHttp: true accepts it, for a loopback test server only)`,
+      where,
+    );
+  }
+  if (cluster['proxy-url'] !== undefined && cluster['proxy-url'] !== '') {
+    throw new ClientInputError('proxy-url is set, and this client does not go through a proxy; remove it to reach the server directly', where);
   }
   if (url.username !== '' || url.password !== '') {
     throw new ClientInputError('server URL must not carry credentials; put them in the user entry', where);
@@ -192,7 +219,8 @@ async function resolveCluster(name: string, entry: Entry<Cluster>) {
       where,
     );
   }
-  return { server: server.replace(/\/+$/, ''), caPem, insecureSkipTlsVerify };
+  const tlsServerName = cluster['tls-server-name'] === '' ? undefined : cluster['tls-server-name'];
+  return { server: server.replace(/\/+$/, ''), caPem, insecureSkipTlsVerify, ...(tlsServerName !== undefined ? { tlsServerName } : {}) };
 }
 
 async function resolveUser(name: string, entry: Entry<User>): Promise<Partial<ClusterConnection>> {

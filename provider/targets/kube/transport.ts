@@ -99,6 +99,7 @@ export class KubeTransport {
         cert: connection.clientCertificatePem,
         key: connection.clientKeyPem,
         rejectUnauthorized: !connection.insecureSkipTlsVerify,
+        ...(connection.tlsServerName !== undefined ? { servername: connection.tlsServerName } : {}),
         keepAlive: false,
       }),
     });

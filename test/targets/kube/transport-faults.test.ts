@@ -111,6 +111,27 @@ describe('bounds on an answer', () => {
   });
 });
 
+describe('tls-server-name', () => {
+  // The server's certificate names 127.0.0.1 and localhost (test/support/test-pki.ts).
+  const withServerName = (name: string) => {
+    const config = JSON.parse(server.kubeconfig()) as { clusters: Array<{ cluster: Record<string, unknown> }> };
+    config.clusters[0].cluster['tls-server-name'] = name;
+    return JSON.stringify(config);
+  };
+
+  it('a name the certificate holds is verified instead of the URL host', async () => {
+    const client = await KubeClient.connect({ inline: withServerName('localhost'), baseDelayMs: 5 });
+    await expect(client.get(ref)).resolves.toBeUndefined();
+  });
+
+  it('a name the certificate does not hold fails TLS verification (it was ignored)', async () => {
+    const client = await KubeClient.connect({ inline: withServerName('kube.example'), baseDelayMs: 5 });
+    const failure = await failureOf(client.get(ref));
+    expect((failure as ApiError).code).toBe('ERR_TLS_CERT_ALTNAME_INVALID');
+    expect(failure.message).toMatch(/TLS verification of https:\/\/127\.0\.0\.1:\d+ failed \(ERR_TLS_CERT_ALTNAME_INVALID\)/);
+  });
+});
+
 it('an admission webhook denial (422 with causes the message lacks) names the fields, and is not retried', async () => {
   const client = await connect();
   server.denyWrites('denied', { webhook: 'policy.example.com', causes: [{ reason: 'FieldValueForbidden', message: 'port 22 is not allowed', field: 'spec.ingress[0].ports[0]' }] });
