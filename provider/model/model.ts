@@ -32,8 +32,8 @@ const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, "an environme
  * (`PUT {url}/v2-beta/projects/{project}/networks/{network}`, API key pair from the environment).
  */
 export const RancherSettings = z.object({
-  /** Rancher server URL, e.g. `http://rancher.example:8080` (no credentials in it). */
-  url: z.string().url("url must be a URL such as http://rancher.example:8080"),
+  /** Rancher server URL, e.g. `https://rancher.example:8443` (no credentials in it). */
+  url: z.string().url("url must be a URL such as https://rancher.example:8443"),
   /** Environment (project) id, e.g. `1a5`. */
   project: z.string().regex(/^[0-9a-z]+$/i, "a Rancher project id is letters and digits, e.g. 1a5"),
   /** Network id, e.g. `1n5`. */
@@ -46,6 +46,11 @@ export const RancherSettings = z.object({
   caPath: z.string().min(1).max(4096).optional(),
   /** Time allowed for one request. @default 30000 */
   timeoutMs: z.number().int().min(100).max(600_000).optional(),
+  /**
+   * Accept an `http://` url: the API key pair and the policy travel in clear text. For a loopback
+   * test server only. @default false
+   */
+  insecureAllowHttp: z.boolean().optional(),
 }).strict();
 
 export const ModelSchema = z.object({

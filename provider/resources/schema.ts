@@ -96,8 +96,8 @@ const model = ModelSchema.shape;
  * (`PUT {url}/v2-beta/projects/{project}/networks/{network}`, API key basic auth).
  */
 export const RancherInput = z.object({
-  /** Rancher server URL, e.g. `http://rancher.example:8080` (no credentials in it). */
-  url: z.string().url("url must be a URL such as http://rancher.example:8080"),
+  /** Rancher server URL, e.g. `https://rancher.example:8443` (no credentials in it). */
+  url: z.string().url("url must be a URL such as https://rancher.example:8443"),
   /** Environment (project) id, e.g. `1a5`. */
   project: z.string().regex(/^[0-9a-z]+$/i, "a Rancher project id is letters and digits, e.g. 1a5"),
   /** Network id, e.g. `1n5`. */
@@ -110,6 +110,11 @@ export const RancherInput = z.object({
   caPem: z.string().min(1).optional(),
   /** Time allowed for one request. @default 30000 */
   timeoutMs: z.number().int().min(100).max(600_000).optional(),
+  /**
+   * Accept an `http://` url: the API key pair and the policy travel in clear text. For a loopback
+   * test server only. @default false
+   */
+  insecureAllowHttp: z.boolean().optional(),
 }).strict();
 export type RancherInput = z.infer<typeof RancherInput>;
 

@@ -14,10 +14,11 @@ import axios, { AxiosInstance } from 'axios';
 import * as https from 'https';
 import { ApiError, ClientInputError, failureCode, stringField } from '../api-errors';
 import { isRecord } from '../../model/common';
+import { shown } from '../../model/echo';
 
 /** Which network of which Rancher environment, and the API key pair to use. */
 export interface RancherNetworkTarget {
-  /** Rancher server URL, e.g. `http://rancher.example:8080` (no credentials in it). */
+  /** Rancher server URL, e.g. `https://rancher.example:8443` (no credentials in it). */
   url: string;
   /** Environment (project) id, e.g. `1a5`. Letters and digits only. */
   project: string;
@@ -31,6 +32,11 @@ export interface RancherNetworkTarget {
   caPem?: string;
   /** Time allowed for one request. @default 30000 */
   timeoutMs?: number;
+  /**
+   * Accept an `http://` URL: the API key pair and the policy travel in clear text, readable and
+   * changeable by anyone on the path. For a loopback test server only. @default false
+   */
+  insecureAllowHttp?: boolean;
 }
 
 /** The two network fields this project manages, in the seed's shape. */
@@ -101,11 +107,17 @@ function prepare(target: RancherNetworkTarget): Prepared {
   try {
     url = new URL(target.url);
   } catch {
-    throw new ClientInputError(`url "${target.url}" is not a URL; expected e.g. http://rancher.example:8080`, where);
+    throw new ClientInputError(`url "${shown(target.url)}" is not a URL; expected e.g. https://rancher.example:8443`, where);
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ClientInputError(`url "${target.url}" must use http:// or https://`, where);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ClientInputError(`url "${shown(target.url)}" must use https://`, where);
+  if (url.protocol === 'http:' && target.insecureAllowHttp !== true) {
+    throw new ClientInputError(
+      `url "${shown(url.origin)}" uses http://: the API key pair and the policy would travel in clear text; use the server's https:// URL (insecureAllowHttp: true accepts it, for a loopback test server only)`,
+      where,
+    );
+  }
   if (url.username !== '' || url.password !== '') throw new ClientInputError('url must not carry credentials; use accessKey and secretKey', where);
-  if (url.search !== '' || url.hash !== '') throw new ClientInputError(`url "${target.url}" must not have a query or fragment`, where);
+  if (url.search !== '' || url.hash !== '') throw new ClientInputError(`url "${shown(target.url)}" must not have a query or fragment`, where);
   if (typeof target.accessKey !== 'string' || target.accessKey === '' || typeof target.secretKey !== 'string' || target.secretKey === '') {
     throw new ClientInputError('accessKey and secretKey are required (a Rancher API key pair)', where);
   }

@@ -18,6 +18,8 @@ const target = (patch: Partial<RancherNetworkTarget> = {}): RancherNetworkTarget
   network: '1n5',
   accessKey: server.accessKey,
   secretKey: server.secretKey,
+  // The test server speaks plain http on loopback; without this the client refuses it (see below).
+  insecureAllowHttp: true,
   ...patch,
 });
 
@@ -79,7 +81,9 @@ describe('errors', () => {
     { name: 'a project id that would alter the path', call: () => getNetwork(target({ project: '1a5/../../admin' })), message: /project id "1a5\/\.\.\/\.\.\/admin" is not a Rancher id/ },
     { name: 'a network id with a query', call: () => putNetwork(target({ network: '1n5?x=1' }), departments), message: /network id "1n5\?x=1" is not a Rancher id/ },
     { name: 'credentials in the url', call: () => getNetwork(target({ url: 'http://user:pw-SECRET@127.0.0.1:1' })), message: /url must not carry credentials/ },
-    { name: 'a url that is not one', call: () => getNetwork(target({ url: 'rancher:8080' })), message: /must use http:\/\/ or https:\/\// },
+    { name: 'a url that is not one', call: () => getNetwork(target({ url: 'rancher:8080' })), message: /must use https:\/\// },
+    { name: 'an http:// url (the key pair would travel in clear text)', call: () => getNetwork(target({ insecureAllowHttp: undefined })), message: /^rancher network: url "http:\/\/127\.0\.0\.1:\d+" uses http:\/\/: the API key pair and the policy would travel in clear text; use the server's https:\/\/ URL \(insecureAllowHttp: true accepts it, for a loopback test server only\)$/ },
+    { name: 'an http:// url with insecureAllowHttp: false', call: () => putNetwork(target({ insecureAllowHttp: false }), departments), message: /uses http:\/\// },
     { name: 'no key pair', call: () => getNetwork(target({ secretKey: '' })), message: /accessKey and secretKey are required/ },
     { name: 'a bad defaultPolicyAction', call: () => putNetwork(target(), { defaultPolicyAction: 'drop' as 'deny', policy: [] }), message: /defaultPolicyAction must be "allow" or "deny", not "drop"/ },
   ];
