@@ -6,6 +6,7 @@
 import { z } from "zod";
 import { CalicoPolicy, CalicoProfile } from "../model/calico";
 import { Expectations } from "../model/expectations";
+import { hostKeyPin } from "../model/inventory";
 import { ClusterSettings, ModelSchema } from "../model/model";
 import { NetworkPolicy as NetworkPolicyDoc } from "../model/kubernetes";
 import { byType } from "../model/picked-union";
@@ -39,8 +40,7 @@ const sshFields = {
   /** Use an SSH agent: true for $SSH_AUTH_SOCK (read when connecting), or a socket path. @default false */
   agent: byType([agentFlag, agentSocket] as const, { boolean: agentFlag, string: agentSocket }, "true, false or an agent socket path").optional(),
   /** Pinned host key: a `SHA256:…` fingerprint or an OpenSSH public key line. */
-  hostKey: z.string().regex(/^(SHA256:[A-Za-z0-9+\/=]{43,44}|(ssh|ecdsa)-[A-Za-z0-9@.-]+ [A-Za-z0-9+\/=]+( [^\n]*)?)$/,
-    'must be an OpenSSH fingerprint ("SHA256:…") or a public key line ("ssh-ed25519 AAAA…")').optional(),
+  hostKey: hostKeyPin.optional(),
   /** known_hosts text (lines as OpenSSH writes them) to verify the host key against. */
   knownHosts: z.string().min(1).max(1024 * 1024).optional(),
   /** A known_hosts file on the machine running the provider. */
