@@ -11,6 +11,7 @@ import axios, { AxiosInstance } from 'axios';
 import * as https from 'https';
 import { ApiError, failureCode, StatusCause, stringField } from '../api-errors';
 import { isRecord } from '../../model/common';
+import { shown } from '../../model/echo';
 import { mebibytes } from '../../model/text-limits';
 import { ClusterConnection } from './kubeconfig';
 import { messageWithCauses, statusCauses } from './status';
@@ -151,7 +152,7 @@ export class KubeTransport {
     const gaveUp = attempts > 1 ? `giving up after ${attempts} attempts: ` : '';
     const body = answer.data;
     if (!isRecord(body) || body.kind !== 'Status') {
-      const text = typeof body === 'string' ? body.trim().slice(0, 200) : JSON.stringify(body ?? '').slice(0, 200);
+      const text = shown(typeof body === 'string' ? body.trim() : JSON.stringify(body ?? ''), 200);
       return new ApiError(`${what}: ${gaveUp}${answer.status} (not a Kubernetes Status): ${text}`, { status: answer.status, attempts });
     }
     const reason = stringField(body, 'reason') ?? 'Unknown';

@@ -15,6 +15,7 @@ import * as https from 'https';
 import { ApiError, ClientInputError, failureCode, stringField } from '../api-errors';
 import { isRecord } from '../../model/common';
 import { shown } from '../../model/echo';
+import { mebibytes } from '../../model/text-limits';
 
 /** Which network of which Rancher environment, and the API key pair to use. */
 export interface RancherNetworkTarget {
@@ -30,8 +31,10 @@ export interface RancherNetworkTarget {
   secretKey: string;
   /** PEM CA bundle for an https URL. @default the system's roots */
   caPem?: string;
-  /** Time allowed for one request. @default 30000 */
+  /** Time allowed for one request, to the last byte of the answer. @default 30000 */
   timeoutMs?: number;
+  /** Largest answer body read; a larger one fails the request. @default 16 MiB */
+  maxResponseBytes?: number;
   /**
    * Accept an `http://` URL: the API key pair and the policy travel in clear text, readable and
    * changeable by anyone on the path. For a loopback test server only. @default false
@@ -58,6 +61,8 @@ export interface RancherNetworkResource {
 
 /** Rancher ids are short alphanumeric strings (`1a5`, `1n12`). */
 const RANCHER_ID = /^[0-9a-z]+$/i;
+
+const MAX_RESPONSE_BYTES = 16 * 1024 * 1024;
 
 /** Reads the network; `undefined` when Rancher answers 404 (no such project or network). */
 export async function getNetwork(target: RancherNetworkTarget): Promise<RancherNetworkResource | undefined> {
@@ -126,6 +131,7 @@ function prepare(target: RancherNetworkTarget): Prepared {
   const http = axios.create({
     baseURL: base,
     timeout: target.timeoutMs ?? 30_000,
+    maxContentLength: target.maxResponseBytes ?? MAX_RESPONSE_BYTES,
     auth: { username: target.accessKey, password: target.secretKey },
     headers: { Accept: 'application/json', 'User-Agent': 'pulumi-netpolicy' },
     proxy: false,
@@ -144,8 +150,10 @@ interface Answer {
 }
 
 async function send(http: AxiosInstance, what: string, target: RancherNetworkTarget, request: { method: 'GET' | 'PUT'; url: string; data?: string; headers?: Record<string, string> }): Promise<Answer> {
+  // axios' own timeout restarts with every byte that arrives; this deadline does not.
+  const deadline = AbortSignal.timeout(target.timeoutMs ?? 30_000);
   try {
-    const response = await http.request(request);
+    const response = await http.request({ ...request, signal: deadline });
     let data: unknown = response.data;
     if (typeof data === 'string' && data !== '') {
       try {
@@ -156,8 +164,13 @@ async function send(http: AxiosInstance, what: string, target: RancherNetworkTar
     }
     return { status: response.status, data };
   } catch (error) {
-    const code = failureCode(error);
-    const message = code === 'ETIMEDOUT' ? `no answer within ${target.timeoutMs ?? 30_000} ms` : `cannot reach the Rancher server (${code})`;
+    const code = deadline.aborted ? 'ETIMEDOUT' : failureCode(error);
+    const tooLarge = code === 'ERR_BAD_RESPONSE' && error instanceof Error && error.message.includes('maxContentLength');
+    const message = code === 'ETIMEDOUT'
+      ? `no answer within ${target.timeoutMs ?? 30_000} ms`
+      : tooLarge
+        ? `the answer is larger than ${mebibytes(target.maxResponseBytes ?? MAX_RESPONSE_BYTES)}; is this a Rancher server?`
+        : `cannot reach the Rancher server (${code})`;
     throw new ApiError(`${what}: ${message}`, { code });
   }
 }
@@ -166,7 +179,7 @@ async function send(http: AxiosInstance, what: string, target: RancherNetworkTar
 function rancherError(what: string, answer: Answer): ApiError {
   const body = answer.data;
   if (!isRecord(body) || body.type !== 'error') {
-    const text = typeof body === 'string' ? body.slice(0, 200) : JSON.stringify(body ?? '').slice(0, 200);
+    const text = shown(typeof body === 'string' ? body : JSON.stringify(body ?? ''), 200);
     return new ApiError(`${what}: ${answer.status} (not a Rancher error body): ${text}`, { status: answer.status });
   }
   const code = stringField(body, 'code') ?? 'Error';

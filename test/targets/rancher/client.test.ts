@@ -97,6 +97,23 @@ describe('errors', () => {
   });
 });
 
+describe('bounds on an answer', () => {
+  it('a trickled answer (a byte every 100 ms for 6 s) ends at the total deadline', async () => {
+    server.misbehaveNext({ trickle: { chunks: 60, everyMs: 100 } });
+    const started = Date.now();
+    const failure = await failureOf(getNetwork(target({ timeoutMs: 1000 })));
+    expect(failure.message).toMatch(/^Rancher network 1a5\/1n5 at http:\/\/127\.0\.0\.1:\d+: no answer within 1000 ms$/);
+    // axios' idle timeout alone let it run the whole 6 s.
+    expect(Date.now() - started).toBeLessThan(4000);
+  });
+
+  it('an answer over maxResponseBytes fails, saying so', async () => {
+    server.misbehaveNext({ oversize: 2 * 1024 * 1024 });
+    const failure = await failureOf(getNetwork(target({ maxResponseBytes: 1024 * 1024 })));
+    expect(failure.message).toMatch(/^Rancher network 1a5\/1n5 at http:\/\/127\.0\.0\.1:\d+: the answer is larger than 1 MiB; is this a Rancher server\?$/);
+  });
+});
+
 function freePort(): Promise<number> {
   return new Promise((resolve) => {
     const probe = net.createServer().listen(0, '127.0.0.1', () => {
