@@ -68,6 +68,16 @@ describe("values echoed in errors", () => {
     expect(r.err.length).toBeLessThan(2000);
   });
 
+  it("a check that quotes the value whole (a label value) is still bounded and escaped", async () => {
+    const text = JSON.stringify({ name: "echo", endpoints: [{ name: "web", ips: ["10.0.0.1"], labels: { tier: `\u001b[31m${"v".repeat(3_000_000)}` } }] });
+    const r = await runCli(["validate", tempFile("model.json", text)]);
+    expect(r.code).toBe(1);
+    expect(r.err).toContain('endpoints[0].labels.tier: "\\x1b[31mvvv');
+    expect(r.err).toContain("more characters)");
+    expect(r.err).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f]/);
+    expect(r.err.length).toBeLessThan(2000);
+  });
+
   it("a key with a line break and an escape is shown escaped in the property path", async () => {
     const text = JSON.stringify({ name: "echo", endpoints: [{ name: "web", ips: ["10.0.0.1"], [`bad\n\u001b[31mkey${"k".repeat(500)}`]: 1 }] });
     const r = await runCli(["validate", tempFile("model.json", text)]);

@@ -39,3 +39,15 @@ export function quoted(value: unknown, max = MAX_ECHOED): string {
 export function printable(message: string): string {
   return message.split('\n').map(escapeControl).join('\n');
 }
+
+/** Longest line of an error message; a longer one quotes a value no site cut. */
+export const MAX_MESSAGE_LINE = 1000;
+
+/**
+ * A message with each line cut to MAX_MESSAGE_LINE characters and its control characters escaped:
+ * what the input error types apply to every message, so that a value quoted whole by a check that
+ * did not cut it stays bounded.
+ */
+export function boundedMessage(message: string): string {
+  return message.split('\n').map((line) => shown(line, MAX_MESSAGE_LINE)).join('\n');
+}

@@ -1,6 +1,6 @@
 import { defaultErrorMap, ZodError, ZodIssue, ZodTypeAny } from "zod";
 import { objectKeys, PickedUnion, typeName } from "./picked-union";
-import { quoted } from "./echo";
+import { boundedMessage, quoted } from "./echo";
 import { didYouMean, suggest } from "./suggest";
 
 export { suggest };
@@ -18,7 +18,7 @@ export interface InputIssue {
 export class InputError extends Error {
   constructor(readonly subject: string, readonly issues: InputIssue[]) {
     super(`${subject}: ${issues.length === 1 ? "" : `${issues.length} problems:\n  `}` +
-      issues.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message)).join("\n  "));
+      issues.map((i) => boundedMessage(i.path ? `${i.path}: ${i.message}` : i.message)).join("\n  "));
     this.name = "InputError";
   }
 }
