@@ -3,6 +3,7 @@
  * characters and huge values are refused with exit 1 and a message that says where (a line
  * number), never an abort of the process or a stack overflow reported as a YAML error.
  */
+import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { runCli, tempFile } from "./support/cli";
@@ -42,6 +43,15 @@ it("netpol test's expectations file is bounded the same way", async () => {
   expect(r.code).toBe(1);
   expect(r.err).toContain(`${expect_}: line 1, column 71: nests lists and mappings deeper than 64 levels`);
 });
+
+it("as a process: the 1,500-bracket model ends with exit status 1, not an abort (SIGABRT)", () => {
+  const file = tempFile("model.yaml", `endpoints: ${"[".repeat(1500)}${"]".repeat(1500)}\n`);
+  const cli = path.join(__dirname, "..", "provider", "cli.ts");
+  const run = spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", cli, "validate", file], { encoding: "utf8", timeout: 120_000 });
+  expect(run.signal).toBeNull();
+  expect(run.status).toBe(1);
+  expect(run.stderr).toContain(`${file}: line 1, column 75: nests lists and mappings deeper than 64 levels`);
+}, 130_000);
 
 describe("size", () => {
   it("a 10 MB model is refused from its size, naming the line where the 8 MiB limit is passed", async () => {
