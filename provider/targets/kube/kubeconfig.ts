@@ -23,7 +23,7 @@ import * as path from 'path';
 import { ClientInputError } from '../api-errors';
 import { shown } from '../../model/echo';
 import { mebibytes } from '../../model/text-limits';
-import { proxyFor } from './proxy-env';
+import { proxyFor } from '../proxy-env';
 import { Cluster, Entry, KubeconfigDocument, MAX_KUBECONFIG_BYTES, mergeDocuments, MergedKubeconfig, User } from './kubeconfig-merge';
 
 /** Where to load the kubeconfig from and which context to use. */

@@ -16,6 +16,7 @@ import { ApiError, ClientInputError, failureCode, stringField } from '../api-err
 import { isRecord } from '../../model/common';
 import { shown } from '../../model/echo';
 import { mebibytes } from '../../model/text-limits';
+import { proxyFor } from '../proxy-env';
 
 /** Which network of which Rancher environment, and the API key pair to use. */
 export interface RancherNetworkTarget {
@@ -35,6 +36,8 @@ export interface RancherNetworkTarget {
   timeoutMs?: number;
   /** Largest answer body read; a larger one fails the request. @default 16 MiB */
   maxResponseBytes?: number;
+  /** Environment to read the proxy variables from. @default `process.env`, read at call time */
+  env?: Record<string, string | undefined>;
   /**
    * Accept an `http://` URL: the API key pair and the policy travel in clear text, readable and
    * changeable by anyone on the path. For a loopback test server only. @default false
@@ -122,6 +125,10 @@ function prepare(target: RancherNetworkTarget): Prepared {
     );
   }
   if (url.username !== '' || url.password !== '') throw new ClientInputError('url must not carry credentials; use accessKey and secretKey', where);
+  const proxy = proxyFor(url, target.env ?? process.env);
+  if (proxy !== undefined) {
+    throw new ClientInputError(`${proxy} is set, and this client does not go through a proxy: add ${url.hostname} to NO_PROXY to reach Rancher directly, or unset ${proxy}`, where);
+  }
   if (url.search !== '' || url.hash !== '') throw new ClientInputError(`url "${shown(target.url)}" must not have a query or fragment`, where);
   if (typeof target.accessKey !== 'string' || target.accessKey === '' || typeof target.secretKey !== 'string' || target.secretKey === '') {
     throw new ClientInputError('accessKey and secretKey are required (a Rancher API key pair)', where);

@@ -84,6 +84,7 @@ describe('errors', () => {
     { name: 'a url that is not one', call: () => getNetwork(target({ url: 'rancher:8080' })), message: /must use https:\/\// },
     { name: 'an http:// url (the key pair would travel in clear text)', call: () => getNetwork(target({ insecureAllowHttp: undefined })), message: /^rancher network: url "http:\/\/127\.0\.0\.1:\d+" uses http:\/\/: the API key pair and the policy would travel in clear text; use the server's https:\/\/ URL \(insecureAllowHttp: true accepts it, for a loopback test server only\)$/ },
     { name: 'an http:// url with insecureAllowHttp: false', call: () => putNetwork(target({ insecureAllowHttp: false }), departments), message: /uses http:\/\// },
+    { name: 'HTTPS_PROXY set for the server (this client does not tunnel)', call: () => getNetwork(target({ url: 'https://rancher.example:8443', env: { HTTPS_PROXY: 'http://proxy.example:3128' } })), message: /^rancher network: HTTPS_PROXY is set, and this client does not go through a proxy: add rancher.example to NO_PROXY to reach Rancher directly, or unset HTTPS_PROXY$/ },
     { name: 'no key pair', call: () => getNetwork(target({ secretKey: '' })), message: /accessKey and secretKey are required/ },
     { name: 'a bad defaultPolicyAction', call: () => putNetwork(target(), { defaultPolicyAction: 'drop' as 'deny', policy: [] }), message: /defaultPolicyAction must be "allow" or "deny", not "drop"/ },
   ];
@@ -95,6 +96,10 @@ describe('errors', () => {
     expect(failure.message).not.toContain('pw-SECRET');
     expect(server.requests.length).toBe(before);
   });
+});
+
+it('HTTP_PROXY does not apply to the loopback test server', async () => {
+  await expect(getNetwork(target({ env: { HTTP_PROXY: 'http://proxy.example:3128' } }))).resolves.toMatchObject({ id: '1n5' });
 });
 
 describe('bounds on an answer', () => {

@@ -1,5 +1,5 @@
 /**
- * Whether the environment asks for the API server to be reached through a proxy, read the way
+ * Whether the environment asks for an API server (Kubernetes or Rancher) to be reached through a proxy, read the way
  * kubectl (Go's `httpproxy`) reads it: `HTTPS_PROXY` (or `https_proxy`) for an https server,
  * `HTTP_PROXY` for an http one, unless `NO_PROXY` lists the host; loopback addresses and
  * `localhost` never go through a proxy. The client does not tunnel through proxies, so a server
