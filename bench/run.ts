@@ -5,15 +5,17 @@
 import { analysisBench } from "./analysis";
 import { compileBench, DEFAULT_ENDPOINT_COUNTS } from "./compile";
 import { convergeBench } from "./converge";
+import { inputBench } from "./input";
 import { exitAfterTeardown, labProblem } from "./lab-support";
 import { packetBench } from "./packet";
 
 const HELP = `Usage: npm run bench -- [PART…] [options]
 
-Parts (default: all four; lab parts are skipped with a message when root or tools are missing):
+Parts (default: all five; lab parts are skipped with a message when root or tools are missing):
   compile [N…]   compile + render synthetic fleets of N endpoints on 50 hosts (default ${DEFAULT_ENDPOINT_COUNTS.join(" ")})
   analysis       netpol reach at 3,000 endpoints; diff of two 10,000-endpoint models; test of 100 expectations
                  and the size of netpol view's page for them
+  input          hostile documents (deep nesting, 10 MB, a 3 MB value) refused in time
   converge       20 lab hosts / 500 endpoints applied over SSH: parallel vs one host at a time, no-op apply
   packet         new TCP connections/s and iperf3 throughput between two lab endpoints: no policy,
                  conntrack only, our nftables ruleset (10,000 endpoints / 200 groups), naive
@@ -27,8 +29,8 @@ Options:
 The lab parts need root and iproute2, nftables, iptables, ipset, openssh-server, python3 (and iperf3
 for packet). Exit status: 1 when a part that was asked for by name cannot run or misses a target.`;
 
-type Part = "compile" | "analysis" | "converge" | "packet";
-const PARTS: readonly Part[] = ["compile", "analysis", "converge", "packet"];
+type Part = "compile" | "analysis" | "input" | "converge" | "packet";
+const PARTS: readonly Part[] = ["compile", "analysis", "input", "converge", "packet"];
 
 interface Args {
   parts: Part[];
@@ -80,6 +82,10 @@ async function main(): Promise<number> {
     }
     if (part === "analysis") {
       if (!analysisBench() && args.explicit) failed = true;
+      continue;
+    }
+    if (part === "input") {
+      if (!(await inputBench()) && args.explicit) failed = true;
       continue;
     }
     const problem = await labProblem(part === "packet" ? ["iperf3"] : []);

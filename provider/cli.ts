@@ -7,6 +7,7 @@
 import { parseArgs, UsageError } from "./cli/args";
 import { commands } from "./cli/commands";
 import { CliIo, EXIT, processIo } from "./cli/io";
+import { printable } from "./model/echo";
 import { InputError } from "./model/errors";
 import { didYouMean } from "./model/suggest";
 import { ApiError, ClientInputError } from "./targets/api-errors";
@@ -71,25 +72,27 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     }
     return await command.run(args, io);
   } catch (e) {
+    // Messages quote user input and remote answers: nothing but a line break reaches the terminal raw.
+    const err = (text: string) => io.err(printable(text));
     if (e instanceof UsageError) {
-      io.err(`netpol ${name}: ${e.message}\nRun "netpol ${name} --help" for usage.`);
+      err(`netpol ${name}: ${e.message}\nRun "netpol ${name} --help" for usage.`);
       return EXIT.usage;
     }
     if (e instanceof InputError) {
-      io.err(e.message);
+      err(e.message);
       return EXIT.invalid;
     }
     // The cluster layer's own errors already name the kubeconfig, context or object.
     if (e instanceof ClientInputError || e instanceof ApiError) {
-      io.err(`netpol ${name}: cluster: ${e.message}`);
+      err(`netpol ${name}: cluster: ${e.message}`);
       return EXIT.invalid;
     }
     const reported = e as { reportedExit?: number; message?: string };
     if (typeof reported.reportedExit === "number") {
-      io.err(String(reported.message));
+      err(String(reported.message));
       return reported.reportedExit;
     }
-    io.err(`netpol ${name}: internal error: ${e instanceof Error ? e.message : String(e)}`);
+    err(`netpol ${name}: internal error: ${e instanceof Error ? e.message : String(e)}`);
     return EXIT.invalid;
   }
 }

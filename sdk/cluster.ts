@@ -32,7 +32,8 @@ export interface ClusterArgs {
    * Also write the document to this cluster: `kubeconfig` (a path; @default the `KUBECONFIG`
    * files, else `~/.kube/config`) or `kubeconfigContent` (the text), `context` (@default the
    * kubeconfig's `current-context`), `fieldManager` (@default "pulumi-netpolicy"), `force` (take
-   * over fields another field manager owns instead of failing with 409 Conflict; @default false).
+   * over fields another field manager owns instead of failing with 409 Conflict; @default false),
+   * `insecureAllowHttp` (accept an `http://` server, token in clear text; @default false).
    * The whole target is stored as a secret. Without it the document is only for a Network.
    *
    * The cluster is the API server the kubeconfig's context resolves to, not the kubeconfig text:

@@ -42,8 +42,9 @@ export interface NetworkArgs {
    * Write `defaultPolicyAction` and `policy` to this Rancher 1.x network: `url`, `project` and
    * `network` ids, an API key pair `accessKey` / `secretKey` (pass them as secrets; the SDK
    * keeps them in the secret `rancherCredentials` input), `caPem` (@default the system's roots)
-   * and `timeoutMs` (@default 30000). On delete the Rancher network gets back the policy it had
-   * before the first write.
+   * and `timeoutMs` (@default 30000). An `http://` url is refused (the key pair would travel in
+   * clear text) unless `insecureAllowHttp: true`. On delete the Rancher network gets back the
+   * policy it had before the first write.
    */
   rancher?: DeepInput<RancherTargetArgs>;
   /** Containers / pods: `name`, `ips`, `host`, and the stack, service, labels, namespace, ports and profiles the policies match on. */

@@ -29,7 +29,8 @@ function model(extra: Record<string, unknown> = {}): string {
   fs.writeFileSync(file, stringify({
     name: "stacks",
     network: { defaultPolicyAction: "deny", policy: [{ within: "stack", action: "allow" }] },
-    rancher: { url: rancher.url, project: "1a5", network: "1n5", accessKeyEnv: "TEST_RANCHER_ACCESS", secretKeyEnv: "TEST_RANCHER_SECRET" },
+    // The test Rancher server speaks plain http on loopback.
+    rancher: { url: rancher.url, project: "1a5", network: "1n5", accessKeyEnv: "TEST_RANCHER_ACCESS", secretKeyEnv: "TEST_RANCHER_SECRET", insecureAllowHttp: true },
     ...extra,
   }));
   return file;
@@ -76,6 +77,15 @@ test("a missing key variable is an input error naming it; nothing is sent", asyn
   expect(r.code).toBe(1);
   expect(r.err).toContain("rancher.secretKeyEnv: environment variable TEST_RANCHER_SECRET is not set");
   expect(rancher.requests.length).toBe(before);
+});
+
+test("an http:// url without insecureAllowHttp: apply fails naming the risk; nothing is sent", async () => {
+  const before = rancher.requests.length;
+  const r = await runCli(["apply", model({ rancher: { url: rancher.url, project: "1a5", network: "1n5", accessKeyEnv: "TEST_RANCHER_ACCESS", secretKeyEnv: "TEST_RANCHER_SECRET" } })], dir, env());
+  expect(r.code).toBe(1);
+  expect(r.err).toContain("uses http://: the API key pair and the policy would travel in clear text");
+  expect(rancher.requests.length).toBe(before);
+  expect(r.out + r.err).not.toContain(rancher.secretKey);
 });
 
 test("wrong keys: apply fails on the Rancher network with Rancher's words, and says so", async () => {

@@ -20,6 +20,7 @@ export async function clusterSettings(model: Model, file: string, cwd: string, e
     client = await KubeClient.connect({
       ...(target.kubeconfig !== undefined ? { path: path.resolve(baseDir, target.kubeconfig) } : {}),
       ...(target.context !== undefined ? { context: target.context } : {}),
+      ...(target.insecureAllowHttp === true ? { insecureAllowHttp: true } : {}),
       env,
       maxAttempts: 3,
       timeoutMs: 20_000,

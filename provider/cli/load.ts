@@ -3,11 +3,16 @@ import { promises as fs } from "node:fs";
 import * as path from "node:path";
 import { InputError } from "../model/errors";
 import { MAX_MODEL_BYTES, Model, parseModelText } from "../model/model";
+import { lineAtByte, mebibytes } from "../model/text-limits";
 import { DiscoveredModel, discoverModel, discoveringHosts } from "../deploy/discovery";
 import { CliIo } from "./io";
 import { hostTargets } from "./ssh-settings";
 
-export async function loadModelFile(file: string, cwd: string): Promise<Model> {
+/**
+ * The text of a file the user names, refused when it is missing, not a regular file or larger
+ * than `limit` (only the part up to the limit is read then, to say on which line it is passed).
+ */
+export async function readUserFile(file: string, cwd: string, limit = MAX_MODEL_BYTES): Promise<string> {
   const full = path.resolve(cwd, file);
   let stat;
   try {
@@ -16,11 +21,22 @@ export async function loadModelFile(file: string, cwd: string): Promise<Model> {
     throw new InputError(file, [{ path: "", message: "cannot read the file: it does not exist or is not accessible" }]);
   }
   if (!stat.isFile()) throw new InputError(file, [{ path: "", message: "is not a regular file" }]);
-  if (stat.size > MAX_MODEL_BYTES) {
-    throw new InputError(file, [{ path: "", message: `the file is ${(stat.size / 1048576).toFixed(1)} MiB; the limit is ${MAX_MODEL_BYTES / 1048576} MiB` }]);
+  if (stat.size > limit) {
+    const head = Buffer.alloc(limit);
+    const handle = await fs.open(full, "r");
+    try {
+      await handle.read(head, 0, limit, 0);
+    } finally {
+      await handle.close();
+    }
+    const at = `over the limit of ${mebibytes(limit)} from line ${lineAtByte(head, limit)} on`;
+    throw new InputError(file, [{ path: "", message: `the file is ${mebibytes(stat.size)}, ${at}; split it or generate it from a program` }]);
   }
-  const text = await fs.readFile(full, "utf8");
-  return parseModelText(text, file);
+  return fs.readFile(full, "utf8");
+}
+
+export async function loadModelFile(file: string, cwd: string): Promise<Model> {
+  return parseModelText(await readUserFile(file, cwd), file);
 }
 
 /**

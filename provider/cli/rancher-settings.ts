@@ -31,7 +31,7 @@ export function rancherSettings(model: Model, file: string, cwd: string, env: Re
   }
   if (issues.length > 0) throw new InputError(file, issues);
   return {
-    target: { url: r.url, project: r.project, network: r.network, accessKey, secretKey, ...(caPem !== undefined ? { caPem } : {}), ...(r.timeoutMs !== undefined ? { timeoutMs: r.timeoutMs } : {}) },
+    target: { url: r.url, project: r.project, network: r.network, accessKey, secretKey, ...(caPem !== undefined ? { caPem } : {}), ...(r.timeoutMs !== undefined ? { timeoutMs: r.timeoutMs } : {}), ...(r.insecureAllowHttp === true ? { insecureAllowHttp: true } : {}) },
     // Rancher's own default is allow with no rules.
     desired: { defaultPolicyAction: model.network?.defaultPolicyAction ?? "allow", policy: model.network?.policy ?? [] },
   };

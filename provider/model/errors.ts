@@ -1,5 +1,6 @@
 import { defaultErrorMap, ZodError, ZodIssue, ZodTypeAny } from "zod";
 import { objectKeys, PickedUnion, typeName } from "./picked-union";
+import { boundedMessage, quoted } from "./echo";
 import { didYouMean, suggest } from "./suggest";
 
 export { suggest };
@@ -17,7 +18,7 @@ export interface InputIssue {
 export class InputError extends Error {
   constructor(readonly subject: string, readonly issues: InputIssue[]) {
     super(`${subject}: ${issues.length === 1 ? "" : `${issues.length} problems:\n  `}` +
-      issues.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message)).join("\n  "));
+      issues.map((i) => boundedMessage(i.path ? `${i.path}: ${i.message}` : i.message)).join("\n  "));
     this.name = "InputError";
   }
 }
@@ -28,7 +29,7 @@ export function formatPath(path: readonly (string | number)[]): string {
   for (const seg of path) {
     if (typeof seg === "number") out += `[${seg}]`;
     else if (/^[A-Za-z_$][A-Za-z0-9_$]*$/.test(seg)) out += out === "" ? seg : `.${seg}`;
-    else out += `[${JSON.stringify(seg)}]`;
+    else out += `[${quoted(seg)}]`;
   }
   return out;
 }
@@ -131,15 +132,15 @@ function describeIssue(issue: ZodIssue, ctx: Context): Described[] {
     case "invalid_type":
       if (issue.received === "undefined") return [{ path: at, message: `is required (${expectedText(issue.expected)})` }];
       if (own) return [{ path: at, message: issue.message }];
-      if (issue.expected === "integer") return [{ path: at, message: `must be a whole number, not ${JSON.stringify(value)}` }];
+      if (issue.expected === "integer") return [{ path: at, message: `must be a whole number, not ${quoted(value)}` }];
       return [{ path: at, message: `must be ${expectedText(issue.expected)}, not ${issue.received}` }];
     case "invalid_enum_value": {
       const options = issue.options.map(String);
-      return [{ path: at, message: `must be ${alternatives(options)}, not ${JSON.stringify(issue.received)}${didYouMean(String(issue.received), options)}` }];
+      return [{ path: at, message: `must be ${alternatives(options)}, not ${quoted(issue.received)}${didYouMean(String(issue.received), options)}` }];
     }
     case "invalid_literal": {
       const hint = typeof issue.expected === "string" && typeof value === "string" ? didYouMean(value, [issue.expected]) : "";
-      return [{ path: at, message: `must be ${JSON.stringify(issue.expected)}, not ${JSON.stringify(value) ?? typeName(value)}${hint}` }];
+      return [{ path: at, message: `must be ${JSON.stringify(issue.expected)}, not ${value === undefined ? typeName(value) : quoted(value)}${hint}` }];
     }
     case "too_small":
     case "too_big": {
@@ -151,7 +152,7 @@ function describeIssue(issue: ZodIssue, ctx: Context): Described[] {
         return [{ path: at, message: issue.type === "string" ? "must not be empty" : "must list at least one item" }];
       }
       switch (issue.type) {
-        case "number": return [{ path: at, message: `must be ${words} ${bound}, not ${JSON.stringify(value)}` }];
+        case "number": return [{ path: at, message: `must be ${words} ${bound}, not ${quoted(value)}` }];
         case "string": return [{ path: at, message: `must be ${words} ${bound} character(s) long` }];
         case "array": return [{ path: at, message: `must list ${words} ${bound} item(s)` }];
         default: return [{ path: at, message: `must be ${words} ${bound}` }];

@@ -26,6 +26,18 @@ export interface SshConnectionInput {
 }
 
 /**
+ * A sha256 host key fingerprint: 43 base64 characters as `ssh-keygen -l` prints them (a 32-byte
+ * digest, so the last one carries 4 bits), or the same with the padding `=` other tools print.
+ */
+export const SHA256_FINGERPRINT = /^SHA256:([A-Za-z0-9+/]{42}[AEIMQUYcgkosw048])=?$/;
+
+/** A pinned host key: a `SHA256:…` fingerprint or an OpenSSH public key line. */
+export const hostKeyPin = z.string().refine(
+  (pin) => SHA256_FINGERPRINT.test(pin) || /^(ssh|ecdsa)-[A-Za-z0-9@.-]+ [A-Za-z0-9+/=]+( [^\n]*)?$/.test(pin),
+  'must be an OpenSSH fingerprint ("SHA256:" and 43 characters, as ssh-keygen -l prints it) or a public key line ("ssh-ed25519 AAAA…")',
+);
+
+/**
  * How to reach a host over SSH, as a model file writes it. Secrets are never written in the file:
  * keys come from a path or an environment variable, passwords from an environment variable.
  */
@@ -43,8 +55,7 @@ export const SshConnection: z.ZodType<SshConnectionInput> = z.lazy(() => z.objec
   agent: z.boolean().optional(),
   passwordEnv: envName.optional(),
   /** Pinned host key: an OpenSSH `SHA256:…` fingerprint or a public key line. */
-  hostKey: z.string().regex(/^(SHA256:[A-Za-z0-9+\/=]{43,44}|(ssh|ecdsa)-[A-Za-z0-9@.-]+ [A-Za-z0-9+\/=]+( [^\n]*)?)$/,
-    'must be an OpenSSH fingerprint ("SHA256:…") or a public key line ("ssh-ed25519 AAAA…")').optional(),
+  hostKey: hostKeyPin.optional(),
   knownHostsPath: safeName("knownHostsPath", 4096).optional(),
   /** Skips host key verification. Only for throwaway test machines. */
   insecureSkipHostKeyVerification: z.boolean().optional(),

@@ -5,16 +5,23 @@
 import { z } from "zod";
 import { parse as parseYaml, YAMLParseError } from "yaml";
 import { CalicoPolicy, CalicoProfile } from "./calico";
+import { shown } from "./echo";
 import { InputError, InputIssue, issuesFromZod } from "./errors";
 import { Endpoint, Host, Namespace } from "./inventory";
 import { NetworkPolicy } from "./kubernetes";
 import { RancherNetwork } from "./rancher";
+import { nestingProblem, sizeProblem } from "./text-limits";
 
 export const ClusterSettings = z.object({
   kubeconfig: z.string().min(1).optional(),
   context: z.string().min(1).optional(),
   /** Write the legacy namespace annotation instead of a default-deny NetworkPolicy. */
   legacyIsolationAnnotation: z.boolean().optional(),
+  /**
+   * Accept an `http://` API server: the token and every object travel in clear text. For a
+   * loopback test server only. @default false
+   */
+  insecureAllowHttp: z.boolean().optional(),
 }).strict();
 
 /** An environment variable's name: where the CLI reads a secret from (a secret never sits in the file). */
@@ -25,8 +32,8 @@ const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, "an environme
  * (`PUT {url}/v2-beta/projects/{project}/networks/{network}`, API key pair from the environment).
  */
 export const RancherSettings = z.object({
-  /** Rancher server URL, e.g. `http://rancher.example:8080` (no credentials in it). */
-  url: z.string().url("url must be a URL such as http://rancher.example:8080"),
+  /** Rancher server URL, e.g. `https://rancher.example:8443` (no credentials in it). */
+  url: z.string().url("url must be a URL such as https://rancher.example:8443"),
   /** Environment (project) id, e.g. `1a5`. */
   project: z.string().regex(/^[0-9a-z]+$/i, "a Rancher project id is letters and digits, e.g. 1a5"),
   /** Network id, e.g. `1n5`. */
@@ -39,6 +46,11 @@ export const RancherSettings = z.object({
   caPath: z.string().min(1).max(4096).optional(),
   /** Time allowed for one request. @default 30000 */
   timeoutMs: z.number().int().min(100).max(600_000).optional(),
+  /**
+   * Accept an `http://` url: the API key pair and the policy travel in clear text. For a loopback
+   * test server only. @default false
+   */
+  insecureAllowHttp: z.boolean().optional(),
 }).strict();
 
 export const ModelSchema = z.object({
@@ -129,25 +141,44 @@ function yamlIssue(e: unknown, text: string): InputIssue {
   const first = (e instanceof Error ? e.message : String(e)).split("\n")[0].replace(/ at line \d+, column \d+:?$/, "");
   if (!(e instanceof YAMLParseError) || !e.linePos) return { path: "", message: `not valid YAML or JSON: ${first}` };
   const { line, col } = e.linePos[0];
-  const source = (text.split(/\r?\n/)[line - 1] ?? "").replace(/\t/g, " ");
-  const gutter = String(line);
-  return {
-    path: `line ${line}, column ${col}`,
-    message: `not valid YAML or JSON: ${first}\n    ${gutter} | ${source}\n    ${" ".repeat(gutter.length)} | ${" ".repeat(Math.max(0, col - 1))}^`,
-  };
+  return { path: `line ${line}, column ${col}`, message: `not valid YAML or JSON: ${shown(first)}${sourceExcerpt(text, line, col)}` };
 }
 
-/** Parses YAML or JSON text (JSON is YAML) and validates it. */
-export function parseModelText(text: string, subject = "model"): Model {
-  const bytes = Buffer.byteLength(text, "utf8");
-  if (bytes > MAX_MODEL_BYTES) {
-    throw new InputError(subject, [{ path: "", message: `the document is ${(bytes / 1048576).toFixed(1)} MiB; the limit is ${MAX_MODEL_BYTES / 1048576} MiB. Split it or generate it from a program` }]);
+/**
+ * The line at `line` with a caret under `column`, indented under the message. A long line is cut
+ * to a window around the column so the caret stays visible; control characters are escaped.
+ */
+function sourceExcerpt(text: string, line: number, column: number): string {
+  const whole = (text.split(/\r?\n/, line)[line - 1] ?? "").replace(/\t/g, " ");
+  const start = Math.max(0, column - 1 - 60);
+  const window = whole.slice(start, start + 120);
+  const source = `${start > 0 ? "…" : ""}${shown(window, window.length)}${start + 120 < whole.length ? "…" : ""}`;
+  const caret = (start > 0 ? 1 : 0) + column - 1 - start;
+  const gutter = String(line);
+  return `\n    ${gutter} | ${source}\n    ${" ".repeat(gutter.length)} | ${" ".repeat(Math.max(0, caret))}^`;
+}
+
+/**
+ * YAML or JSON text (JSON is YAML) as a document, for every file a user writes: refused when it
+ * is larger than `limit` or nests deeper than MAX_NESTING (checked before parsing, see
+ * text-limits.ts), and a syntax error names its line.
+ */
+export function parseUserYaml(text: string, subject: string, limit = MAX_MODEL_BYTES): unknown {
+  const tooLarge = sizeProblem(text, limit);
+  if (tooLarge !== undefined) throw new InputError(subject, [{ path: "", message: `the document ${tooLarge}; split it or generate it from a program` }]);
+  const tooDeep = nestingProblem(text);
+  if (tooDeep !== undefined) {
+    const { line, column } = tooDeep.position;
+    throw new InputError(subject, [{ path: `line ${line}, column ${column}`, message: `${tooDeep.message}${sourceExcerpt(text, line, column)}` }]);
   }
-  let doc: unknown;
   try {
-    doc = parseYaml(text, { maxAliasCount: 100, prettyErrors: true, uniqueKeys: true });
+    return parseYaml(text, { maxAliasCount: 100, prettyErrors: true, uniqueKeys: true });
   } catch (e) {
     throw new InputError(subject, [yamlIssue(e, text)]);
   }
-  return parseModel(doc, subject);
+}
+
+/** Parses YAML or JSON text and validates it as a model. */
+export function parseModelText(text: string, subject = "model"): Model {
+  return parseModel(parseUserYaml(text, subject), subject);
 }

@@ -24,8 +24,12 @@ const SYNONYMS: Readonly<Record<string, readonly string[]>> = {
   next: ["next-tier", "pass"], nexttier: ["next-tier"], next_tier: ["next-tier"],
 };
 
+const MAX_SUGGESTED_LENGTH = 100;
+
 /** The closest known name, when it is close enough to be a likely typo (case is ignored). */
 export function suggest(word: string, known: readonly string[]): string | undefined {
+  // No name is this long: a huge value is no typo, and comparing it would cost seconds.
+  if (word.length > MAX_SUGGESTED_LENGTH) return undefined;
   const lower = word.toLowerCase();
   const synonym = (SYNONYMS[lower] ?? []).find((s) => known.includes(s));
   if (synonym !== undefined) return synonym;

@@ -26,6 +26,7 @@ export function kubeconfigOptions(cluster: ClusterInput): KubeconfigOptions {
   return {
     ...(cluster.kubeconfigContent ? { inline: cluster.kubeconfigContent } : cluster.kubeconfig ? { path: cluster.kubeconfig } : {}),
     ...(cluster.context ? { context: cluster.context } : {}),
+    ...(cluster.insecureAllowHttp === true ? { insecureAllowHttp: true } : {}),
   };
 }
 
@@ -52,9 +53,10 @@ export function storedServerDigest(cluster: ClusterInput, server: string): Props
  */
 export async function resolvedServerDigest(cluster: unknown): Promise<string | undefined> {
   if (!isRecord(cluster)) return undefined;
-  // Only these say where the server is; `force`, `fieldManager` and the like play no part.
-  const { kubeconfig, kubeconfigContent, context } = cluster;
-  const where = { kubeconfig, kubeconfigContent, context };
+  // Only these say where the server is (and whether an http:// one may be used); `force`,
+  // `fieldManager` and the like play no part.
+  const { kubeconfig, kubeconfigContent, context, insecureAllowHttp } = cluster;
+  const where = { kubeconfig, kubeconfigContent, context, insecureAllowHttp };
   if (containsUnknown(where)) return undefined;
   const target = ClusterInput.safeParse(where);
   if (!target.success) return undefined;

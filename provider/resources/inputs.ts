@@ -7,7 +7,7 @@ import { z, ZodError, ZodIssue } from "zod";
 import { InputError, issuesFromZod } from "../model/errors";
 import type { ModelInput } from "../model/model";
 import type { SshTarget } from "../targets/ssh";
-import { lookupKnownHosts } from "../targets/ssh/host-keys";
+import { hostKeyPolicy } from "../targets/ssh/host-keys";
 import { CREDENTIAL_FIELDS, NetworkInputs, SshSettingsInput } from "./schema";
 
 /** What the engine sends for a value not known yet (preview). */
@@ -110,21 +110,15 @@ export function modelDocument(n: Props): ModelInput {
   return Object.fromEntries(Object.entries(doc).filter(([, v]) => v !== undefined)) as ModelInput;
 }
 
-/** The first key a known_hosts text lists for the host, as a public key line. */
-function pinFromKnownHosts(text: string, host: string, port: number): string {
-  const match = lookupKnownHosts(text, host, port);
-  const key = match.keys[0];
-  if (!key) throw new Error(`knownHosts has no entry for ${port === 22 ? host : `[${host}]:${port}`}`);
-  return `${key.type} ${key.blob.toString("base64")}`;
-}
-
+/**
+ * The SSH target of a host's settings. known_hosts text goes to the connection whole, so that
+ * every key it lists for the host is accepted and a `@revoked` one never is; a text that lists
+ * no usable key for the host fails here, before anything connects.
+ */
 export function sshTarget(s: SshSettingsInput): SshTarget {
-  const { knownHosts, bastion, ...rest } = s;
-  return {
-    ...rest,
-    ...(knownHosts !== undefined ? { hostKey: pinFromKnownHosts(knownHosts, s.host, s.port ?? 22) } : {}),
-    ...(bastion ? { bastion: sshTarget(bastion) } : {}),
-  };
+  const { bastion, ...rest } = s;
+  if (s.knownHosts !== undefined) hostKeyPolicy({ knownHosts: s.knownHosts }, s.host, s.port ?? 22);
+  return { ...rest, ...(bastion ? { bastion: sshTarget(bastion) } : {}) };
 }
 
 export function parseNetwork(props: Props): NetworkInputs {

@@ -193,7 +193,7 @@ interface RancherOutcome {
 }
 
 function rancherTarget(n: NetworkInputs, r: RancherInput, before: RancherApplied | undefined): RancherTarget {
-  const target = { url: r.url, project: r.project, network: r.network, accessKey: r.accessKey, secretKey: r.secretKey, ...(r.caPem !== undefined ? { caPem: r.caPem } : {}), ...(r.timeoutMs !== undefined ? { timeoutMs: r.timeoutMs } : {}) };
+  const target = { url: r.url, project: r.project, network: r.network, accessKey: r.accessKey, secretKey: r.secretKey, ...(r.caPem !== undefined ? { caPem: r.caPem } : {}), ...(r.timeoutMs !== undefined ? { timeoutMs: r.timeoutMs } : {}), ...(r.insecureAllowHttp === true ? { insecureAllowHttp: true } : {}) };
   // Rancher's own default is allow with no rules.
   return new RancherTarget(n.name ?? "", target, { defaultPolicyAction: n.defaultPolicyAction ?? "allow", policy: n.policy ?? [] }, before);
 }

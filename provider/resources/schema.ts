@@ -6,6 +6,7 @@
 import { z } from "zod";
 import { CalicoPolicy, CalicoProfile } from "../model/calico";
 import { Expectations } from "../model/expectations";
+import { hostKeyPin } from "../model/inventory";
 import { ClusterSettings, ModelSchema } from "../model/model";
 import { NetworkPolicy as NetworkPolicyDoc } from "../model/kubernetes";
 import { byType } from "../model/picked-union";
@@ -39,8 +40,7 @@ const sshFields = {
   /** Use an SSH agent: true for $SSH_AUTH_SOCK (read when connecting), or a socket path. @default false */
   agent: byType([agentFlag, agentSocket] as const, { boolean: agentFlag, string: agentSocket }, "true, false or an agent socket path").optional(),
   /** Pinned host key: a `SHA256:…` fingerprint or an OpenSSH public key line. */
-  hostKey: z.string().regex(/^(SHA256:[A-Za-z0-9+\/=]{43,44}|(ssh|ecdsa)-[A-Za-z0-9@.-]+ [A-Za-z0-9+\/=]+( [^\n]*)?)$/,
-    'must be an OpenSSH fingerprint ("SHA256:…") or a public key line ("ssh-ed25519 AAAA…")').optional(),
+  hostKey: hostKeyPin.optional(),
   /** known_hosts text (lines as OpenSSH writes them) to verify the host key against. */
   knownHosts: z.string().min(1).max(1024 * 1024).optional(),
   /** A known_hosts file on the machine running the provider. */
@@ -96,8 +96,8 @@ const model = ModelSchema.shape;
  * (`PUT {url}/v2-beta/projects/{project}/networks/{network}`, API key basic auth).
  */
 export const RancherInput = z.object({
-  /** Rancher server URL, e.g. `http://rancher.example:8080` (no credentials in it). */
-  url: z.string().url("url must be a URL such as http://rancher.example:8080"),
+  /** Rancher server URL, e.g. `https://rancher.example:8443` (no credentials in it). */
+  url: z.string().url("url must be a URL such as https://rancher.example:8443"),
   /** Environment (project) id, e.g. `1a5`. */
   project: z.string().regex(/^[0-9a-z]+$/i, "a Rancher project id is letters and digits, e.g. 1a5"),
   /** Network id, e.g. `1n5`. */
@@ -110,6 +110,11 @@ export const RancherInput = z.object({
   caPem: z.string().min(1).optional(),
   /** Time allowed for one request. @default 30000 */
   timeoutMs: z.number().int().min(100).max(600_000).optional(),
+  /**
+   * Accept an `http://` url: the API key pair and the policy travel in clear text. For a loopback
+   * test server only. @default false
+   */
+  insecureAllowHttp: z.boolean().optional(),
 }).strict();
 export type RancherInput = z.infer<typeof RancherInput>;
 

@@ -8,6 +8,7 @@
  * and what to do. They never carry token, password or key material: only names, paths and the
  * API's own words.
  */
+import { boundedMessage } from '../model/echo';
 
 /** One entry of a Kubernetes `Status.details.causes` list (or the Rancher `fieldName`). */
 export interface StatusCause {
@@ -31,7 +32,7 @@ export class ClientInputError extends Error {
     /** The input the error is about, e.g. `kubeconfig /home/u/.kube/config, user "alice"`. */
     readonly where?: string,
   ) {
-    super(where === undefined ? message : `${where}: ${message}`);
+    super(boundedMessage(where === undefined ? message : `${where}: ${message}`));
   }
 }
 

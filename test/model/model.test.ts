@@ -61,7 +61,7 @@ const malformed: [string, object | string, string][] = [
   ["namespace isolation value", { namespaces: [{ name: "x", isolation: "Deny" }] }, "namespaces[0].isolation"],
   ["YAML syntax error", "endpoints: [ { name: a\n", "not valid YAML or JSON"],
   ["empty document", "", "the document is empty"],
-  ["a 10 MB document", `endpoints: []\n# ${"x".repeat(10 * 1024 * 1024)}\n`, "the limit is 8 MiB"],
+  ["a 10 MB document", `endpoints: []\n# ${"x".repeat(10 * 1024 * 1024)}\n`, "over the limit of 8 MiB from line 2 on"],
 ];
 
 describe("malformed model documents", () => {

@@ -50,6 +50,9 @@ describe("resolvedServerDigest", () => {
     ["no such context", { kubeconfigContent: text, context: "c" }, undefined],
     ["no such file", { kubeconfig: "/nonexistent/kubeconfig" }, undefined],
     ["not a target", { kubeconfigContent: 42 }, undefined],
+    ["an http:// server (refused: the token would travel in clear text)", { kubeconfigContent: kubeconfig("http://a.example:8080") }, undefined],
+    ["an http:// server with insecureAllowHttp", { kubeconfigContent: kubeconfig("http://a.example:8080"), insecureAllowHttp: true }, sha256("http://a.example:8080")],
+    ["10,000 nested maps (refused before parsing, no abort)", { kubeconfigContent: `clusters: ${"{a: ".repeat(10000)}1${"}".repeat(10000)}\n` }, undefined],
   ])("%s", async (_what, cluster, expected) => {
     expect(await resolvedServerDigest(cluster)).toBe(expected);
   });

@@ -46,7 +46,7 @@ describe("Network with a rancher target (test Rancher server)", () => {
   /** A Rancher-only network, as the SDK passes it: the key pair in `rancherCredentials`. */
   const rancherOnly = (change: Record<string, unknown> = {}) => ({
     name: "shop",
-    rancher: { url: rancher.url, project: "1a5", network: "1n5" },
+    rancher: { url: rancher.url, project: "1a5", network: "1n5", insecureAllowHttp: true },
     rancherCredentials: { accessKey: ACCESS, secretKey: SECRET },
     defaultPolicyAction: "deny",
     policy: [{ within: "stack", action: "allow" }, { between: { groupBy: "com.example.dept" }, action: "allow" }],
@@ -95,7 +95,7 @@ describe("Network with a rancher target (test Rancher server)", () => {
   });
 
   it("works beside hosts: hosts get their tables, Rancher gets the policy", async () => {
-    const { inputs } = checkNetwork(networkInputs({ rancher: { url: rancher.url, project: "1a5", network: "1n6" }, rancherCredentials: { accessKey: ACCESS, secretKey: SECRET } }));
+    const { inputs } = checkNetwork(networkInputs({ rancher: { url: rancher.url, project: "1a5", network: "1n6", insecureAllowHttp: true }, rancherCredentials: { accessKey: ACCESS, secretKey: SECRET } }));
     const created = await createNetwork(inputs);
     expect(Object.keys(created.outs.applied as object)).toEqual(["h1", "h2"]);
     expect(hostTables({ host: "10.0.0.1" })).toHaveProperty(String(inputs.table));
@@ -107,7 +107,7 @@ describe("Network with a rancher target (test Rancher server)", () => {
 
   it("moving the target restores the old network and writes the new one; removing it restores", async () => {
     const created = await createNetwork(checkNetwork(rancherOnly({ hosts: [] })).inputs);
-    const moved = await updateNetwork(created.id, created.outs, checkNetwork(rancherOnly({ rancher: { url: rancher.url, project: "1a5", network: "1n6" } })).inputs);
+    const moved = await updateNetwork(created.id, created.outs, checkNetwork(rancherOnly({ rancher: { url: rancher.url, project: "1a5", network: "1n6", insecureAllowHttp: true } })).inputs);
     expect(stored("1a5/1n5")).toMatchObject({ defaultPolicyAction: "deny", policy: HOUSE_POLICY });
     expect(stored("1a5/1n6")).toMatchObject({ defaultPolicyAction: "deny", policy: rancherOnly().policy });
     expect(moved.outs.rancherApplied).toMatchObject({ network: "1n6", previous: { defaultPolicyAction: "allow", policy: [] } });
@@ -122,7 +122,7 @@ describe("Network with a rancher target (test Rancher server)", () => {
   });
 
   it.each<[string, Record<string, unknown>, RegExp]>([
-    ["an unknown network (404)", { rancher: { url: "", project: "1a5", network: "1n9" } }, /^network shop: rancher: network 1a5\/1n9 not found at http:\/\/127\.0\.0\.1:\d+ \(404\); check the project and network ids$/],
+    ["an unknown network (404)", { rancher: { url: "", project: "1a5", network: "1n9", insecureAllowHttp: true } }, /^network shop: rancher: network 1a5\/1n9 not found at http:\/\/127\.0\.0\.1:\d+ \(404\); check the project and network ids$/],
     ["a wrong key pair (401)", { rancherCredentials: { accessKey: ACCESS, secretKey: "wrong-secret-123" } }, /^network shop: rancher: reading network 1a5\/1n5 failed: Rancher network 1a5\/1n5 at http:\/\/127\.0\.0\.1:\d+: 401 Unauthorized: Unauthorized — Rancher did not accept the API key pair \(accessKey\/secretKey\)$/],
   ])("%s: a clear error without the key pair", async (_what, change, message) => {
     const news = rancherOnly(change);
@@ -131,6 +131,16 @@ describe("Network with a rancher target (test Rancher server)", () => {
     expect(error).toBeInstanceOf(Error);
     expect((error as Error).message).toMatch(message);
     for (const s of [SECRET, ACCESS, "wrong-secret-123"]) expect((error as Error).message).not.toContain(s);
+  });
+
+  it("an http:// url without insecureAllowHttp is refused before anything is sent (the key pair would travel in clear text)", async () => {
+    const news = rancherOnly({ rancher: { url: rancher.url, project: "1a5", network: "1n5" } });
+    const { inputs, failures } = checkNetwork(news);
+    expect(failures).toEqual([]);
+    const error = await createNetwork(inputs).catch((e: Error) => e);
+    expect((error as Error).message).toMatch(/url "http:\/\/127\.0\.0\.1:\d+" uses http:\/\/: the API key pair and the policy would travel in clear text; use the server's https:\/\/ URL \(insecureAllowHttp: true accepts it, for a loopback test server only\)/);
+    expect(rancher.requests).toEqual([]);
+    for (const s of [SECRET, ACCESS]) expect((error as Error).message).not.toContain(s);
   });
 
   it.each<[number, string, string | undefined, string, RegExp]>([
@@ -152,7 +162,7 @@ describe("Network with a rancher target (test Rancher server)", () => {
 
   it("check: the target's fields are checked with their paths; hosts or a rancher target are needed; unknown keys at preview pass", () => {
     expect(checkNetwork(rancherOnly({ rancher: { url: "rancher.example", project: "1a-5", network: "1n5" } })).failures).toEqual([
-      { property: "rancher.url", reason: "url must be a URL such as http://rancher.example:8080" },
+      { property: "rancher.url", reason: "url must be a URL such as https://rancher.example:8443" },
       { property: "rancher.project", reason: "a Rancher project id is letters and digits, e.g. 1a5" },
     ]);
     expect(checkNetwork(rancherOnly({ rancherCredentials: {} })).failures).toEqual([

@@ -3,7 +3,7 @@
  * real API server cannot be made to produce on demand:
  *
  * - the next N requests answer 429 (with `Retry-After`) or 5xx, have their connection reset, or
- *   are answered late (`failNext`, `dropNext`, `delayNext`);
+ *   are answered late (`failNext`, `dropNext`, `delayNext`), trickled or too large (`trickleNext`, `oversizeNext`);
  * - a validating admission webhook's denial: writes of a named object answer 422 `Invalid` with
  *   the webhook's causes (`denyWrites`), checked after the object's own validation as on a real server.
  *
@@ -49,7 +49,12 @@ export interface RecordedRequest {
   user?: string;
 }
 
-type Fault = { kind: 'status'; status: 429 | 500 | 502 | 503 | 504; retryAfterSeconds?: number } | { kind: 'drop' } | { kind: 'delay'; ms: number };
+type Fault =
+  | { kind: 'status'; status: 429 | 500 | 502 | 503 | 504; retryAfterSeconds?: number }
+  | { kind: 'drop' }
+  | { kind: 'delay'; ms: number }
+  | { kind: 'trickle'; chunks: number; everyMs: number }
+  | { kind: 'oversize'; bytes: number };
 
 /** A validating admission webhook's denial of writes of one object (by name). */
 export interface AdmissionDenial {
@@ -94,6 +99,14 @@ export interface KubeApiServer {
   dropNext(count: number): void;
   /** The next `count` requests are answered only after `ms` milliseconds. */
   delayNext(count: number, ms: number): void;
+  /**
+   * The next `count` requests get a 200 whose JSON body arrives one byte every `everyMs`
+   * milliseconds, `chunks` bytes in all: each byte resets an idle timeout, so only a total
+   * deadline ends the request in time.
+   */
+  trickleNext(count: number, chunks: number, everyMs: number): void;
+  /** The next `count` requests get a 200 with a JSON body of `bytes` bytes. */
+  oversizeNext(count: number, bytes: number): void;
   /** Every later write (apply or update) of an object named `name` is denied by an admission webhook: 422 Invalid. */
   denyWrites(name: string, denial: AdmissionDenial): void;
   /** A kubeconfig (YAML text) with one context `test` for this server. */
@@ -205,6 +218,21 @@ export async function startKubeApiServer(options: KubeApiServerOptions = {}): Pr
       return;
     }
     if (fault?.kind === 'delay') await new Promise((resolve) => setTimeout(resolve, fault.ms));
+    if (fault?.kind === 'trickle') {
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      res.write('{');
+      for (let i = 0; i < fault.chunks && !res.destroyed; i++) {
+        await new Promise((resolve) => setTimeout(resolve, fault.everyMs));
+        res.write(' ');
+      }
+      res.end('}');
+      return;
+    }
+    if (fault?.kind === 'oversize') {
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      res.end(`{"pad":"${'x'.repeat(Math.max(0, fault.bytes - 10))}"}`);
+      return;
+    }
     if (fault?.kind === 'status') {
       const answer =
         fault.status === 429
@@ -353,6 +381,12 @@ export async function startKubeApiServer(options: KubeApiServerOptions = {}): Pr
     },
     delayNext: (count, ms) => {
       for (let i = 0; i < count; i++) faults.push({ kind: 'delay', ms });
+    },
+    trickleNext: (count, chunks, everyMs) => {
+      for (let i = 0; i < count; i++) faults.push({ kind: 'trickle', chunks, everyMs });
+    },
+    oversizeNext: (count, bytes) => {
+      for (let i = 0; i < count; i++) faults.push({ kind: 'oversize', bytes });
     },
     denyWrites: (name, denial) => {
       denials.set(name, denial);

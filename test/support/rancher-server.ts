@@ -23,6 +23,11 @@ export interface RancherServer {
   requests: Array<{ method: string; path: string; body?: unknown }>;
   /** The next `count` requests with `method` (any, when omitted) get `status` with Rancher's error body. */
   failNext(failure: { status: number; code: string; message?: string; fieldName?: string; method?: string; count?: number }): void;
+  /**
+   * The next request gets a 200 that misbehaves: a JSON body trickled one byte every `everyMs` ms
+   * (`chunks` bytes; each resets an idle timeout), or one of `bytes` bytes.
+   */
+  misbehaveNext(answer: { trickle: { chunks: number; everyMs: number } } | { oversize: number }): void;
   close(): Promise<void>;
 }
 
@@ -85,6 +90,7 @@ export async function startRancherServer(options: { accessKey?: string; secretKe
   const requests: RancherServer['requests'] = [];
   const failures: Array<{ status: number; code: string; message?: string; fieldName?: string; method?: string }> = [];
   let url = '';
+  const misbehaving: Array<Parameters<RancherServer['misbehaveNext']>[0]> = [];
 
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -104,6 +110,8 @@ export async function startRancherServer(options: { accessKey?: string; secretKe
         body = text;
       }
       requests.push({ method: req.method ?? 'GET', path, body });
+      const odd = misbehaving.shift();
+      if (odd !== undefined) return misbehave(res, odd);
       const injected = failures.findIndex((f) => f.method === undefined || f.method === req.method);
       if (injected >= 0) {
         const [f] = failures.splice(injected, 1);
@@ -136,6 +144,9 @@ export async function startRancherServer(options: { accessKey?: string; secretKe
     secretKey,
     networks,
     requests,
+    misbehaveNext: (answer) => {
+      misbehaving.push(answer);
+    },
     failNext: ({ count = 1, ...failure }) => {
       for (let i = 0; i < count; i++) failures.push(failure);
     },
@@ -144,4 +155,18 @@ export async function startRancherServer(options: { accessKey?: string; secretKe
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+async function misbehave(res: http.ServerResponse, answer: Parameters<RancherServer['misbehaveNext']>[0]): Promise<void> {
+  res.writeHead(200, { 'Content-Type': 'application/json' });
+  if ('oversize' in answer) {
+    res.end(`{"pad":"${'x'.repeat(Math.max(0, answer.oversize - 10))}"}`);
+    return;
+  }
+  res.write('{');
+  for (let i = 0; i < answer.trickle.chunks && !res.destroyed; i++) {
+    await new Promise((resolve) => setTimeout(resolve, answer.trickle.everyMs));
+    res.write(' ');
+  }
+  res.end('}');
 }

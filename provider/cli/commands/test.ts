@@ -1,29 +1,16 @@
 /** `netpol test FILE EXPECT.yaml`: checks expectations about who may reach whom. */
-import { promises as fs } from "node:fs";
-import * as path from "node:path";
-import { parse as parseYaml } from "yaml";
 import { checkExpectations, formatFailure } from "../../analyze/expectations";
 import { compile } from "../../compile";
 import { InputError, issuesFromZod } from "../../model/errors";
 import { Expectation, Expectations } from "../../model/expectations";
+import { parseUserYaml } from "../../model/model";
 import { single, UsageError } from "../args";
 import { Command } from "../command";
 import { EXIT } from "../io";
-import { loadModelFile } from "../load";
+import { loadModelFile, readUserFile } from "../load";
 
 async function loadExpectations(file: string, cwd: string): Promise<Expectation[]> {
-  let text: string;
-  try {
-    text = await fs.readFile(path.resolve(cwd, file), "utf8");
-  } catch {
-    throw new InputError(file, [{ path: "", message: "cannot read the file: it does not exist or is not accessible" }]);
-  }
-  let doc: unknown;
-  try {
-    doc = parseYaml(text, { maxAliasCount: 100, uniqueKeys: true });
-  } catch (e) {
-    throw new InputError(file, [{ path: "", message: `not valid YAML or JSON: ${e instanceof Error ? e.message.split("\n")[0] : String(e)}` }]);
-  }
+  const doc = parseUserYaml(await readUserFile(file, cwd), file);
   const result = Expectations.safeParse(doc);
   if (!result.success) throw new InputError(file, issuesFromZod(result.error));
   return result.data;

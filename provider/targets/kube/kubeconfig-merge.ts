@@ -7,6 +7,11 @@
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { ClientInputError } from '../api-errors';
+import { shown } from '../../model/echo';
+import { nestingProblem, sizeProblem } from '../../model/text-limits';
+
+/** Largest kubeconfig document read (file or inline text). */
+export const MAX_KUBECONFIG_BYTES = 4 * 1024 * 1024;
 
 const optionalString = z.string().optional();
 const ClusterSchema = z
@@ -15,6 +20,8 @@ const ClusterSchema = z
     'certificate-authority': optionalString,
     'certificate-authority-data': optionalString,
     'insecure-skip-tls-verify': z.unknown().optional(),
+    'tls-server-name': optionalString,
+    'proxy-url': optionalString,
   })
   .passthrough();
 const UserSchema = z
@@ -78,11 +85,17 @@ export function mergeDocuments(documents: KubeconfigDocument[]): MergedKubeconfi
     contexts: new Map(),
   };
   for (const document of documents) {
+    const tooLarge = sizeProblem(document.text, MAX_KUBECONFIG_BYTES);
+    if (tooLarge !== undefined) throw new ClientInputError(`${tooLarge}; a kubeconfig is a few kilobytes, is this the right file?`, document.source);
+    const tooDeep = nestingProblem(document.text);
+    if (tooDeep !== undefined) {
+      throw new ClientInputError(`line ${tooDeep.position.line}, column ${tooDeep.position.column}: ${tooDeep.message}`, document.source);
+    }
     let raw: unknown;
     try {
-      raw = parseYaml(document.text);
+      raw = parseYaml(document.text, { maxAliasCount: 100 });
     } catch (error) {
-      const reason = error instanceof Error ? error.message.split('\n')[0] : 'parse error';
+      const reason = shown(error instanceof Error ? error.message.split('\n')[0] : 'parse error');
       throw new ClientInputError(`is not valid YAML: ${reason}`, document.source);
     }
     if (raw === null || raw === undefined) continue; // an empty file, as kubectl allows

@@ -21,7 +21,10 @@ import { promises as fs } from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { ClientInputError } from '../api-errors';
-import { Cluster, Entry, KubeconfigDocument, mergeDocuments, MergedKubeconfig, User } from './kubeconfig-merge';
+import { shown } from '../../model/echo';
+import { mebibytes } from '../../model/text-limits';
+import { proxyFor } from '../proxy-env';
+import { Cluster, Entry, KubeconfigDocument, MAX_KUBECONFIG_BYTES, mergeDocuments, MergedKubeconfig, User } from './kubeconfig-merge';
 
 /** Where to load the kubeconfig from and which context to use. */
 export interface KubeconfigOptions {
@@ -36,8 +39,14 @@ export interface KubeconfigOptions {
   inline?: string;
   /** Name of the context to use. @default the kubeconfig's `current-context` */
   context?: string;
-  /** Environment to read `KUBECONFIG` and `HOME` from. @default `process.env`, read at call time */
+  /** Environment to read `KUBECONFIG`, `HOME` and the proxy variables from. @default `process.env`, read at call time */
   env?: Record<string, string | undefined>;
+  /**
+   * Accept an `http://` server: the bearer token, the objects and the answers then travel in
+   * clear text, readable and changeable by anyone on the path. For a loopback test server only.
+   * @default false
+   */
+  insecureAllowHttp?: boolean;
 }
 
 /** Everything needed to talk to one cluster as one user. Holds secrets: never log it. */
@@ -54,6 +63,8 @@ export interface ClusterConnection {
   server: string;
   /** PEM CA bundle to verify the server with. @default undefined (the system's roots) */
   caPem?: string;
+  /** The name to send (SNI) and to verify the server certificate against, from `tls-server-name`. @default the server URL's host */
+  tlsServerName?: string;
   /** Skip server certificate verification; true only if the kubeconfig says exactly `true`. */
   insecureSkipTlsVerify: boolean;
   /** PEM client certificate and key for TLS client authentication. */
@@ -70,7 +81,15 @@ export interface ClusterConnection {
 export async function loadKubeconfig(options: KubeconfigOptions = {}): Promise<ClusterConnection> {
   const documents = await readDocuments(options);
   const merged = mergeDocuments(documents);
-  return resolveContext(merged, options.context);
+  const connection = await resolveContext(merged, options.context, options.insecureAllowHttp === true);
+  const proxy = proxyFor(new URL(connection.server), options.env ?? process.env);
+  if (proxy !== undefined) {
+    throw new ClientInputError(
+      `${proxy} is set, and this client does not go through a proxy: add ${new URL(connection.server).hostname} to NO_PROXY to reach the server directly, or unset ${proxy}`,
+      `${connection.source}, cluster "${connection.cluster}"`,
+    );
+  }
+  return connection;
 }
 
 async function readDocuments(options: KubeconfigOptions): Promise<KubeconfigDocument[]> {
@@ -116,15 +135,11 @@ function isInlineText(value: string | undefined): value is string {
 
 async function readKubeconfigFile(file: string): Promise<KubeconfigDocument> {
   const absolute = path.resolve(file);
-  try {
-    const text = await fs.readFile(absolute, 'utf8');
-    return { text, baseDir: path.dirname(absolute), source: `kubeconfig ${absolute}` };
-  } catch (error) {
-    throw new ClientInputError(`cannot read the file (${errorCode(error)})`, `kubeconfig ${absolute}`);
-  }
+  const text = await readText(absolute, `kubeconfig ${absolute}`, MAX_KUBECONFIG_BYTES, 'cannot read the file');
+  return { text, baseDir: path.dirname(absolute), source: `kubeconfig ${absolute}` };
 }
 
-async function resolveContext(merged: MergedKubeconfig, requested: string | undefined): Promise<ClusterConnection> {
+async function resolveContext(merged: MergedKubeconfig, requested: string | undefined, allowHttp: boolean): Promise<ClusterConnection> {
   const where = merged.sources.join(', ');
   const available = `available contexts: ${listNames(merged.contexts)}`;
   const contextName = requested ?? merged.currentContext;
@@ -159,13 +174,13 @@ async function resolveContext(merged: MergedKubeconfig, requested: string | unde
     cluster: clusterName,
     user: userName,
     namespace: context.body.namespace || 'default',
-    ...(await resolveCluster(clusterName, cluster)),
+    ...(await resolveCluster(clusterName, cluster, allowHttp)),
   };
   if (user !== undefined) Object.assign(connection, await resolveUser(userName, user));
   return connection;
 }
 
-async function resolveCluster(name: string, entry: Entry<Cluster>) {
+async function resolveCluster(name: string, entry: Entry<Cluster>, allowHttp: boolean) {
   const where = `${entry.source}, cluster "${name}"`;
   const cluster = entry.body;
   const server = (cluster.server ?? '').trim();
@@ -174,10 +189,19 @@ async function resolveCluster(name: string, entry: Entry<Cluster>) {
   try {
     url = new URL(server);
   } catch {
-    throw new ClientInputError(`server "${server}" is not a URL; expected e.g. https://10.0.0.1:6443`, where);
+    throw new ClientInputError(`server "${shown(server)}" is not a URL; expected e.g. https://10.0.0.1:6443`, where);
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-    throw new ClientInputError(`server "${server}" must use https:// (or http://)`, where);
+    throw new ClientInputError(`server "${shown(server)}" must use https://`, where);
+  }
+  if (url.protocol === 'http:' && !allowHttp) {
+    throw new ClientInputError(
+      `server "${shown(server)}" uses http://: the credentials and every object would travel in clear text; use the server's https:// URL (insecureAllowHttp: true accepts it, for a loopback test server only)`,
+      where,
+    );
+  }
+  if (cluster['proxy-url'] !== undefined && cluster['proxy-url'] !== '') {
+    throw new ClientInputError('proxy-url is set, and this client does not go through a proxy; remove it to reach the server directly', where);
   }
   if (url.username !== '' || url.password !== '') {
     throw new ClientInputError('server URL must not carry credentials; put them in the user entry', where);
@@ -195,7 +219,8 @@ async function resolveCluster(name: string, entry: Entry<Cluster>) {
       where,
     );
   }
-  return { server: server.replace(/\/+$/, ''), caPem, insecureSkipTlsVerify };
+  const tlsServerName = cluster['tls-server-name'] === '' ? undefined : cluster['tls-server-name'];
+  return { server: server.replace(/\/+$/, ''), caPem, insecureSkipTlsVerify, ...(tlsServerName !== undefined ? { tlsServerName } : {}) };
 }
 
 async function resolveUser(name: string, entry: Entry<User>): Promise<Partial<ClusterConnection>> {
@@ -262,12 +287,21 @@ function checkPem(text: string, label: string, where: string): string {
   return text;
 }
 
-async function readText(file: string, where: string): Promise<string> {
+/** Largest certificate, key or token file read. */
+const MAX_CREDENTIAL_FILE_BYTES = 1024 * 1024;
+
+/** A file's text; one larger than `limit` is refused before it is read. */
+async function readText(file: string, where: string, limit = MAX_CREDENTIAL_FILE_BYTES, failure = `cannot read ${file}`): Promise<string> {
+  let text: string;
   try {
-    return await fs.readFile(file, 'utf8');
+    const { size } = await fs.stat(file);
+    if (size > limit) throw new ClientInputError(`${file} is ${mebibytes(size)}, over the limit of ${mebibytes(limit)}; is this the right file?`, where);
+    text = await fs.readFile(file, 'utf8');
   } catch (error) {
-    throw new ClientInputError(`cannot read ${file} (${errorCode(error)})`, where);
+    if (error instanceof ClientInputError) throw error;
+    throw new ClientInputError(`${failure} (${errorCode(error)})`, where);
   }
+  return text;
 }
 
 function errorCode(error: unknown): string {

@@ -11,13 +11,20 @@ import axios, { AxiosInstance } from 'axios';
 import * as https from 'https';
 import { ApiError, failureCode, StatusCause, stringField } from '../api-errors';
 import { isRecord } from '../../model/common';
+import { shown } from '../../model/echo';
+import { mebibytes } from '../../model/text-limits';
 import { ClusterConnection } from './kubeconfig';
 import { messageWithCauses, statusCauses } from './status';
 
 /** Tuning of requests and retries. */
 export interface TransportOptions {
-  /** Time allowed for one request. @default 30000 */
+  /**
+   * Time allowed for one request, from sending it to the last byte of the answer (an answer that
+   * keeps trickling in is cut off too). @default 30000
+   */
   timeoutMs?: number;
+  /** Largest answer body read; a larger one fails the request. @default 64 MiB */
+  maxResponseBytes?: number;
   /**
    * Total tries for a retryable failure (429, 5xx, connection reset/refused). Timeouts are not
    * retried: a request that got no answer in `timeoutMs` fails at once. @default 4
@@ -65,6 +72,7 @@ export class KubeTransport {
   private readonly baseDelayMs: number;
   private readonly maxDelayMs: number;
   private readonly timeoutMs: number;
+  private readonly maxResponseBytes: number;
 
   constructor(
     private readonly connection: ClusterConnection,
@@ -74,11 +82,13 @@ export class KubeTransport {
     this.maxAttempts = Math.max(1, options.maxAttempts ?? 4);
     this.baseDelayMs = options.baseDelayMs ?? 250;
     this.maxDelayMs = options.maxDelayMs ?? 30_000;
+    this.maxResponseBytes = options.maxResponseBytes ?? 64 * 1024 * 1024;
     const headers: Record<string, string> = { Accept: 'application/json', 'User-Agent': 'pulumi-netpolicy' };
     if (connection.token !== undefined) headers.Authorization = `Bearer ${connection.token}`;
     this.http = axios.create({
       baseURL: connection.server,
       timeout: this.timeoutMs,
+      maxContentLength: this.maxResponseBytes,
       headers,
       proxy: false,
       maxRedirects: 0,
@@ -90,6 +100,7 @@ export class KubeTransport {
         cert: connection.clientCertificatePem,
         key: connection.clientKeyPem,
         rejectUnauthorized: !connection.insecureSkipTlsVerify,
+        ...(connection.tlsServerName !== undefined ? { servername: connection.tlsServerName } : {}),
         keepAlive: false,
       }),
     });
@@ -99,8 +110,11 @@ export class KubeTransport {
   async request(spec: RequestSpec): Promise<Answer> {
     for (let attempt = 1; ; attempt++) {
       let answer: Answer;
+      // axios' own timeout is reset by every byte that arrives; this one is not.
+      const deadline = AbortSignal.timeout(this.timeoutMs);
       try {
         const response = await this.http.request({
+          signal: deadline,
           method: spec.method,
           url: spec.path,
           params: spec.params,
@@ -114,7 +128,7 @@ export class KubeTransport {
         await sleep(this.retryDelay(attempt, response.headers['retry-after']));
       } catch (error) {
         if (error instanceof ApiError) throw error;
-        const code = failureCode(error);
+        const code = deadline.aborted ? 'ETIMEDOUT' : tooLarge(error) ? 'ERR_RESPONSE_TOO_LARGE' : failureCode(error);
         if (!RETRYABLE_CODES.includes(code) || attempt >= this.maxAttempts) throw this.networkError(spec.what, code, attempt);
         await sleep(this.retryDelay(attempt, undefined));
       }
@@ -138,7 +152,7 @@ export class KubeTransport {
     const gaveUp = attempts > 1 ? `giving up after ${attempts} attempts: ` : '';
     const body = answer.data;
     if (!isRecord(body) || body.kind !== 'Status') {
-      const text = typeof body === 'string' ? body.trim().slice(0, 200) : JSON.stringify(body ?? '').slice(0, 200);
+      const text = shown(typeof body === 'string' ? body.trim() : JSON.stringify(body ?? ''), 200);
       return new ApiError(`${what}: ${gaveUp}${answer.status} (not a Kubernetes Status): ${text}`, { status: answer.status, attempts });
     }
     const reason = stringField(body, 'reason') ?? 'Unknown';
@@ -172,6 +186,8 @@ export class KubeTransport {
     let message: string;
     if (code === 'ETIMEDOUT' || code === 'ECONNABORTED') {
       message = `no answer from ${server} within ${this.timeoutMs} ms (context "${context}")`;
+    } else if (code === 'ERR_RESPONSE_TOO_LARGE') {
+      message = `the answer from ${server} is larger than ${mebibytes(this.maxResponseBytes)} (context "${context}"); is this an API server?`;
     } else if (code.startsWith('ERR_OSSL') || code === 'ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED') {
       message = `the TLS client credentials of user "${this.connection.user}" could not be used (${code}); check client-certificate and client-key in the kubeconfig`;
     } else if (TLS_CODES.includes(code)) {
@@ -196,6 +212,11 @@ const NOT_SERVED = ' — the API server does not serve this kind; is the API tha
 export function isObjectNotFound(answer: Answer, name: string): boolean {
   const body = answer.data;
   return answer.status === 404 && isRecord(body) && body.kind === 'Status' && body.reason === 'NotFound' && isRecord(body.details) && body.details.name === name;
+}
+
+/** axios' error for a body over `maxContentLength`. */
+function tooLarge(error: unknown): boolean {
+  return error instanceof Error && failureCode(error) === 'ERR_BAD_RESPONSE' && error.message.includes('maxContentLength');
 }
 
 function parseBody(data: unknown): unknown {

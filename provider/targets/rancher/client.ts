@@ -14,10 +14,13 @@ import axios, { AxiosInstance } from 'axios';
 import * as https from 'https';
 import { ApiError, ClientInputError, failureCode, stringField } from '../api-errors';
 import { isRecord } from '../../model/common';
+import { shown } from '../../model/echo';
+import { mebibytes } from '../../model/text-limits';
+import { proxyFor } from '../proxy-env';
 
 /** Which network of which Rancher environment, and the API key pair to use. */
 export interface RancherNetworkTarget {
-  /** Rancher server URL, e.g. `http://rancher.example:8080` (no credentials in it). */
+  /** Rancher server URL, e.g. `https://rancher.example:8443` (no credentials in it). */
   url: string;
   /** Environment (project) id, e.g. `1a5`. Letters and digits only. */
   project: string;
@@ -29,8 +32,17 @@ export interface RancherNetworkTarget {
   secretKey: string;
   /** PEM CA bundle for an https URL. @default the system's roots */
   caPem?: string;
-  /** Time allowed for one request. @default 30000 */
+  /** Time allowed for one request, to the last byte of the answer. @default 30000 */
   timeoutMs?: number;
+  /** Largest answer body read; a larger one fails the request. @default 16 MiB */
+  maxResponseBytes?: number;
+  /** Environment to read the proxy variables from. @default `process.env`, read at call time */
+  env?: Record<string, string | undefined>;
+  /**
+   * Accept an `http://` URL: the API key pair and the policy travel in clear text, readable and
+   * changeable by anyone on the path. For a loopback test server only. @default false
+   */
+  insecureAllowHttp?: boolean;
 }
 
 /** The two network fields this project manages, in the seed's shape. */
@@ -52,6 +64,8 @@ export interface RancherNetworkResource {
 
 /** Rancher ids are short alphanumeric strings (`1a5`, `1n12`). */
 const RANCHER_ID = /^[0-9a-z]+$/i;
+
+const MAX_RESPONSE_BYTES = 16 * 1024 * 1024;
 
 /** Reads the network; `undefined` when Rancher answers 404 (no such project or network). */
 export async function getNetwork(target: RancherNetworkTarget): Promise<RancherNetworkResource | undefined> {
@@ -101,11 +115,21 @@ function prepare(target: RancherNetworkTarget): Prepared {
   try {
     url = new URL(target.url);
   } catch {
-    throw new ClientInputError(`url "${target.url}" is not a URL; expected e.g. http://rancher.example:8080`, where);
+    throw new ClientInputError(`url "${shown(target.url)}" is not a URL; expected e.g. https://rancher.example:8443`, where);
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ClientInputError(`url "${target.url}" must use http:// or https://`, where);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ClientInputError(`url "${shown(target.url)}" must use https://`, where);
+  if (url.protocol === 'http:' && target.insecureAllowHttp !== true) {
+    throw new ClientInputError(
+      `url "${shown(url.origin)}" uses http://: the API key pair and the policy would travel in clear text; use the server's https:// URL (insecureAllowHttp: true accepts it, for a loopback test server only)`,
+      where,
+    );
+  }
   if (url.username !== '' || url.password !== '') throw new ClientInputError('url must not carry credentials; use accessKey and secretKey', where);
-  if (url.search !== '' || url.hash !== '') throw new ClientInputError(`url "${target.url}" must not have a query or fragment`, where);
+  const proxy = proxyFor(url, target.env ?? process.env);
+  if (proxy !== undefined) {
+    throw new ClientInputError(`${proxy} is set, and this client does not go through a proxy: add ${url.hostname} to NO_PROXY to reach Rancher directly, or unset ${proxy}`, where);
+  }
+  if (url.search !== '' || url.hash !== '') throw new ClientInputError(`url "${shown(target.url)}" must not have a query or fragment`, where);
   if (typeof target.accessKey !== 'string' || target.accessKey === '' || typeof target.secretKey !== 'string' || target.secretKey === '') {
     throw new ClientInputError('accessKey and secretKey are required (a Rancher API key pair)', where);
   }
@@ -114,6 +138,7 @@ function prepare(target: RancherNetworkTarget): Prepared {
   const http = axios.create({
     baseURL: base,
     timeout: target.timeoutMs ?? 30_000,
+    maxContentLength: target.maxResponseBytes ?? MAX_RESPONSE_BYTES,
     auth: { username: target.accessKey, password: target.secretKey },
     headers: { Accept: 'application/json', 'User-Agent': 'pulumi-netpolicy' },
     proxy: false,
@@ -132,8 +157,10 @@ interface Answer {
 }
 
 async function send(http: AxiosInstance, what: string, target: RancherNetworkTarget, request: { method: 'GET' | 'PUT'; url: string; data?: string; headers?: Record<string, string> }): Promise<Answer> {
+  // axios' own timeout restarts with every byte that arrives; this deadline does not.
+  const deadline = AbortSignal.timeout(target.timeoutMs ?? 30_000);
   try {
-    const response = await http.request(request);
+    const response = await http.request({ ...request, signal: deadline });
     let data: unknown = response.data;
     if (typeof data === 'string' && data !== '') {
       try {
@@ -144,8 +171,13 @@ async function send(http: AxiosInstance, what: string, target: RancherNetworkTar
     }
     return { status: response.status, data };
   } catch (error) {
-    const code = failureCode(error);
-    const message = code === 'ETIMEDOUT' ? `no answer within ${target.timeoutMs ?? 30_000} ms` : `cannot reach the Rancher server (${code})`;
+    const code = deadline.aborted ? 'ETIMEDOUT' : failureCode(error);
+    const tooLarge = code === 'ERR_BAD_RESPONSE' && error instanceof Error && error.message.includes('maxContentLength');
+    const message = code === 'ETIMEDOUT'
+      ? `no answer within ${target.timeoutMs ?? 30_000} ms`
+      : tooLarge
+        ? `the answer is larger than ${mebibytes(target.maxResponseBytes ?? MAX_RESPONSE_BYTES)}; is this a Rancher server?`
+        : `cannot reach the Rancher server (${code})`;
     throw new ApiError(`${what}: ${message}`, { code });
   }
 }
@@ -154,7 +186,7 @@ async function send(http: AxiosInstance, what: string, target: RancherNetworkTar
 function rancherError(what: string, answer: Answer): ApiError {
   const body = answer.data;
   if (!isRecord(body) || body.type !== 'error') {
-    const text = typeof body === 'string' ? body.slice(0, 200) : JSON.stringify(body ?? '').slice(0, 200);
+    const text = shown(typeof body === 'string' ? body : JSON.stringify(body ?? ''), 200);
     return new ApiError(`${what}: ${answer.status} (not a Rancher error body): ${text}`, { status: answer.status });
   }
   const code = stringField(body, 'code') ?? 'Error';

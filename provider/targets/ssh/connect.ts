@@ -28,6 +28,8 @@ export interface SshTarget {
   password?: string;
   /** Expected host key: a `SHA256:...` fingerprint or an OpenSSH public key line. */
   hostKey?: string;
+  /** known_hosts text: every key it lists for the host is accepted, a `@revoked` one never. */
+  knownHosts?: string;
   /** An OpenSSH known_hosts file to verify the host key against. */
   knownHostsPath?: string;
   /** Accept any host key. Exposes the connection to a man in the middle. @default false */

@@ -5,6 +5,7 @@
  */
 import * as crypto from 'crypto';
 import * as fs from 'fs';
+import { SHA256_FINGERPRINT } from '../../model/inventory';
 
 export interface HostKey {
   type: string;
@@ -41,7 +42,8 @@ function hostFieldMatches(field: string, name: string): boolean {
   if (field.startsWith('|1|')) {
     const [, , salt, hash] = field.split('|');
     if (!salt || !hash) return false;
-    const mac = crypto.createHmac('sha1', Buffer.from(salt, 'base64')).update(name).digest('base64');
+    // ssh hashes the host name as it looks it up: lower case (`ssh H1.Example` finds `h1.example`).
+    const mac = crypto.createHmac('sha1', Buffer.from(salt, 'base64')).update(name.toLowerCase()).digest('base64');
     return mac === hash;
   }
   let matched = false;
@@ -101,6 +103,8 @@ export interface HostKeyPolicy {
 
 export interface HostKeySource {
   hostKey?: string;
+  /** known_hosts text: every key it lists for the host is accepted, `@revoked` keys never. */
+  knownHosts?: string;
   knownHostsPath?: string;
   insecureSkipHostKeyVerification?: boolean;
 }
@@ -112,10 +116,11 @@ export function hostKeyPolicy(source: HostKeySource, host: string, port: number)
   }
   if (source.hostKey) {
     const pin = source.hostKey.trim();
-    if (/^SHA256:[A-Za-z0-9+/]{43}$/.test(pin)) return { expected: [pin], revoked: [], insecure: false, source: 'pinned fingerprint' };
+    const pinned = pinnedFingerprint(pin);
+    if (pinned !== undefined) return { expected: [pinned], revoked: [], insecure: false, source: 'pinned fingerprint' };
     const key = parseKeyLine(pin);
     if (!key) {
-      throw new Error('hostKey is neither a "SHA256:..." fingerprint (43 base64 characters) nor an OpenSSH public key line ("ssh-ed25519 AAAA...")');
+      throw new Error('hostKey is neither a "SHA256:..." fingerprint (43 base64 characters, as ssh-keygen -l prints it) nor an OpenSSH public key line ("ssh-ed25519 AAAA...")');
     }
     return {
       expected: [fingerprint(key.blob)],
@@ -125,6 +130,7 @@ export function hostKeyPolicy(source: HostKeySource, host: string, port: number)
       source: 'pinned public key',
     };
   }
+  if (source.knownHosts) return knownHostsPolicy(source.knownHosts, 'knownHosts', host, port);
   if (source.knownHostsPath) {
     let text: string;
     try {
@@ -132,21 +138,32 @@ export function hostKeyPolicy(source: HostKeySource, host: string, port: number)
     } catch (err) {
       throw new Error(`cannot read known_hosts file ${source.knownHostsPath}: ${(err as Error).message}`);
     }
-    const match = lookupKnownHosts(text, host, port);
-    if (match.keys.length === 0) {
-      throw new Error(`${source.knownHostsPath} has no entry for ${knownHostsName(host, port)}`);
-    }
-    const types = [...new Set(match.keys.map((k) => k.type))];
-    return {
-      expected: match.keys.map((k) => fingerprint(k.blob)),
-      revoked: match.revoked.map((k) => fingerprint(k.blob)),
-      insecure: false,
-      algorithms: types.flatMap(algorithmsForKeyType),
-      source: `known_hosts ${source.knownHostsPath}`,
-    };
+    return knownHostsPolicy(text, `known_hosts ${source.knownHostsPath}`, host, port);
   }
   throw new Error(
     'no host key to verify against: set hostKey (a "SHA256:..." fingerprint or a public key line) or knownHostsPath; ' +
       'insecureSkipHostKeyVerification: true turns verification off (not recommended)',
   );
+}
+
+/**
+ * A `SHA256:` fingerprint in the one spelling compared: 43 base64 characters, as `ssh-keygen -l`
+ * prints it; the padded 44-character form (a trailing `=`, as other tools print it) is the same
+ * fingerprint. Undefined when `pin` is not a fingerprint.
+ */
+export function pinnedFingerprint(pin: string): string | undefined {
+  const match = SHA256_FINGERPRINT.exec(pin);
+  return match === null ? undefined : `SHA256:${match[1]}`;
+}
+
+/** Every key a known_hosts text lists for the host is accepted, none that it revokes. */
+function knownHostsPolicy(text: string, source: string, host: string, port: number): HostKeyPolicy {
+  const match = lookupKnownHosts(text, host, port);
+  const revoked = match.revoked.map((k) => fingerprint(k.blob));
+  const keys = match.keys.filter((k) => !revoked.includes(fingerprint(k.blob)));
+  if (keys.length === 0) {
+    throw new Error(`${source} has no ${match.keys.length > 0 ? 'key that is not @revoked' : 'entry'} for ${knownHostsName(host, port)}`);
+  }
+  const types = [...new Set(keys.map((k) => k.type))];
+  return { expected: keys.map((k) => fingerprint(k.blob)), revoked, insecure: false, algorithms: types.flatMap(algorithmsForKeyType), source };
 }

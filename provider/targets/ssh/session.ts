@@ -7,6 +7,7 @@ import type { Client, ClientChannel } from 'ssh2';
 import type { Readable } from 'stream';
 import { SshTarget, connectClient } from './connect';
 import { HostError } from './host-error';
+import { mebibytes } from '../../model/text-limits';
 
 export interface CommandResult {
   code: number;
@@ -18,7 +19,11 @@ export interface RunOptions {
   /** Names the step in errors. @default 'command' */
   step?: string;
   timeoutMs?: number;
+  /** Most a command may print (stdout and stderr together); more fails the step. @default 64 MiB */
+  maxOutputBytes?: number;
 }
+
+const MAX_OUTPUT_BYTES = 64 * 1024 * 1024;
 
 /** What hold() resolves with: the command is running and ready, or it exited first. */
 export type HoldResult =
@@ -178,8 +183,18 @@ export class SshSession {
         let stdout = '';
         let stderr = '';
         let code: number | undefined;
-        ch.on('data', (d: Buffer) => (stdout += d.toString()));
-        ch.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+        let printed = 0;
+        const limit = options.maxOutputBytes ?? MAX_OUTPUT_BYTES;
+        /** False (and the step failed) once the command has printed more than the limit. */
+        const within = (d: Buffer): boolean => {
+          printed += d.length;
+          if (printed <= limit) return true;
+          ch.close();
+          finish(new HostError({ host: this.name, step, cause: `the command printed more than ${mebibytes(limit)}`, hint: 'Is this the host the model names? A table and its sets list in far less' }));
+          return false;
+        };
+        ch.on('data', (d: Buffer) => { if (within(d)) stdout += d.toString(); });
+        ch.stderr.on('data', (d: Buffer) => { if (within(d)) stderr += d.toString(); });
         ch.on('exit', (c: number | null, signal?: string) => {
           code = typeof c === 'number' ? c : -1;
           if (signal) stderr += `\n(killed by signal ${signal})`;

@@ -170,6 +170,38 @@ describe('loadKubeconfig resolves', () => {
   });
 });
 
+describe('http://, proxies and tls-server-name', () => {
+  it('an http:// server is accepted with insecureAllowHttp: true', async () => {
+    const connection = await loadKubeconfig({ inline: inline((c) => { c.clusters[0].cluster = { server: 'http://127.0.0.1:8080' }; }), insecureAllowHttp: true });
+    expect(connection.server).toBe('http://127.0.0.1:8080');
+  });
+
+  it.each([
+    ['NO_PROXY names the host', { HTTPS_PROXY: 'http://p:3128', NO_PROXY: 'other.example, dev.example' }],
+    ['NO_PROXY names its domain with a dot', { HTTPS_PROXY: 'http://p:3128', no_proxy: '.example' }],
+    ['NO_PROXY names the host and port', { HTTPS_PROXY: 'http://p:3128', NO_PROXY: 'dev.example:6443' }],
+    ['NO_PROXY is *', { HTTPS_PROXY: 'http://p:3128', NO_PROXY: '*' }],
+    ['only HTTP_PROXY, for an https server', { HTTP_PROXY: 'http://p:3128' }],
+  ])('a proxy variable that does not apply: %s', async (_what, env) => {
+    await expect(loadKubeconfig({ inline: inline(), env })).resolves.toMatchObject({ server: 'https://dev.example:6443' });
+  });
+
+  it.each(['https://127.0.0.1:6443', 'https://localhost:6443', 'https://[::1]:6443'])('a loopback server %s is never proxied', async (server) => {
+    const connection = await loadKubeconfig({ inline: inline((c) => { (c.clusters[0].cluster as Json).server = server; }), env: { HTTPS_PROXY: 'http://p:3128' } });
+    expect(connection.server).toBe(server);
+  });
+
+  it('a server in a NO_PROXY CIDR is reached directly', async () => {
+    const connection = await loadKubeconfig({ inline: inline((c) => { (c.clusters[0].cluster as Json).server = 'https://10.1.2.3:6443'; }), env: { HTTPS_PROXY: 'http://p:3128', NO_PROXY: '10.0.0.0/8' } });
+    expect(connection.server).toBe('https://10.1.2.3:6443');
+  });
+
+  it('tls-server-name is carried to the connection (the transport sends and verifies it)', async () => {
+    const connection = await loadKubeconfig({ inline: inline((c) => { (c.clusters[0].cluster as Json)['tls-server-name'] = 'kube.internal'; }) });
+    expect(connection.tlsServerName).toBe('kube.internal');
+  });
+});
+
 describe('loadKubeconfig rejects', () => {
   const cases: Array<{ name: string; options: () => KubeconfigOptions; message: RegExp }> = [
     { name: 'an unknown context, listing the available ones', options: () => ({ path: inDir('config'), context: 'staging' }), message: /context "staging" not found; available contexts: dev, prod/ },
@@ -193,6 +225,13 @@ describe('loadKubeconfig rejects', () => {
     { name: 'a missing file', options: () => ({ path: inDir('missing-config') }), message: /kubeconfig .*missing-config: cannot read the file \(ENOENT\)/ },
     { name: 'a KUBECONFIG whose files all are missing', options: () => ({ env: { KUBECONFIG: inDir('a.yaml') } }), message: /none of the files in KUBECONFIG exists/ },
     { name: 'no kubeconfig anywhere', options: () => ({ env: { HOME: inDir('empty-home') } }), message: /KUBECONFIG is not set and .*empty-home\/.kube\/config does not exist/ },
+    { name: 'an http:// server (the token would travel in clear text)', options: () => ({ inline: inline((c) => { c.clusters[0].cluster = { server: 'http://dev.example:8080' }; }) }), message: /cluster "dev-cluster": server "http:\/\/dev.example:8080" uses http:\/\/: the credentials and every object would travel in clear text; use the server's https:\/\/ URL \(insecureAllowHttp: true accepts it, for a loopback test server only\)$/ },
+    { name: 'an http:// server on loopback without the option', options: () => ({ inline: inline((c) => { c.clusters[0].cluster = { server: 'http://127.0.0.1:8080' }; }) }), message: /uses http:\/\// },
+    { name: 'proxy-url (this client does not tunnel)', options: () => ({ inline: inline((c) => { (c.clusters[0].cluster as Json)['proxy-url'] = 'http://proxy.example:3128'; }) }), message: /cluster "dev-cluster": proxy-url is set, and this client does not go through a proxy; remove it to reach the server directly$/ },
+    { name: 'HTTPS_PROXY for the server', options: () => ({ inline: inline(), env: { HTTPS_PROXY: 'http://proxy.example:3128' } }), message: /cluster "dev-cluster": HTTPS_PROXY is set, and this client does not go through a proxy: add dev.example to NO_PROXY to reach the server directly, or unset HTTPS_PROXY$/ },
+    { name: 'https_proxy, NO_PROXY naming another domain', options: () => ({ inline: inline(), env: { https_proxy: 'http://p:3128', NO_PROXY: 'example.org,10.0.0.0/8,dev.example:6444' } }), message: /https_proxy is set/ },
+    { name: 'a kubeconfig over 4 MiB', options: () => ({ inline: `# ${'x'.repeat(4 * 1024 * 1024)}\n` }), message: /inline kubeconfig: is 4.0 MiB, over the limit of 4 MiB from line 1 on/ },
+    { name: '10,000 nested maps', options: () => ({ inline: `clusters: ${'{a: '.repeat(10000)}1${'}'.repeat(10000)}\n` }), message: /^inline kubeconfig: line 1, column 263: nests lists and mappings deeper than 64 levels/ },
   ];
   it.each(cases)('$name', async ({ options, message }) => {
     const error: unknown = await loadKubeconfig(options()).then(() => undefined, (e: unknown) => e);

@@ -83,6 +83,55 @@ describe('retries', () => {
   });
 });
 
+describe('bounds on an answer', () => {
+  it('a trickled answer (a byte every 100 ms for 6 s) ends at the total deadline, not after the last byte', async () => {
+    const client = await connect({ baseDelayMs: 5, timeoutMs: 1000 });
+    server.trickleNext(1, 60, 100);
+    const started = Date.now();
+    const failure = await failureOf(client.get(ref));
+    const took = Date.now() - started;
+    expect(failure.message).toMatch(/retry-probe: no answer from https:\/\/127\.0\.0\.1:\d+ within 1000 ms \(context "test"\)$/);
+    expect((failure as ApiError).code).toBe('ETIMEDOUT');
+    // Today's idle timeout let it run for the whole 6 s.
+    expect(took).toBeLessThan(4000);
+  });
+
+  it('an answer larger than maxResponseBytes fails at once, saying so', async () => {
+    const client = await connect({ baseDelayMs: 5, maxResponseBytes: 1024 * 1024 });
+    server.oversizeNext(1, 2 * 1024 * 1024);
+    const before = server.requests.length;
+    const failure = await failureOf(client.get(ref));
+    expect(failure.message).toMatch(/retry-probe: the answer from https:\/\/127\.0\.0\.1:\d+ is larger than 1 MiB \(context "test"\); is this an API server\?$/);
+    expect(server.requests.length - before).toBe(1);
+  });
+
+  it('an answer under the limit is read', async () => {
+    const client = await connect({ baseDelayMs: 5, maxResponseBytes: 1024 * 1024 });
+    await expect(client.get(ref)).resolves.toBeUndefined();
+  });
+});
+
+describe('tls-server-name', () => {
+  // The server's certificate names 127.0.0.1 and localhost (test/support/test-pki.ts).
+  const withServerName = (name: string) => {
+    const config = JSON.parse(server.kubeconfig()) as { clusters: Array<{ cluster: Record<string, unknown> }> };
+    config.clusters[0].cluster['tls-server-name'] = name;
+    return JSON.stringify(config);
+  };
+
+  it('a name the certificate holds is verified instead of the URL host', async () => {
+    const client = await KubeClient.connect({ inline: withServerName('localhost'), baseDelayMs: 5 });
+    await expect(client.get(ref)).resolves.toBeUndefined();
+  });
+
+  it('a name the certificate does not hold fails TLS verification (it was ignored)', async () => {
+    const client = await KubeClient.connect({ inline: withServerName('kube.example'), baseDelayMs: 5 });
+    const failure = await failureOf(client.get(ref));
+    expect((failure as ApiError).code).toBe('ERR_TLS_CERT_ALTNAME_INVALID');
+    expect(failure.message).toMatch(/TLS verification of https:\/\/127\.0\.0\.1:\d+ failed \(ERR_TLS_CERT_ALTNAME_INVALID\)/);
+  });
+});
+
 it('an admission webhook denial (422 with causes the message lacks) names the fields, and is not retried', async () => {
   const client = await connect();
   server.denyWrites('denied', { webhook: 'policy.example.com', causes: [{ reason: 'FieldValueForbidden', message: 'port 22 is not allowed', field: 'spec.ingress[0].ports[0]' }] });

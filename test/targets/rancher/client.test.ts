@@ -18,6 +18,8 @@ const target = (patch: Partial<RancherNetworkTarget> = {}): RancherNetworkTarget
   network: '1n5',
   accessKey: server.accessKey,
   secretKey: server.secretKey,
+  // The test server speaks plain http on loopback; without this the client refuses it (see below).
+  insecureAllowHttp: true,
   ...patch,
 });
 
@@ -79,7 +81,10 @@ describe('errors', () => {
     { name: 'a project id that would alter the path', call: () => getNetwork(target({ project: '1a5/../../admin' })), message: /project id "1a5\/\.\.\/\.\.\/admin" is not a Rancher id/ },
     { name: 'a network id with a query', call: () => putNetwork(target({ network: '1n5?x=1' }), departments), message: /network id "1n5\?x=1" is not a Rancher id/ },
     { name: 'credentials in the url', call: () => getNetwork(target({ url: 'http://user:pw-SECRET@127.0.0.1:1' })), message: /url must not carry credentials/ },
-    { name: 'a url that is not one', call: () => getNetwork(target({ url: 'rancher:8080' })), message: /must use http:\/\/ or https:\/\// },
+    { name: 'a url that is not one', call: () => getNetwork(target({ url: 'rancher:8080' })), message: /must use https:\/\// },
+    { name: 'an http:// url (the key pair would travel in clear text)', call: () => getNetwork(target({ insecureAllowHttp: undefined })), message: /^rancher network: url "http:\/\/127\.0\.0\.1:\d+" uses http:\/\/: the API key pair and the policy would travel in clear text; use the server's https:\/\/ URL \(insecureAllowHttp: true accepts it, for a loopback test server only\)$/ },
+    { name: 'an http:// url with insecureAllowHttp: false', call: () => putNetwork(target({ insecureAllowHttp: false }), departments), message: /uses http:\/\// },
+    { name: 'HTTPS_PROXY set for the server (this client does not tunnel)', call: () => getNetwork(target({ url: 'https://rancher.example:8443', env: { HTTPS_PROXY: 'http://proxy.example:3128' } })), message: /^rancher network: HTTPS_PROXY is set, and this client does not go through a proxy: add rancher.example to NO_PROXY to reach Rancher directly, or unset HTTPS_PROXY$/ },
     { name: 'no key pair', call: () => getNetwork(target({ secretKey: '' })), message: /accessKey and secretKey are required/ },
     { name: 'a bad defaultPolicyAction', call: () => putNetwork(target(), { defaultPolicyAction: 'drop' as 'deny', policy: [] }), message: /defaultPolicyAction must be "allow" or "deny", not "drop"/ },
   ];
@@ -90,6 +95,27 @@ describe('errors', () => {
     expect(failure.message).toMatch(message);
     expect(failure.message).not.toContain('pw-SECRET');
     expect(server.requests.length).toBe(before);
+  });
+});
+
+it('HTTP_PROXY does not apply to the loopback test server', async () => {
+  await expect(getNetwork(target({ env: { HTTP_PROXY: 'http://proxy.example:3128' } }))).resolves.toMatchObject({ id: '1n5' });
+});
+
+describe('bounds on an answer', () => {
+  it('a trickled answer (a byte every 100 ms for 6 s) ends at the total deadline', async () => {
+    server.misbehaveNext({ trickle: { chunks: 60, everyMs: 100 } });
+    const started = Date.now();
+    const failure = await failureOf(getNetwork(target({ timeoutMs: 1000 })));
+    expect(failure.message).toMatch(/^Rancher network 1a5\/1n5 at http:\/\/127\.0\.0\.1:\d+: no answer within 1000 ms$/);
+    // axios' idle timeout alone let it run the whole 6 s.
+    expect(Date.now() - started).toBeLessThan(4000);
+  });
+
+  it('an answer over maxResponseBytes fails, saying so', async () => {
+    server.misbehaveNext({ oversize: 2 * 1024 * 1024 });
+    const failure = await failureOf(getNetwork(target({ maxResponseBytes: 1024 * 1024 })));
+    expect(failure.message).toMatch(/^Rancher network 1a5\/1n5 at http:\/\/127\.0\.0\.1:\d+: the answer is larger than 1 MiB; is this a Rancher server\?$/);
   });
 });
 

@@ -190,3 +190,13 @@ describe('transport', () => {
     );
   });
 });
+
+describe('bounded output', () => {
+  test('a command that prints more than maxOutputBytes fails the step, saying so; under the limit it is read whole', async () => {
+    const err = await rejection(runOnHost(labTarget(lab, 'h1'), 'head -c 3000000 /dev/zero', undefined, { step: 'read table', maxOutputBytes: 1024 * 1024 }));
+    expect(err.step).toBe('read table');
+    expect(err.message).toContain('the command printed more than 1 MiB');
+    const ok = await runOnHost(labTarget(lab, 'h1'), 'head -c 500000 /dev/zero; head -c 500000 /dev/zero >&2', undefined, { maxOutputBytes: 1024 * 1024 });
+    expect(ok.stdout.length + ok.stderr.length).toBe(1_000_000);
+  });
+});
