@@ -40,26 +40,27 @@ function rancherPorts(ports: (number | string)[]): { protocol: number; dstPorts:
 /** The match parts of one rule for one destination, or undefined when the rule cannot apply to it. */
 function rulesFor(rule: RancherRule, dest: Endpoint, ctx: CompileContext, selectors: Map<string, LabelSelector>): Match[] | undefined {
   const b = ctx.builder;
-  const members = (key: string, pick: (e: Endpoint) => boolean) => b.namedEndpointSet(key, () => ctx.endpoints.filter(pick).map((e) => e.name));
+  const members = (key: string, purpose: string, pick: (e: Endpoint) => boolean) =>
+    b.namedEndpointSet(key, purpose, () => ctx.endpoints.filter(pick).map((e) => e.name));
   const selector = (text: string) => {
     let sel = selectors.get(text);
     if (!sel) { sel = parseStringSelector(text); selectors.set(text, sel); }
     return sel;
   };
-  const selected = (text: string) => members(`rancher-selector:${text}`, (e) => matchesLabelSelector(selector(text), e.labels ?? {}));
+  const selected = (text: string) => members(`rancher-selector:${text}`, `selector ${text}`, (e) => matchesLabelSelector(selector(text), e.labels ?? {}));
 
   if ("within" in rule) {
     const { stack, service } = dest;
     switch (rule.within) {
       case "stack":
-        return stack === undefined ? undefined : [{ src: [{ set: members(`stack:${stack}`, (e) => e.stack === stack) }] }];
+        return stack === undefined ? undefined : [{ src: [{ set: members(`stack:${stack}`, `stack ${stack}`, (e) => e.stack === stack) }] }];
       case "service":
         return stack === undefined || service === undefined ? undefined
-          : [{ src: [{ set: members(`service:${stack}/${service}`, (e) => e.stack === stack && e.service === service) }] }];
+          : [{ src: [{ set: members(`service:${stack}/${service}`, `service ${stack}/${service}`, (e) => e.stack === stack && e.service === service) }] }];
       case "linked": {
         if (stack === undefined || service === undefined) return undefined;
         const target = `${stack}/${service}`;
-        return [{ src: [{ set: members(`linked:${target}`, (e) => (e.links ?? []).includes(target)) }] }];
+        return [{ src: [{ set: members(`linked:${target}`, `links to ${target}`, (e) => (e.links ?? []).includes(target)) }] }];
       }
       default: {
         const never: never = rule.within;
@@ -72,7 +73,7 @@ function rulesFor(rule: RancherRule, dest: Endpoint, ctx: CompileContext, select
       const key = rule.between.groupBy;
       const value = dest.labels?.[key];
       if (value === undefined) return undefined;
-      return [{ src: [{ set: members(`group:${key}=${value}`, (e) => e.labels?.[key] === value) }] }];
+      return [{ src: [{ set: members(`group:${key}=${value}`, `label ${key}=${value}`, (e) => e.labels?.[key] === value) }] }];
     }
     const text = rule.between.selector;
     if (!matchesLabelSelector(selector(text), dest.labels ?? {})) return undefined;

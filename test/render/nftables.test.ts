@@ -7,7 +7,7 @@ import { Renderer, renderAll, renderHost, tableName } from "../../provider/rende
 import { diffStatements } from "./statements";
 import { validateRuleset } from "../../provider/ruleset";
 import { randomPolicySet } from "./random-policy";
-import { compileFixture, fixture, nftBlock, nftCheck, oneProgram, tier, toolsAvailable } from "./support";
+import { compileFixture, fixture, nftBlock, nftCheck, oneProgram, tier, toolsAvailable, withoutComments } from "./support";
 
 const nftHere = toolsAvailable("nft");
 const checked = nftHere ? test : test.skip;
@@ -23,7 +23,7 @@ function nftOf(ps: PolicySet, host = "h"): string {
 
 /** The rule lines of the chain `x`'s IPv4 ingress dispatch jumps to. */
 function firstChain(text: string): string[] {
-  const jump = /10\.0\.0\.1 : jump (t_[0-9a-f]{12})/.exec(text);
+  const jump = /10\.0\.0\.1 comment "x" : jump (t_[0-9a-f]{12})/.exec(text);
   if (!jump) throw new Error(`no dispatch for x in\n${text}`);
   return nftBlock(text, new RegExp(`^chain ${jump[1]} \\{`));
 }
@@ -127,8 +127,30 @@ describe("Rancher fixture (compiled from the model)", () => {
     expect(text).toContain("\t\t\tfd42::12\n");
   });
 
-  test("no user text reaches the ruleset", () => {
-    for (const word of ["web", "db-", "lone", "shop", "stack"]) expect(text).not.toContain(word);
+  test("user text reaches the ruleset only in comments: names are hashes", () => {
+    const bare = withoutComments(text.split("\n")).join("\n");
+    for (const word of ["web", "db-", "lone", "shop", "stack"]) expect(bare).not.toContain(word);
+  });
+
+  test("every set, map and chain says what it is for, and every dispatch entry whose endpoint it is", () => {
+    const comments = (header: RegExp) => text.split("\n\n").filter((b) => header.test(b.trim()))
+      .map((b) => /^\t\tcomment "(.*)"$/m.exec(b)?.[1]);
+    expect(comments(/^set /)).toEqual([
+      "stack db, IPv4: 1 address", "stack db, IPv6: 1 address", "stack web, IPv4: 2 addresses", "stack web, IPv6: 1 address",
+    ]);
+    expect(comments(/^map /)).toEqual(["rancher ingress dispatch, IPv4: local destination -> first tier of its program, 3 addresses"]);
+    expect(nftBlock(text, /^map rancher_ingress_v4 \{/, true).slice(3, -1)).toEqual([
+      expect.stringMatching(/^10\.42\.0\.11 comment "web-1" : jump t_[0-9a-f]{12},$/),
+      expect.stringMatching(/^10\.42\.0\.21 comment "db-1" : jump t_[0-9a-f]{12},$/),
+      '10.42.0.31 comment "lone" : drop',
+    ]);
+    // A chain names its tier, counts the rule lines it holds, and names each rule by origin and sets.
+    expect(comments(/^chain t_/).sort()).toEqual([
+      // One line per family: db-1 is IPv4, db-2 IPv6.
+      "rancher network policy, 2 rules: network.policy[0] from stack db; else drop: network.defaultPolicyAction",
+      "rancher network policy, 2 rules: network.policy[0] from stack web; else drop: network.defaultPolicyAction",
+    ]);
+    expect(comments(/\tchain forward \{/)).toEqual(["entry for forwarded traffic: replies pass, new connections run each layer's dispatch"]);
   });
 });
 
@@ -165,6 +187,18 @@ describe("determinism and hashing", () => {
     expect(added.filter((l) => l.includes("10.42.0.21"))).toEqual([]);
     expect(added.length).toBeLessThanOrEqual(10);
   });
+});
+
+test.each(Array.from({ length: 10 }, (_, i) => i + 1))("random policy set %i: each chain's comment counts the rule lines it holds", (seed) => {
+  const ps = randomPolicySet(seed);
+  for (const h of ps.hosts.filter((x) => x.backend === "nftables")) {
+    const text = renderHost(ps, h.name).nft ?? "";
+    for (const [, id] of text.matchAll(/^\tchain (t_[0-9a-f]{12}) \{$/gm)) {
+      const block = nftBlock(text, new RegExp(`^chain ${id} \\{`), true);
+      const counted = /^comment "[^"]*?, (\d+) rules?[:;]/.exec(block[0] ?? "")?.[1];
+      expect({ id, counted: Number(counted) }).toEqual({ id, counted: block.length - 2 }); // less the comment and the tail
+    }
+  }
 });
 
 describe("size", () => {

@@ -30,13 +30,18 @@ export function nftCheck(text: string): string {
   }
 }
 
-/** Lines of one nft block (`chain t_x {` … `}`), without indentation. */
-export function nftBlock(text: string, header: RegExp): string[] {
+/** Comments (the block's own line, an element's) left out: nftables.test.ts tests them apart. */
+export const withoutComments = (lines: readonly string[]): string[] =>
+  lines.filter((l) => !/^\s*comment "/.test(l)).map((l) => l.replace(/ comment "[^"]*"/, ""));
+
+/** Lines of one nft block (`chain t_x {` … `}`), without indentation, and without comments unless asked. */
+export function nftBlock(text: string, header: RegExp, keepComments = false): string[] {
   const lines = text.split("\n");
   const start = lines.findIndex((l) => header.test(l.trim()));
   if (start < 0) return [];
   const end = lines.findIndex((l, i) => i > start && l === "\t}");
-  return lines.slice(start + 1, end).map((l) => l.trim());
+  const block = lines.slice(start + 1, end).map((l) => l.trim());
+  return keepComments ? block : withoutComments(block);
 }
 
 export const PEERS = [
