@@ -3,7 +3,8 @@ import { PolicySet } from "../../provider/ir";
 import { RenderError, renderAll, renderHost } from "../../provider/render";
 import { HostRuleset, validateRuleset } from "../../provider/ruleset";
 import { randomPolicySet } from "./random-policy";
-import { compileFixture, oneProgram, tier, toolsAvailable } from "./support";
+import { commentText } from "../../provider/ruleset/comment";
+import { compileFixture, HOSTILE, hostilePolicySet, oneProgram, tier, toolsAvailable } from "./support";
 
 const toolsHere = toolsAvailable("ip", "iptables-restore", "ip6tables-restore", "ipset");
 const loaded = toolsHere ? test : test.skip;
@@ -183,6 +184,19 @@ describe("kernel tools accept the texts (throwaway network namespace)", () => {
     const r = load(ipt);
     expect(r.out).toContain("netpol:");
     expect(r.status).toBe(0);
+  });
+
+  loaded("a hostile endpoint name, set purpose and tier name stay inside their comments", () => {
+    const ipt = iptOf(hostilePolicySet("iptables")); // passes the guard
+    const safe = commentText(HOSTILE);
+    expect(ipt.v4).toContain(`-d 10.0.0.1/32 -m comment --comment "${safe}" -j `);
+    for (const text of [ipt.ipset, ipt.v4, ipt.v6]) {
+      for (const line of text.split("\n").filter((l) => l.startsWith("#"))) expect(line).toBe(`# ${commentText(line.slice(2))}`);
+    }
+    const r = load(ipt);
+    expect(r.status).toBe(0);
+    // iptables -S prints the comment back as the kernel keeps it.
+    expect(r.out).toContain(`--comment "${safe}"`);
   });
 
   loaded("ipBlock 0.0.0.0/0 goes into hash:net as two halves", () => {

@@ -6,8 +6,9 @@ import { compile } from "../../provider/compile";
 import { Renderer, renderAll, renderHost, tableName } from "../../provider/render";
 import { diffStatements } from "./statements";
 import { validateRuleset } from "../../provider/ruleset";
+import { commentText } from "../../provider/ruleset/comment";
 import { randomPolicySet } from "./random-policy";
-import { compileFixture, fixture, nftBlock, nftCheck, oneProgram, tier, toolsAvailable, withoutComments } from "./support";
+import { compileFixture, fixture, HOSTILE, hostilePolicySet, nftBlock, nftCheck, oneProgram, tier, toolsAvailable, withoutComments } from "./support";
 
 const nftHere = toolsAvailable("nft");
 const checked = nftHere ? test : test.skip;
@@ -299,5 +300,35 @@ networkPolicies:
       ingress: [{ from: [{ podSelector: { matchLabels: { role: frontend } } }], ports: [{ protocol: TCP, port: 6379 }] }]
 `, "n.yaml"));
     onlyElementAdded(nftOf(doc(""), "h1"), nftOf(doc("  - { name: fe2, ips: [10.0.2.2], host: h2, namespace: default, labels: { role: frontend } }"), "h1"), "10.0.2.2");
+  });
+});
+
+describe("user text in comments cannot break out of them", () => {
+  test("a hostile endpoint name, set purpose, tier name and origin stay inside their quotes", () => {
+    const text = nftOf(hostilePolicySet()); // passes the guard and nft -c
+    expect(text.match(/^table /gm)).toHaveLength(1);
+    expect(text).not.toContain("netpol:ffff");
+    expect(text).not.toContain("$(");
+    const safe = commentText(HOSTILE);
+    expect(safe).toBe("evil? : accept ? ? table ip x ? chain y ? type filter hook input priority 0; policy drop; ? ? ? ?(reboot) ? netpol?ffff");
+    expect(text).toContain(`\t\t\t10.0.0.1 comment "${safe}" : jump t_`);
+    // Too long with its count: cut to nft's 128 characters.
+    expect(text).toContain(`\t\tcomment "${commentText(`${HOSTILE}, IPv4: 1 address`)}"\n`);
+    const chainNote = /^comment "(.*)"$/.exec(nftBlock(text, /^chain t_/, true)[0])?.[1] ?? "";
+    expect(chainNote).toHaveLength(128);
+    expect(chainNote).toMatch(/^calico evil\? : accept \? \? table ip x .*\.\.\.$/);
+  });
+
+  test("a Calico selector with quotes and braces names its set, made safe", () => {
+    const ps = compile(parseModelText(`
+name: n
+hosts: [{ name: h1 }]
+endpoints:
+  - { name: a, ips: [10.0.1.1], host: h1, profiles: [web], labels: { app: web } }
+profiles:
+  - id: web
+    inbound_rules: [{ action: allow, src_selector: 'has(app) || app == "x'' } }; flush ruleset #"' }]
+`, "n.yaml"));
+    expect(nftOf(ps, "h1")).toContain(`\t\tcomment "calico selector has(app) || app == ?x' ? ?; flush ruleset ??, IPv4: 1 address"`);
   });
 });

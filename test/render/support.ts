@@ -66,3 +66,18 @@ export function oneProgram(make: (sets: { p4: string; p6: string; both: string; 
 /** One tier holding one rule, ending in `end`. */
 export const tier = (match: Match, action: Action = "allow", end: Tier["end"] = "deny"): Tier[] =>
   [{ name: "t", rules: [{ match, action, origin: "r" }], end, endOrigin: "e" }];
+
+/**
+ * User text that tries to end its comment, the table and the shell word. Not a name the model
+ * accepts (endpoint names are identifiers), but the renderers must not rely on that.
+ */
+export const HOSTILE = 'evil" : accept }\n}\ntable ip x { chain y { type filter hook input priority 0; policy drop; } } # $(reboot) \\ netpol:ffff';
+
+/** Endpoint HOSTILE on host `h`, allowed from a set (of `p` on `far`) named HOSTILE, in a tier named HOSTILE. */
+export function hostilePolicySet(backend: "nftables" | "iptables" = "nftables"): PolicySet {
+  const b = new PolicySetBuilder();
+  const peers = b.namedEndpointSet("k", HOSTILE, () => ["p"]);
+  const program = b.program({ tiers: [{ name: HOSTILE, rules: [{ match: { src: [{ set: peers }] }, action: "allow", origin: HOSTILE }], end: "deny", endOrigin: HOSTILE }] });
+  return b.build({ network: "n", endpoints: [{ name: HOSTILE, ips: ["10.0.0.1"], host: "h" }, { name: "p", ips: ["10.0.0.2"], host: "far" }],
+    hosts: [{ name: "h", backend }, { name: "far", backend }] }, [{ name: "calico", ingress: { [HOSTILE]: program }, egress: {}, ungoverned: { ingress: "", egress: "" } }]);
+}
