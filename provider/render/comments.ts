@@ -10,12 +10,20 @@ import { Dispatch, SetPart } from "./host-program";
 const TAIL = { return: "allow", drop: "drop", goto: "next tier" } as const;
 const addresses = (n: number): string => (n === 1 ? "1 address" : `${n} addresses`);
 
-/** `rancher network policy, 1 rule: network.policy[0] from stack web; else drop: network.defaultPolicyAction`. */
+/** A `#` line of the rendered text (not kept by the kernel) may say more than a comment. */
+const NOTE_MAX = 1000;
+
+/** The chain's comment: `rancher network policy, 1 rule, else drop`. */
 export function chainComment(chain: TierChain, ruleLines: number): string {
-  const { tier, rules, end, others } = chain.note;
+  const { tier, others } = chain.note;
   const shared = others > 0 ? ` (shared by ${others + 1} tiers)` : "";
-  const notes = rules.length > 0 ? `: ${rules.join(", ")}` : "";
-  return commentText(`${tier}${shared}, ${plural(ruleLines, "rule")}${notes}; else ${TAIL[chain.tail.kind]}: ${end}`);
+  return commentText(`${tier}${shared}, ${plural(ruleLines, "rule")}, else ${TAIL[chain.tail.kind]}`);
+}
+
+/** The `#` line above a chain: `network.policy[0] from stack web; no match: network.defaultPolicyAction`. */
+export function chainNotes(chain: TierChain): string {
+  const { rules, end } = chain.note;
+  return commentText(`${rules.length > 0 ? rules.join(", ") : "no rules"}; no match: ${end}`, NOTE_MAX);
 }
 
 /** `stack web, IPv4: 2 addresses`. */

@@ -17,7 +17,7 @@ import { PortRange } from "../ir";
 import type { Family } from "../model/net";
 import { Branch, IcmpCond } from "./match-branches";
 import { ChainAction, TierChain } from "./chains";
-import { chainComment, dispatchComment, endpointsComment, setComment } from "./comments";
+import { chainComment, chainNotes, dispatchComment, endpointsComment, setComment } from "./comments";
 import { DispatchEntry, HostProgram, RenderError, SetPart } from "./host-program";
 
 const PROTO_NAME: Record<number, string> = { 6: "tcp", 17: "udp", 33: "dccp", 132: "sctp", 136: "udplite" };
@@ -147,7 +147,7 @@ export class IptablesWriter {
       for (const r of chain.rules) {
         for (const m of this.branchLines(r.branch, f)) rules.push([`-A ${name}`, m, this.actionText(r.action)].filter((s) => s !== "").join(" "));
       }
-      text = [`# ${chainComment(chain, rules.length)}`, ...rules, `-A ${name} ${this.actionText(chain.tail)}`].join("\n");
+      text = [`# ${chainComment(chain, rules.length)}: ${chainNotes(chain)}`, ...rules, `-A ${name} ${this.actionText(chain.tail)}`].join("\n");
       this.chainText.set(key, text);
     }
     return text;

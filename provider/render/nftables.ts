@@ -6,7 +6,8 @@
  * line, so a one-endpoint change is a one- or two-line diff. Set and chain blocks are printed once
  * per PolicySet and reused by every host.
  *
- * Every set, map and chain carries a `comment` saying what it is for (comments.ts), and every
+ * Every set, map and chain carries a `comment` saying what it is for (comments.ts; a tier chain
+ * also a `#` line above it naming each rule's origin and sets, too long for a comment), and every
  * verdict-map element the endpoints it dispatches, so that `nft list table` on the host reads in
  * the model's words. The kernel keeps them; they are part of the hash. Set elements stay bare:
  * a set holds every member of a group fleet-wide, and naming each would double the table.
@@ -16,7 +17,7 @@ import { PortRange } from "../ir";
 import type { Family } from "../model/net";
 import { Branch } from "./match-branches";
 import { ChainAction, TierChain } from "./chains";
-import { chainComment, dispatchComment, endpointsComment, setComment } from "./comments";
+import { chainComment, chainNotes, dispatchComment, endpointsComment, setComment } from "./comments";
 import { Dispatch, DispatchEntry, HostProgram, SetPart } from "./host-program";
 
 const PROTO_NAME: Record<number, string> = { 1: "icmp", 6: "tcp", 17: "udp", 33: "dccp", 58: "ipv6-icmp", 132: "sctp", 136: "udplite" };
@@ -100,6 +101,7 @@ export class NftablesWriter {
     let text = this.chainBlocks.get(chain.id);
     if (text === undefined) {
       text = [
+        `\t# ${chainNotes(chain)}`,
         `\tchain ${chainName(chain.id)} {`,
         `\t\tcomment "${chainComment(chain, chain.rules.length)}"`,
         ...chain.rules.map((r) => {

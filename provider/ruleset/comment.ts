@@ -13,10 +13,13 @@ const UNSAFE = new RegExp(`[^${SAFE}]`, 'g');
 /** What `commentText` returns, and all that the guards accept inside a comment's quotes. */
 export const COMMENT_TEXT = new RegExp(`^(?!.*netpol:)[${SAFE}]{0,${COMMENT_MAX}}$`);
 
-/** `text` made safe to print between double quotes: unsafe characters become `?`, whitespace one space. */
-export function commentText(text: string): string {
+/**
+ * `text` made safe to print between double quotes: unsafe characters become `?`, whitespace one
+ * space, cut to `max` characters (a `#` line of the rendered text may be longer than a comment).
+ */
+export function commentText(text: string, max = COMMENT_MAX): string {
   const safe = text.replace(/\s+/g, ' ').trim().replace(UNSAFE, '?').replace(/netpol:/g, 'netpol?');
-  return safe.length <= COMMENT_MAX ? safe : `${safe.slice(0, COMMENT_MAX - 3)}...`;
+  return safe.length <= max ? safe : `${safe.slice(0, max - 3)}...`;
 }
 
 /** `1 rule`, `2 rules`. */

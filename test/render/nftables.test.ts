@@ -145,11 +145,12 @@ describe("Rancher fixture (compiled from the model)", () => {
       expect.stringMatching(/^10\.42\.0\.21 comment "db-1" : jump t_[0-9a-f]{12},$/),
       '10.42.0.31 comment "lone" : drop',
     ]);
-    // A chain names its tier, counts the rule lines it holds, and names each rule by origin and sets.
-    expect(comments(/^chain t_/).sort()).toEqual([
-      // One line per family: db-1 is IPv4, db-2 IPv6.
-      "rancher network policy, 2 rules: network.policy[0] from stack db; else drop: network.defaultPolicyAction",
-      "rancher network policy, 2 rules: network.policy[0] from stack web; else drop: network.defaultPolicyAction",
+    // A chain names its tier and counts the rule lines it holds (one per family: db-1 is IPv4, db-2
+    // IPv6); the # line above it names each rule by origin and sets, and what decides at the end.
+    const chains = text.split("\n\n").filter((b) => /^\t# [^\n]*\n\tchain t_/.test(b));
+    expect(chains.map((b) => [/^\t# (.*)$/m.exec(b)?.[1], /^\t\tcomment "(.*)"$/m.exec(b)?.[1]]).sort()).toEqual([
+      ["network.policy[0] from stack db; no match: network.defaultPolicyAction", "rancher network policy, 2 rules, else drop"],
+      ["network.policy[0] from stack web; no match: network.defaultPolicyAction", "rancher network policy, 2 rules, else drop"],
     ]);
     expect(comments(/\tchain forward \{/)).toEqual(["entry for forwarded traffic: replies pass, new connections run each layer's dispatch"]);
   });
@@ -196,7 +197,7 @@ test.each(Array.from({ length: 10 }, (_, i) => i + 1))("random policy set %i: ea
     const text = renderHost(ps, h.name).nft ?? "";
     for (const [, id] of text.matchAll(/^\tchain (t_[0-9a-f]{12}) \{$/gm)) {
       const block = nftBlock(text, new RegExp(`^chain ${id} \\{`), true);
-      const counted = /^comment "[^"]*?, (\d+) rules?[:;]/.exec(block[0] ?? "")?.[1];
+      const counted = /^comment "[^"]*?, (\d+) rules?, else /.exec(block[0] ?? "")?.[1];
       expect({ id, counted: Number(counted) }).toEqual({ id, counted: block.length - 2 }); // less the comment and the tail
     }
   }
@@ -317,6 +318,7 @@ describe("user text in comments cannot break out of them", () => {
     const chainNote = /^comment "(.*)"$/.exec(nftBlock(text, /^chain t_/, true)[0])?.[1] ?? "";
     expect(chainNote).toHaveLength(128);
     expect(chainNote).toMatch(/^calico evil\? : accept \? \? table ip x .*\.\.\.$/);
+    expect(text).toContain(`\t# ${commentText(`${HOSTILE} from ${HOSTILE}; no match: ${HOSTILE}`, 1000)}\n\tchain t_`);
   });
 
   test("a Calico selector with quotes and braces names its set, made safe", () => {

@@ -98,8 +98,8 @@ function texts(r: HostRuleset): Record<string, string> {
 }
 
 const HASH_LINE = /^(\tcomment "netpol:[0-9a-f]{64}"|-A NETPOL_[0-9A-F]{8} -m comment --comment "netpol:[0-9a-f]{64}")$/;
-/** A tier chain's comment (nft: its comment line; iptables: the # line above it): its rule count and origins. */
-const chainComment = (l: string) => /^(\t\tcomment|#) "?[a-z]+ [^"]*, \d+ rules?[:;]/.test(l);
+/** A tier chain's comment (its rule count) and # line (its rules' origins); iptables has one # line for both. */
+const chainComment = (l: string) => /^(\t\tcomment "[a-z]+ [^"]*, \d+ rules?, else |\t# .*; no match: |# [a-z]+ .*, \d+ rules?, else )/.test(l);
 
 interface Case {
   name: string;

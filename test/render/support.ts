@@ -30,9 +30,9 @@ export function nftCheck(text: string): string {
   }
 }
 
-/** Comments (the block's own line, an element's) left out: nftables.test.ts tests them apart. */
+/** Comments (# lines, a block's comment line, an element's) left out: nftables.test.ts tests them apart. */
 export const withoutComments = (lines: readonly string[]): string[] =>
-  lines.filter((l) => !/^\s*comment "/.test(l)).map((l) => l.replace(/ comment "[^"]*"/, ""));
+  lines.filter((l) => !/^\s*(comment "|#)/.test(l)).map((l) => l.replace(/ comment "[^"]*"/, ""));
 
 /** Lines of one nft block (`chain t_x {` … `}`), without indentation, and without comments unless asked. */
 export function nftBlock(text: string, header: RegExp, keepComments = false): string[] {
