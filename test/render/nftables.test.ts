@@ -334,3 +334,25 @@ profiles:
     expect(nftOf(ps, "h1")).toContain(`\t\tcomment "calico selector has(app) || app == ?x' ? ?; flush ruleset ??, IPv4: 1 address"`);
   });
 });
+
+test("a Calico tier chain's comment names its policy tier or its profile, never a bare \"policy tier\"", () => {
+  const text = nftOf(compile(parseModelText(`
+name: n
+hosts: [{ name: h1 }]
+endpoints:
+  - { name: web-1, ips: [10.0.1.1], host: h1, profiles: [WEB], labels: { role: web } }
+  - { name: web-2, ips: [10.0.1.2], host: h1, profiles: [WEB], labels: { role: web } }
+profiles:
+  - { id: WEB, inbound_rules: [{ action: allow, protocol: tcp, dst_ports: [80] }] }
+policies:
+  - { name: first, selector: "role == 'web'", inbound_rules: [{ action: deny, protocol: udp }, { action: pass }] }
+`, "n.yaml")), "h1");
+  const chains = text.split("\n\n").filter((b) => /\n\tchain t_/.test(b))
+    .map((b) => [/^\t# (.*)$/m.exec(b)?.[1], /^\t\tcomment "(.*)"$/m.exec(b)?.[1]]);
+  expect(chains).toEqual(expect.arrayContaining([
+    // `pass` goes on to the profile; falling off a policy that applied denies.
+    ["policies[0].inbound_rules[0], policies[0].inbound_rules[1]; no match: no inbound policy rule allows (policies: first)", "calico policies, 2 rules, else drop"],
+    ["profiles[0].inbound_rules[0]; no match: no profile allows inbound (profiles: WEB)", "calico profile WEB, 1 rule, else drop"],
+  ]));
+  expect(text).not.toContain("policy tier");
+});
