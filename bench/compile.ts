@@ -34,7 +34,7 @@ export function measure(nft: string): Size {
       else if (block === "set") size.setElements++;
       else if (block === "map") size.mapElements++;
     } else if (line === "}") block = undefined;
-    else if (block === "chain" && line !== "" && !line.startsWith("#") && !line.startsWith("type ")) size.rules++;
+    else if (block === "chain" && line !== "" && !/^(#|type |comment )/.test(line)) size.rules++;
   }
   return size;
 }

@@ -104,14 +104,14 @@ class CalicoSets {
   /** Endpoints carrying tag `t` through any of their profiles. */
   tag(t: string): string {
     const b = this.ctx.builder;
-    return b.namedEndpointSet(`calico-tag:${t}`, () => this.tagMembers.get(t) ?? []);
+    return b.namedEndpointSet(`calico-tag:${t}`, `calico tag ${t}`, () => this.tagMembers.get(t) ?? []);
   }
 
   /** Endpoints whose labels match a Calico selector. */
   selector(text: string): string {
     const b = this.ctx.builder;
     const ast = this.ast(text);
-    return b.namedEndpointSet(`calico-selector:${text}`, () =>
+    return b.namedEndpointSet(`calico-selector:${text}`, `calico selector ${text}`, () =>
       this.ctx.endpoints.filter((e) => matchesSelector(ast, e.labels ?? {})).map((e) => e.name));
   }
 

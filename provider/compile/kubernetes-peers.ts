@@ -12,7 +12,7 @@ import { Endpoint } from "../model/inventory";
 import { NetworkPolicyPeer } from "../model/kubernetes";
 import { CompileContext } from "./context";
 import { PROTO } from "../ir";
-import { LabelSelector, Labels, matchesLabelSelector } from "../model/selectors";
+import { LabelSelector, labelSelectorText, Labels, matchesLabelSelector } from "../model/selectors";
 
 /** The label every namespace carries in a real cluster (Kubernetes 1.21+). */
 export const NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name";
@@ -101,7 +101,7 @@ export class PeerResolver {
       const { cidr, except } = peer.ipBlock;
       return b.netSet(cidr, except ?? []);
     }
-    return b.namedEndpointSet(`k8s-peer:${this.peerKey(peer, policyNamespace)}`,
+    return b.namedEndpointSet(`k8s-peer:${this.peerKey(peer, policyNamespace)}`, peerPurpose(peer, policyNamespace),
       () => this.peerPods(peer, policyNamespace).map((e) => e.name));
   }
 
@@ -122,7 +122,11 @@ export class PeerResolver {
         if (port !== undefined) push(byPort, port, e.name);
       }
       targets = [...byPort].sort(([a], [b]) => a - b)
-        .map(([port, names]) => ({ port, set: this.ctx.builder.namedEndpointSet(`k8s-named-port:${key}=${port}`, () => names) }));
+        .map(([port, names]) => ({
+          port,
+          set: this.ctx.builder.namedEndpointSet(`k8s-named-port:${key}=${port}`,
+            `${peer ? peerPurpose(peer, policyNamespace) : "all pods"} whose port ${name}/${protocol} is ${port}`, () => names),
+        }));
       this.namedTargets.set(key, targets);
     }
     return targets;
@@ -143,6 +147,14 @@ export class PeerResolver {
     }
     return pods;
   }
+}
+
+/** A pod peer in the model's words: `pods app=db in namespace shop`, `all pods in namespaces team=a`. */
+function peerPurpose(peer: NetworkPolicyPeer, policyNamespace: string): string {
+  const pods = peer.podSelector && labelSelectorText(peer.podSelector) !== "all" ? `pods ${labelSelectorText(peer.podSelector)}` : "all pods";
+  if (!peer.namespaceSelector) return `${pods} in namespace ${policyNamespace}`;
+  const namespaces = labelSelectorText(peer.namespaceSelector);
+  return namespaces === "all" ? `${pods} in all namespaces` : `${pods} in namespaces ${namespaces}`;
 }
 
 function push<K, V>(map: Map<K, V[]>, key: K, value: V): void {

@@ -86,26 +86,27 @@ function push<K>(m: Map<K, string[]>, key: K, name: string): void {
  */
 function rulesFor(rule: RancherRule, ports: readonly PortMatch[], dest: Endpoint, ctx: CompileContext, selectors: Map<string, LabelSelector>, groups: Groups): Match[] | undefined {
   const b = ctx.builder;
-  const members = (key: string, pick: (e: Endpoint) => boolean) => b.namedEndpointSet(key, () => ctx.endpoints.filter(pick).map((e) => e.name));
+  const members = (key: string, purpose: string, pick: (e: Endpoint) => boolean) =>
+    b.namedEndpointSet(key, purpose, () => ctx.endpoints.filter(pick).map((e) => e.name));
   const selector = (text: string) => {
     let sel = selectors.get(text);
     if (!sel) { sel = parseStringSelector(text); selectors.set(text, sel); }
     return sel;
   };
-  const selected = (text: string) => members(`rancher-selector:${text}`, (e) => matchesLabelSelector(selector(text), e.labels ?? {}));
+  const selected = (text: string) => members(`rancher-selector:${text}`, `selector ${text}`, (e) => matchesLabelSelector(selector(text), e.labels ?? {}));
 
   if ("within" in rule) {
     const { stack, service } = dest;
     switch (rule.within) {
       case "stack":
-        return stack === undefined ? undefined : [{ src: [{ set: b.namedEndpointSet(`stack:${stack}`, () => groups.byStack.get(stack) ?? []) }] }];
+        return stack === undefined ? undefined : [{ src: [{ set: b.namedEndpointSet(`stack:${stack}`, `stack ${stack}`, () => groups.byStack.get(stack) ?? []) }] }];
       case "service":
         return stack === undefined || service === undefined ? undefined
-          : [{ src: [{ set: b.namedEndpointSet(`service:${stack}/${service}`, () => groups.byService.get(`${stack}/${service}`) ?? []) }] }];
+          : [{ src: [{ set: b.namedEndpointSet(`service:${stack}/${service}`, `service ${stack}/${service}`, () => groups.byService.get(`${stack}/${service}`) ?? []) }] }];
       case "linked": {
         if (stack === undefined || service === undefined) return undefined;
         const target = `${stack}/${service}`;
-        return [{ src: [{ set: b.namedEndpointSet(`linked:${target}`, () => groups.byLink.get(target) ?? []) }] }];
+        return [{ src: [{ set: b.namedEndpointSet(`linked:${target}`, `links to ${target}`, () => groups.byLink.get(target) ?? []) }] }];
       }
       default: {
         const never: never = rule.within;
@@ -118,7 +119,7 @@ function rulesFor(rule: RancherRule, ports: readonly PortMatch[], dest: Endpoint
       const key = rule.between.groupBy;
       const value = dest.labels?.[key];
       if (value === undefined) return undefined;
-      return [{ src: [{ set: b.namedEndpointSet(`group:${key}=${value}`, () => groups.label(key).get(value) ?? []) }] }];
+      return [{ src: [{ set: b.namedEndpointSet(`group:${key}=${value}`, `label ${key}=${value}`, () => groups.label(key).get(value) ?? []) }] }];
     }
     const text = rule.between.selector;
     if (!matchesLabelSelector(selector(text), dest.labels ?? {})) return undefined;

@@ -25,6 +25,7 @@ export class PolicySetBuilder {
   private readonly setByKey = new Map<string, string>();
   /** A program's JSON text → its id: many endpoints share a program, and its hash is taken once. */
   private readonly programByText = new Map<string, string>();
+  private readonly purposes = new Map<string, string>();
 
   /** The set of these endpoints' addresses, keyed by its members. Order of `names` does not matter. */
   endpointSet(names: Iterable<string>): string {
@@ -34,13 +35,14 @@ export class PolicySetBuilder {
   /**
    * The set named by `key` (e.g. `stack:web`), whose members `members` computes once per build: a
    * key used by many rules is evaluated against the inventory once, and the id stays the same
-   * when the members change.
+   * when the members change. `purpose` says what it is in the model's words (`stack web`).
    */
-  namedEndpointSet(key: string, members: () => Iterable<string>): string {
+  namedEndpointSet(key: string, purpose: string, members: () => Iterable<string>): string {
     let id = this.setByKey.get(key);
     if (id === undefined) {
       id = this.intern(endpointsOf(members()), key);
       this.setByKey.set(key, id);
+      this.purposes.set(id, purpose);
     }
     return id;
   }
@@ -59,6 +61,7 @@ export class PolicySetBuilder {
     });
     const id = this.intern({ kind: "nets", nets: subtract(outer.cidr, inner).map(formatCidr) });
     this.setByKey.set(key, id);
+    if (!this.purposes.has(id)) this.purposes.set(id, except.length > 0 ? `network ${cidr} except ${[...except].sort().join(", ")}` : `network ${cidr}`);
     return id;
   }
 
@@ -81,6 +84,6 @@ export class PolicySetBuilder {
 
   build(base: Omit<PolicySet, "sets" | "programs" | "layers">, layers: Layer[]): PolicySet {
     const sortedEntries = <T>(m: Map<string, T>) => Object.fromEntries([...m].sort(([a], [b]) => (a < b ? -1 : 1)));
-    return { ...base, sets: sortedEntries(this.sets), programs: sortedEntries(this.programs), layers };
+    return { ...base, sets: sortedEntries(this.sets), setPurposes: sortedEntries(this.purposes), programs: sortedEntries(this.programs), layers };
   }
 }

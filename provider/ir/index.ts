@@ -117,6 +117,11 @@ export interface PolicySet {
   endpoints: EndpointInfo[];
   hosts: HostInfo[];
   sets: Record<string, AddressSet>;
+  /**
+   * What a set is for, in the model's words (`stack web`, `label tier=db`), by set id; for the
+   * comments of rendered rulesets. A set without an entry is described by its members.
+   */
+  setPurposes?: Record<string, string>;
   programs: Record<string, Program>;
   layers: Layer[];
 }

@@ -192,6 +192,24 @@ export function matchesLabelSelector(sel: LabelSelector, labels: Labels): boolea
   return true;
 }
 
+/** A LabelSelector in the string form below (`app=db, tier in (a, b)`); `{}` is `all`. */
+export function labelSelectorText(sel: LabelSelector): string {
+  const terms = Object.entries(sel.matchLabels ?? {}).map(([k, v]) => `${k}=${v}`);
+  for (const e of sel.matchExpressions ?? []) {
+    switch (e.operator) {
+      case "In": terms.push(`${e.key} in (${(e.values ?? []).join(", ")})`); break;
+      case "NotIn": terms.push(`${e.key} notin (${(e.values ?? []).join(", ")})`); break;
+      case "Exists": terms.push(e.key); break;
+      case "DoesNotExist": terms.push(`!${e.key}`); break;
+      default: {
+        const never: never = e.operator;
+        return never;
+      }
+    }
+  }
+  return terms.length > 0 ? terms.join(", ") : "all";
+}
+
 /**
  * The string selector form Rancher uses (the Kubernetes set-based syntax):
  * `k = v`, `k == v`, `k != v`, `k in (a, b)`, `k notin (a, b)`, `k`, `!k`, joined by commas (AND).

@@ -17,11 +17,26 @@ export interface ChainRule {
   action: ChainAction;
 }
 
+/**
+ * What a tier chain is for, in the model's words: the writers print it as the chain's comment
+ * (with the rule lines they print counted). It holds user text (stack names, selectors), so the
+ * writers pass it through `commentText`.
+ */
+export interface ChainNote {
+  /** Layer and tier: `rancher network policy`, `calico profile WEB`. */
+  tier: string;
+  /** Per IR rule, its origin and the sets it tests: `network.policy[0] from stack web`. */
+  rules: string[];
+  /** What decides when no rule matches: `network.defaultPolicyAction`. */
+  end: string;
+  /** How many other tiers (with other origins, the same content) share the chain. */
+  others: number;
+}
+
 export interface TierChain {
   /** 12 hex digits of the hash of the chain's purpose (see chain-names.ts). */
   id: string;
-  /** Summary for the comment above the chain (no user text). */
-  about: string;
+  note: ChainNote;
   rules: ChainRule[];
   /** What happens to a packet no rule decided. */
   tail: Exclude<ChainAction, { kind: "log" }>;
@@ -43,6 +58,8 @@ export interface ChainDraft {
   depth: number;
   /** The tiers with this content, by their JSON: the chain is named after one of them. */
   purposes: Map<string, Purpose>;
+  /** Their notes, by JSON: the smallest is the chain's comment. */
+  notes: Map<string, Omit<ChainNote, "others">>;
 }
 
 /** What a tier is for, as far as it does not change when a rule's ports or action do. */

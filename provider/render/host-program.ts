@@ -21,10 +21,10 @@
  *   (per family) those chains test.
  */
 import { shortHash } from "../ir/builder";
-import { AddressSet, Direction, HostInfo, LayerName, PolicySet, Program } from "../ir";
+import { AddressSet, Direction, HostInfo, LayerName, Match, PolicySet, Program, Tier } from "../ir";
 import { Cidr, cidrOf, contains, Family, formatAddress, formatCidr, parseAddress } from "../model/net";
 import { nameChains, purposeOf } from "./chain-names";
-import { ChainAction, ChainDraft, ChainRule, TierChain } from "./chains";
+import { ChainAction, ChainDraft, ChainNote, ChainRule, TierChain } from "./chains";
 import { Branch, branchesOf, SetFacts } from "./match-branches";
 
 /** A PolicySet that cannot be rendered (an IR invariant broken); says what and where. */
@@ -42,6 +42,8 @@ export interface DispatchEntry {
   /** Normalized address text. */
   address: string;
   target: Exclude<DispatchTarget, { kind: "none" }>;
+  /** The local endpoints with this address (sorted; one, unless endpoints share an address). */
+  endpoints: string[];
 }
 
 /** One verdict map: the local endpoints governed in one layer, direction and family. */
@@ -57,6 +59,8 @@ export interface SetPart {
   id: string;
   family: Family;
   kind: AddressSet["kind"];
+  /** What the set is for, in the model's words (`stack web`); user text, for comments only. */
+  purpose: string;
   /** Sorted, unique: addresses, or disjoint CIDRs for nets. */
   elements: string[];
 }
@@ -154,12 +158,19 @@ export class HostPrograms {
       });
       for (const family of [4, 6] as const) byFamily[family] = outermost(cidrs.filter((c) => c.family === family)).map(formatCidr);
     }
+    const purpose = this.setPurpose(irId, set);
     for (const family of [4, 6] as const) {
-      if (byFamily[family].length > 0) this.parts.set(`${id}/${family}`, { id, family, kind: set.kind, elements: byFamily[family] });
+      if (byFamily[family].length > 0) this.parts.set(`${id}/${family}`, { id, family, kind: set.kind, purpose, elements: byFamily[family] });
     }
     f = { id, has: { 4: byFamily[4].length > 0, 6: byFamily[6].length > 0 } };
     this.facts.set(irId, f);
     return f;
+  }
+
+  /** What a set is for: as the compiler named it, or else its members. */
+  private setPurpose(irId: string, set: AddressSet): string {
+    return this.policySet.setPurposes?.[irId]
+      ?? (set.kind === "endpoints" ? `endpoints ${set.members.join(", ")}` : `networks ${set.nets.join(", ")}`);
   }
 
   /** Where a packet governed by `programId` in layer `layer` goes first. */
@@ -215,15 +226,17 @@ export class HostPrograms {
       return id;
     };
     const rename = <A extends ChainAction>(a: A): A => (a.kind === "goto" ? { ...a, chain: named(a.chain) } : a);
-    const ends = { return: "allow (return)", drop: "deny (drop)", goto: "go to the next tier" } as const;
     for (const d of drafts.values()) {
       const id = named(d.sig);
       const rules = d.rules.map((r) => ({ branch: r.branch, action: rename(r.action) }));
       const setParts = rules.flatMap((r) => r.branch.addrs.map((a) => `${a.set}/${r.branch.family ?? 0}`));
+      // Tiers with this content share the chain: its comment is the first of their notes.
+      const [first] = [...d.notes.keys()].sort();
+      const note = d.notes.get(first);
+      if (note === undefined) throw new RenderError(`internal: tier chain ${d.sig} has no note`);
       this.chains.set(id, {
         id,
-        // Only content goes into the comment: the chain is shared by every tier with this content.
-        about: `policy tier, ${rules.length} rule(s) first match; no match: ${ends[d.tail.kind]}`,
+        note: { ...note, others: d.notes.size - 1 },
         rules,
         tail: rename(d.tail),
         next: d.nextSig === undefined ? [] : [named(d.nextSig)],
@@ -260,15 +273,34 @@ export class HostPrograms {
       if (!draft) {
         const goesOn = following !== undefined && [...rules.map((r) => r.action), tail].some((a) => a.kind === "goto");
         draft = following !== undefined && goesOn
-          ? { sig, rules, tail, nextSig: following.sig, depth: following.depth + 1, purposes: new Map() }
-          : { sig, rules, tail, depth: 0, purposes: new Map() };
+          ? { sig, rules, tail, nextSig: following.sig, depth: following.depth + 1, purposes: new Map(), notes: new Map() }
+          : { sig, rules, tail, depth: 0, purposes: new Map(), notes: new Map() };
         drafts.set(sig, draft);
       }
       const purpose = purposeOf(layer, tier);
       draft.purposes.set(JSON.stringify(purpose), purpose);
+      const note = this.noteOf(layer, tier);
+      draft.notes.set(JSON.stringify(note), note);
       following = draft;
     }
     return following?.sig;
+  }
+
+  /** A tier in the model's words: its layer and name, each rule's origin and sets, its end. */
+  private noteOf(layer: LayerName, tier: Tier): Omit<ChainNote, "others"> {
+    const purpose = (id: string) => {
+      const set = this.policySet.sets[id];
+      return set ? this.setPurpose(id, set) : id;
+    };
+    const sides = (m: Match) => [
+      ...(m.src ?? []).map((a) => `${a.negate ? "not " : ""}from ${purpose(a.set)}`),
+      ...(m.dst ?? []).map((a) => `${a.negate ? "not " : ""}to ${purpose(a.set)}`),
+    ];
+    return {
+      tier: tier.name.startsWith(layer) ? tier.name : `${layer} ${tier.name}`,
+      rules: tier.rules.map((r) => [r.origin, ...sides(r.match)].join(" ")),
+      end: tier.endOrigin,
+    };
   }
 
   /** Everything `hostName` needs. Throws RenderError for a host the policy set does not list. */
@@ -296,10 +328,11 @@ export class HostPrograms {
           list.forEach((e, i) => {
             const prev = list[i - 1];
             if (prev && prev.key === e.key) {
-              if (JSON.stringify(prev.target) === JSON.stringify(e.target)) return;
+              const last = entries[entries.length - 1];
+              if (JSON.stringify(prev.target) === JSON.stringify(e.target)) { last.endpoints = [...last.endpoints, e.endpoint].sort(); return; }
               throw new RenderError(`host "${hostName}": endpoints "${prev.endpoint}" and "${e.endpoint}" share address ${e.text} but have different ${layer.name} ${direction} programs`);
             }
-            entries.push({ address: e.text, target: e.target });
+            entries.push({ address: e.text, target: e.target, endpoints: [e.endpoint] });
           });
           dispatch.push({ layer: layer.name, direction, family, entries });
         }

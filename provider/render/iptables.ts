@@ -7,12 +7,17 @@
  * direction, to its program's first tier chain (`-j`: a tier chain RETURNs when it allows, so the
  * next dispatch rule still runs). iptables has no verdict maps, so dispatch is one rule per local
  * address; that is linear per packet, acceptable for the hosts this backend is for.
+ *
+ * Comments (comments.ts): a `#` line above each set, dispatch list and tier chain says what it is
+ * for (those lines stay in the rendered text); each dispatch rule names its endpoints with
+ * `-m comment`, which the kernel keeps.
  */
 import { createHash } from "node:crypto";
 import { PortRange } from "../ir";
 import type { Family } from "../model/net";
 import { Branch, IcmpCond } from "./match-branches";
 import { ChainAction, TierChain } from "./chains";
+import { chainComment, chainNotes, dispatchComment, endpointsComment, setComment } from "./comments";
 import { DispatchEntry, HostProgram, RenderError, SetPart } from "./host-program";
 
 const PROTO_NAME: Record<number, string> = { 6: "tcp", 17: "udp", 33: "dccp", 132: "sctp", 136: "udplite" };
@@ -68,6 +73,7 @@ export class IptablesWriter {
       const type = part.kind === "nets" ? "hash:net" : "hash:ip";
       const maxelem = Math.max(65536, elements.length);
       text = [
+        `# ${setComment(part)}`,
         `create ${name} ${type} family ${part.family === 4 ? "inet" : "inet6"} maxelem ${maxelem} -exist`,
         `flush ${name}`,
         ...elements.map((e) => `add ${name} ${e}`),
@@ -137,12 +143,11 @@ export class IptablesWriter {
     let text = this.chainText.get(key);
     if (text === undefined) {
       const name = this.chainName(chain.id);
-      const lines = [`# ${chain.about}`];
+      const rules: string[] = [];
       for (const r of chain.rules) {
-        for (const m of this.branchLines(r.branch, f)) lines.push([`-A ${name}`, m, this.actionText(r.action)].filter((s) => s !== "").join(" "));
+        for (const m of this.branchLines(r.branch, f)) rules.push([`-A ${name}`, m, this.actionText(r.action)].filter((s) => s !== "").join(" "));
       }
-      lines.push(`-A ${name} ${this.actionText(chain.tail)}`);
-      text = lines.join("\n");
+      text = [`# ${chainComment(chain, rules.length)}: ${chainNotes(chain)}`, ...rules, `-A ${name} ${this.actionText(chain.tail)}`].join("\n");
       this.chainText.set(key, text);
     }
     return text;
@@ -174,8 +179,10 @@ export class IptablesWriter {
     for (const d of program.dispatch) {
       if (d.family !== f) continue;
       const side = d.direction === "egress" ? "-s" : "-d";
-      lines.push(`# ${d.layer} ${d.direction} dispatch`);
-      for (const e of d.entries) lines.push(`-A ${entry} ${side} ${e.address}${host} ${this.targetText(e.target)}`);
+      lines.push(`# ${dispatchComment(d)}`);
+      for (const e of d.entries) {
+        lines.push(`-A ${entry} ${side} ${e.address}${host} -m comment --comment "${endpointsComment(e.endpoints)}" ${this.targetText(e.target)}`);
+      }
     }
     for (const c of program.chains) lines.push(this.chainBlock(c, f));
     lines.push("COMMIT", "");

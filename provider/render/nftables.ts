@@ -5,12 +5,19 @@
  * chains, and the `forward` base chain. Every list is sorted and every element sits on its own
  * line, so a one-endpoint change is a one- or two-line diff. Set and chain blocks are printed once
  * per PolicySet and reused by every host.
+ *
+ * Every set, map and chain carries a `comment` saying what it is for (comments.ts; a tier chain
+ * also a `#` line above it naming each rule's origin and sets, too long for a comment), and every
+ * verdict-map element the endpoints it dispatches, so that `nft list table` on the host reads in
+ * the model's words. The kernel keeps them; they are part of the hash. Set elements stay bare:
+ * a set holds every member of a group fleet-wide, and naming each would double the table.
  */
 import { createHash } from "node:crypto";
 import { PortRange } from "../ir";
 import type { Family } from "../model/net";
 import { Branch } from "./match-branches";
 import { ChainAction, TierChain } from "./chains";
+import { chainComment, chainNotes, dispatchComment, endpointsComment, setComment } from "./comments";
 import { Dispatch, DispatchEntry, HostProgram, SetPart } from "./host-program";
 
 const PROTO_NAME: Record<number, string> = { 1: "icmp", 6: "tcp", 17: "udp", 33: "dccp", 58: "ipv6-icmp", 132: "sctp", 136: "udplite" };
@@ -66,6 +73,8 @@ function elementLines(items: readonly string[]): string[] {
   return ["\t\telements = {", ...items.map((e, i) => `\t\t\t${e}${i < items.length - 1 ? "," : ""}`), "\t\t}"];
 }
 
+
+
 /** Prints set and chain blocks once, then assembles hosts' tables from them. */
 export class NftablesWriter {
   private readonly setBlocks = new Map<string, string>();
@@ -76,10 +85,10 @@ export class NftablesWriter {
     let text = this.setBlocks.get(key);
     if (text === undefined) {
       text = [
-        `\t# ${part.kind === "endpoints" ? "endpoint addresses" : "networks"} (IPv${part.family}), ${part.elements.length} element(s)`,
         `\tset ${key} {`,
         `\t\ttype ${addrType(part.family)}`,
         ...(part.kind === "nets" ? ["\t\tflags interval"] : []),
+        `\t\tcomment "${setComment(part)}"`,
         ...elementLines(part.elements),
         "\t}",
       ].join("\n");
@@ -92,8 +101,9 @@ export class NftablesWriter {
     let text = this.chainBlocks.get(chain.id);
     if (text === undefined) {
       text = [
-        `\t# ${chain.about}`,
+        `\t# ${chainNotes(chain)}`,
         `\tchain ${chainName(chain.id)} {`,
+        `\t\tcomment "${chainComment(chain, chain.rules.length)}"`,
         ...chain.rules.map((r) => {
           const match = branchText(r.branch);
           return `\t\t${match === "" ? "" : `${match} `}${actionText(r.action)}`;
@@ -111,12 +121,12 @@ export class NftablesWriter {
     const blocks: string[] = [];
     for (const part of program.sets) blocks.push(this.setBlock(part));
     for (const d of program.dispatch) {
-      const key = d.direction === "egress" ? "source" : "destination";
       blocks.push([
-        `\t# ${d.layer} ${d.direction} dispatch (IPv${d.family}): local ${key} address -> first tier of its program`,
         `\tmap ${mapName(d)} {`,
         `\t\ttype ${addrType(d.family)} : verdict`,
-        ...elementLines(d.entries.map((e) => `${e.address} : ${targetText(e.target)}`)),
+        `\t\tcomment "${dispatchComment(d)}"`,
+        // The entry names its endpoints: `10.42.0.21 comment "shop/db-1" : jump t_…`.
+        ...elementLines(d.entries.map((e) => `${e.address} comment "${endpointsComment(e.endpoints)}" : ${targetText(e.target)}`)),
         "\t}",
       ].join("\n"));
     }
@@ -127,6 +137,7 @@ export class NftablesWriter {
       "\t# a program returns when it allows, so all of them run, and any drop ends it.",
       "\tchain forward {",
       "\t\ttype filter hook forward priority filter; policy accept;",
+      "\t\tcomment \"entry for forwarded traffic: replies pass, new connections run each layer's dispatch\"",
       // One lookup for every packet, in the order `nft list` prints the map.
       "\t\tct state vmap { invalid : drop, established : accept, related : accept }",
       ...program.dispatch.map((d) => `\t\t${ip(d.family)} ${d.direction === "egress" ? "saddr" : "daddr"} vmap @${mapName(d)}`),

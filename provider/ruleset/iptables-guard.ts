@@ -3,8 +3,10 @@
  * `*filter … COMMIT` block that only declares and appends to the project's own chains, with the
  * options the renderer writes; and `ipset restore` input that only creates, flushes and fills the
  * project's own sets. Anything else (another table, a built-in chain, a jump to another tool's
- * chain, a policy change, a line after COMMIT, a `destroy` or `swap`) is refused.
+ * chain, a policy change, a line after COMMIT, a `destroy` or `swap`) is refused. A rule's
+ * comment is the hash, or user text as `commentText` writes it, in double quotes (comment.ts).
  */
+import { COMMENT_TEXT } from './comment';
 
 /** The names that decide ownership, shared with index.ts (which holds the rules for them). */
 export interface Ownership {
@@ -62,7 +64,11 @@ function ruleProblem(w: string[], hash: string, own: Ownership): string | undefi
     }
     if (option === '--comment') {
       const value = w[i + 1] ?? '';
-      if (value !== `netpol:${hash}` && value !== `"netpol:${hash}"`) return `the only comment allowed is the hash netpol:${hash}`;
+      const quoted = /^"([^"]*)"$/.exec(value);
+      const isHash = value === `netpol:${hash}` || value === `"netpol:${hash}"`;
+      if (!isHash && !(quoted && COMMENT_TEXT.test(quoted[1]))) {
+        return `a comment is the hash netpol:${hash} or double-quoted text of the characters the renderer writes in comments`;
+      }
       i += 1;
       continue;
     }

@@ -1,12 +1,16 @@
 /**
  * The allow-list the nftables text passes before it is sent to a host: exactly one
  * `table inet <ours> { … }` block, holding only the statement shapes the renderer writes (the
- * hash comment, sets, verdict maps, chains of plain rules), and nothing after its closing brace.
+ * hash comment, sets, verdict maps, chains of plain rules, the comments of sets, maps, chains and
+ * elements), and nothing after its closing brace. A comment holds user text: only what
+ * `commentText` produces is accepted between its quotes (comment.ts).
  *
  * Why line by line: the renderer puts every statement on its own line, so a line that is not one
  * of the known shapes is a renderer bug or an injection. A denylist would miss the next trick
  * (`}; flush ruleset`, a second table, an `include`); this accepts only what it recognises.
  */
+
+import { COMMENT_TEXT } from './comment';
 
 /** Set, map and chain names the renderer writes (nft allows more; we accept only these). */
 const NAME = /^[a-z][a-z0-9_]{0,62}$/;
@@ -22,6 +26,10 @@ const RULE_CHARS = /^[A-Za-z0-9_.:/@!=,{}&|()<> "-]+$/;
 const FORBIDDEN_WORDS = new Set(['table', 'ruleset', 'flush', 'delete', 'add', 'insert', 'replace', 'create', 'destroy', 'reset', 'list', 'include', 'define', 'rename', 'monitor', 'export', 'import']);
 /** The only quoted text in a rule: `log prefix "netpol <layer> "`. */
 const LOG_PREFIX = /log prefix "[A-Za-z0-9 _.:-]{0,60}"/g;
+
+/** `comment "…"`: a set's, map's or chain's own line, or after an element's key. */
+const COMMENT = /^comment "([^"]*)"$/;
+const ELEMENT_COMMENT = / comment "([^"]*)"(?= :|,?$)/;
 
 type Where = 'start' | 'table' | 'set' | 'map' | 'elements' | 'chain' | 'end';
 
@@ -47,6 +55,11 @@ export function validateNftText(table: string, hash: string, text: string): void
       continue;
     }
     if (line === '' || (line.startsWith('#') && where !== 'elements')) continue;
+    const comment = COMMENT.exec(line);
+    if (comment && (where === 'set' || where === 'map' || where === 'chain')) {
+      if (!COMMENT_TEXT.test(comment[1])) fail(n, 'is a comment with characters the renderer never writes in one');
+      continue;
+    }
     switch (where) {
       case 'table': {
         const block = /^(set|map|chain) (\S+) \{$/.exec(line);
@@ -64,10 +77,16 @@ export function validateNftText(table: string, hash: string, text: string): void
           where = 'elements';
         } else if (!(where === 'set' ? SET_TYPE.test(line) || line === 'flags interval' : MAP_TYPE.test(line))) fail(n, `is not a line of a ${where} declaration`);
         break;
-      case 'elements':
-        if (line === '}') where = elementsOf;
-        else if (!ELEMENT.test(line)) fail(n, 'is not a set or map element');
+      case 'elements': {
+        if (line === '}') {
+          where = elementsOf;
+          break;
+        }
+        const note = ELEMENT_COMMENT.exec(line);
+        if (note && !COMMENT_TEXT.test(note[1])) fail(n, 'is an element whose comment has characters the renderer never writes in one');
+        if (!ELEMENT.test(note ? line.replace(note[0], '') : line)) fail(n, 'is not a set or map element');
         break;
+      }
       case 'chain':
         if (line === '}') where = 'table';
         else if (!BASE_CHAIN.test(line)) {

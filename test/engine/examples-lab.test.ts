@@ -54,8 +54,8 @@ const CASES: Case[] = [
     // stack_two/service_two (cupertino, on h2) gains a group: its address now jumps to a tier chain.
     previewLines: (lab) => [
       /~ policy\[0\]\.between\.groupBy: "com\.rancher\.department" => "com\.rancher\.location"/,
-      ruleLine("h2", "+", `${escape(lab.endpoint("stack_two/service_two").ipv4)} : jump t_`),
-      ruleLine("h2", "-", `${escape(lab.endpoint("stack_two/service_two").ipv4)} : drop`),
+      ruleLine("h2", "+", `${escape(lab.endpoint("stack_two/service_two").ipv4)} comment "stack_two/service_two" : jump t_`),
+      ruleLine("h2", "-", `${escape(lab.endpoint("stack_two/service_two").ipv4)} comment "stack_two/service_two" : drop`),
     ],
   },
   {

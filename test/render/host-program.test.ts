@@ -116,7 +116,7 @@ describe("host selection", () => {
     const empty = b.program({ tiers: [] });
     const set = b.build({ network: "n", endpoints: [{ name: "x", ips: ["10.0.0.1"], host: "h" }], hosts: [{ name: "h", backend: "nftables" }] },
       [{ name: "calico", ingress: { x: empty }, egress: {}, ungoverned: { ingress: "", egress: "" } }]);
-    expect(new HostPrograms(set).host("h").dispatch).toEqual([{ layer: "calico", direction: "ingress", family: 4, entries: [{ address: "10.0.0.1", target: { kind: "drop" } }] }]);
+    expect(new HostPrograms(set).host("h").dispatch).toEqual([{ layer: "calico", direction: "ingress", family: 4, entries: [{ address: "10.0.0.1", target: { kind: "drop" }, endpoints: ["x"] }] }]);
   });
 
   test("a reference to an undefined set or program is a RenderError", () => {

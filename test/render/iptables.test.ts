@@ -3,7 +3,8 @@ import { PolicySet } from "../../provider/ir";
 import { RenderError, renderAll, renderHost } from "../../provider/render";
 import { HostRuleset, validateRuleset } from "../../provider/ruleset";
 import { randomPolicySet } from "./random-policy";
-import { compileFixture, oneProgram, tier, toolsAvailable } from "./support";
+import { commentText } from "../../provider/ruleset/comment";
+import { compileFixture, HOSTILE, hostilePolicySet, oneProgram, tier, toolsAvailable } from "./support";
 
 const toolsHere = toolsAvailable("ip", "iptables-restore", "ip6tables-restore", "ipset");
 const loaded = toolsHere ? test : test.skip;
@@ -20,7 +21,7 @@ function iptOf(ps: PolicySet, host = "h"): Ipt {
 /** The `-A` lines of the chain x's IPv4 dispatch jumps to, with the chain name shortened to `T`. */
 function firstChain(ipt: Ipt, family: 4 | 6 = 4): string[] {
   const text = family === 4 ? ipt.v4 : ipt.v6;
-  const jump = new RegExp(`-d ${family === 4 ? "10\\.0\\.0\\.1/32" : "fd00::1/128"} -j (\\S+)`).exec(text);
+  const jump = new RegExp(`-d ${family === 4 ? "10\\.0\\.0\\.1/32" : "fd00::1/128"} -m comment --comment "x" -j (\\S+)`).exec(text);
   if (!jump) throw new Error(`no dispatch for x in\n${text}`);
   return text.split("\n").filter((l) => l.startsWith(`-A ${jump[1]} `))
     .map((l) => l.slice(`-A ${jump[1]} `.length).replace(/netpol_[0-9a-f]{8}_[0-9a-f]{12}_/g, "SET_"));
@@ -110,7 +111,7 @@ describe("Rancher fixture, iptables host", () => {
   const r = renderHost(ps, "node2");
   const ipt = r.iptables;
 
-  test("entry chain: hash comment, conntrack, then one dispatch rule per local address", () => {
+  test("entry chain: hash comment, conntrack, then one dispatch rule per local address, naming its endpoint", () => {
     if (!ipt) throw new Error("no iptables output");
     const entry = ipt.entryChain;
     expect(entry).toBe(r.table.toUpperCase());
@@ -119,12 +120,26 @@ describe("Rancher fixture, iptables host", () => {
       `-A ${entry} -m comment --comment "netpol:${r.hash}"`,
       `-A ${entry} -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT`,
       `-A ${entry} -m conntrack --ctstate INVALID -j DROP`,
-      expect.stringMatching(new RegExp(`^-A ${entry} -d 10\\.42\\.0\\.12/32 -j ${entry}_[0-9A-F]{12}$`)),
+      expect.stringMatching(new RegExp(`^-A ${entry} -d 10\\.42\\.0\\.12/32 -m comment --comment "web-2" -j ${entry}_[0-9A-F]{12}$`)),
     ]);
-    expect(ipt.v6).toMatch(new RegExp(`-A ${entry} -d fd42::12/128 -j ${entry}_[0-9A-F]{12}\\n`));
-    expect(ipt.v6).toMatch(new RegExp(`-A ${entry} -d fd42::22/128 -j ${entry}_[0-9A-F]{12}\\n`));
+    expect(ipt.v6).toMatch(new RegExp(`-A ${entry} -d fd42::12/128 -m comment --comment "web-2" -j ${entry}_[0-9A-F]{12}\\n`));
+    expect(ipt.v6).toMatch(new RegExp(`-A ${entry} -d fd42::22/128 -m comment --comment "db-2" -j ${entry}_[0-9A-F]{12}\\n`));
     expect(ipt.v4.startsWith(`*filter\n:${entry} - [0:0]\n`)).toBe(true);
     expect(ipt.v4.endsWith("COMMIT\n")).toBe(true);
+  });
+
+  test("a # line says what each set, dispatch list and chain is for, counting what the family holds", () => {
+    if (!ipt) throw new Error("no iptables output");
+    const notes = (text: string) => text.split("\n").filter((l) => l.startsWith("# ") && !/^# (Entry|program of)/.test(l));
+    expect(notes(ipt.ipset)).toEqual([
+      "# stack db, IPv4: 1 address", "# stack db, IPv6: 1 address", "# stack web, IPv4: 2 addresses", "# stack web, IPv6: 1 address",
+    ]);
+    const chains = [
+      "# rancher network policy, 1 rule, else drop: network.policy[0] from stack db; no match: network.defaultPolicyAction",
+      "# rancher network policy, 1 rule, else drop: network.policy[0] from stack web; no match: network.defaultPolicyAction",
+    ];
+    expect(notes(ipt.v4)).toEqual(["# rancher ingress dispatch, IPv4: local destination -> first tier of its program, 1 address", ...chains]);
+    expect(notes(ipt.v6)).toEqual(["# rancher ingress dispatch, IPv6: local destination -> first tier of its program, 2 addresses", ...chains]);
   });
 
   test("names fit iptables (28) and ipset (31), and carry the table prefix", () => {
@@ -145,12 +160,43 @@ describe("Rancher fixture, iptables host", () => {
   });
 });
 
+test.each(Array.from({ length: 10 }, (_, i) => i + 1))("random policy set %i: each chain's # line counts the rule lines it holds in that family", (seed) => {
+  const ps = randomPolicySet(seed);
+  const all: PolicySet = { ...ps, hosts: ps.hosts.map((h) => ({ ...h, backend: "iptables" as const })) };
+  for (const h of all.hosts) {
+    let ipt: Ipt;
+    try { ipt = iptOf(all, h.name); } catch (e) { if (e instanceof RenderError) continue; throw e; }
+    for (const text of [ipt.v4, ipt.v6]) {
+      const lines = text.split("\n");
+      lines.forEach((line, i) => {
+        const counted = /^# .*?, (\d+) rules?, else /.exec(line)?.[1];
+        if (counted === undefined) return;
+        const chain = /^-A (\S+) /.exec(lines[i + 1] ?? "")?.[1];
+        expect({ chain, counted: Number(counted) }).toEqual({ chain, counted: lines.filter((l) => l.startsWith(`-A ${chain} `)).length - 1 });
+      });
+    }
+  }
+});
+
 describe("kernel tools accept the texts (throwaway network namespace)", () => {
   loaded("Rancher fixture: ipset restore, iptables-restore and ip6tables-restore, twice", () => {
     const ipt = iptOf(compileFixture("rancher-stacks.yaml"), "node2");
     const r = load(ipt);
     expect(r.out).toContain("netpol:");
     expect(r.status).toBe(0);
+  });
+
+  loaded("a hostile endpoint name, set purpose and tier name stay inside their comments", () => {
+    const ipt = iptOf(hostilePolicySet("iptables")); // passes the guard
+    const safe = commentText(HOSTILE);
+    expect(ipt.v4).toContain(`-d 10.0.0.1/32 -m comment --comment "${safe}" -j `);
+    for (const text of [ipt.ipset, ipt.v4, ipt.v6]) {
+      for (const line of text.split("\n").filter((l) => l.startsWith("#"))) expect(line).toBe(`# ${commentText(line.slice(2), 1000)}`);
+    }
+    const r = load(ipt);
+    expect(r.status).toBe(0);
+    // iptables -S prints the comment back as the kernel keeps it.
+    expect(r.out).toContain(`--comment "${safe}"`);
   });
 
   loaded("ipBlock 0.0.0.0/0 goes into hash:net as two halves", () => {

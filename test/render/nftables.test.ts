@@ -6,8 +6,9 @@ import { compile } from "../../provider/compile";
 import { Renderer, renderAll, renderHost, tableName } from "../../provider/render";
 import { diffStatements } from "./statements";
 import { validateRuleset } from "../../provider/ruleset";
+import { commentText } from "../../provider/ruleset/comment";
 import { randomPolicySet } from "./random-policy";
-import { compileFixture, fixture, nftBlock, nftCheck, oneProgram, tier, toolsAvailable } from "./support";
+import { compileFixture, fixture, HOSTILE, hostilePolicySet, nftBlock, nftCheck, oneProgram, tier, toolsAvailable, withoutComments } from "./support";
 
 const nftHere = toolsAvailable("nft");
 const checked = nftHere ? test : test.skip;
@@ -23,7 +24,7 @@ function nftOf(ps: PolicySet, host = "h"): string {
 
 /** The rule lines of the chain `x`'s IPv4 ingress dispatch jumps to. */
 function firstChain(text: string): string[] {
-  const jump = /10\.0\.0\.1 : jump (t_[0-9a-f]{12})/.exec(text);
+  const jump = /10\.0\.0\.1 comment "x" : jump (t_[0-9a-f]{12})/.exec(text);
   if (!jump) throw new Error(`no dispatch for x in\n${text}`);
   return nftBlock(text, new RegExp(`^chain ${jump[1]} \\{`));
 }
@@ -127,8 +128,31 @@ describe("Rancher fixture (compiled from the model)", () => {
     expect(text).toContain("\t\t\tfd42::12\n");
   });
 
-  test("no user text reaches the ruleset", () => {
-    for (const word of ["web", "db-", "lone", "shop", "stack"]) expect(text).not.toContain(word);
+  test("user text reaches the ruleset only in comments: names are hashes", () => {
+    const bare = withoutComments(text.split("\n")).join("\n");
+    for (const word of ["web", "db-", "lone", "shop", "stack"]) expect(bare).not.toContain(word);
+  });
+
+  test("every set, map and chain says what it is for, and every dispatch entry whose endpoint it is", () => {
+    const comments = (header: RegExp) => text.split("\n\n").filter((b) => header.test(b.trim()))
+      .map((b) => /^\t\tcomment "(.*)"$/m.exec(b)?.[1]);
+    expect(comments(/^set /)).toEqual([
+      "stack db, IPv4: 1 address", "stack db, IPv6: 1 address", "stack web, IPv4: 2 addresses", "stack web, IPv6: 1 address",
+    ]);
+    expect(comments(/^map /)).toEqual(["rancher ingress dispatch, IPv4: local destination -> first tier of its program, 3 addresses"]);
+    expect(nftBlock(text, /^map rancher_ingress_v4 \{/, true).slice(3, -1)).toEqual([
+      expect.stringMatching(/^10\.42\.0\.11 comment "web-1" : jump t_[0-9a-f]{12},$/),
+      expect.stringMatching(/^10\.42\.0\.21 comment "db-1" : jump t_[0-9a-f]{12},$/),
+      '10.42.0.31 comment "lone" : drop',
+    ]);
+    // A chain names its tier and counts the rule lines it holds (one per family: db-1 is IPv4, db-2
+    // IPv6); the # line above it names each rule by origin and sets, and what decides at the end.
+    const chains = text.split("\n\n").filter((b) => /^\t# [^\n]*\n\tchain t_/.test(b));
+    expect(chains.map((b) => [/^\t# (.*)$/m.exec(b)?.[1], /^\t\tcomment "(.*)"$/m.exec(b)?.[1]]).sort()).toEqual([
+      ["network.policy[0] from stack db; no match: network.defaultPolicyAction", "rancher network policy, 2 rules, else drop"],
+      ["network.policy[0] from stack web; no match: network.defaultPolicyAction", "rancher network policy, 2 rules, else drop"],
+    ]);
+    expect(comments(/\tchain forward \{/)).toEqual(["entry for forwarded traffic: replies pass, new connections run each layer's dispatch"]);
   });
 });
 
@@ -165,6 +189,18 @@ describe("determinism and hashing", () => {
     expect(added.filter((l) => l.includes("10.42.0.21"))).toEqual([]);
     expect(added.length).toBeLessThanOrEqual(10);
   });
+});
+
+test.each(Array.from({ length: 10 }, (_, i) => i + 1))("random policy set %i: each chain's comment counts the rule lines it holds", (seed) => {
+  const ps = randomPolicySet(seed);
+  for (const h of ps.hosts.filter((x) => x.backend === "nftables")) {
+    const text = renderHost(ps, h.name).nft ?? "";
+    for (const [, id] of text.matchAll(/^\tchain (t_[0-9a-f]{12}) \{$/gm)) {
+      const block = nftBlock(text, new RegExp(`^chain ${id} \\{`), true);
+      const counted = /^comment "[^"]*?, (\d+) rules?, else /.exec(block[0] ?? "")?.[1];
+      expect({ id, counted: Number(counted) }).toEqual({ id, counted: block.length - 2 }); // less the comment and the tail
+    }
+  }
 });
 
 describe("size", () => {
@@ -266,4 +302,57 @@ networkPolicies:
 `, "n.yaml"));
     onlyElementAdded(nftOf(doc(""), "h1"), nftOf(doc("  - { name: fe2, ips: [10.0.2.2], host: h2, namespace: default, labels: { role: frontend } }"), "h1"), "10.0.2.2");
   });
+});
+
+describe("user text in comments cannot break out of them", () => {
+  test("a hostile endpoint name, set purpose, tier name and origin stay inside their quotes", () => {
+    const text = nftOf(hostilePolicySet()); // passes the guard and nft -c
+    expect(text.match(/^table /gm)).toHaveLength(1);
+    expect(text).not.toContain("netpol:ffff");
+    expect(text).not.toContain("$(");
+    const safe = commentText(HOSTILE);
+    expect(safe).toBe("evil? : accept ? ? table ip x ? chain y ? type filter hook input priority 0; policy drop; ? ? ? ?(reboot) ? netpol?ffff");
+    expect(text).toContain(`\t\t\t10.0.0.1 comment "${safe}" : jump t_`);
+    // Too long with its count: cut to nft's 128 characters.
+    expect(text).toContain(`\t\tcomment "${commentText(`${HOSTILE}, IPv4: 1 address`)}"\n`);
+    const chainNote = /^comment "(.*)"$/.exec(nftBlock(text, /^chain t_/, true)[0])?.[1] ?? "";
+    expect(chainNote).toHaveLength(128);
+    expect(chainNote).toMatch(/^calico evil\? : accept \? \? table ip x .*\.\.\.$/);
+    expect(text).toContain(`\t# ${commentText(`${HOSTILE} from ${HOSTILE}; no match: ${HOSTILE}`, 1000)}\n\tchain t_`);
+  });
+
+  test("a Calico selector with quotes and braces names its set, made safe", () => {
+    const ps = compile(parseModelText(`
+name: n
+hosts: [{ name: h1 }]
+endpoints:
+  - { name: a, ips: [10.0.1.1], host: h1, profiles: [web], labels: { app: web } }
+profiles:
+  - id: web
+    inbound_rules: [{ action: allow, src_selector: 'has(app) || app == "x'' } }; flush ruleset #"' }]
+`, "n.yaml"));
+    expect(nftOf(ps, "h1")).toContain(`\t\tcomment "calico selector has(app) || app == ?x' ? ?; flush ruleset ??, IPv4: 1 address"`);
+  });
+});
+
+test("a Calico tier chain's comment names its policy tier or its profile, never a bare \"policy tier\"", () => {
+  const text = nftOf(compile(parseModelText(`
+name: n
+hosts: [{ name: h1 }]
+endpoints:
+  - { name: web-1, ips: [10.0.1.1], host: h1, profiles: [WEB], labels: { role: web } }
+  - { name: web-2, ips: [10.0.1.2], host: h1, profiles: [WEB], labels: { role: web } }
+profiles:
+  - { id: WEB, inbound_rules: [{ action: allow, protocol: tcp, dst_ports: [80] }] }
+policies:
+  - { name: first, selector: "role == 'web'", inbound_rules: [{ action: deny, protocol: udp }, { action: pass }] }
+`, "n.yaml")), "h1");
+  const chains = text.split("\n\n").filter((b) => /\n\tchain t_/.test(b))
+    .map((b) => [/^\t# (.*)$/m.exec(b)?.[1], /^\t\tcomment "(.*)"$/m.exec(b)?.[1]]);
+  expect(chains).toEqual(expect.arrayContaining([
+    // `pass` goes on to the profile; falling off a policy that applied denies.
+    ["policies[0].inbound_rules[0], policies[0].inbound_rules[1]; no match: no inbound policy rule allows (policies: first)", "calico policies, 2 rules, else drop"],
+    ["profiles[0].inbound_rules[0]; no match: no profile allows inbound (profiles: WEB)", "calico profile WEB, 1 rule, else drop"],
+  ]));
+  expect(text).not.toContain("policy tier");
 });

@@ -10,7 +10,8 @@ export function statements(text: string): string[] {
   let block = "table";
   let elements: string[] | undefined;
   const flushElements = (chunk: string) => {
-    for (const e of chunk.split(",").map((s) => s.trim()).filter((s) => s !== "")) out.push(`${block}: element ${e}`);
+    // An element's comment (the endpoints it belongs to) may hold commas: it goes first.
+    for (const e of chunk.replace(/ comment "[^"]*"/g, "").split(",").map((s) => s.trim()).filter((s) => s !== "")) out.push(`${block}: element ${e}`);
   };
   for (const raw of text.split("\n")) {
     const line = raw.trim();

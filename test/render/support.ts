@@ -30,13 +30,18 @@ export function nftCheck(text: string): string {
   }
 }
 
-/** Lines of one nft block (`chain t_x {` … `}`), without indentation. */
-export function nftBlock(text: string, header: RegExp): string[] {
+/** Comments (# lines, a block's comment line, an element's) left out: nftables.test.ts tests them apart. */
+export const withoutComments = (lines: readonly string[]): string[] =>
+  lines.filter((l) => !/^\s*(comment "|#)/.test(l)).map((l) => l.replace(/ comment "[^"]*"/, ""));
+
+/** Lines of one nft block (`chain t_x {` … `}`), without indentation, and without comments unless asked. */
+export function nftBlock(text: string, header: RegExp, keepComments = false): string[] {
   const lines = text.split("\n");
   const start = lines.findIndex((l) => header.test(l.trim()));
   if (start < 0) return [];
   const end = lines.findIndex((l, i) => i > start && l === "\t}");
-  return lines.slice(start + 1, end).map((l) => l.trim());
+  const block = lines.slice(start + 1, end).map((l) => l.trim());
+  return keepComments ? block : withoutComments(block);
 }
 
 export const PEERS = [
@@ -61,3 +66,18 @@ export function oneProgram(make: (sets: { p4: string; p6: string; both: string; 
 /** One tier holding one rule, ending in `end`. */
 export const tier = (match: Match, action: Action = "allow", end: Tier["end"] = "deny"): Tier[] =>
   [{ name: "t", rules: [{ match, action, origin: "r" }], end, endOrigin: "e" }];
+
+/**
+ * User text that tries to end its comment, the table and the shell word. Not a name the model
+ * accepts (endpoint names are identifiers), but the renderers must not rely on that.
+ */
+export const HOSTILE = 'evil" : accept }\n}\ntable ip x { chain y { type filter hook input priority 0; policy drop; } } # $(reboot) \\ netpol:ffff';
+
+/** Endpoint HOSTILE on host `h`, allowed from a set (of `p` on `far`) named HOSTILE, in a tier named HOSTILE. */
+export function hostilePolicySet(backend: "nftables" | "iptables" = "nftables"): PolicySet {
+  const b = new PolicySetBuilder();
+  const peers = b.namedEndpointSet("k", HOSTILE, () => ["p"]);
+  const program = b.program({ tiers: [{ name: HOSTILE, rules: [{ match: { src: [{ set: peers }] }, action: "allow", origin: HOSTILE }], end: "deny", endOrigin: HOSTILE }] });
+  return b.build({ network: "n", endpoints: [{ name: HOSTILE, ips: ["10.0.0.1"], host: "h" }, { name: "p", ips: ["10.0.0.2"], host: "far" }],
+    hosts: [{ name: "h", backend }, { name: "far", backend }] }, [{ name: "calico", ingress: { [HOSTILE]: program }, egress: {}, ungoverned: { ingress: "", egress: "" } }]);
+}

@@ -137,7 +137,7 @@ describe("create, read, update, delete through the SSH target", () => {
     expect(clean.inputs).toBeUndefined();
 
     const tables = hostTables(h1);
-    writeTables(h1, { ...tables, [table]: { ...tables[table], text: tables[table].text.replace("drop", "accept") }, other_table: { hash: "x", text: "kept" } });
+    writeTables(h1, { ...tables, [table]: { ...tables[table], text: tables[table].text.replace("\t\tdrop\n", "\t\taccept\n") }, other_table: { hash: "x", text: "kept" } });
     const drifted = await readNetwork(created.id, created.outs);
     const after = drifted.props.applied as Record<string, AppliedHost>;
     expect(after.h1.drift).toMatch(/^the rules were edited on the host \(first difference at line \d+: "[^"]*accept[^"]*"\)$/);

@@ -35,7 +35,11 @@ const hostile: [string, IptablesRuleset, RegExp][] = [
   ["a module this project never uses", texts([`-A ${E} -m string --string x -j DROP`]), /module "string"/],
   ["a shell-looking value", texts([`-A ${E} -s $(reboot) -j DROP`]), /holds characters/],
   ["an unclosed quote", texts([`-A ${E} -j LOG --log-prefix "netpol`]), /is not a declaration or an -A rule/],
-  ["a foreign comment", texts([`-A ${E} -m comment --comment "hello" -j DROP`]), /the only comment allowed is the hash/],
+  ["a comment that is not quoted", texts([`-A ${E} -m comment --comment hello -j DROP`]), /a comment is the hash .* or double-quoted text/],
+  ["a comment that spoofs the hash", texts([`-A ${E} -m comment --comment "netpol:ffff" -j DROP`]), /a comment is the hash/],
+  ["a comment holding a shell word", texts([`-A ${E} -m comment --comment "$(reboot)" -j DROP`]), /a comment is the hash/],
+  ["a comment that ends early and jumps elsewhere", texts([`-A ${E} -m comment --comment "a" -j DOCKER-USER "b"`]), /target "DOCKER-USER"/],
+  ["a comment with a backslash escape", texts([`-A ${E} -m comment --comment "a\\" -j ACCEPT" -j DROP`]), /is not a declaration or an -A rule|a comment is the hash/],
   ["two targets", texts([`-A ${E} -j DROP -j ACCEPT`]), /more than one target/],
   ["no hash comment", { ...texts(), v6: ["*filter", `:${E} - [0:0]`, "COMMIT", ""].join("\n") }, /must carry the rule/],
   ["an ipset destroy", texts([], { ipset: "destroy othertool_allow\n" }), /does not name an own set/],
@@ -54,7 +58,7 @@ test.each(hostile)("refused: %s", (_what, ruleset, says) => {
 test("accepted: a hand-written text of the renderer's shapes", () => {
   const rules = [
     `-A ${E} -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT`,
-    `-A ${E} -s 10.0.0.1/32 -j ${E}_T1`,
+    `-A ${E} -s 10.0.0.1/32 -m comment --comment "shop/db-1" -j ${E}_T1`,
     `-A ${E}_T1 -p tcp -m set ! --match-set ${T}_s1_4 src -m multiport ! --dports 22,80:90 -j RETURN`,
     `-A ${E}_T1 -p icmp -m icmp ! --icmp-type 8/0 -j LOG --log-prefix "netpol calico "`,
     `-A ${E}_T1 -g ${E}_T1`,

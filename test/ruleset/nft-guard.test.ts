@@ -11,7 +11,9 @@ const T = "netpol_0a1b2c3d";
 const H = "ab12cd34ef56ab12";
 const head = `table inet ${T} {\n\tcomment "netpol:${H}"\n`;
 const chain = (rules: string) => `\tchain forward {\n\t\ttype filter hook forward priority filter; policy accept;\n${rules}\n\t}\n`;
-const good = `${head}\tset s_1_v4 {\n\t\ttype ipv4_addr\n\t\tflags interval\n\t\telements = {\n\t\t\t10.0.0.0/8,\n\t\t\t10.1.0.1\n\t\t}\n\t}\n${chain("\t\tip saddr @s_1_v4 tcp dport { 80, 443 } drop")}}\n`;
+const good = `${head}\tset s_1_v4 {\n\t\ttype ipv4_addr\n\t\tflags interval\n\t\tcomment "stack web, IPv4: 2 networks"\n\t\telements = {\n\t\t\t10.0.0.0/8,\n\t\t\t10.1.0.1\n\t\t}\n\t}\n`
+  + `\tmap m_v4 {\n\t\ttype ipv4_addr : verdict\n\t\tcomment "rancher ingress dispatch"\n\t\telements = {\n\t\t\t10.0.0.1 comment "shop/db-1, shop/db-2" : drop\n\t\t}\n\t}\n`
+  + `${chain('\t\tcomment "calico profile WEB, 1 rule: profiles[0].inbound_rules[0] from calico selector role == \'db\'; else drop: e"\n\t\tip saddr @s_1_v4 tcp dport { 80, 443 } drop')}}\n`;
 
 const hostile: [string, string, RegExp][] = [
   ["a ruleset flush after the block's closing brace", `${head}${chain("\t\tdrop")}}; flush ruleset\n`, /line \d+: "\}; flush ruleset" is not a comment, set, map or chain/],
@@ -32,6 +34,13 @@ const hostile: [string, string, RegExp][] = [
   ["a quoted string other than the log prefix", `${head}${chain('\t\tmeta mark set 1 comment "x"; flush ruleset')}}\n`, /holds characters/],
   ["a rule word that writes elsewhere", `${head}${chain("\t\tadd @s_1_v4 { ip saddr }")}}\n`, /uses "add"/],
   ["a set element that is a statement", `${head}\tset s_1_v4 {\n\t\ttype ipv4_addr\n\t\telements = {\n\t\t\t10.0.0.1 }; flush ruleset; set x {\n\t\t}\n\t}\n}\n`, /is not a set or map element/],
+  ["a set comment followed by a statement", `${head}\tset s_1_v4 {\n\t\ttype ipv4_addr\n\t\tcomment "x"; flush ruleset\n\t}\n}\n`, /is not a line of a set declaration/],
+  ["a chain comment that closes the table inside its quotes", `${head}${chain('\t\tcomment "x } } table ip y {"')}}\n`, /a comment with characters the renderer never writes/],
+  ["a comment that spoofs the hash", `${head}${chain(`\t\tcomment "netpol:${H}"`)}}\n`, /a comment with characters the renderer never writes/],
+  ["a comment on the table other than the hash", `${head}\tcomment "hello"\n}\n`, /is not a comment, set, map or chain/],
+  ["an element comment that closes the elements", `${head}\tmap m_v4 {\n\t\ttype ipv4_addr : verdict\n\t\telements = {\n\t\t\t10.0.0.1 comment "a" }; flush ruleset; map x {\n\t\t}\n\t}\n}\n`, /is not a set or map element/],
+  ["an element comment followed by a second element with another verdict", `${head}\tmap m_v4 {\n\t\ttype ipv4_addr : verdict\n\t\telements = {\n\t\t\t10.0.0.1 comment "a" : accept, 10.0.0.2 comment "b" : jump x\n\t\t}\n\t}\n}\n`, /is not a set or map element/],
+  ["an element comment with a brace", `${head}\tmap m_v4 {\n\t\ttype ipv4_addr : verdict\n\t\telements = {\n\t\t\t10.0.0.1 comment "a}" : drop\n\t\t}\n\t}\n}\n`, /element whose comment has characters/],
   ["an unknown line in a set", `${head}\tset s_1_v4 {\n\t\ttype ipv4_addr\n\t\tpolicy memory\n\t}\n}\n`, /is not a line of a set declaration/],
 ];
 

@@ -1,0 +1,45 @@
+/**
+ * The comments both writers print with sets, verdict maps (or dispatch rules) and tier chains:
+ * what each is for in the model's words, and counts of what the writer printed. Everything goes
+ * through `commentText` (user text: stack names, selectors, endpoint names).
+ */
+import { commentText, plural } from "../ruleset/comment";
+import { TierChain } from "./chains";
+import { Dispatch, SetPart } from "./host-program";
+
+const TAIL = { return: "allow", drop: "drop", goto: "next tier" } as const;
+const addresses = (n: number): string => (n === 1 ? "1 address" : `${n} addresses`);
+
+/** A `#` line of the rendered text (not kept by the kernel) may say more than a comment. */
+const NOTE_MAX = 1000;
+
+/** The chain's comment: `rancher network policy, 1 rule, else drop`. */
+export function chainComment(chain: TierChain, ruleLines: number): string {
+  const { tier, others } = chain.note;
+  const shared = others > 0 ? ` (shared by ${others + 1} tiers)` : "";
+  return commentText(`${tier}${shared}, ${plural(ruleLines, "rule")}, else ${TAIL[chain.tail.kind]}`);
+}
+
+/** The `#` line above a chain: `network.policy[0] from stack web; no match: network.defaultPolicyAction`. */
+export function chainNotes(chain: TierChain): string {
+  const { rules, end } = chain.note;
+  return commentText(`${rules.length > 0 ? rules.join(", ") : "no rules"}; no match: ${end}`, NOTE_MAX);
+}
+
+/** `stack web, IPv4: 2 addresses`. */
+export function setComment(part: SetPart): string {
+  const n = part.elements.length;
+  const what = part.kind === "endpoints" ? addresses(n) : plural(n, "network");
+  return commentText(`${part.purpose}, IPv${part.family}: ${what}`);
+}
+
+/** `rancher ingress dispatch, IPv4: local destination -> first tier of its program, 3 addresses`. */
+export function dispatchComment(d: Dispatch): string {
+  const side = d.direction === "egress" ? "source" : "destination";
+  return commentText(`${d.layer} ${d.direction} dispatch, IPv${d.family}: local ${side} -> first tier of its program, ${addresses(d.entries.length)}`);
+}
+
+/** The endpoints an address belongs to: `shop/db-1`. */
+export function endpointsComment(names: readonly string[]): string {
+  return commentText(names.join(", "));
+}
