@@ -62,6 +62,14 @@ export function observeSsh(observer: SshObserver): () => void {
 }
 
 /** An open, authenticated SSH connection to one host. */
+/** What a command has printed so far, and its exit code once it exited. */
+interface Output {
+  step: string;
+  stdout: string;
+  stderr: string;
+  code: number | undefined;
+}
+
 export class SshSession {
   private closed = false;
 
@@ -146,62 +154,9 @@ export class SshSession {
    * Resolves with the exit code and output whatever the exit code; rejects on transport errors and timeouts.
    */
   run(command: string, stdin?: string, options: RunOptions = {}): Promise<CommandResult> {
-    const step = options.step ?? 'command';
-    const timeoutMs = options.timeoutMs ?? this.target.commandTimeoutMs ?? 60_000;
-    return new Promise((resolve, reject) => {
-      if (this.closed) {
-        reject(new HostError({ host: this.name, step, cause: 'the SSH connection is closed' }));
-        return;
-      }
-      observers.forEach((o) => o.commandStarted?.(this.name, step, command));
-      let channel: ClientChannel | undefined;
-      let settled = false;
-      const finish = (err: HostError | undefined, result?: CommandResult): void => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        if (err) reject(err);
-        else if (result) resolve(result);
-      };
-      const timer = setTimeout(() => {
-        channel?.close();
-        finish(
-          new HostError({
-            host: this.name,
-            step,
-            cause: `the command did not finish within ${timeoutMs} ms`,
-            hint: 'Check the host (load, a hung nft/iptables lock) or raise commandTimeoutMs',
-          }),
-        );
-      }, timeoutMs);
-      this.client.exec(this.commandLine(command, timeoutMs), (err, ch) => {
-        if (err) {
-          finish(new HostError({ host: this.name, step, cause: `cannot start the command: ${err.message}` }));
-          return;
-        }
-        channel = ch;
-        let stdout = '';
-        let stderr = '';
-        let code: number | undefined;
-        let printed = 0;
-        const limit = options.maxOutputBytes ?? MAX_OUTPUT_BYTES;
-        /** False (and the step failed) once the command has printed more than the limit. */
-        const within = (d: Buffer): boolean => {
-          printed += d.length;
-          if (printed <= limit) return true;
-          ch.close();
-          finish(new HostError({ host: this.name, step, cause: `the command printed more than ${mebibytes(limit)}`, hint: 'Is this the host the model names? A table and its sets list in far less' }));
-          return false;
-        };
-        ch.on('data', (d: Buffer) => { if (within(d)) stdout += d.toString(); });
-        ch.stderr.on('data', (d: Buffer) => { if (within(d)) stderr += d.toString(); });
-        ch.on('exit', (c: number | null, signal?: string) => {
-          code = typeof c === 'number' ? c : -1;
-          if (signal) stderr += `\n(killed by signal ${signal})`;
-        });
-        ch.on('close', () => finish(this.sudoRefusal(step, code, stderr), { code: code ?? -1, stdout, stderr }));
-        ch.end(stdin ?? '');
-      });
+    return this.exec<CommandResult>(command, options, { bounded: true, late: 'did not finish' }, (ch, output, finish) => {
+      ch.on('close', () => finish(this.sudoRefusal(output.step, output.code, output.stderr), { code: output.code ?? -1, stdout: output.stdout, stderr: output.stderr }));
+      ch.end(stdin ?? '');
     });
   }
 
@@ -214,6 +169,34 @@ export class SshSession {
    * time bound (it is meant to outlive any one command); the dropped connection ends it.
    */
   hold(command: string, readyLine: string, options: RunOptions = {}): Promise<HoldResult> {
+    return this.exec<HoldResult>(command, options, { bounded: false, late: 'was not ready' }, (ch, output, finish) => {
+      const closed = new Promise<void>((done) => ch.on('close', () => done()));
+      ch.on('data', () => {
+        const lines = output.stdout.split('\n');
+        const at = lines.indexOf(readyLine);
+        if (at >= 0 && at < lines.length - 1) {
+          const release = async (): Promise<void> => {
+            ch.end();
+            await Promise.race([closed, new Promise((r) => setTimeout(r, 5000))]);
+          };
+          finish(undefined, { ready: true, output: lines.slice(0, at).join('\n'), release });
+        }
+      });
+      void closed.then(() => finish(this.sudoRefusal(output.step, output.code, output.stderr), { ready: false, result: { code: output.code ?? -1, stdout: output.stdout, stderr: output.stderr } }));
+    });
+  }
+
+  /**
+   * What run() and hold() share: the closed check, the observers, one settlement, the client's
+   * timeout, the output cap, and stdout / stderr / exit code collected into `output` before
+   * `attach`'s handlers see them. `bounded`: the host ends the command itself after the timeout.
+   */
+  private exec<R>(
+    command: string,
+    options: RunOptions,
+    kind: { bounded: boolean; late: string },
+    attach: (ch: ClientChannel, output: Output, finish: (err: HostError | undefined, result?: R) => void) => void,
+  ): Promise<R> {
     const step = options.step ?? 'command';
     const timeoutMs = options.timeoutMs ?? this.target.commandTimeoutMs ?? 60_000;
     return new Promise((resolve, reject) => {
@@ -224,7 +207,7 @@ export class SshSession {
       observers.forEach((o) => o.commandStarted?.(this.name, step, command));
       let channel: ClientChannel | undefined;
       let settled = false;
-      const finish = (err: HostError | undefined, result?: HoldResult): void => {
+      const finish = (err: HostError | undefined, result?: R): void => {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
@@ -233,36 +216,32 @@ export class SshSession {
       };
       const timer = setTimeout(() => {
         channel?.close();
-        finish(new HostError({ host: this.name, step, cause: `the command was not ready within ${timeoutMs} ms`, hint: 'Check the host (load, a hung nft/iptables lock) or raise commandTimeoutMs' }));
+        finish(new HostError({ host: this.name, step, cause: `the command ${kind.late} within ${timeoutMs} ms`, hint: 'Check the host (load, a hung nft/iptables lock) or raise commandTimeoutMs' }));
       }, timeoutMs);
-      this.client.exec(this.commandLine(command), (err, ch) => {
+      this.client.exec(this.commandLine(command, kind.bounded ? timeoutMs : undefined), (err, ch) => {
         if (err) {
           finish(new HostError({ host: this.name, step, cause: `cannot start the command: ${err.message}` }));
           return;
         }
         channel = ch;
-        let stdout = '';
-        let stderr = '';
-        let code: number | undefined;
-        const closed = new Promise<void>((done) => ch.on('close', () => done()));
-        ch.on('data', (d: Buffer) => {
-          stdout += d.toString();
-          const lines = stdout.split('\n');
-          const at = lines.indexOf(readyLine);
-          if (at >= 0 && at < lines.length - 1) {
-            const release = async (): Promise<void> => {
-              ch.end();
-              await Promise.race([closed, new Promise((r) => setTimeout(r, 5000))]);
-            };
-            finish(undefined, { ready: true, output: lines.slice(0, at).join('\n'), release });
-          }
-        });
-        ch.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+        const output: Output = { step, stdout: '', stderr: '', code: undefined };
+        let printed = 0;
+        const limit = options.maxOutputBytes ?? MAX_OUTPUT_BYTES;
+        /** False (and the step failed) once the command has printed more than the limit. */
+        const within = (d: Buffer): boolean => {
+          printed += d.length;
+          if (printed <= limit) return true;
+          ch.close();
+          finish(new HostError({ host: this.name, step, cause: `the command printed more than ${mebibytes(limit)}`, hint: 'Is this the host the model names? A table and its sets list in far less' }));
+          return false;
+        };
+        ch.on('data', (d: Buffer) => { if (within(d)) output.stdout += d.toString(); });
+        ch.stderr.on('data', (d: Buffer) => { if (within(d)) output.stderr += d.toString(); });
         ch.on('exit', (c: number | null, signal?: string) => {
-          code = typeof c === 'number' ? c : -1;
-          if (signal) stderr += `\n(killed by signal ${signal})`;
+          output.code = typeof c === 'number' ? c : -1;
+          if (signal) output.stderr += `\n(killed by signal ${signal})`;
         });
-        void closed.then(() => finish(this.sudoRefusal(step, code, stderr), { ready: false, result: { code: code ?? -1, stdout, stderr } }));
+        attach(ch, output, finish);
       });
     });
   }
