@@ -6,12 +6,15 @@ import { compile } from "../../compile";
 import type { Model } from "../../model/model";
 import { Renderer } from "../../render";
 import type { HostRuleset } from "../../ruleset";
+import { MasqueradeScope, masqueradeScope } from "./masquerade";
 
 export interface DesiredHost {
   name: string;
   ruleset: HostRuleset;
   /** rulesText(ruleset) */
   text: string;
+  /** What the host's source-NAT rules are judged against on every read (masquerade.ts); none: not judged. */
+  masquerade?: MasqueradeScope;
 }
 
 /** The text a user reviews for one host: the nft table, or the ipset and iptables inputs. */
@@ -30,6 +33,6 @@ export function desiredHosts(model: Model, only?: readonly string[]): DesiredHos
   const renderer = new Renderer(compile(model));
   return names.map((name) => {
     const ruleset = renderer.renderHost(name);
-    return { name, ruleset, text: rulesText(ruleset) };
+    return { name, ruleset, text: rulesText(ruleset), masquerade: masqueradeScope(model, name) };
   });
 }

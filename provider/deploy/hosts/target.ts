@@ -13,6 +13,8 @@ import { ApplyOptions, forces, ObjectOutcome, ObjectStatus, PlannedChange, Settl
 import { HostDriver, HostRecord, sshDriver } from "./driver";
 import { DesiredHost } from "./rules";
 import { hostSync, listingDrift } from "./sync";
+import { masqueradeWarnings } from "./masquerade";
+import type { NatRule } from "../../targets/ssh/nat-check";
 
 /** How to reach one host of the model. */
 export interface HostConnection {
@@ -56,6 +58,12 @@ export class HostsTarget implements Target {
     return { kind: this.kind, title: this.title, items };
   }
 
+  /** What a read of the host says beside the rules: its bridge warnings, then its masquerade warning. */
+  private warnings(h: DesiredHost, read: { warnings?: string[]; nat?: NatRule[] }): { warnings?: string[] } {
+    const all = [...(read.warnings ?? []), ...masqueradeWarnings(h.name, read.nat, h.masquerade)];
+    return all.length > 0 ? { warnings: all } : {};
+  }
+
   private async readWithRecord(h: DesiredHost) {
     const live = await this.driver.read(this.ssh(h), h.name, h.ruleset.backend, h.ruleset.table);
     const record: HostRecord | undefined = live.present ? await this.driver.readRecord(this.ssh(h), h.name, h.ruleset.table) : undefined;
@@ -65,7 +73,7 @@ export class HostsTarget implements Target {
   plan(): Promise<TargetReport<PlannedChange>> {
     return this.each(async (h) => {
       const { live, record } = await this.readWithRecord(h);
-      const warnings = live.warnings;
+      const { warnings } = this.warnings(h, live);
       const drift = record && live.present ? listingDrift(record.live, live.text ?? "") : undefined;
       if (live.present && live.hash === h.ruleset.hash) {
         return { name: h.name, change: "none" as const, diff: [], ...(drift ? { drift, note: "apply --force repairs it" } : {}), ...(warnings ? { warnings } : {}) };
@@ -89,7 +97,7 @@ export class HostsTarget implements Target {
       return {
         name: h.name, outcome: result.changed ? "applied" : "up to date", changed: result.changed,
         backend: h.ruleset.backend, table: h.ruleset.table, hash: result.hash, liveText: result.liveText,
-        ...(result.warnings ? { warnings: result.warnings } : {}),
+        ...this.warnings(h, result),
       };
     }, options.concurrency);
   }
@@ -98,7 +106,7 @@ export class HostsTarget implements Target {
     return this.each(async (h) => {
       const { live, record } = await this.readWithRecord(h);
       const sync = hostSync(h.ruleset.hash, live, record);
-      return { name: h.name, state: sync.state, ...(live.hash ? { hash: live.hash } : {}), ...(sync.reason ? { detail: sync.reason } : {}), ...(sync.drift ? { drift: sync.drift } : {}), ...(live.warnings ? { warnings: live.warnings } : {}) };
+      return { name: h.name, state: sync.state, ...(live.hash ? { hash: live.hash } : {}), ...(sync.reason ? { detail: sync.reason } : {}), ...(sync.drift ? { drift: sync.drift } : {}), ...this.warnings(h, live) };
     });
   }
 

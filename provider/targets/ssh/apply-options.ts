@@ -1,5 +1,7 @@
 /** Options and results shared by the nftables and iptables appliers. */
 
+import type { NatRule } from './nat-check';
+
 /**
  * The steps (SshObserver `step`) whose command only reads a host's state. A no-op apply is the
  * table's lock (table-lock.ts, LOCK_TABLE_STEP) and one of them per host; everything else changes
@@ -46,6 +48,8 @@ export interface ApplyResult {
    * (bridged traffic bypasses the forward hook). Absent when there is nothing to say.
    */
   warnings?: string[];
+  /** The host's MASQUERADE / SNAT rules in POSTROUTING (nat-check.ts), read with the rules. Absent when there are none. */
+  nat?: NatRule[];
 }
 
 export interface HostReadResult {
@@ -56,6 +60,8 @@ export interface HostReadResult {
   text?: string;
   /** As ApplyResult.warnings, read in the same command. */
   warnings?: string[];
+  /** As ApplyResult.nat. */
+  nat?: NatRule[];
 }
 
 export interface DeleteResult {

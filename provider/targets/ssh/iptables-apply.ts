@@ -16,7 +16,7 @@
  */
 import * as crypto from 'crypto';
 import { HostApplyOptions, ApplyResult, DeleteResult, HostReadResult, READ_IPSETS_STEP, READ_IPTABLES_STEP } from './apply-options';
-import { BRIDGE_REPORT_SCRIPT, splitBridgeReport, warningsField } from './bridge-check';
+import { READ_REPORT_SCRIPT, ReadReport, splitReadReport } from './read-report';
 import { HostError } from './host-error';
 import { confirmOverNewConnection } from './confirm';
 import { DEFAULT_ROLLBACK_SEC, DEFAULT_STATE_DIR, TablePlace, armRollback, forgetRollbackScript, hereDoc, rollbackNow } from './rollback';
@@ -43,8 +43,8 @@ export interface IptablesState {
   sets: string[];
   /** Temporary sets an interrupted earlier apply left (never referenced by a rule). */
   leftovers: string[];
-  /** The host's bridge warnings, read in the same command (see bridge-check.ts). */
-  warnings?: string[];
+  /** The host's bridge warnings and NAT rules, read in the same command (see read-report.ts). */
+  report: ReadReport;
 }
 
 function assertTable(table: string): void {
@@ -66,7 +66,7 @@ function isStagingName(table: string, set: string): boolean {
 
 function readScript(): string {
   return [
-    BRIDGE_REPORT_SCRIPT,
+    READ_REPORT_SCRIPT,
     'echo @@v4; iptables-save -t filter 2>/dev/null',
     'echo @@v6; ip6tables-save -t filter 2>/dev/null',
     'echo @@sets; ipset list -n 2>/dev/null | while read -r s; do echo "$s"; done',
@@ -84,14 +84,14 @@ function chainOfLine(line: string): string | undefined {
 async function readState(session: SshSession, table: string): Promise<IptablesState> {
   assertTable(table);
   const result = await session.run(readScript(), undefined, { step: READ_IPTABLES_STEP });
-  const { report, rest } = splitBridgeReport(result.stdout, session.name, READ_IPTABLES_STEP);
+  const { report, rest } = splitReadReport(result.stdout, session.name, READ_IPTABLES_STEP);
   const sections: Record<string, string[]> = { v4: [], v6: [], sets: [] };
   let current = '';
   for (const line of rest.split('\n')) {
     if (line.startsWith('@@')) current = line.slice(2);
     else if (current in sections && line) sections[current].push(line);
   }
-  const state: IptablesState = { chains: { v4: [], v6: [] }, hooks: { v4: [], v6: [] }, sets: [], leftovers: [], ...warningsField(session.name, report) };
+  const state: IptablesState = { chains: { v4: [], v6: [] }, hooks: { v4: [], v6: [] }, sets: [], leftovers: [], report };
   for (const family of ['v4', 'v6'] as const) {
     for (const line of sections[family]) {
       const chain = chainOfLine(line);
@@ -145,15 +145,11 @@ function isPresent(state: IptablesState): boolean {
   return state.chains.v4.length + state.chains.v6.length + state.hooks.v4.length + state.hooks.v6.length + state.sets.length > 0;
 }
 
-function warningsOf(state: IptablesState): Pick<HostReadResult, 'warnings'> {
-  return state.warnings ? { warnings: state.warnings } : {};
-}
-
 function toRead(state: IptablesState): HostReadResult {
-  if (!isPresent(state)) return { present: false, ...warningsOf(state) };
+  if (!isPresent(state)) return { present: false, ...state.report };
   const v4 = hashOfChains(state.chains.v4);
   const v6 = hashOfChains(state.chains.v6);
-  return { present: true, hash: v4 === v6 ? v4 : undefined, text: stateText(state), ...warningsOf(state) };
+  return { present: true, hash: v4 === v6 ? v4 : undefined, text: stateText(state), ...state.report };
 }
 
 /** Shell lines that remove every own hook, chain and set (delete, and the first half of a rollback). */
@@ -357,9 +353,10 @@ function appliedProblem(state: IptablesState, payload: IptablesRuleset, hash: st
   return undefined;
 }
 
-function warningsWithLock(state: IptablesState, lock: TableLock): Pick<HostReadResult, 'warnings'> {
-  const warnings = [...lock.stale, ...(state.warnings ?? [])];
-  return warnings.length > 0 ? { warnings } : {};
+/** The read's warnings and the lock's (stale timer records), and the read's NAT rules, when there are any. */
+function warningsWithLock(state: IptablesState, lock: TableLock): Pick<HostReadResult, 'warnings' | 'nat'> {
+  const warnings = [...lock.stale, ...(state.report.warnings ?? [])];
+  return { ...(warnings.length > 0 ? { warnings } : {}), ...(state.report.nat ? { nat: state.report.nat } : {}) };
 }
 
 /** Applies one host's iptables + ipset ruleset. Throws HostError naming the host and the failed step. */

@@ -3,7 +3,7 @@
  * guarded by the host-side rollback timer, confirmed over a new SSH connection.
  */
 import { HostApplyOptions, ApplyResult, DeleteResult, HostReadResult, READ_TABLE_STEP } from './apply-options';
-import { BRIDGE_REPORT_SCRIPT, splitBridgeReport, warningsField } from './bridge-check';
+import { READ_REPORT_SCRIPT, splitReadReport } from './read-report';
 import { HostError } from './host-error';
 import { confirmOverNewConnection } from './confirm';
 import { DEFAULT_ROLLBACK_SEC, DEFAULT_STATE_DIR, TablePlace, armRollback, disarmRollback, forgetRollbackScript, hereDoc } from './rollback';
@@ -37,20 +37,19 @@ export function nftTransaction(table: string, tableText?: string): string {
 async function listTable(session: SshSession, table: string): Promise<HostReadResult> {
   assertIdentifier(table, 'table');
   const step = READ_TABLE_STEP;
-  const result = await session.run(`${BRIDGE_REPORT_SCRIPT}\nnft list table inet ${table}`, undefined, { step });
-  const { report, rest } = splitBridgeReport(result.stdout, session.name, step);
-  const warnings = warningsField(session.name, report);
+  const result = await session.run(`${READ_REPORT_SCRIPT}\nnft list table inet ${table}`, undefined, { step });
+  const { report, rest } = splitReadReport(result.stdout, session.name, step);
   if (result.code !== 0) {
-    if (/No such file or directory/.test(result.stderr)) return { present: false, ...warnings };
+    if (/No such file or directory/.test(result.stderr)) return { present: false, ...report };
     throw new HostError({ host: session.name, step, cause: `nft: ${result.stderr.trim() || `exit ${result.code}`}`, hint: 'Is nftables installed, and does the user have CAP_NET_ADMIN (root or sudo)?' });
   }
-  return { present: true, hash: hashOfNftListing(rest), text: normalizeNftListing(rest), ...warnings };
+  return { present: true, hash: hashOfNftListing(rest), text: normalizeNftListing(rest), ...report };
 }
 
-/** The read's warnings and the lock's (stale timer records), when there are any. */
-function warningsOf(read: HostReadResult, lock: TableLock): Pick<ApplyResult, 'warnings'> {
+/** The read's warnings and the lock's (stale timer records), and the read's NAT rules, when there are any. */
+function warningsOf(read: HostReadResult, lock: TableLock): Pick<ApplyResult, 'warnings' | 'nat'> {
   const warnings = [...lock.stale, ...(read.warnings ?? [])];
-  return warnings.length > 0 ? { warnings } : {};
+  return { ...(warnings.length > 0 ? { warnings } : {}), ...(read.nat ? { nat: read.nat } : {}) };
 }
 
 function placeOf(table: string, options: Pick<HostApplyOptions, 'stateDir'>): TablePlace {
