@@ -13,12 +13,15 @@ import { stringify } from "yaml";
 import { ModelInput } from "../../provider/model/model";
 import type { AppliedHost } from "../../provider/resources/network-operations";
 import { checkNetworkLive, createNetwork, deleteNetwork } from "../../provider/resources/network-operations";
+import { LAB_IMAGE } from "../lab/docker";
 import { DockerTopology, Lab, requireDockerLabPrerequisites } from "../lab/lab";
 import { runCli } from "../support/cli";
 
 const DOCKER_RULE = '"-A POSTROUTING -s 172.17.0.0/16 ! -o docker0 -j MASQUERADE" (iptables -t nat)';
 const WARNING = `warning: d1: traffic from endpoint(s) web to other hosts is masqueraded by ${DOCKER_RULE}: the other hosts see d1's address instead`;
 const listen = { tcp: [80] };
+/** The subnet of a user network that is not masqueraded. */
+const UNMASQUERADED = "172.30.5.0/24";
 
 let dir: string;
 beforeAll(async () => {
@@ -63,6 +66,9 @@ describe("Docker's default topology: masqueraded", () => {
   let lab: Lab;
   beforeAll(async () => {
     lab = await createLab("default");
+    // The README's other way out: a user network Docker does not masquerade.
+    await lab.docker("d1", ["network", "create", "--subnet", UNMASQUERADED, "-o", "com.docker.network.bridge.enable_ip_masquerade=false", "plain"]);
+    await lab.docker("d1", ["run", "-d", "--name", "solo", "--network", "plain", LAB_IMAGE, "/bin/sleep", "2147483647"]);
   }, 180_000);
   afterAll(async () => {
     await lab?.destroy();
@@ -71,6 +77,18 @@ describe("Docker's default topology: masqueraded", () => {
   test("without a policy, web reaches ext (masqueraded by d1)", async () => {
     expect(await lab.probe("web", "ext", "tcp/80")).toBe(true);
   });
+
+  test("a container on a user network made with enable_ip_masquerade=false: Docker masquerades nothing of its subnet, and the warning leaves it out", async () => {
+    const nat = (await lab.exec("d1", ["iptables-save", "-t", "nat"])).stdout;
+    expect(nat).toContain("-A POSTROUTING -s 172.17.0.0/16 ! -o docker0 -j MASQUERADE");
+    expect(nat).not.toContain(`-s ${UNMASQUERADED} `);
+    const file = writeModel(lab, "masq-user-network", "nftables");
+    const discovered = await runCli(["discover", file]);
+    expect(discovered.out).toContain("name: solo");
+    const plan = await runCli(["plan", file]);
+    expect(plan.out).toContain(WARNING);
+    expect(plan.out).not.toMatch(/endpoint\(s\)[^:]*solo/);
+  }, 60_000);
 
   describe.each(["nftables", "iptables"] as const)("%s", (backend) => {
     let file: string;
@@ -85,7 +103,7 @@ describe("Docker's default topology: masqueraded", () => {
       for (const command of ["plan", "apply", "status"]) {
         const r = await runCli([command, file]);
         expect({ command, code: r.code }).toEqual({ command, code: 0 });
-        const warnings = r.out.split("\n").filter((l) => l.includes("warning:"));
+        const warnings = r.out.split("\n").filter((l) => l.includes("warning:") && l.includes("masqueraded"));
         expect({ command, warnings: warnings.length }).toEqual({ command, warnings: 1 });
         expect(warnings[0]).toContain(WARNING);
         expect(warnings[0]).toContain('"ip-masq": false');
@@ -119,7 +137,7 @@ describe("Docker's default topology: masqueraded", () => {
     const created = await createNetwork(checked.inputs);
     try {
       const applied = created.outs.applied as Record<string, AppliedHost>;
-      expect(applied.d1.warnings).toEqual([expect.stringContaining(WARNING.replace(/^warning: /, ""))]);
+      expect(applied.d1.warnings?.filter((w) => w.includes("masqueraded"))).toEqual([expect.stringContaining(WARNING.replace(/^warning: /, ""))]);
       expect(applied.h2.warnings).toBeUndefined();
       expect(JSON.stringify(created.outs.applied)).not.toContain(lab.clientKey.privateKey.split("\n")[1]);
     } finally {
