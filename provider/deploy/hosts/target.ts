@@ -13,8 +13,9 @@ import { ApplyOptions, forces, ObjectOutcome, ObjectStatus, PlannedChange, Settl
 import { HostDriver, HostRecord, sshDriver } from "./driver";
 import { DesiredHost } from "./rules";
 import { hostSync, listingDrift } from "./sync";
+import { dockerForwardWarnings } from "./docker-forward";
 import { masqueradeWarnings } from "./masquerade";
-import type { NatRule } from "../../targets/ssh/nat-check";
+import type { ReadReport } from "../../targets/ssh/read-report";
 
 /** How to reach one host of the model. */
 export interface HostConnection {
@@ -58,9 +59,9 @@ export class HostsTarget implements Target {
     return { kind: this.kind, title: this.title, items };
   }
 
-  /** What a read of the host says beside the rules: its bridge warnings, then its masquerade warning. */
-  private warnings(h: DesiredHost, read: { warnings?: string[]; nat?: NatRule[] }): { warnings?: string[] } {
-    const all = [...(read.warnings ?? []), ...masqueradeWarnings(h.name, read.nat, h.masquerade)];
+  /** What a read of the host says beside the rules: its bridge warnings, then masquerade and Docker's FORWARD drop. */
+  private warnings(h: DesiredHost, read: ReadReport): { warnings?: string[] } {
+    const all = [...(read.warnings ?? []), ...masqueradeWarnings(h.name, read.nat, h.masquerade), ...dockerForwardWarnings(h.name, read.forward, h.masquerade)];
     return all.length > 0 ? { warnings: all } : {};
   }
 

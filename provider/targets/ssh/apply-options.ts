@@ -1,5 +1,6 @@
 /** Options and results shared by the nftables and iptables appliers. */
 
+import type { ForwardReport } from './forward-check';
 import type { NatRule } from './nat-check';
 
 /**
@@ -50,6 +51,8 @@ export interface ApplyResult {
   warnings?: string[];
   /** The host's MASQUERADE / SNAT rules in POSTROUTING (nat-check.ts), read with the rules. Absent when there are none. */
   nat?: NatRule[];
+  /** The host's IPv4 FORWARD policy and DOCKER-USER accepts (forward-check.ts), read with the rules. */
+  forward?: ForwardReport;
 }
 
 export interface HostReadResult {
@@ -62,6 +65,8 @@ export interface HostReadResult {
   warnings?: string[];
   /** As ApplyResult.nat. */
   nat?: NatRule[];
+  /** As ApplyResult.forward. */
+  forward?: ForwardReport;
 }
 
 export interface DeleteResult {

@@ -16,7 +16,7 @@
  */
 import * as crypto from 'crypto';
 import { HostApplyOptions, ApplyResult, DeleteResult, HostReadResult, READ_IPSETS_STEP, READ_IPTABLES_STEP } from './apply-options';
-import { READ_REPORT_SCRIPT, ReadReport, splitReadReport } from './read-report';
+import { READ_REPORT_SCRIPT, ReadReport, reportWithLock, splitReadReport } from './read-report';
 import { HostError } from './host-error';
 import { confirmOverNewConnection } from './confirm';
 import { DEFAULT_ROLLBACK_SEC, DEFAULT_STATE_DIR, TablePlace, armRollback, forgetRollbackScript, hereDoc, rollbackNow } from './rollback';
@@ -353,12 +353,6 @@ function appliedProblem(state: IptablesState, payload: IptablesRuleset, hash: st
   return undefined;
 }
 
-/** The read's warnings and the lock's (stale timer records), and the read's NAT rules, when there are any. */
-function warningsWithLock(state: IptablesState, lock: TableLock): Pick<HostReadResult, 'warnings' | 'nat'> {
-  const warnings = [...lock.stale, ...(state.report.warnings ?? [])];
-  return { ...(warnings.length > 0 ? { warnings } : {}), ...(state.report.nat ? { nat: state.report.nat } : {}) };
-}
-
 /** Applies one host's iptables + ipset ruleset. Throws HostError naming the host and the failed step. */
 export async function applyIptables(target: SshTarget, ruleset: HostRuleset, options: HostApplyOptions = {}): Promise<ApplyResult> {
   const name = ruleset.host;
@@ -391,7 +385,7 @@ export async function applyIptables(target: SshTarget, ruleset: HostRuleset, opt
       if (r.code !== 0) throw new HostError({ host: name, step: 'remove leftover staged sets', cause: r.stderr.trim() || `exit ${r.code}`, hint: 'Nothing was changed; the sets are unreferenced and safe to destroy by hand' });
     }
     if (!options.force && appliedProblem(before, payload, hash) === undefined) {
-      return await done({ host: name, changed: false, hash, liveText: stateText(before), ...warningsWithLock(before, locked) });
+      return await done({ host: name, changed: false, hash, liveText: stateText(before), ...reportWithLock(before.report, locked.stale) });
     }
 
     await checkChange(first, parsed, payload, before);
@@ -425,7 +419,7 @@ export async function applyIptables(target: SshTarget, ruleset: HostRuleset, opt
     if (problem) {
       throw new HostError({ host: name, step: 'confirm', cause: `after the apply ${problem}`, hint: 'Another process may be changing the rules concurrently' });
     }
-    return await done({ host: name, changed: true, hash, liveText: stateText(live), ...warningsWithLock(live, locked) });
+    return await done({ host: name, changed: true, hash, liveText: stateText(live), ...reportWithLock(live.report, locked.stale) });
   } finally {
     await lock?.release();
     first.close();

@@ -3,7 +3,7 @@
  * guarded by the host-side rollback timer, confirmed over a new SSH connection.
  */
 import { HostApplyOptions, ApplyResult, DeleteResult, HostReadResult, READ_TABLE_STEP } from './apply-options';
-import { READ_REPORT_SCRIPT, splitReadReport } from './read-report';
+import { READ_REPORT_SCRIPT, reportWithLock, splitReadReport } from './read-report';
 import { HostError } from './host-error';
 import { confirmOverNewConnection } from './confirm';
 import { DEFAULT_ROLLBACK_SEC, DEFAULT_STATE_DIR, TablePlace, armRollback, disarmRollback, forgetRollbackScript, hereDoc } from './rollback';
@@ -46,12 +46,6 @@ async function listTable(session: SshSession, table: string): Promise<HostReadRe
   return { present: true, hash: hashOfNftListing(rest), text: normalizeNftListing(rest), ...report };
 }
 
-/** The read's warnings and the lock's (stale timer records), and the read's NAT rules, when there are any. */
-function warningsOf(read: HostReadResult, lock: TableLock): Pick<ApplyResult, 'warnings' | 'nat'> {
-  const warnings = [...lock.stale, ...(read.warnings ?? [])];
-  return { ...(warnings.length > 0 ? { warnings } : {}), ...(read.nat ? { nat: read.nat } : {}) };
-}
-
 function placeOf(table: string, options: Pick<HostApplyOptions, 'stateDir'>): TablePlace {
   return { table, stateDir: options.stateDir ?? DEFAULT_STATE_DIR };
 }
@@ -84,7 +78,7 @@ export async function applyNftables(target: SshTarget, ruleset: HostRuleset, opt
     // 1. Idempotence: a table that already carries the hash is left alone.
     const current = await listTable(first, table);
     if (!options.force && current.present && current.hash === hash && current.text !== undefined) {
-      return await done({ host: name, changed: false, hash, liveText: current.text, ...warningsOf(current, locked) });
+      return await done({ host: name, changed: false, hash, liveText: current.text, ...reportWithLock(current, locked.stale) });
     }
 
     // 2. Check the transaction; nothing changes on error.
@@ -112,7 +106,7 @@ export async function applyNftables(target: SshTarget, ruleset: HostRuleset, opt
     if (!live.present || live.hash !== hash || live.text === undefined) {
       throw new HostError({ host: name, step: 'confirm', cause: `after the apply the table carries hash ${live.hash ?? '(none)'}, expected ${hash}`, hint: 'Another process may be changing the table concurrently' });
     }
-    return await done({ host: name, changed: true, hash, liveText: live.text, ...warningsOf(live, locked) });
+    return await done({ host: name, changed: true, hash, liveText: live.text, ...reportWithLock(live, locked.stale) });
   } finally {
     await lock?.release();
     first.close();
