@@ -148,7 +148,9 @@ export class Network extends pulumi.dynamic.Resource {
   /**
    * Per host: backend, table, the content hash the host carries, `drift` after a refresh found a
    * change, and `warnings` when the rules may be bypassed there (a bridge with ports while
-   * `net.bridge.bridge-nf-call-iptables` / `…-ip6tables` is not 1).
+   * `net.bridge.bridge-nf-call-iptables` / `…-ip6tables` is not 1), may not match (the host
+   * masquerades its endpoints' traffic to other hosts) or their allows may not pass (Docker's
+   * FORWARD drop with nothing accepted in DOCKER-USER).
    */
   declare readonly applied: pulumi.Output<Record<string, AppliedHost>>;
   /** With a rancher target: the network written, the policy written, the policy it had before, and `drift` after a refresh found a change. */

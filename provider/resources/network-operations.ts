@@ -40,7 +40,9 @@ export interface AppliedHost {
   /**
    * Why the rules may not hold on this host although they are in place, from the last apply or
    * refresh: a bridge with ports while `net.bridge.bridge-nf-call-iptables` / `…-ip6tables` is not
-   * 1, so traffic between endpoints on that bridge bypasses the rules. Absent when there is none.
+   * 1, so traffic between endpoints on that bridge bypasses the rules; source NAT that rewrites
+   * the endpoints' traffic to other hosts; Docker's FORWARD drop with no accept in DOCKER-USER.
+   * Absent when there is none.
    * Not drift: nothing to rewrite, and nothing the project changes on the host.
    */
   warnings?: string[];
