@@ -11,7 +11,9 @@
  * Docker's FORWARD drop (policy DROP, as dockerd sets it when it turns IP forwarding on): without
  * an accept in DOCKER-USER, Docker drops other hosts' traffic to a container's unpublished port
  * although the network allows it (measured); plan, apply and status warn naming the fix; with the
- * accept in place nobody warns, the allow passes and the network's denies still hold. Needs root and docker.io; under CI=true a machine without them fails here.
+ * accept in place nobody warns, the allow passes and the network's denies still hold. A real
+ * dockerd restart puts its DOCKER-USER jump in front of an iptables host's chain (measured: the
+ * deny no longer holds); status reports it as drift and apply --force restores the order. Needs root and docker.io; under CI=true a machine without them fails here.
  */
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -183,6 +185,30 @@ describe("routed topology (no masquerade, routes between the hosts): no warning,
       await runCli(["destroy", file]);
     }
   }, 120_000);
+
+  test("iptables: dockerd restarted puts its DOCKER-USER jump (with the recipe's accept) in front of the network's chain; status names it as drift, apply --force puts the chain back in front and the deny holds again", async () => {
+    const file = writeModel(lab, "restart-iptables", "iptables", []);
+    try {
+      expect((await runCli(["apply", file])).code).toBe(0);
+      expect(await lab.probe("ext", "web", "tcp/80")).toBe(false);
+      await lab.restartDockerd("d1");
+      const forward = (await lab.exec("d1", ["iptables", "-S", "FORWARD"])).stdout.split("\n");
+      expect(forward[1]).toBe("-A FORWARD -j DOCKER-USER");
+      expect(await lab.probe("ext", "web", "tcp/80")).toBe(true); // what DOCKER-USER accepts never meets the network's rules
+      const status = await runCli(["status", file]);
+      expect(status.code).toBe(1);
+      expect(status.out).toContain('d1: drift: the rules were edited on the host (first difference at line');
+      expect(status.out).toContain(`# FORWARD runs "-A FORWARD -j DOCKER-USER" before the network's chain`);
+      const repaired = await runCli(["apply", file, "--force"]);
+      expect(repaired.code).toBe(0);
+      expect((await lab.exec("d1", ["iptables", "-S", "FORWARD"])).stdout.split("\n")[1]).toMatch(/^-A FORWARD -j NETPOL_/);
+      expect(await lab.probe("ext", "web", "tcp/80")).toBe(false);
+      const again = await runCli(["status", file]);
+      expect(again.out).toContain("d1: in sync");
+    } finally {
+      await runCli(["destroy", file]);
+    }
+  }, 180_000);
 
   describe.each(["nftables", "iptables"] as const)("%s: Docker's FORWARD drop", (backend) => {
     const ACCEPT = ["DOCKER-USER", "-i", "transit", "-o", "docker0", "-j", "ACCEPT"];

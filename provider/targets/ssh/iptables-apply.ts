@@ -39,6 +39,11 @@ export interface IptablesState {
   chains: Record<Family, string[]>;
   /** Per family: own chains FORWARD jumps to. */
   hooks: Record<Family, string[]>;
+  /**
+   * Per family: the first FORWARD rule when it is not the own hook (dockerd moves its jump to
+   * DOCKER-USER in front whenever it starts; what such a rule accepts never meets the network's rules).
+   */
+  behind: Record<Family, string | undefined>;
   /** `ipset save` output of own sets. */
   sets: string[];
   /** Temporary sets an interrupted earlier apply left (never referenced by a rule). */
@@ -91,8 +96,11 @@ async function readState(session: SshSession, table: string): Promise<IptablesSt
     if (line.startsWith('@@')) current = line.slice(2);
     else if (current in sections && line) sections[current].push(line);
   }
-  const state: IptablesState = { chains: { v4: [], v6: [] }, hooks: { v4: [], v6: [] }, sets: [], leftovers: [], report };
+  const state: IptablesState = { chains: { v4: [], v6: [] }, hooks: { v4: [], v6: [] }, behind: { v4: undefined, v6: undefined }, sets: [], leftovers: [], report };
   for (const family of ['v4', 'v6'] as const) {
+    const first = sections[family].find((l) => l.startsWith('-A FORWARD '));
+    const firstHook = first === undefined ? undefined : /^-A FORWARD -j (\S+)$/.exec(first)?.[1];
+    if (first !== undefined && !(firstHook && isOwnChain(table, firstHook))) state.behind[family] = first;
     for (const line of sections[family]) {
       const chain = chainOfLine(line);
       const hook = /^-A FORWARD -j (\S+)$/.exec(line)?.[1];
@@ -138,7 +146,11 @@ function hashOfChains(lines: string[], entryChain?: string): string | undefined 
 }
 
 function stateText(state: IptablesState): string {
-  return ['# ipv4', ...state.chains.v4, ...state.hooks.v4.map((h) => `-A FORWARD -j ${h}`), '# ipv6', ...state.chains.v6, ...state.hooks.v6.map((h) => `-A FORWARD -j ${h}`), '# ipset', ...state.sets].join('\n') + '\n';
+  const hooks = (family: Family) => [
+    ...state.hooks[family].map((h) => `-A FORWARD -j ${h}`),
+    ...(state.hooks[family].length > 0 && state.behind[family] ? [`# FORWARD runs "${state.behind[family]}" before the network's chain: what it accepts bypasses the rules`] : []),
+  ];
+  return ['# ipv4', ...state.chains.v4, ...hooks('v4'), '# ipv6', ...state.chains.v6, ...hooks('v6'), '# ipset', ...state.sets].join('\n') + '\n';
 }
 
 function isPresent(state: IptablesState): boolean {
@@ -295,7 +307,12 @@ function finalizeScript(table: string, parsed: ParsedPayload, entryChain: string
   const lines = ['set -e'];
   for (const family of ['v4', 'v6'] as const) {
     const { cmd } = TOOLS[family];
-    lines.push(`${cmd} -w -C FORWARD -j ${entryChain} 2>/dev/null || ${cmd} -w -I FORWARD 1 -j ${entryChain}`);
+    if (before.hooks[family].includes(entryChain) && before.behind[family] !== undefined) {
+      // Back in front, in one transaction: FORWARD is never without the hook.
+      lines.push(hereDoc(`${TOOLS[family].restore} -w --noflush`, ['*filter', `-D FORWARD -j ${entryChain}`, `-I FORWARD 1 -j ${entryChain}`, 'COMMIT'].join('\n')).trimEnd());
+    } else {
+      lines.push(`${cmd} -w -C FORWARD -j ${entryChain} 2>/dev/null || ${cmd} -w -I FORWARD 1 -j ${entryChain}`);
+    }
     for (const hook of before.hooks[family]) if (hook !== entryChain) lines.push(`${cmd} -w -D FORWARD -j ${hook}`);
     const stale = before.chains[family].filter((l) => l.startsWith(':')).map((l) => chainOfLine(l) ?? '').filter((c) => c && !parsed.chains[family].includes(c));
     for (const c of stale) lines.push(`${cmd} -w -F ${c}`);
