@@ -34,7 +34,8 @@ export interface NetworkArgs {
    * false); one host key source: `hostKey`, `knownHosts` or `knownHostsPath` (host keys are always
    * verified unless `insecureSkipHostKeyVerification`, @default false); `sudo` (@default false),
    * `connectTimeoutMs` (@default 10000), `commandTimeoutMs` (@default 60000), `bastion` (the same
-   * settings, for a jump host).
+   * settings, for a jump host); `discover: "docker"` to take the host's running containers as
+   * endpoints (@default none: see `discovered`).
    * @default [] (then a `rancher` target is required)
    */
   hosts?: DeepInput<Doc["hosts"]>;
@@ -145,9 +146,19 @@ export class Network extends pulumi.dynamic.Resource {
    */
   declare readonly warnings: pulumi.Output<string[] | undefined>;
   /**
+   * The endpoints read from the Docker daemons of hosts with `discover: "docker"` (name, ips,
+   * host, labels, stack/service, namespace, profiles, as `netpol discover` prints them). `check`
+   * reads them live, so `pulumi preview` shows the rules for the containers that run now, and
+   * `up` applies exactly those; a host that cannot be read fails the preview naming it. Absent
+   * when no host discovers.
+   */
+  declare readonly discovered: pulumi.Output<EndpointArgs[] | undefined>;
+  /**
    * Per host: backend, table, the content hash the host carries, `drift` after a refresh found a
    * change, and `warnings` when the rules may be bypassed there (a bridge with ports while
-   * `net.bridge.bridge-nf-call-iptables` / `…-ip6tables` is not 1).
+   * `net.bridge.bridge-nf-call-iptables` / `…-ip6tables` is not 1), may not match (the host
+   * masquerades its endpoints' traffic to other hosts) or their allows may not pass (Docker's
+   * FORWARD drop with nothing accepted in DOCKER-USER).
    */
   declare readonly applied: pulumi.Output<Record<string, AppliedHost>>;
   /** With a rancher target: the network written, the policy written, the policy it had before, and `drift` after a refresh found a change. */
@@ -169,6 +180,7 @@ export class Network extends pulumi.dynamic.Resource {
       access: undefined,
       rules: undefined,
       warnings: undefined,
+      discovered: undefined,
       applied: undefined,
       rancherApplied: undefined,
     };

@@ -102,7 +102,9 @@ export function withCredentials(props: Props): Props {
 
 /** The model document of a network (SSH settings play no part in the rules). */
 export function modelDocument(n: Props): ModelInput {
-  const hosts = Array.isArray(n.hosts) ? n.hosts.map((h: unknown) => (isRecord(h) ? { name: h.name, ...(h.backend !== undefined ? { backend: h.backend } : {}) } : h)) : n.hosts;
+  const hosts = Array.isArray(n.hosts)
+    ? n.hosts.map((h: unknown) => (isRecord(h) ? { name: h.name, ...(h.backend !== undefined ? { backend: h.backend } : {}), ...(h.discover !== undefined ? { discover: h.discover } : {}) } : h))
+    : n.hosts;
   const network = n.defaultPolicyAction !== undefined || n.policy !== undefined
     ? { ...(n.defaultPolicyAction !== undefined ? { defaultPolicyAction: n.defaultPolicyAction } : {}), ...(n.policy !== undefined ? { policy: n.policy } : {}) }
     : undefined;
@@ -122,6 +124,6 @@ export function sshTarget(s: SshSettingsInput): SshTarget {
 }
 
 export function parseNetwork(props: Props): NetworkInputs {
-  const own = Object.fromEntries(Object.entries(props).filter(([k]) => !["__provider", "table", "access", "rules", "warnings", "applied", "rancherApplied"].includes(k)));
+  const own = Object.fromEntries(Object.entries(props).filter(([k]) => !["__provider", "table", "access", "rules", "warnings", "discovered", "applied", "rancherApplied"].includes(k)));
   return NetworkInputs.parse(withCredentials(own));
 }

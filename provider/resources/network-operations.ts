@@ -19,10 +19,12 @@ import { checkExpectations, formatFailure } from "../analyze/expectations";
 import { compile } from "../compile";
 import { InputError } from "../model/errors";
 import { Expectations } from "../model/expectations";
-import { Model, parseModel } from "../model/model";
+import { Endpoint } from "../model/inventory";
+import { Model, ModelInput, parseModel } from "../model/model";
 import { modelWarnings } from "../compile/warnings";
 import { tableName } from "../render";
 import { CheckFailure, COMPUTED, containsUnknown, modelDocument, modelFailures, parseNetwork, Props, schemaFailures, sshTarget, UNKNOWN, unknownPaths, withCredentials } from "./inputs";
+import { discoveredOf, discoverNetwork, NetworkDiscovery } from "./network-discovery";
 import { NetworkInputs, RancherInput } from "./schema";
 
 export type { RancherApplied };
@@ -40,7 +42,9 @@ export interface AppliedHost {
   /**
    * Why the rules may not hold on this host although they are in place, from the last apply or
    * refresh: a bridge with ports while `net.bridge.bridge-nf-call-iptables` / `…-ip6tables` is not
-   * 1, so traffic between endpoints on that bridge bypasses the rules. Absent when there is none.
+   * 1, so traffic between endpoints on that bridge bypasses the rules; source NAT that rewrites
+   * the endpoints' traffic to other hosts; Docker's FORWARD drop with no accept in DOCKER-USER.
+   * Absent when there is none.
    * Not drift: nothing to rewrite, and nothing the project changes on the host.
    */
   warnings?: string[];
@@ -58,18 +62,49 @@ function message(e: unknown): string {
 }
 
 /** Keys the provider itself computes; they never come from the user. */
-const COMPUTED_KEYS = new Set(["__provider", "table", "access", "rules", "warnings", "applied", "rancherApplied"]);
+const COMPUTED_KEYS = new Set(["__provider", "table", "access", "rules", "warnings", "discovered", "applied", "rancherApplied"]);
 
 function userInputs(p: Props): Props {
   return Object.fromEntries(Object.entries(p).filter(([k]) => !COMPUTED_KEYS.has(k)));
 }
 
-export function checkNetwork(news: Props): { inputs: Props; failures: CheckFailure[] } {
+export interface NetworkCheck {
+  inputs: Props;
+  failures: CheckFailure[];
+}
+
+/**
+ * What the provider's `check` runs: the hosts that say `discover: docker` are read first (see
+ * network-discovery.ts), then the rules are rendered with the endpoints found (`checkNetwork`).
+ */
+export async function checkNetworkLive(news: Props): Promise<NetworkCheck> {
+  const own = { ...news };
+  delete own.discovered;
+  const full = withCredentials(userInputs(own));
+  const doc = modelDocument(full);
+  if (schemaFailures(NetworkInputs, full).length > 0 || containsUnknown(doc)) return checkNetwork(own);
+  let discovery: NetworkDiscovery;
+  try {
+    discovery = await discoverNetwork(parseNetwork(own), parseModel(doc, "network"));
+  } catch (e) {
+    // The model itself is wrong: checkNetwork says where.
+    if (e instanceof InputError) return checkNetwork(own);
+    throw e;
+  }
+  if (discovery.failures.length > 0) return { inputs: checkNetwork(own).inputs, failures: discovery.failures };
+  return checkNetwork(discovery.discovered ? { ...own, discovered: discovery.discovered } : own);
+}
+
+/**
+ * Checks and renders a network. The endpoints in `news.discovered` (what `checkNetworkLive`
+ * found) count as endpoints of the model; it reads nothing from any host.
+ */
+export function checkNetwork(news: Props): NetworkCheck {
   const full = withCredentials(userInputs(news));
   const failures = schemaFailures(NetworkInputs, full);
   const inputs: Props = { ...news };
   inputs.table = news.name === UNKNOWN ? UNKNOWN : tableName(typeof news.name === "string" ? news.name : "default");
-  const doc = modelDocument(full);
+  const doc = withDiscovered(modelDocument(full), discoveredOf(news));
   const hostNames = Array.isArray(doc.hosts) ? doc.hosts.map((h) => h.name).filter((n) => typeof n === "string" && n !== UNKNOWN) : [];
   if (failures.length > 0) return { inputs, failures };
   if (containsUnknown(doc)) {
@@ -140,14 +175,19 @@ export function diffNetwork(olds: Props, news: Props): { changes: boolean; repla
   return { changes: inputsChanged || drifted || missing || rancherPending || replaces.length > 0, replaces, deleteBeforeReplace: false };
 }
 
-function modelOf(n: NetworkInputs): Model {
-  return parseModel(modelDocument(n as unknown as Props), "network");
+/** The model document with the endpoints a check discovered after the written ones. */
+function withDiscovered(doc: ModelInput, discovered: readonly Endpoint[]): ModelInput {
+  return discovered.length > 0 ? { ...doc, endpoints: [...(doc.endpoints ?? []), ...discovered] } : doc;
 }
 
-/** The hosts target of a network (or of the hosts named in `only`). */
-function hostsTarget(n: NetworkInputs, driver: HostDriver | undefined, only?: readonly string[]): HostsTarget {
+function modelOf(n: NetworkInputs, discovered: readonly Endpoint[]): Model {
+  return parseModel(withDiscovered(modelDocument(n as unknown as Props), discovered), "network");
+}
+
+/** The hosts target of a network (or of the hosts named in `only`), with the endpoints its check discovered. */
+function hostsTarget(n: NetworkInputs, discovered: readonly Endpoint[], driver: HostDriver | undefined, only?: readonly string[]): HostsTarget {
   const connections = n.hosts.map((h) => ({ name: h.name, target: sshTarget(h.ssh) }));
-  return new HostsTarget(desiredHosts(modelOf(n), only ?? n.hosts.map((h) => h.name)), connections, driver, n.concurrency ?? 8);
+  return new HostsTarget(desiredHosts(modelOf(n, discovered), only ?? n.hosts.map((h) => h.name)), connections, driver, n.concurrency ?? 8);
 }
 
 /** The failed hosts of a report, one line each, named. */
@@ -163,9 +203,9 @@ interface ApplyOutcome {
 }
 
 /** Applies every host's rules; `force` names hosts to rewrite even when their hash matches. */
-async function applyAll(n: NetworkInputs, force: ReadonlySet<string>, driver: HostDriver | undefined): Promise<ApplyOutcome> {
+async function applyAll(n: NetworkInputs, discovered: readonly Endpoint[], force: ReadonlySet<string>, driver: HostDriver | undefined): Promise<ApplyOutcome> {
   if (n.hosts.length === 0) return { applied: {} };
-  const report = await hostsTarget(n, driver).apply({ ...(n.rollbackTimerSec !== undefined ? { rollbackTimerSec: n.rollbackTimerSec } : {}), force });
+  const report = await hostsTarget(n, discovered, driver).apply({ ...(n.rollbackTimerSec !== undefined ? { rollbackTimerSec: n.rollbackTimerSec } : {}), force });
   const failures = failureLines(report.items);
   const error = failures.length > 0
     ? `network ${n.name ?? ""}: ${failures.length} of ${report.items.length} hosts failed (the others were applied and keep their new rules):\n${failures.join("\n")}`
@@ -227,7 +267,7 @@ function settle(id: string, inputs: Props, hosts: ApplyOutcome, rancher: Rancher
 
 export async function createNetwork(inputs: Props, driver?: HostDriver): Promise<{ id: string; outs: Props }> {
   const n = parseNetwork(inputs);
-  const [hosts, rancher] = await Promise.all([applyAll(n, new Set(), driver), writeRancher(n, undefined)]);
+  const [hosts, rancher] = await Promise.all([applyAll(n, discoveredOf(inputs), new Set(), driver), writeRancher(n, undefined)]);
   return { id: String(inputs.table), outs: settle(String(inputs.table), inputs, hosts, rancher, true) };
 }
 
@@ -236,7 +276,7 @@ async function removeHosts(olds: Props, keep: ReadonlySet<string>, driver: HostD
   const old = parseNetwork(inputsOf(olds));
   const gone = old.hosts.filter((h) => !keep.has(h.name)).map((h) => h.name);
   if (gone.length === 0) return;
-  const failed = failureLines((await hostsTarget(old, driver, gone).destroy()).items);
+  const failed = failureLines((await hostsTarget(old, discoveredOf(olds), driver, gone).destroy()).items);
   if (failed.length > 0) throw new Error(`removing the network's table from hosts no longer listed failed:\n${failed.join("\n")}`);
 }
 
@@ -253,7 +293,7 @@ export async function updateNetwork(id: string, olds: Props, news: Props, driver
   const n = parseNetwork(news);
   const before = appliedOf(olds);
   const force = new Set(Object.entries(before).filter(([, h]) => h.drift !== undefined).map(([name]) => name));
-  const [hosts, rancher] = await Promise.all([applyAll(n, force, driver), writeRancher(n, rancherAppliedOf(olds))]);
+  const [hosts, rancher] = await Promise.all([applyAll(n, discoveredOf(news), force, driver), writeRancher(n, rancherAppliedOf(olds))]);
   const outs = settle(id, news, hosts, rancher, false);
   await removeHosts(olds, new Set(n.hosts.map((h) => h.name)), driver);
   await releaseRancher(olds, n);
@@ -265,7 +305,7 @@ export async function readNetwork(id: string, props: Props, driver?: HostDriver)
   const n = parseNetwork(inputsOf(props));
   const before = appliedOf(props);
   const table = String(props.table);
-  const report = n.hosts.length > 0 ? await hostsTarget(n, driver).status() : { items: [] };
+  const report = n.hosts.length > 0 ? await hostsTarget(n, discoveredOf(props), driver).status() : { items: [] };
   const failed = failureLines(report.items);
   if (failed.length > 0) throw new Error(`network ${n.name ?? id}: reading ${failed.length} of ${n.hosts.length} hosts failed:\n${failed.join("\n")}`);
   const applied: Record<string, AppliedHost> = {};

@@ -28,7 +28,7 @@ export function networkProviderWith(options: NetworkProviderOptions = {}): pulum
   };
   return {
     async check(_olds: Props, news: Props) {
-      return ops().checkNetwork(news);
+      return ops().checkNetworkLive(news);
     },
     async diff(_id: string, olds: Props, news: Props) {
       return ops().diffNetwork(olds, news);

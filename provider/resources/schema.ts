@@ -6,7 +6,7 @@
 import { z } from "zod";
 import { CalicoPolicy, CalicoProfile } from "../model/calico";
 import { Expectations } from "../model/expectations";
-import { hostKeyPin } from "../model/inventory";
+import { hostKeyPin, Host } from "../model/inventory";
 import { ClusterSettings, ModelSchema } from "../model/model";
 import { NetworkPolicy as NetworkPolicyDoc } from "../model/kubernetes";
 import { byType } from "../model/picked-union";
@@ -85,6 +85,12 @@ export const ResourceHost = z.object({
   /** Packet filter. @default "nftables" */
   backend: z.enum(["nftables", "iptables"]).optional(),
   ssh: SshSettings,
+  /**
+   * Read this host's endpoints from its Docker daemon (its running containers) over its SSH
+   * session, live, in every `check`: `pulumi preview` shows the rules for the containers that run
+   * now, and `up` applies what the preview showed (the `discovered` output). @default none
+   */
+  discover: Host.shape.discover,
 }).strict();
 export type ResourceHost = z.infer<typeof ResourceHost>;
 

@@ -22,7 +22,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { spawn } from 'child_process';
 import * as A from './addressing';
-import { DOCKER_PACKAGES, DockerdRecord, LAB_IMAGE, buildImageTar, docker, inspectContainer, missingDockerTools, startDockerd } from './docker';
+import { DOCKER_PACKAGES, DockerdOptions, DockerdRecord, LAB_IMAGE, buildImageTar, docker, inspectContainer, missingDockerTools, startDockerd } from './docker';
 import { LabRecord, sweepStaleLabs, teardownRecord, withLabLock, writeRecord } from './registry';
 import { RunResult, isAlive, mapLimit, run, stopProcess, sleep } from './run';
 import { KeyPair, LOGIN_USER, generateKey, inHost, startAnchor, startSshd, sshBanner, writeLoginFiles, writeSshdConfig } from './sshd';
@@ -160,6 +160,8 @@ interface HostState extends LabHost {
   dir: string;
   hostKey: KeyPair;
   docker?: DockerdRecord;
+  /** How its dockerd was started, to start it again the same way. */
+  dockerOptions?: DockerdOptions;
 }
 
 const PREREQUISITES = ['ip', 'nft', 'sshd', 'iptables', 'ipset', 'ssh-keygen', 'nsenter', 'openssl', 'python3'];
@@ -378,15 +380,15 @@ export class Lab {
   /** Starts the host's dockerd, and in the routed topology lets routed traffic reach docker0. */
   private async startDocker(state: HostState, topology: DockerTopology, ipv6: boolean): Promise<void> {
     const i = state.index;
-    const started = await startDockerd({
+    state.dockerOptions = {
       netns: state.netns,
       dir: state.dir,
       cgroupParent: `/netpol-lab-${this.id}-h${i}`,
       ...(topology === 'routed'
         ? { bridge: { bip: `${A.gatewayV4(i)}/24`, ipMasq: false, ...(ipv6 ? { fixedCidrV6: A.endpointPrefixV6(i) } : {}) } }
         : {}),
-    });
-    const { startMs, ...record } = started;
+    };
+    const { startMs, ...record } = await startDockerd(state.dockerOptions);
     state.docker = record;
     this.record.dockerds = [...(this.record.dockerds ?? []), record];
     writeRecord(this.record);
@@ -463,6 +465,25 @@ export class Lab {
     if (holds.length > 0) await this.docker(c.host, ['rm', '-f', ...holds]);
     await this.refreshContainer(name, c.host, this.containerStates.get(name)?.listen ?? {});
     return this.container(name);
+  }
+
+  /**
+   * Restarts a Docker host's dockerd: stopped by its pid (it stops its containers), started again
+   * with the same settings (it sets up its iptables rules again), then its containers are started.
+   */
+  async restartDockerd(host: string): Promise<void> {
+    const state = this.hostState(host);
+    const old = state.docker;
+    if (!old || !state.dockerOptions) throw new Error(`lab: host "${host}" does not run Docker`);
+    await stopProcess(old.pid, 30_000);
+    const { startMs: _startMs, ...record } = await startDockerd(state.dockerOptions);
+    state.docker = record;
+    this.record.dockerds = [...(this.record.dockerds ?? []).filter((d) => d.pid !== old.pid), record];
+    writeRecord(this.record);
+    for (const c of [...this.containerStates.values()].filter((x) => x.host === host)) {
+      await this.docker(host, ['start', c.name]);
+      await this.refreshContainer(c.name, host, c.listen);
+    }
   }
 
   get containers(): LabContainer[] {

@@ -7,6 +7,7 @@ import type { Model } from "../../model/model";
 import { Renderer } from "../../render";
 import type { HostRuleset } from "../../ruleset";
 import { encodePolicy } from "./policy-record";
+import { MasqueradeScope, masqueradeScope } from "./masquerade";
 
 export interface DesiredHost {
   name: string;
@@ -15,6 +16,8 @@ export interface DesiredHost {
   text: string;
   /** The network's policy, for the host's record (encodePolicy; the same for every host). @default none recorded */
   policy?: string;
+  /** What the host's source-NAT rules are judged against on every read (masquerade.ts); none: not judged. */
+  masquerade?: MasqueradeScope;
 }
 
 /** The text a user reviews for one host: the nft table, or the ipset and iptables inputs. */
@@ -35,6 +38,6 @@ export function desiredHosts(model: Model, only?: readonly string[]): DesiredHos
   const policy = encodePolicy(policySet);
   return names.map((name) => {
     const ruleset = renderer.renderHost(name);
-    return { name, ruleset, text: rulesText(ruleset), policy };
+    return { name, ruleset, text: rulesText(ruleset), policy, masquerade: masqueradeScope(model, name) };
   });
 }

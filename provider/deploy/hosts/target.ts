@@ -13,6 +13,9 @@ import { ApplyOptions, forces, ObjectOutcome, ObjectStatus, PlannedChange, Settl
 import { HostDriver, HostRecord, sshDriver } from "./driver";
 import { DesiredHost } from "./rules";
 import { hostSync, listingDrift } from "./sync";
+import { dockerForwardWarnings } from "./docker-forward";
+import { masqueradeWarnings } from "./masquerade";
+import type { ReadReport } from "../../targets/ssh/read-report";
 
 /** How to reach one host of the model. */
 export interface HostConnection {
@@ -62,6 +65,12 @@ export class HostsTarget implements Target {
     return { kind: this.kind, title: this.title, items };
   }
 
+  /** What a read of the host says beside the rules: its bridge warnings, then masquerade and Docker's FORWARD drop. */
+  private warnings(h: DesiredHost, read: ReadReport): { warnings?: string[] } {
+    const all = [...(read.warnings ?? []), ...masqueradeWarnings(h.name, read.nat, h.masquerade), ...dockerForwardWarnings(h.name, read.forward, h.masquerade)];
+    return all.length > 0 ? { warnings: all } : {};
+  }
+
   private async readWithRecord(h: DesiredHost) {
     const live = await this.driver.read(this.ssh(h), h.name, h.ruleset.backend, h.ruleset.table);
     const record: HostRecord | undefined = live.present ? await this.driver.readRecord(this.ssh(h), h.name, h.ruleset.table) : undefined;
@@ -71,7 +80,7 @@ export class HostsTarget implements Target {
   plan(): Promise<TargetReport<HostPlan>> {
     return this.each(async (h): Promise<HostPlan> => {
       const { live, record } = await this.readWithRecord(h);
-      const warnings = live.warnings;
+      const { warnings } = this.warnings(h, live);
       const drift = record && live.present ? listingDrift(record.live, live.text ?? "") : undefined;
       const lastPolicy = record?.policy !== undefined ? { lastPolicy: record.policy } : {};
       if (live.present && live.hash === h.ruleset.hash) {
@@ -103,7 +112,7 @@ export class HostsTarget implements Target {
       return {
         name: h.name, outcome: result.changed ? "applied" : "up to date", changed: result.changed,
         backend: h.ruleset.backend, table: h.ruleset.table, hash: result.hash, liveText: result.liveText,
-        ...(result.warnings ? { warnings: result.warnings } : {}),
+        ...this.warnings(h, result),
       };
     }, options.concurrency);
   }
@@ -112,7 +121,7 @@ export class HostsTarget implements Target {
     return this.each(async (h) => {
       const { live, record } = await this.readWithRecord(h);
       const sync = hostSync(h.ruleset.hash, live, record);
-      return { name: h.name, state: sync.state, ...(live.hash ? { hash: live.hash } : {}), ...(sync.reason ? { detail: sync.reason } : {}), ...(sync.drift ? { drift: sync.drift } : {}), ...(live.warnings ? { warnings: live.warnings } : {}) };
+      return { name: h.name, state: sync.state, ...(live.hash ? { hash: live.hash } : {}), ...(sync.reason ? { detail: sync.reason } : {}), ...(sync.drift ? { drift: sync.drift } : {}), ...this.warnings(h, live) };
     });
   }
 

@@ -1,5 +1,8 @@
 /** Options and results shared by the nftables and iptables appliers. */
 
+import type { ForwardReport } from './forward-check';
+import type { NatRule } from './nat-check';
+
 /**
  * The steps (SshObserver `step`) whose command only reads a host's state. A no-op apply is the
  * table's lock (table-lock.ts, LOCK_TABLE_STEP) and one of them per host; everything else changes
@@ -48,6 +51,10 @@ export interface ApplyResult {
    * (bridged traffic bypasses the forward hook). Absent when there is nothing to say.
    */
   warnings?: string[];
+  /** The host's MASQUERADE / SNAT rules in POSTROUTING (nat-check.ts), read with the rules. Absent when there are none. */
+  nat?: NatRule[];
+  /** The host's IPv4 FORWARD policy and DOCKER-USER accepts (forward-check.ts), read with the rules. */
+  forward?: ForwardReport;
 }
 
 export interface HostReadResult {
@@ -58,6 +65,10 @@ export interface HostReadResult {
   text?: string;
   /** As ApplyResult.warnings, read in the same command. */
   warnings?: string[];
+  /** As ApplyResult.nat. */
+  nat?: NatRule[];
+  /** As ApplyResult.forward. */
+  forward?: ForwardReport;
 }
 
 export interface DeleteResult {

@@ -20,10 +20,10 @@
  */
 import * as crypto from 'crypto';
 import { HostApplyOptions, ApplyResult, DeleteResult, HostReadResult, READ_IPSETS_STEP, READ_IPTABLES_STEP } from './apply-options';
-import { BRIDGE_REPORT_SCRIPT, splitBridgeReport, warningsField } from './bridge-check';
+import { READ_REPORT_SCRIPT, ReadReport, reportWithLock, splitReadReport } from './read-report';
 import { HostError, RIGHTS_HINT } from './host-error';
 import { confirmOverNewConnection } from './confirm';
-import { DEFAULT_ROLLBACK_SEC, DEFAULT_STATE_DIR, TablePlace, armRollback, forgetRollbackScript, rollbackNow } from './rollback';
+import { DEFAULT_ROLLBACK_SEC, DEFAULT_STATE_DIR, TablePlace, armRollback, forgetRollbackScript, hereDoc, rollbackNow } from './rollback';
 import { Family, IptablesSnapshot, StagedSets, TOOLS, chainOfLine, isStagingName, restoreRun, restoreScript, stageSets } from './iptables-rollback';
 import { HostRuleset, IptablesRuleset, TABLE_NAME, isOwnChain, isOwnSet, validateRuleset } from '../../ruleset';
 import { bits, formatAddress, parseAddress } from '../../model/net';
@@ -34,10 +34,15 @@ import { testOnlyPause } from './test-pause';
 
 /** The project's own part of a host's iptables and ipset state. */
 export interface IptablesState extends IptablesSnapshot {
+  /**
+   * Per family: the first FORWARD rule when it is not the own hook (dockerd moves its jump to
+   * DOCKER-USER in front whenever it starts; what such a rule accepts never meets the network's rules).
+   */
+  behind: Record<Family, string | undefined>;
   /** Temporary sets an interrupted earlier apply left (never referenced by a rule). */
   leftovers: string[];
-  /** The host's bridge warnings, read in the same command (see bridge-check.ts). */
-  warnings?: string[];
+  /** The host's bridge warnings and NAT rules, read in the same command (see read-report.ts). */
+  report: ReadReport;
 }
 
 function assertTable(table: string): void {
@@ -47,7 +52,7 @@ function assertTable(table: string): void {
 /** Every tool's status counts: the first that fails names itself on stderr (`@@failed <command>`) and ends the read. */
 function readScript(): string {
   return [
-    BRIDGE_REPORT_SCRIPT,
+    READ_REPORT_SCRIPT,
     'failed() { echo "@@failed $1" >&2; exit 3; }',
     "echo @@v4; iptables-save -t filter || failed 'iptables-save -t filter'",
     "echo @@v6; ip6tables-save -t filter || failed 'ip6tables-save -t filter'",
@@ -73,15 +78,18 @@ async function readState(session: SshSession, table: string): Promise<IptablesSt
     const command = /^@@failed (.+)$/m.exec(result.stderr)?.[1] ?? 'the read of iptables and ipset state';
     throw readError(session.name, READ_IPTABLES_STEP, command, result);
   }
-  const { report, rest } = splitBridgeReport(result.stdout, session.name, READ_IPTABLES_STEP);
+  const { report, rest } = splitReadReport(result.stdout, session.name, READ_IPTABLES_STEP);
   const sections: Record<string, string[]> = { v4: [], v6: [], sets: [] };
   let current = '';
   for (const line of rest.split('\n')) {
     if (line.startsWith('@@')) current = line.slice(2);
     else if (current in sections && line) sections[current].push(line);
   }
-  const state: IptablesState = { chains: { v4: [], v6: [] }, hooks: { v4: [], v6: [] }, sets: [], leftovers: [], ...warningsField(session.name, report) };
+  const state: IptablesState = { chains: { v4: [], v6: [] }, hooks: { v4: [], v6: [] }, behind: { v4: undefined, v6: undefined }, sets: [], leftovers: [], report };
   for (const family of ['v4', 'v6'] as const) {
+    const first = sections[family].find((l) => l.startsWith('-A FORWARD '));
+    const firstHook = first === undefined ? undefined : /^-A FORWARD -j (\S+)$/.exec(first)?.[1];
+    if (first !== undefined && !(firstHook && isOwnChain(table, firstHook))) state.behind[family] = first;
     for (const line of sections[family]) {
       const chain = chainOfLine(line);
       const hook = /^-A FORWARD -j (\S+)$/.exec(line)?.[1];
@@ -127,22 +135,22 @@ function hashOfChains(lines: string[], entryChain?: string): string | undefined 
 }
 
 function stateText(state: IptablesState): string {
-  return ['# ipv4', ...state.chains.v4, ...state.hooks.v4.map((h) => `-A FORWARD -j ${h}`), '# ipv6', ...state.chains.v6, ...state.hooks.v6.map((h) => `-A FORWARD -j ${h}`), '# ipset', ...state.sets].join('\n') + '\n';
+  const hooks = (family: Family) => [
+    ...state.hooks[family].map((h) => `-A FORWARD -j ${h}`),
+    ...(state.hooks[family].length > 0 && state.behind[family] ? [`# FORWARD runs "${state.behind[family]}" before the network's chain: what it accepts bypasses the rules`] : []),
+  ];
+  return ['# ipv4', ...state.chains.v4, ...hooks('v4'), '# ipv6', ...state.chains.v6, ...hooks('v6'), '# ipset', ...state.sets].join('\n') + '\n';
 }
 
 function isPresent(state: IptablesState): boolean {
   return state.chains.v4.length + state.chains.v6.length + state.hooks.v4.length + state.hooks.v6.length + state.sets.length > 0;
 }
 
-function warningsOf(state: IptablesState): Pick<HostReadResult, 'warnings'> {
-  return state.warnings ? { warnings: state.warnings } : {};
-}
-
 function toRead(state: IptablesState): HostReadResult {
-  if (!isPresent(state)) return { present: false, ...warningsOf(state) };
+  if (!isPresent(state)) return { present: false, ...state.report };
   const v4 = hashOfChains(state.chains.v4);
   const v6 = hashOfChains(state.chains.v6);
-  return { present: true, hash: v4 === v6 ? v4 : undefined, text: stateText(state), ...warningsOf(state) };
+  return { present: true, hash: v4 === v6 ? v4 : undefined, text: stateText(state), ...state.report };
 }
 
 /** No own chain, hook or set: what a delete restores. */
@@ -228,8 +236,13 @@ function finalizeScript(table: string, parsed: ParsedPayload, entryChain: string
   const lines = ['set -e'];
   for (const family of ['v4', 'v6'] as const) {
     const cmd = `${TOOLS[family].cmd} -w ${wait}`;
-    // -C exits 1 when the rule is missing, other codes when it could not check (lock, rights).
-    lines.push(`rc=0; ${cmd} -C FORWARD -j ${entryChain} 2>/dev/null || rc=$?`, `if [ $rc = 1 ]; then ${cmd} -I FORWARD 1 -j ${entryChain}; elif [ $rc != 0 ]; then ${cmd} -C FORWARD -j ${entryChain}; fi`);
+    if (before.hooks[family].includes(entryChain) && before.behind[family] !== undefined) {
+      // Back in front, in one transaction: FORWARD is never without the hook.
+      lines.push(hereDoc(`${TOOLS[family].restore} -w ${wait} --noflush`, ['*filter', `-D FORWARD -j ${entryChain}`, `-I FORWARD 1 -j ${entryChain}`, 'COMMIT'].join('\n')).trimEnd());
+    } else {
+      // -C exits 1 when the rule is missing, other codes when it could not check (lock, rights).
+      lines.push(`rc=0; ${cmd} -C FORWARD -j ${entryChain} 2>/dev/null || rc=$?`, `if [ $rc = 1 ]; then ${cmd} -I FORWARD 1 -j ${entryChain}; elif [ $rc != 0 ]; then ${cmd} -C FORWARD -j ${entryChain}; fi`);
+    }
     for (const hook of before.hooks[family]) if (hook !== entryChain) lines.push(`${cmd} -D FORWARD -j ${hook}`);
     const stale = before.chains[family].filter((l) => l.startsWith(':')).map((l) => chainOfLine(l) ?? '').filter((c) => c && !parsed.chains[family].includes(c));
     for (const c of stale) lines.push(`${cmd} -F ${c}`);
@@ -314,11 +327,6 @@ function appliedProblem(state: IptablesState, payload: IptablesRuleset, hash: st
   return undefined;
 }
 
-function warningsWithLock(state: IptablesState, lock: TableLock): Pick<HostReadResult, 'warnings'> {
-  const warnings = [...lock.stale, ...(state.warnings ?? [])];
-  return warnings.length > 0 ? { warnings } : {};
-}
-
 /** Applies one host's iptables + ipset ruleset. Throws HostError naming the host and the failed step. */
 export async function applyIptables(target: SshTarget, ruleset: HostRuleset, options: HostApplyOptions = {}): Promise<ApplyResult> {
   const name = ruleset.host;
@@ -352,7 +360,7 @@ export async function applyIptables(target: SshTarget, ruleset: HostRuleset, opt
       if (r.code !== 0) throw new HostError({ host: name, step: 'remove leftover staged sets', cause: r.stderr.trim() || `exit ${r.code}`, hint: 'Nothing was changed; the sets are unreferenced and safe to destroy by hand' });
     }
     if (!options.force && appliedProblem(before, payload, hash) === undefined) {
-      return await done({ host: name, changed: false, hash, liveText: stateText(before), ...warningsWithLock(before, locked) });
+      return await done({ host: name, changed: false, hash, liveText: stateText(before), ...reportWithLock(before.report, locked.stale) });
     }
 
     await checkChange(first, parsed, payload, before);
@@ -406,7 +414,7 @@ export async function applyIptables(target: SshTarget, ruleset: HostRuleset, opt
     if (problem) {
       throw new HostError({ host: name, step: 'confirm', cause: `after the apply ${problem}`, hint: 'Another process may be changing the rules concurrently' });
     }
-    return await done({ host: name, changed: true, hash, liveText: stateText(live), ...warningsWithLock(live, locked) });
+    return await done({ host: name, changed: true, hash, liveText: stateText(live), ...reportWithLock(live.report, locked.stale) });
   } finally {
     await lock?.release();
     first.close();

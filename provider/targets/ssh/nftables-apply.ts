@@ -3,7 +3,7 @@
  * guarded by the host-side rollback timer, confirmed over a new SSH connection.
  */
 import { HostApplyOptions, ApplyResult, DeleteResult, HostReadResult, READ_TABLE_STEP } from './apply-options';
-import { BRIDGE_REPORT_SCRIPT, splitBridgeReport, warningsField } from './bridge-check';
+import { READ_REPORT_SCRIPT, reportWithLock, splitReadReport } from './read-report';
 import { HostError, RIGHTS_HINT } from './host-error';
 import { confirmOverNewConnection } from './confirm';
 import { DEFAULT_ROLLBACK_SEC, DEFAULT_STATE_DIR, TablePlace, armRollback, disarmRollback, forgetRollbackScript, hereDoc } from './rollback';
@@ -37,20 +37,13 @@ export function nftTransaction(table: string, tableText?: string): string {
 async function listTable(session: SshSession, table: string): Promise<HostReadResult> {
   assertIdentifier(table, 'table');
   const step = READ_TABLE_STEP;
-  const result = await session.run(`${BRIDGE_REPORT_SCRIPT}\nnft list table inet ${table}`, undefined, { step });
-  const { report, rest } = splitBridgeReport(result.stdout, session.name, step);
-  const warnings = warningsField(session.name, report);
+  const result = await session.run(`${READ_REPORT_SCRIPT}\nnft list table inet ${table}`, undefined, { step });
+  const { report, rest } = splitReadReport(result.stdout, session.name, step);
   if (result.code !== 0) {
-    if (/No such file or directory/.test(result.stderr)) return { present: false, ...warnings };
+    if (/No such file or directory/.test(result.stderr)) return { present: false, ...report };
     throw new HostError({ host: session.name, step, cause: `nft: ${result.stderr.trim() || `exit ${result.code}`}`, hint: RIGHTS_HINT });
   }
-  return { present: true, hash: hashOfNftListing(rest), text: normalizeNftListing(rest), ...warnings };
-}
-
-/** The read's warnings and the lock's (stale timer records), when there are any. */
-function warningsOf(read: HostReadResult, lock: TableLock): Pick<ApplyResult, 'warnings'> {
-  const warnings = [...lock.stale, ...(read.warnings ?? [])];
-  return warnings.length > 0 ? { warnings } : {};
+  return { present: true, hash: hashOfNftListing(rest), text: normalizeNftListing(rest), ...report };
 }
 
 function placeOf(table: string, options: Pick<HostApplyOptions, 'stateDir'>): TablePlace {
@@ -85,7 +78,7 @@ export async function applyNftables(target: SshTarget, ruleset: HostRuleset, opt
     // 1. Idempotence: a table that already carries the hash is left alone.
     const current = await listTable(first, table);
     if (!options.force && current.present && current.hash === hash && current.text !== undefined) {
-      return await done({ host: name, changed: false, hash, liveText: current.text, ...warningsOf(current, locked) });
+      return await done({ host: name, changed: false, hash, liveText: current.text, ...reportWithLock(current, locked.stale) });
     }
 
     // 2. Check the transaction; nothing changes on error.
@@ -113,7 +106,7 @@ export async function applyNftables(target: SshTarget, ruleset: HostRuleset, opt
     if (!live.present || live.hash !== hash || live.text === undefined) {
       throw new HostError({ host: name, step: 'confirm', cause: `after the apply the table carries hash ${live.hash ?? '(none)'}, expected ${hash}`, hint: 'Another process may be changing the table concurrently' });
     }
-    return await done({ host: name, changed: true, hash, liveText: live.text, ...warningsOf(live, locked) });
+    return await done({ host: name, changed: true, hash, liveText: live.text, ...reportWithLock(live, locked.stale) });
   } finally {
     await lock?.release();
     first.close();
