@@ -29,8 +29,6 @@ export interface ChainNote {
   rules: string[];
   /** What decides when no rule matches: `network.defaultPolicyAction`. */
   end: string;
-  /** How many other tiers (with other origins, the same content) share the chain. */
-  others: number;
 }
 
 export interface TierChain {
@@ -59,7 +57,7 @@ export interface ChainDraft {
   /** The tiers with this content, by their JSON: the chain is named after one of them. */
   purposes: Map<string, Purpose>;
   /** Their notes, by JSON: the smallest is the chain's comment. */
-  notes: Map<string, Omit<ChainNote, "others">>;
+  notes: Map<string, ChainNote>;
 }
 
 /** What a tier is for, as far as it does not change when a rule's ports or action do. */

@@ -13,11 +13,13 @@ const addresses = (n: number): string => (n === 1 ? "1 address" : `${n} addresse
 /** A `#` line of the rendered text (not kept by the kernel) may say more than a comment. */
 const NOTE_MAX = 1000;
 
-/** The chain's comment: `rancher network policy, 1 rule, else drop`. */
+/**
+ * The chain's comment: `rancher network policy, 1 rule, else drop`. Tiers of equal content share
+ * one chain; it names one of them and never counts them, since that count would change every
+ * host's text whenever a tier elsewhere in the network comes or goes.
+ */
 export function chainComment(chain: TierChain, ruleLines: number): string {
-  const { tier, others } = chain.note;
-  const shared = others > 0 ? ` (shared by ${others + 1} tiers)` : "";
-  return commentText(`${tier}${shared}, ${plural(ruleLines, "rule")}, else ${TAIL[chain.tail.kind]}`);
+  return commentText(`${chain.note.tier}, ${plural(ruleLines, "rule")}, else ${TAIL[chain.tail.kind]}`);
 }
 
 /** The `#` line above a chain: `network.policy[0] from stack web; no match: network.defaultPolicyAction`. */

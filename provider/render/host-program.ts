@@ -236,7 +236,7 @@ export class HostPrograms {
       if (note === undefined) throw new RenderError(`internal: tier chain ${d.sig} has no note`);
       this.chains.set(id, {
         id,
-        note: { ...note, others: d.notes.size - 1 },
+        note,
         rules,
         tail: rename(d.tail),
         next: d.nextSig === undefined ? [] : [named(d.nextSig)],
@@ -287,7 +287,7 @@ export class HostPrograms {
   }
 
   /** A tier in the model's words: its layer and name, each rule's origin and sets, its end. */
-  private noteOf(layer: LayerName, tier: Tier): Omit<ChainNote, "others"> {
+  private noteOf(layer: LayerName, tier: Tier): ChainNote {
     const purpose = (id: string) => {
       const set = this.policySet.sets[id];
       return set ? this.setPurpose(id, set) : id;

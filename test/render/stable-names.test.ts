@@ -4,6 +4,9 @@
  * chain, no changed dispatch entry, no renamed earlier tier that goes to the changed one. And names
  * stay names: two contents never share one, equal contents share one.
  */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { parse } from "yaml";
 import { PolicySetBuilder } from "../../provider/ir/builder";
 import { compile } from "../../provider/compile";
 import { PolicySet, Program, Rule } from "../../provider/ir";
@@ -290,5 +293,19 @@ describe("chain names", () => {
     const declared = (r.iptables?.v4 ?? "").split("\n").filter((l) => l.startsWith(":")).map((l) => l.slice(1).split(" ")[0]);
     expect(declared.length).toBeGreaterThan(1);
     for (const name of declared) expect(name.length).toBeLessThanOrEqual(28);
+  });
+
+  test("a host's text does not change when a tier that shares its chain comes to another host", () => {
+    // calico-web-app: client-1 (on h1) gets a profile whose tier has the content of APP's, whose
+    // chain h2 also carries; h2's text must not say how many tiers share it.
+    const model = parse(fs.readFileSync(path.join(__dirname, "..", "..", "examples", "models", "calico-web-app.yaml"), "utf8")) as ModelInput;
+    const changedModel: ModelInput = {
+      ...model,
+      endpoints: (model.endpoints ?? []).map((e) => (e.name === "client-1" ? { ...e, profiles: ["CLIENT"] } : e)),
+      profiles: [...(model.profiles ?? []), { id: "CLIENT", inbound_rules: [{ action: "allow", protocol: "tcp", dst_ports: [80] }], outbound_rules: [{ action: "allow" }] }],
+    };
+    const [before, after] = [model, changedModel].map((m) => renderModel(m));
+    expect(after.find((r) => r.host === "h1")?.hash).not.toBe(before.find((r) => r.host === "h1")?.hash);
+    expect(after.find((r) => r.host === "h2")).toEqual(before.find((r) => r.host === "h2"));
   });
 });
