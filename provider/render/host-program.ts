@@ -327,22 +327,22 @@ export class HostPrograms {
     const roots = new Set<string>();
     for (const layer of this.policySet.layers) {
       for (const direction of ["egress", "ingress"] as const) {
-        const byFamily: Record<Family, { key: string; text: string; endpoint: string; target: DispatchEntry["target"] }[]> = { 4: [], 6: [] };
+        const byFamily: Record<Family, { rank: number; text: string; endpoint: string; target: DispatchEntry["target"] }[]> = { 4: [], 6: [] };
         for (const name of local) {
           const programId = layer[direction][name];
           if (programId === undefined) continue;
           const target = this.entry(layer.name, programId);
           if (target.kind === "none") continue;
           if (target.kind === "jump") roots.add(target.chain);
-          for (const addr of this.addresses.get(name) ?? []) byFamily[addr.family].push({ key: addr.key, text: addr.text, endpoint: name, target });
+          for (const addr of this.addresses.get(name) ?? []) byFamily[addr.family].push({ rank: addr.rank, text: addr.text, endpoint: name, target });
         }
         for (const family of [4, 6] as const) {
-          const list = byFamily[family].sort(byKey);
+          const list = byFamily[family].sort((a, b) => a.rank - b.rank);
           if (list.length === 0) continue;
           const entries: DispatchEntry[] = [];
           list.forEach((e, i) => {
             const prev = list[i - 1];
-            if (prev && prev.key === e.key) {
+            if (prev && prev.rank === e.rank) {
               const last = entries[entries.length - 1];
               if (JSON.stringify(prev.target) === JSON.stringify(e.target)) { last.endpoints = [...last.endpoints, e.endpoint].sort(); return; }
               throw new RenderError(`host "${hostName}": endpoints "${prev.endpoint}" and "${e.endpoint}" share address ${e.text} but have different ${layer.name} ${direction} programs`);
