@@ -83,6 +83,8 @@ interface Ip {
   key: string;
   /** Canonical text (RFC 5952 for IPv6). */
   text: string;
+  /** Position among the PolicySet's distinct addresses of its family, in key order. */
+  rank: number;
 }
 
 const byKey = (a: { key: string }, b: { key: string }) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
@@ -91,7 +93,7 @@ function parseIp(text: string, where: string): Ip {
   const a = parseAddress(text);
   if (!a) throw new RenderError(`${where}: "${text}" is not an IPv4 or IPv6 address`);
   // Dotted quads that parse are already canonical (no leading zeros); IPv6 text varies.
-  return { family: a.family, key: a.value.toString(16).padStart(a.family === 4 ? 8 : 32, "0"), text: a.family === 4 ? text : formatAddress(a) };
+  return { family: a.family, key: a.value.toString(16).padStart(a.family === 4 ? 8 : 32, "0"), text: a.family === 4 ? text : formatAddress(a), rank: 0 };
 }
 
 /** Sorted, without CIDRs inside others (nft refuses overlapping intervals, ipset would duplicate). */
@@ -112,6 +114,8 @@ function outermost(cidrs: Cidr[]): Cidr[] {
  */
 export class HostPrograms {
   private readonly addresses = new Map<string, Ip[]>();
+  /** Per family, the distinct address texts in key order: an `Ip`'s rank indexes this. */
+  private readonly ranked: Record<Family, string[]> = { 4: [], 6: [] };
   private readonly localByHost = new Map<string, string[]>();
   private readonly parts = new Map<string, SetPart>();
   private readonly facts = new Map<string, SetFacts>();
@@ -134,6 +138,14 @@ export class HostPrograms {
         this.localByHost.set(e.host, list);
       }
     }
+    // One sort of every address, so a set's members sort as small integers (setFacts), not as keys.
+    const all = [...this.addresses.values()].flat().sort(byKey);
+    all.forEach((a, i) => {
+      const prev = all[i - 1];
+      const ranked = this.ranked[a.family];
+      if (!prev || prev.key !== a.key || prev.family !== a.family) ranked.push(a.text);
+      a.rank = ranked.length - 1;
+    });
   }
 
   /** The set's rendered id and which families it holds (built on first use, then cached). */
@@ -147,10 +159,13 @@ export class HostPrograms {
     const id = `s_${shortHash(`set:${irId}`)}`;
     const byFamily: Record<Family, string[]> = { 4: [], 6: [] };
     if (set.kind === "endpoints") {
-      const all = set.members.flatMap((m) => this.addresses.get(m) ?? []);
+      const ranks: Record<Family, number[]> = { 4: [], 6: [] };
+      for (const m of set.members) for (const a of this.addresses.get(m) ?? []) ranks[a.family].push(a.rank);
       for (const family of [4, 6] as const) {
-        const sorted = all.filter((a) => a.family === family).sort(byKey).map((a) => a.text);
-        byFamily[family] = sorted.filter((a, i) => i === 0 || a !== sorted[i - 1]);
+        const sorted = Int32Array.from(ranks[family]).sort();
+        const texts = this.ranked[family];
+        byFamily[family] = [];
+        sorted.forEach((r, i) => { if (i === 0 || r !== sorted[i - 1]) byFamily[family].push(texts[r]); });
       }
     } else {
       const cidrs = set.nets.map((n) => {
@@ -312,22 +327,22 @@ export class HostPrograms {
     const roots = new Set<string>();
     for (const layer of this.policySet.layers) {
       for (const direction of ["egress", "ingress"] as const) {
-        const byFamily: Record<Family, { key: string; text: string; endpoint: string; target: DispatchEntry["target"] }[]> = { 4: [], 6: [] };
+        const byFamily: Record<Family, { rank: number; text: string; endpoint: string; target: DispatchEntry["target"] }[]> = { 4: [], 6: [] };
         for (const name of local) {
           const programId = layer[direction][name];
           if (programId === undefined) continue;
           const target = this.entry(layer.name, programId);
           if (target.kind === "none") continue;
           if (target.kind === "jump") roots.add(target.chain);
-          for (const addr of this.addresses.get(name) ?? []) byFamily[addr.family].push({ key: addr.key, text: addr.text, endpoint: name, target });
+          for (const addr of this.addresses.get(name) ?? []) byFamily[addr.family].push({ rank: addr.rank, text: addr.text, endpoint: name, target });
         }
         for (const family of [4, 6] as const) {
-          const list = byFamily[family].sort(byKey);
+          const list = byFamily[family].sort((a, b) => a.rank - b.rank);
           if (list.length === 0) continue;
           const entries: DispatchEntry[] = [];
           list.forEach((e, i) => {
             const prev = list[i - 1];
-            if (prev && prev.key === e.key) {
+            if (prev && prev.rank === e.rank) {
               const last = entries[entries.length - 1];
               if (JSON.stringify(prev.target) === JSON.stringify(e.target)) { last.endpoints = [...last.endpoints, e.endpoint].sort(); return; }
               throw new RenderError(`host "${hostName}": endpoints "${prev.endpoint}" and "${e.endpoint}" share address ${e.text} but have different ${layer.name} ${direction} programs`);

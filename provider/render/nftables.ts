@@ -75,32 +75,40 @@ function elementLines(items: readonly string[]): string[] {
 
 
 
+/** A block's text and, for hashing, its UTF-8 bytes: encoded once, not once per host. */
+interface Block {
+  text: string;
+  bytes: Buffer;
+}
+
+const block = (text: string): Block => ({ text, bytes: Buffer.from(text, "utf8") });
+
 /** Prints set and chain blocks once, then assembles hosts' tables from them. */
 export class NftablesWriter {
-  private readonly setBlocks = new Map<string, string>();
-  private readonly chainBlocks = new Map<string, string>();
+  private readonly setBlocks = new Map<string, Block>();
+  private readonly chainBlocks = new Map<string, Block>();
 
-  setBlock(part: SetPart): string {
+  private setBlock(part: SetPart): Block {
     const key = setName(part.id, part.family);
-    let text = this.setBlocks.get(key);
-    if (text === undefined) {
-      text = [
+    let entry = this.setBlocks.get(key);
+    if (entry === undefined) {
+      entry = block([
         `\tset ${key} {`,
         `\t\ttype ${addrType(part.family)}`,
         ...(part.kind === "nets" ? ["\t\tflags interval"] : []),
         `\t\tcomment "${setComment(part)}"`,
         ...elementLines(part.elements),
         "\t}",
-      ].join("\n");
-      this.setBlocks.set(key, text);
+      ].join("\n"));
+      this.setBlocks.set(key, entry);
     }
-    return text;
+    return entry;
   }
 
-  chainBlock(chain: TierChain): string {
-    let text = this.chainBlocks.get(chain.id);
-    if (text === undefined) {
-      text = [
+  private chainBlock(chain: TierChain): Block {
+    let entry = this.chainBlocks.get(chain.id);
+    if (entry === undefined) {
+      entry = block([
         `\t# ${chainNotes(chain)}`,
         `\tchain ${chainName(chain.id)} {`,
         `\t\tcomment "${chainComment(chain, chain.rules.length)}"`,
@@ -110,18 +118,29 @@ export class NftablesWriter {
         }),
         `\t\t${actionText(chain.tail)}`,
         "\t}",
-      ].join("\n");
-      this.chainBlocks.set(chain.id, text);
+      ].join("\n"));
+      this.chainBlocks.set(chain.id, entry);
     }
-    return text;
+    return entry;
   }
 
   /** The table text and its hash (sha256 of the text without the comment line that carries it). */
   table(table: string, program: HostProgram): { nft: string; hash: string } {
+    const head = `table inet ${table} {\n`;
+    // Hashed block by block as the body is assembled: the same bytes as hashing the body.
+    const hash = createHash("sha256").update(head);
     const blocks: string[] = [];
-    for (const part of program.sets) blocks.push(this.setBlock(part));
+    const add = (text: string, bytes?: Buffer) => {
+      if (blocks.length > 0) hash.update("\n\n");
+      hash.update(bytes ?? text);
+      blocks.push(text);
+    };
+    for (const part of program.sets) {
+      const { text, bytes } = this.setBlock(part);
+      add(text, bytes);
+    }
     for (const d of program.dispatch) {
-      blocks.push([
+      add([
         `\tmap ${mapName(d)} {`,
         `\t\ttype ${addrType(d.family)} : verdict`,
         `\t\tcomment "${dispatchComment(d)}"`,
@@ -130,8 +149,11 @@ export class NftablesWriter {
         "\t}",
       ].join("\n"));
     }
-    for (const chain of program.chains) blocks.push(this.chainBlock(chain));
-    blocks.push([
+    for (const chain of program.chains) {
+      const { text, bytes } = this.chainBlock(chain);
+      add(text, bytes);
+    }
+    add([
       "\t# Entry for forwarded traffic. Replies pass (stateful). A new connection runs, for every layer,",
       "\t# the egress program of its local source and the ingress program of its local destination:",
       "\t# a program returns when it allows, so all of them run, and any drop ends it.",
@@ -143,9 +165,7 @@ export class NftablesWriter {
       ...program.dispatch.map((d) => `\t\t${ip(d.family)} ${d.direction === "egress" ? "saddr" : "daddr"} vmap @${mapName(d)}`),
       "\t}",
     ].join("\n"));
-    const head = `table inet ${table} {\n`;
-    const body = `${blocks.join("\n\n")}\n}\n`;
-    const hash = createHash("sha256").update(head).update(body).digest("hex");
-    return { nft: `${head}\tcomment "netpol:${hash}"\n\n${body}`, hash };
+    const digest = hash.update("\n}\n").digest("hex");
+    return { nft: `${head}\tcomment "netpol:${digest}"\n\n${blocks.join("\n\n")}\n}\n`, hash: digest };
   }
 }
