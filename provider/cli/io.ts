@@ -2,6 +2,8 @@
 export interface CliIo {
   out(text: string): void;
   err(text: string): void;
+  /** Writes text as it is (no line break added): output streamed in pieces; resolves when it may take more. */
+  write(text: string): void | Promise<void>;
   /** Environment read at call time. */
   env: Record<string, string | undefined>;
   cwd: string;
@@ -10,6 +12,7 @@ export interface CliIo {
 export const processIo = (): CliIo => ({
   out: (t) => process.stdout.write(t.endsWith("\n") ? t : `${t}\n`),
   err: (t) => process.stderr.write(t.endsWith("\n") ? t : `${t}\n`),
+  write: (t) => (process.stdout.write(t) ? undefined : new Promise<void>((resolve) => process.stdout.once("drain", () => resolve()))),
   env: process.env,
   cwd: process.cwd(),
 });
