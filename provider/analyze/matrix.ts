@@ -33,30 +33,25 @@ function classRows(policySet: PolicySet, probe: Probe, classes: ClassAnalysis) {
 }
 
 /**
- * Each endpoint's row of one probe's matrix as text, in model order. A class's row is written once
- * (and kept until its last member's row is out); a member's own cell, always allowed, is patched in.
+ * Each endpoint's row of one probe's matrix as text, in model order. A class's verdicts are computed
+ * once (and kept until its last member's row is out); the text is written per member, with its own
+ * cell allowed: keeping each class's text instead took as much CPU and 90 MB more at 3,000 endpoints.
  */
 function* rowTexts(policySet: PolicySet, probe: Probe, classes: ClassAnalysis, cell: (j: number, allowed: boolean) => string, separator: string): Generator<string> {
   const { classOf, row } = classRows(policySet, probe, classes);
   const lastMember = new Map<number, number>();
   classOf.forEach((c, i) => lastMember.set(c, i));
-  const kept = new Map<number, { text: string; offsets: Int32Array; selfAllowed: boolean }>();
+  const kept = new Map<number, Uint8Array>();
   for (let i = 0; i < classOf.length; i++) {
     const s = classOf[i];
-    let r = kept.get(s);
-    if (!r) {
-      const verdicts = row(s);
-      const cells = Array.from(verdicts, (v, j) => cell(j, v === 1));
-      const offsets = new Int32Array(cells.length);
-      let at = 0;
-      cells.forEach((c, j) => { offsets[j] = at; at += c.length + separator.length; });
-      r = { text: cells.join(separator), offsets, selfAllowed: verdicts[i] === 1 };
-      if (lastMember.get(s) !== i) kept.set(s, r);
+    let verdicts = kept.get(s);
+    if (!verdicts) {
+      verdicts = row(s);
+      if (lastMember.get(s) !== i) kept.set(s, verdicts);
     } else if (lastMember.get(s) === i) {
       kept.delete(s);
     }
-    if (r.selfAllowed) yield r.text;
-    else yield `${r.text.slice(0, r.offsets[i])}${cell(i, true)}${r.text.slice(r.offsets[i] + cell(i, false).length)}`;
+    yield Array.from(verdicts, (v, j) => cell(j, v === 1 || j === i)).join(separator);
   }
 }
 
