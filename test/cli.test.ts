@@ -1,3 +1,4 @@
+import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { PROBE_SYNTAX } from "../provider/analyze/probe";
@@ -50,6 +51,20 @@ describe("netpol reach", () => {
     expect(r.err).toContain("has 5,001 endpoints, more than --max-endpoints 5,000");
     expect((await runCli(["help", "reach"])).out).toContain("(default 5,000)");
   });
+
+  test("as a process: the matrix streams through a slow pipe whole, and a reader that stops early ends it with exit 0, no stack trace", async () => {
+    // 400 endpoints: 3.5 MB of JSON, far more than a pipe holds, so writes wait for the reader.
+    const endpoints = Array.from({ length: 400 }, (_, i) => ({ name: `e${i}`, ips: [`10.1.${i >> 8}.${i & 0xff}`], labels: { g: `g${i % 3}` } }));
+    const file = tempFile("wide.yaml", stringify({ endpoints, network: { defaultPolicyAction: "deny", policy: [{ between: { groupBy: "g" }, action: "allow" }] } }));
+    const env = { ...process.env, CLI: path.join(__dirname, "..", "provider", "cli.ts"), MODEL: file };
+    const netpol = 'node -r ts-node/register/transpile-only "$CLI" reach "$MODEL" --probe tcp/80 --format json';
+    const slow = spawnSync("bash", ["-c", `set -o pipefail; ${netpol} | (sleep 2; cat)`], { encoding: "utf8", env, timeout: 120_000, maxBuffer: 1 << 26 });
+    expect(slow.status).toBe(0);
+    expect(slow.stdout).toBe((await runCli(["reach", file, "--probe", "tcp/80", "--format", "json"])).out);
+    const early = spawnSync("bash", ["-c", `${netpol} | head -c 100 >/dev/null; echo "exit \${PIPESTATUS[0]}"`], { encoding: "utf8", env, timeout: 120_000 });
+    expect(early.stdout).toBe("exit 0\n");
+    expect(early.stderr).toBe("");
+  }, 130_000);
 
   test("table format marks allowed and denied cells", async () => {
     const r = await runCli(["reach", stack, "--probe", "tcp/80"]);
