@@ -1,3 +1,4 @@
+import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { PROBE_SYNTAX } from "../provider/analyze/probe";
@@ -25,6 +26,45 @@ describe("netpol reach", () => {
     }
     expect(r.out.trim()).toBe(JSON.stringify(doc));
   });
+
+  test("more endpoints than --max-endpoints: refused with what to use instead, nothing printed on stdout", async () => {
+    const r = await runCli(["reach", stack, "--probe", "tcp/80", "--max-endpoints", "6"]);
+    expect(r.code).toBe(2);
+    expect(r.out).toBe("");
+    expect(r.err.split("\n")[0]).toBe(`netpol reach: ${stack} has 7 endpoints, more than --max-endpoints 6: the matrix would have 49 cells per probe. ` +
+      `Use "netpol view ${stack} --out FILE.html" for the matrix per class of endpoints, "netpol test ${stack} EXPECT.yaml" to check the flows that matter, ` +
+      `"netpol explain ${stack} --from A --to B --probe P" for one flow, or --max-endpoints 7 to write the whole matrix`);
+    expect((await runCli(["reach", stack, "--probe", "tcp/80", "--max-endpoints", "7"])).code).toBe(0);
+  });
+
+  test.each(["0", "-1", "1e4", "5,000", "many"])("--max-endpoints %s is a usage error", async (value) => {
+    const r = await runCli(["reach", stack, "--probe", "tcp/80", `--max-endpoints=${value}`]);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain(`--max-endpoints must be a whole number of endpoints, 1 or more (e.g. --max-endpoints 10000), not "${value}"`);
+  });
+
+  test("the default limit is 5,000 endpoints, as the help says", async () => {
+    const endpoints = Array.from({ length: 5001 }, (_, i) => ({ name: `e${i}`, ips: [`10.1.${i >> 8}.${i & 0xff}`] }));
+    const file = tempFile("big.yaml", stringify({ endpoints, network: { defaultPolicyAction: "deny", policy: [] } }));
+    const r = await runCli(["reach", file, "--probe", "tcp/80", "--format", "json"]);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain("has 5,001 endpoints, more than --max-endpoints 5,000");
+    expect((await runCli(["help", "reach"])).out).toContain("(default 5,000)");
+  });
+
+  test("as a process: the matrix streams through a slow pipe whole, and a reader that stops early ends it with exit 0, no stack trace", async () => {
+    // 400 endpoints: 3.5 MB of JSON, far more than a pipe holds, so writes wait for the reader.
+    const endpoints = Array.from({ length: 400 }, (_, i) => ({ name: `e${i}`, ips: [`10.1.${i >> 8}.${i & 0xff}`], labels: { g: `g${i % 3}` } }));
+    const file = tempFile("wide.yaml", stringify({ endpoints, network: { defaultPolicyAction: "deny", policy: [{ between: { groupBy: "g" }, action: "allow" }] } }));
+    const env = { ...process.env, CLI: path.join(__dirname, "..", "provider", "cli.ts"), MODEL: file };
+    const netpol = 'node -r ts-node/register/transpile-only "$CLI" reach "$MODEL" --probe tcp/80 --format json';
+    const slow = spawnSync("bash", ["-c", `set -o pipefail; ${netpol} | (sleep 2; cat)`], { encoding: "utf8", env, timeout: 120_000, maxBuffer: 1 << 26 });
+    expect(slow.status).toBe(0);
+    expect(slow.stdout).toBe((await runCli(["reach", file, "--probe", "tcp/80", "--format", "json"])).out);
+    const early = spawnSync("bash", ["-c", `${netpol} | head -c 100 >/dev/null; echo "exit \${PIPESTATUS[0]}"`], { encoding: "utf8", env, timeout: 120_000 });
+    expect(early.stdout).toBe("exit 0\n");
+    expect(early.stderr).toBe("");
+  }, 130_000);
 
   test("table format marks allowed and denied cells", async () => {
     const r = await runCli(["reach", stack, "--probe", "tcp/80"]);

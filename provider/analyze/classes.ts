@@ -345,6 +345,48 @@ export class ClassAnalysis {
     return this.pieceFor(this.pair(this.classOf(from), this.classOf(to)), probe);
   }
 
+  /**
+   * For one probe, whether a source of class `s` may reach a destination of class `d` (distinct
+   * endpoints): equal to `pieceFor(pair(s, d), probe).allowed`, but each program's verdict is taken
+   * once per (source key, destination key) of that program and the pair stops at the first layer
+   * that denies, so a pair costs a few array reads and no pair outcome is built.
+   */
+  verdicts(probe: Probe): (s: number, d: number) => boolean {
+    const wire = (family: Family) => {
+      const w = probeForFamily(probe, family);
+      return { protocol: this.protocolIndex(w.protocol), value: probeValue(w) };
+    };
+    const wires = { 4: wire(4), 6: wire(6) };
+    // Outcome id → 1 allowed, 0 denied (ids are unique across families).
+    const allowedById: number[] = [];
+    const programAllows = (refs: ProgramRefs, family: Family, s: number, d: number): boolean => {
+      const id = this.programResult(refs, family, s, d);
+      let v = allowedById[id];
+      if (v === undefined) {
+        const w = wires[family];
+        v = pieceAt(this.outcomeList[id][w.protocol], w.value).allowed ? 1 : 0;
+        allowedById[id] = v;
+      }
+      return v === 1;
+    };
+    const programs = this.programsOf;
+    return (s, d) => {
+      const fs = this.facts[s].families;
+      const fd = this.facts[d].families;
+      const family: Family | undefined = fs[4] && fd[4] ? 4 : fs[6] && fd[6] ? 6 : undefined;
+      if (family === undefined) return false;
+      const egress = programs[s];
+      const ingress = programs[d];
+      for (let l = 0; l < egress.length; l++) {
+        const out = egress[l][0];
+        if (out && !programAllows(out, family, s, d)) return false;
+        const into = ingress[l][1];
+        if (into && !programAllows(into, family, s, d)) return false;
+      }
+      return true;
+    };
+  }
+
   /** The piece of a pair outcome a probe falls in. */
   pieceFor(p: PairOutcome, probe: Probe): Piece {
     if (p.family === undefined) return p.outcomes[0][0];

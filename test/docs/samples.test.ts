@@ -120,7 +120,7 @@ it("the docs hold samples of the analysis commands", () => {
 it.each(SAMPLES.map((s) => [`${s.where}: netpol ${s.argv.join(" ")}`, s] as const))("%s", async (_title, sample) => {
   let printed = "";
   const io = (t: string) => { printed += `${t}\n`; };
-  const code = await main(sample.argv, { out: io, err: io, env: {}, cwd: ROOT });
+  const code = await main(sample.argv, { out: io, err: io, write: (t) => { printed += t; }, env: {}, cwd: ROOT });
   expect(code).not.toBe(2);
   expect(normalise(printed)).toBe(normalise(sample.expected));
 });

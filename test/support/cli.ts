@@ -13,7 +13,7 @@ export interface CliRun {
 export async function runCli(argv: string[], cwd = process.cwd(), env: Record<string, string | undefined> = process.env): Promise<CliRun> {
   let out = "";
   let err = "";
-  const code = await main(argv, { out: (t) => { out += `${t}\n`; }, err: (t) => { err += `${t}\n`; }, env, cwd });
+  const code = await main(argv, { out: (t) => { out += `${t}\n`; }, err: (t) => { err += `${t}\n`; }, write: (t) => { out += t; }, env, cwd });
   return { code, out, err };
 }
 

@@ -1,6 +1,6 @@
 /** `netpol validate`, `netpol reach`, `netpol explain`: read a model, never touch a host. */
 import { ClassAnalysis } from "../../analyze/classes";
-import { formatMatrixTable, matrixJson } from "../../analyze/matrix";
+import { matrixJsonPieces, matrixTableLines } from "../../analyze/matrix";
 import { explain } from "../../analyze/explain";
 import { parseProbe, Probe, PROBE_SYNTAX } from "../../analyze/probe";
 import { Analyzer } from "../../analyze/reach";
@@ -58,27 +58,56 @@ endpoint or namespace matches, a profile no endpoint uses) are printed as
   },
 };
 
+/** Above this many endpoints `reach` refuses unless --max-endpoints is raised: the matrix is their square. */
+export const REACH_MAX_ENDPOINTS = 5000;
+
+function maxEndpointsOf(args: ParsedArgs): number {
+  const text = single(args, "max-endpoints");
+  if (text === undefined) return REACH_MAX_ENDPOINTS;
+  if (!/^[1-9][0-9]{0,8}$/.test(text)) throw new UsageError(`--max-endpoints must be a whole number of endpoints, 1 or more (e.g. --max-endpoints 10000), not "${text}"`);
+  return Number(text);
+}
+
+const thousands = (n: number) => n.toLocaleString("en-US");
+
 export const reachCommand: Command = {
   name: "reach",
   summary: "print the reachability matrix of every endpoint pair for each probe",
-  help: `Usage: netpol reach FILE --probe P [--probe P …] [--format table|json]
+  help: `Usage: netpol reach FILE --probe P [--probe P …] [--format table|json] [--max-endpoints N]
 
 Computes, for every ordered pair of endpoints, whether the source may open a connection to the
 destination. A probe is ${PROBE_SYNTAX}; icmp/8 is ping (for an IPv6 flow
 it counts as ICMPv6 echo, icmpv6/128).
 
-  --probe P         a probe; repeat for several
-  --format F        "table" (default) or "json":
-                    {"probes":[{"probe":"tcp/80","matrix":{"<from>":{"<to>":true|false}}}]}`,
-  options: { probe: { value: true, repeat: true }, format: { value: true } },
+  --probe P           a probe; repeat for several
+  --format F          "table" (default) or "json":
+                      {"probes":[{"probe":"tcp/80","matrix":{"<from>":{"<to>":true|false}}}]}
+  --max-endpoints N   refuse a model of more than N endpoints (default ${thousands(REACH_MAX_ENDPOINTS)}): the matrix
+                      has N² cells per probe (at 5,000 endpoints, 25 million: about 0.5 GB of JSON).
+                      For a large model, "netpol view" draws the matrix per class of endpoints,
+                      "netpol test" checks the flows that matter, "netpol explain" one flow.
+
+The matrix is written row by row as it is computed, so memory does not grow with its size.`,
+  options: { probe: { value: true, repeat: true }, format: { value: true }, "max-endpoints": { value: true } },
   positional: 1,
   async run(args, io) {
     const format = single(args, "format") ?? "table";
     if (format !== "table" && format !== "json") throw new UsageError(`--format must be "table" or "json", not "${format}"`);
     const probes = probesOf(args);
-    const ps = compile((await loadLiveModel(args.positional[0], io)).model);
+    const maxEndpoints = maxEndpointsOf(args);
+    const file = args.positional[0];
+    const ps = compile((await loadLiveModel(file, io)).model);
+    if (ps.endpoints.length > maxEndpoints) {
+      throw new UsageError(`${file} has ${thousands(ps.endpoints.length)} endpoints, more than --max-endpoints ${thousands(maxEndpoints)}: ` +
+        `the matrix would have ${thousands(ps.endpoints.length ** 2)} cells per probe. ` +
+        `Use "netpol view ${file} --out FILE.html" for the matrix per class of endpoints, "netpol test ${file} EXPECT.yaml" ` +
+        `to check the flows that matter, "netpol explain ${file} --from A --to B --probe P" for one flow, ` +
+        `or --max-endpoints ${ps.endpoints.length} to write the whole matrix`);
+    }
     const classes = new ClassAnalysis(ps);
-    io.out(format === "json" ? matrixJson(ps, probes, classes) : formatMatrixTable(ps, probes, classes));
+    const pieces = format === "json" ? matrixJsonPieces(ps, probes, classes) : matrixTableLines(ps, probes, classes);
+    for (const piece of pieces) await io.write(piece);
+    if (format === "json") await io.write("\n");
     return EXIT.ok;
   },
 };
