@@ -27,7 +27,8 @@ const END = '@@netpol-forward-end';
 
 /**
  * Constant shell lines that print the report (stdout only). As in nat-check.ts, a legacy host's
- * filter table is listed only when the kernel already has one.
+ * filter table is listed only when the kernel already has one, waiting at most 3 s for the xtables
+ * lock (an unbounded wait held the whole read behind another program's lock).
  */
 export const FORWARD_REPORT_SCRIPT = [
   `echo ${BEGIN}`,
@@ -37,8 +38,8 @@ export const FORWARD_REPORT_SCRIPT = [
   '    *) f4=1 ;;',
   '  esac',
   '  if [ -n "$f4" ]; then',
-  '    iptables -w -S FORWARD 2>/dev/null | sed -n "s/^-P FORWARD /policy /p"',
-  '    iptables -w -S DOCKER-USER 2>/dev/null | sed "s/^/user /"',
+  '    iptables -w 3 -S FORWARD 2>/dev/null | sed -n "s/^-P FORWARD /policy /p"',
+  '    iptables -w 3 -S DOCKER-USER 2>/dev/null | sed "s/^/user /"',
   '  fi',
   'fi',
   `echo ${END}`,

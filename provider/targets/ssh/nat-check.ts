@@ -32,6 +32,8 @@ const END = '@@netpol-nat-end';
  * exit status of their own matters: the caller's last command decides). iptables-legacy would
  * create an empty nat table by listing it, so a legacy host's nat table is listed only when the
  * kernel already has one; iptables-nft lists a missing table as empty without creating it.
+ * A legacy host's listing waits at most 3 s for the xtables lock (as forward-check.ts): a host whose
+ * lock is held longer gets no report this time, and the read itself goes on.
  */
 export const NAT_REPORT_SCRIPT = [
   `echo ${BEGIN}`,
@@ -40,8 +42,8 @@ export const NAT_REPORT_SCRIPT = [
   '    *legacy*) grep -qx nat /proc/net/ip_tables_names 2>/dev/null && t4=1; grep -qx nat /proc/net/ip6_tables_names 2>/dev/null && t6=1 ;;',
   '    *) t4=1; t6=1 ;;',
   '  esac',
-  '  if [ -n "$t4" ]; then iptables -w -t nat -S POSTROUTING 2>/dev/null | sed "s/^/ipt4 /"; fi',
-  '  if [ -n "$t6" ] && command -v ip6tables >/dev/null 2>&1; then ip6tables -w -t nat -S POSTROUTING 2>/dev/null | sed "s/^/ipt6 /"; fi',
+  '  if [ -n "$t4" ]; then iptables -w 3 -t nat -S POSTROUTING 2>/dev/null | sed "s/^/ipt4 /"; fi',
+  '  if [ -n "$t6" ] && command -v ip6tables >/dev/null 2>&1; then ip6tables -w 3 -t nat -S POSTROUTING 2>/dev/null | sed "s/^/ipt6 /"; fi',
   'elif command -v nft >/dev/null 2>&1; then',
   '  nft list chain ip nat POSTROUTING 2>/dev/null | sed "s/^/nft4 /"',
   '  nft list chain ip6 nat POSTROUTING 2>/dev/null | sed "s/^/nft6 /"',
