@@ -112,8 +112,9 @@ describe.each([['nftables' as const], ['iptables' as const]])('stack isolation o
       expect(r.out).toBe(`hb: in sync\n  warning: ${warning('iptables', '0')}\nhr: in sync\n`);
       expect(r.code).toBe(0);
 
-      // The check rides on the read: a no-op apply is still one session per host, the table's lock
-      // and only reads (one command with nftables; iptables also saves its own sets).
+      // The check rides on the read: a no-op apply takes the table's lock and only reads (one command
+      // with nftables; iptables also saves its own sets), plus the host's record, in a second session,
+      // to keep the recorded policy (what netpol plan compares with) current.
       const traffic: Record<string, { sessions: number; steps: string[] }> = {};
       const of = (h: string) => (traffic[h] ??= { sessions: 0, steps: [] });
       const stop = observeSsh({ sessionOpened: (h) => of(h).sessions++, commandStarted: (h, step) => of(h).steps.push(step) });
@@ -123,7 +124,8 @@ describe.each([['nftables' as const], ['iptables' as const]])('stack isolation o
         stop();
       }
       const reads = backend === 'nftables' ? ['read table'] : ['read iptables state', 'read ipsets'];
-      expect(traffic).toEqual({ hb: { sessions: 1, steps: [LOCK_TABLE_STEP, ...reads] }, hr: { sessions: 1, steps: [LOCK_TABLE_STEP, ...reads] } });
+      const noOp = { sessions: 2, steps: [LOCK_TABLE_STEP, ...reads, 'read record'] };
+      expect(traffic).toEqual({ hb: noOp, hr: noOp });
       expect(reads.every((step) => READ_STEPS.has(step))).toBe(true);
       expect(r.code).toBe(0);
       expect(r.err).toBe('');
