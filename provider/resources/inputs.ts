@@ -123,7 +123,14 @@ export function sshTarget(s: SshSettingsInput): SshTarget {
   return { ...rest, ...(bastion ? { bastion: sshTarget(bastion) } : {}) };
 }
 
+/** A Network's keys the provider itself computes (checked inputs and outputs); they never come from the user. */
+const NETWORK_COMPUTED_KEYS: ReadonlySet<string> = new Set(["__provider", "table", "access", "rules", "warnings", "discovered", "applied", "rancherApplied"]);
+
+/** A Network's props without what the provider computed. */
+export function networkUserInputs(props: Props): Props {
+  return Object.fromEntries(Object.entries(props).filter(([k]) => !NETWORK_COMPUTED_KEYS.has(k)));
+}
+
 export function parseNetwork(props: Props): NetworkInputs {
-  const own = Object.fromEntries(Object.entries(props).filter(([k]) => !["__provider", "table", "access", "rules", "warnings", "discovered", "applied", "rancherApplied"].includes(k)));
-  return NetworkInputs.parse(withCredentials(own));
+  return NetworkInputs.parse(withCredentials(networkUserInputs(props)));
 }

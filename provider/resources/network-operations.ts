@@ -23,7 +23,7 @@ import { Endpoint } from "../model/inventory";
 import { Model, ModelInput, parseModel } from "../model/model";
 import { modelWarnings } from "../compile/warnings";
 import { tableName } from "../render";
-import { CheckFailure, COMPUTED, containsUnknown, modelDocument, modelFailures, parseNetwork, Props, schemaFailures, sshTarget, UNKNOWN, unknownPaths, withCredentials } from "./inputs";
+import { CheckFailure, COMPUTED, containsUnknown, modelDocument, modelFailures, networkUserInputs, parseNetwork, Props, schemaFailures, sshTarget, UNKNOWN, unknownPaths, withCredentials } from "./inputs";
 import { discoveredOf, discoverNetwork, NetworkDiscovery } from "./network-discovery";
 import { NetworkInputs, RancherInput } from "./schema";
 
@@ -61,12 +61,6 @@ function message(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
 
-/** Keys the provider itself computes; they never come from the user. */
-const COMPUTED_KEYS = new Set(["__provider", "table", "access", "rules", "warnings", "discovered", "applied", "rancherApplied"]);
-
-function userInputs(p: Props): Props {
-  return Object.fromEntries(Object.entries(p).filter(([k]) => !COMPUTED_KEYS.has(k)));
-}
 
 export interface NetworkCheck {
   inputs: Props;
@@ -80,7 +74,7 @@ export interface NetworkCheck {
 export async function checkNetworkLive(news: Props): Promise<NetworkCheck> {
   const own = { ...news };
   delete own.discovered;
-  const full = withCredentials(userInputs(own));
+  const full = withCredentials(networkUserInputs(own));
   const doc = modelDocument(full);
   if (schemaFailures(NetworkInputs, full).length > 0 || containsUnknown(doc)) return checkNetwork(own);
   let discovery: NetworkDiscovery;
@@ -100,7 +94,7 @@ export async function checkNetworkLive(news: Props): Promise<NetworkCheck> {
  * found) count as endpoints of the model; it reads nothing from any host.
  */
 export function checkNetwork(news: Props): NetworkCheck {
-  const full = withCredentials(userInputs(news));
+  const full = withCredentials(networkUserInputs(news));
   const failures = schemaFailures(NetworkInputs, full);
   const inputs: Props = { ...news };
   inputs.table = news.name === UNKNOWN ? UNKNOWN : tableName(typeof news.name === "string" ? news.name : "default");
