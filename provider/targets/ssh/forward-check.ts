@@ -10,7 +10,7 @@
  * Nothing on the host is changed. (Docker 20.10 writes IPv6 rules only with its experimental
  * ip6tables option; they are not read.)
  */
-import { HostError } from './host-error';
+import { reportSection } from './report-section';
 
 /** What the host's IPv4 filter table says about forwarding, when it has one. */
 export interface ForwardReport {
@@ -47,21 +47,15 @@ export const FORWARD_REPORT_SCRIPT = [
 
 /** Splits the output of a command that contains FORWARD_REPORT_SCRIPT into the report (none without a filter table) and the rest. */
 export function splitForwardReport(stdout: string, host: string, step: string): { forward?: ForwardReport; rest: string } {
-  const lines = stdout.split('\n');
-  const begin = lines.indexOf(BEGIN);
-  const end = begin === -1 ? -1 : lines.indexOf(END, begin);
-  if (begin === -1 || end === -1) {
-    throw new HostError({ host, step, cause: `unexpected output of the FORWARD check: no "${begin === -1 ? BEGIN : END}" line`, hint: 'The check lists the policy of FORWARD and the chain DOCKER-USER; look at what the host printed there' });
-  }
+  const { lines, rest } = reportSection(stdout, { begin: BEGIN, end: END }, { host, step, check: 'FORWARD check', hint: 'The check lists the policy of FORWARD and the chain DOCKER-USER; look at what the host printed there' });
   let policy: string | undefined;
   let dockerUser = false;
   const userAccepts: string[] = [];
-  for (const line of lines.slice(begin + 1, end)) {
+  for (const line of lines) {
     const p = /^policy (\S+)$/.exec(line);
     if (p) policy = p[1];
     else if (line === 'user -N DOCKER-USER') dockerUser = true;
     else if (line.startsWith('user -A DOCKER-USER ') && / -j ACCEPT$/.test(line)) userAccepts.push(line.slice('user '.length));
   }
-  const rest = [...lines.slice(0, begin), ...lines.slice(end + 1)].join('\n');
   return policy === undefined ? { rest } : { forward: { policy, dockerUser, userAccepts }, rest };
 }

@@ -10,7 +10,7 @@
  * or nf_tables alike), or, on a host without iptables, from nft's `ip nat` / `ip6 nat` tables.
  * Only POSTROUTING itself is read: a jump from it to another chain is not followed.
  */
-import { HostError } from './host-error';
+import { reportSection } from './report-section';
 
 /** One MASQUERADE or SNAT rule of the host's POSTROUTING chain. */
 export interface NatRule {
@@ -92,14 +92,9 @@ export function parseNftNatLine(family: 4 | 6, listedBy: string, line: string): 
  * A missing report is a HostError; lines of the report that are no NAT rule are skipped.
  */
 export function splitNatReport(stdout: string, host: string, step: string): { nat: NatRule[]; rest: string } {
-  const lines = stdout.split('\n');
-  const begin = lines.indexOf(BEGIN);
-  const end = begin === -1 ? -1 : lines.indexOf(END, begin);
-  if (begin === -1 || end === -1) {
-    throw new HostError({ host, step, cause: `unexpected output of the NAT check: no "${begin === -1 ? BEGIN : END}" line`, hint: 'The check lists the POSTROUTING chain of the nat table; look at what the host printed there' });
-  }
+  const { lines, rest } = reportSection(stdout, { begin: BEGIN, end: END }, { host, step, check: 'NAT check', hint: 'The check lists the POSTROUTING chain of the nat table; look at what the host printed there' });
   const nat: NatRule[] = [];
-  for (const line of lines.slice(begin + 1, end)) {
+  for (const line of lines) {
     const m = /^(ipt4|ipt6|nft4|nft6) (.*)$/.exec(line);
     if (!m) continue;
     const tag = m[1] as Tag;
@@ -107,5 +102,5 @@ export function splitNatReport(stdout: string, host: string, step: string): { na
     const rule = tag.startsWith('ipt') ? parseIptablesNatLine(family, LISTED_BY[tag], m[2]) : parseNftNatLine(family, LISTED_BY[tag], m[2]);
     if (rule) nat.push(rule);
   }
-  return { nat, rest: [...lines.slice(0, begin), ...lines.slice(end + 1)].join('\n') };
+  return { nat, rest };
 }
