@@ -85,3 +85,12 @@ export function validateIptablesTexts(table: string, hash: string, texts: Iptabl
     if (!marker.test(texts[family])) throw new Error(`the ${family} text must carry the rule -A ${texts.entryChain} -m comment --comment "netpol:${hash}"`);
   }
 }
+
+/** The text a user reviews for one host, and the host's record keeps: the nft table, or the ipset and iptables inputs. */
+export function rulesText(r: HostRuleset): string {
+  if (r.nft !== undefined) return r.nft;
+  if (r.iptables) {
+    return [`# ipset restore`, r.iptables.ipset.trimEnd(), `# iptables-restore --noflush`, r.iptables.v4.trimEnd(), `# ip6tables-restore --noflush`, r.iptables.v6.trimEnd(), ""].join("\n");
+  }
+  return "";
+}

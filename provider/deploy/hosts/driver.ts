@@ -1,13 +1,11 @@
 /**
  * What the hosts target does to one host, behind one small interface: the SSH appliers (nftables,
- * iptables) and the record the project keeps on each host. Tests that run without the namespace
- * lab construct a driver of their own; nothing else replaces this one.
+ * iptables) with the record the project keeps on each host (targets/ssh/host-record.ts), read with
+ * the rules in one command and written by the apply under the table's lock. Tests that run without
+ * the namespace lab construct a driver of their own; nothing else replaces this one.
  *
- * The record, in the host's state folder: the rules text the last apply sent (so a plan shows the
- * lines that change), the host's listing right after it (so status tells a hand edit from our
- * own rules), and the network's policy that apply enforced (so a plan says who may now reach
- * whom compared with it; see policy-record.ts). Every door writes and reads the same record, so what one door applies, the other
- * sees as in sync.
+ * Every door writes and reads the same record, in the same folder per host name, so what one door
+ * applies, the other sees as in sync.
  */
 import { shortHash } from "../../ir/builder";
 import type { HostRuleset } from "../../ruleset";
@@ -15,26 +13,22 @@ import { applyHost, deleteHost, readHost } from "../../targets/ssh/hosts";
 import type { HostApplyOptions, ApplyResult, DeleteResult, HostReadResult } from "../../targets/ssh/apply-options";
 import { DEFAULT_STATE_DIR } from "../../targets/ssh/rollback";
 import type { SshTarget } from "../../targets/ssh/connect";
-import { runOnHost } from "../../targets/ssh/session";
 
-/** What the last apply left on a host. */
-export interface HostRecord {
-  /** The rules text that apply sent (rulesText). */
-  rendered: string;
-  /** The host's listing right after that apply. */
-  live: string;
-  /** The network's policy of the last apply (encodePolicy); absent in records of older versions. */
+export type { HostRecord } from "../../targets/ssh/host-record";
+
+/** What the deploy layer asks of an apply beyond the SSH options: the policy the record keeps. */
+export interface DriverApplyOptions extends Omit<HostApplyOptions, "record"> {
+  /** The network's policy (encodePolicy) for the host's record. @default none recorded */
   policy?: string;
 }
 
 export interface HostDriver {
-  /** Applies under the table's lock, and calls `options.whileLocked` with the result before releasing it. */
-  apply(target: SshTarget, ruleset: HostRuleset, options: HostApplyOptions): Promise<ApplyResult>;
+  /** Applies under the table's lock and, once confirmed, leaves the host's record (rules text, listing, policy). */
+  apply(target: SshTarget, ruleset: HostRuleset, options: DriverApplyOptions): Promise<ApplyResult>;
+  /** Reads the rules and, in the same command, the host's record (`record`, when it has one). */
   read(target: SshTarget, host: string, backend: HostRuleset["backend"], table: string): Promise<HostReadResult>;
+  /** Removes the rules, the rollback files and the record. */
   delete(target: SshTarget, host: string, backend: HostRuleset["backend"], table: string, options: Pick<HostApplyOptions, "stateDir">): Promise<DeleteResult>;
-  readRecord(target: SshTarget, host: string, table: string): Promise<HostRecord | undefined>;
-  writeRecord(target: SshTarget, host: string, table: string, record: HostRecord): Promise<void>;
-  clearRecord(target: SshTarget, host: string, table: string): Promise<void>;
 }
 
 /**
@@ -46,38 +40,8 @@ export function stateDirFor(host: string): string {
   return `${DEFAULT_STATE_DIR}/h_${shortHash(host, 10)}`;
 }
 
-const fileOf = (host: string, table: string, kind: "rendered" | "live" | "policy") => `${stateDirFor(host)}/${table}.${kind}`;
-
-/** Separate the texts of a record on stdin and stdout; the renderer never emits them. */
-const MARKER = "--- netpol live listing ---";
-const POLICY_MARKER = "--- netpol policy ---";
-
 export const sshDriver: HostDriver = {
-  apply: (target, ruleset, options) => applyHost(target, ruleset, options),
-  read: (target, host, backend, table) => readHost(target, host, backend, table),
-  delete: (target, host, backend, table, options) => deleteHost(target, host, backend, table, options),
-
-  async readRecord(target, host, table) {
-    // The files in one command: the rendered text, the marker, the listing, the policy marker, the policy.
-    const command = `if [ -e ${fileOf(host, table, "rendered")} ]; then cat ${fileOf(host, table, "rendered")}; echo '${MARKER}'; cat ${fileOf(host, table, "live")} 2>/dev/null; echo '${POLICY_MARKER}'; cat ${fileOf(host, table, "policy")} 2>/dev/null; fi`;
-    const r = await runOnHost(target, command, undefined, { step: "read record", name: host });
-    const at = r.stdout.indexOf(`\n${MARKER}\n`);
-    if (r.code !== 0 || at < 0) return undefined;
-    const rest = r.stdout.slice(at + MARKER.length + 2);
-    const p = rest.lastIndexOf(`${POLICY_MARKER}\n`);
-    const live = p < 0 ? rest : rest.slice(0, p);
-    const policy = p < 0 ? "" : rest.slice(p + POLICY_MARKER.length + 1).trim();
-    return { rendered: r.stdout.slice(0, at + 1), live, ...(policy !== "" ? { policy } : {}) };
-  },
-
-  async writeRecord(target, host, table, record) {
-    const files = `-v r=${fileOf(host, table, "rendered")} -v l=${fileOf(host, table, "live")} -v p=${fileOf(host, table, "policy")}`;
-    const command = `mkdir -p ${stateDirFor(host)} && rm -f ${fileOf(host, table, "policy")} && awk ${files} '$0=="${MARKER}"{f=1;next} $0=="${POLICY_MARKER}"{f=2;next} {print > (f == 2 ? p : f ? l : r)}'`;
-    const policy = record.policy !== undefined ? `${POLICY_MARKER}\n${record.policy}\n` : "";
-    await runOnHost(target, command, `${record.rendered.trimEnd()}\n${MARKER}\n${record.live.trimEnd()}\n${policy}`, { step: "save record", name: host });
-  },
-
-  async clearRecord(target, host, table) {
-    await runOnHost(target, `rm -f ${fileOf(host, table, "rendered")} ${fileOf(host, table, "live")} ${fileOf(host, table, "policy")}`, undefined, { step: "remove record", name: host });
-  },
+  apply: (target, ruleset, { policy, ...options }) => applyHost(target, ruleset, { ...options, record: { dir: stateDirFor(ruleset.host), ...(policy !== undefined ? { policy } : {}) } }),
+  read: (target, host, backend, table) => readHost(target, host, backend, table, stateDirFor(host)),
+  delete: (target, host, backend, table, options) => deleteHost(target, host, backend, table, { ...options, recordDir: stateDirFor(host) }),
 };

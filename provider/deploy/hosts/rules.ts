@@ -5,7 +5,9 @@
 import { compile } from "../../compile";
 import type { Model } from "../../model/model";
 import { Renderer } from "../../render";
-import type { HostRuleset } from "../../ruleset";
+import { HostRuleset, rulesText } from "../../ruleset";
+
+export { rulesText };
 import { encodePolicy } from "./policy-record";
 import { MasqueradeScope, masqueradeScope } from "./masquerade";
 
@@ -18,15 +20,6 @@ export interface DesiredHost {
   policy?: string;
   /** What the host's source-NAT rules are judged against on every read (masquerade.ts); none: not judged. */
   masquerade?: MasqueradeScope;
-}
-
-/** The text a user reviews for one host: the nft table, or the ipset and iptables inputs. */
-export function rulesText(r: HostRuleset): string {
-  if (r.nft !== undefined) return r.nft;
-  if (r.iptables) {
-    return [`# ipset restore`, r.iptables.ipset.trimEnd(), `# iptables-restore --noflush`, r.iptables.v4.trimEnd(), `# ip6tables-restore --noflush`, r.iptables.v6.trimEnd(), ""].join("\n");
-  }
-  return "";
 }
 
 /** The model's hosts (or those named in `only`, in the model's order) with what each must carry. */

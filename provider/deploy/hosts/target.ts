@@ -16,6 +16,7 @@ import { hostSync, listingDrift } from "./sync";
 import { dockerForwardWarnings } from "./docker-forward";
 import { masqueradeWarnings } from "./masquerade";
 import type { ReadReport } from "../../targets/ssh/read-report";
+import type { HostReadResult } from "../../targets/ssh/apply-options";
 
 /** How to reach one host of the model. */
 export interface HostConnection {
@@ -71,10 +72,10 @@ export class HostsTarget implements Target {
     return all.length > 0 ? { warnings: all } : {};
   }
 
-  private async readWithRecord(h: DesiredHost) {
-    const live = await this.driver.read(this.ssh(h), h.name, h.ruleset.backend, h.ruleset.table);
-    const record: HostRecord | undefined = live.present ? await this.driver.readRecord(this.ssh(h), h.name, h.ruleset.table) : undefined;
-    return { live, record };
+  /** The host's rules and, read in the same command, its record (only counted while the rules are there). */
+  private async readWithRecord(h: DesiredHost): Promise<{ live: HostReadResult; record?: HostRecord }> {
+    const { record, ...live } = await this.driver.read(this.ssh(h), h.name, h.ruleset.backend, h.ruleset.table);
+    return live.present && record ? { live, record } : { live };
   }
 
   plan(): Promise<TargetReport<HostPlan>> {
@@ -97,17 +98,7 @@ export class HostsTarget implements Target {
       const result = await this.driver.apply(target, h.ruleset, {
         ...(options.rollbackTimerSec !== undefined ? { rollbackTimerSec: options.rollbackTimerSec } : {}),
         force: forces(options.force, h.name),
-        // The record is written before the table's lock is released: no other apply comes between.
-        whileLocked: async (r) => {
-          if (r.changed) {
-            await this.driver.writeRecord(target, h.name, h.ruleset.table, { rendered: h.text, live: r.liveText, ...(h.policy !== undefined ? { policy: h.policy } : {}) });
-            return;
-          }
-          if (h.policy === undefined) return;
-          // Rules unchanged, policy changed elsewhere in the network: the record still names the policy now enforced.
-          const record = await this.driver.readRecord(target, h.name, h.ruleset.table);
-          if (record && record.policy !== h.policy) await this.driver.writeRecord(target, h.name, h.ruleset.table, { ...record, policy: h.policy });
-        },
+        ...(h.policy !== undefined ? { policy: h.policy } : {}),
       });
       return {
         name: h.name, outcome: result.changed ? "applied" : "up to date", changed: result.changed,
@@ -129,7 +120,6 @@ export class HostsTarget implements Target {
     return this.each(async (h) => {
       const target = this.ssh(h);
       const r = await this.driver.delete(target, h.name, h.ruleset.backend, h.ruleset.table, {});
-      await this.driver.clearRecord(target, h.name, h.ruleset.table);
       return { name: h.name, outcome: r.deleted ? "removed" : "nothing to remove", changed: r.deleted, ...(r.warnings ? { warnings: r.warnings } : {}) };
     });
   }

@@ -2,6 +2,7 @@
 
 import type { ForwardReport } from './forward-check';
 import type { NatRule } from './nat-check';
+import type { HostRecord } from './host-record';
 
 /**
  * The steps (SshObserver `step`) whose command only reads a host's state. A no-op apply is the
@@ -31,11 +32,12 @@ export interface HostApplyOptions {
   waitForRollback?: boolean;
   hooks?: ApplyHooks;
   /**
-   * Runs once the apply is done (confirmed, or found up to date), before the table's lock is
-   * released: the deploy layer writes its record there, so no other apply comes between the
-   * rules and the record of them.
+   * The host's record (host-record.ts): read with the table, and written by the apply itself on its
+   * own connection before the table's lock is released, so no other apply comes between the rules
+   * and the record of them. `policy` is the network's policy the record keeps (encodePolicy); a
+   * no-op apply updates only that when it changed. @default no record is read or written
    */
-  whileLocked?: (result: ApplyResult) => Promise<void>;
+  record?: { dir: string; policy?: string };
 }
 
 export interface ApplyResult {
@@ -69,6 +71,13 @@ export interface HostReadResult {
   nat?: NatRule[];
   /** As ApplyResult.forward. */
   forward?: ForwardReport;
+  /** The host's record, when read with a record folder and the host has one. */
+  record?: HostRecord;
+}
+
+export interface DeleteOptions extends Pick<HostApplyOptions, 'stateDir'> {
+  /** The record's folder (host-record.ts): its files are removed with the rules. @default none removed */
+  recordDir?: string;
 }
 
 export interface DeleteResult {

@@ -3,7 +3,7 @@
  * provider/deploy/hosts/sync.ts), delete. Dispatches on the ruleset's backend; the fan-out over
  * many hosts is the deploy layer's (provider/deploy/hosts/target.ts).
  */
-import { HostApplyOptions, ApplyResult, DeleteResult, HostReadResult } from './apply-options';
+import { HostApplyOptions, ApplyResult, DeleteOptions, DeleteResult, HostReadResult } from './apply-options';
 import { applyIptables, deleteIptables, readIptables } from './iptables-apply';
 import { applyNftables, deleteNftables, readNftables } from './nftables-apply';
 import { HostRuleset } from '../../ruleset';
@@ -22,10 +22,11 @@ export function applyHost(target: SshTarget, ruleset: HostRuleset, options: Host
   }
 }
 
-export function readHost(target: SshTarget, host: string, backend: HostRuleset['backend'], table: string): Promise<HostReadResult> {
-  return backend === 'iptables' ? readIptables(target, host, table) : readNftables(target, host, table);
+/** `recordDir`: the host's record folder (host-record.ts), read in the same command. @default no record read */
+export function readHost(target: SshTarget, host: string, backend: HostRuleset['backend'], table: string, recordDir?: string): Promise<HostReadResult> {
+  return backend === 'iptables' ? readIptables(target, host, table, recordDir) : readNftables(target, host, table, recordDir);
 }
 
-export function deleteHost(target: SshTarget, host: string, backend: HostRuleset['backend'], table: string, options: Pick<HostApplyOptions, 'stateDir'> = {}): Promise<DeleteResult> {
+export function deleteHost(target: SshTarget, host: string, backend: HostRuleset['backend'], table: string, options: DeleteOptions = {}): Promise<DeleteResult> {
   return backend === 'iptables' ? deleteIptables(target, host, table, options) : deleteNftables(target, host, table, options);
 }

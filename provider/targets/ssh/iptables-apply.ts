@@ -19,13 +19,14 @@
  * Live steps wait for the xtables lock (legacy iptables) no longer than the timer leaves.
  */
 import * as crypto from 'crypto';
-import { HostApplyOptions, ApplyResult, DeleteResult, HostReadResult, READ_IPSETS_STEP, READ_IPTABLES_STEP } from './apply-options';
+import { HostApplyOptions, ApplyResult, DeleteOptions, DeleteResult, HostReadResult, READ_IPSETS_STEP, READ_IPTABLES_STEP } from './apply-options';
+import { HostRecord, RecordPlace, forgetScript, keepPolicy, policyOf, recordReadScript, saveRecord, splitRecord } from './host-record';
 import { READ_REPORT_SCRIPT, ReadReport, reportWithLock, splitReadReport } from './read-report';
 import { HostError, RIGHTS_HINT } from './host-error';
 import { confirmOverNewConnection } from './confirm';
-import { DEFAULT_ROLLBACK_SEC, DEFAULT_STATE_DIR, TablePlace, armRollback, forgetRollbackScript, hereDoc, rollbackNow } from './rollback';
+import { DEFAULT_ROLLBACK_SEC, DEFAULT_STATE_DIR, TablePlace, armRollback, hereDoc, rollbackNow } from './rollback';
 import { Family, IptablesSnapshot, StagedSets, TOOLS, chainOfLine, isStagingName, restoreRun, restoreScript, stageSets } from './iptables-rollback';
-import { HostRuleset, IptablesRuleset, TABLE_NAME, isOwnChain, isOwnSet, validateRuleset } from '../../ruleset';
+import { HostRuleset, IptablesRuleset, TABLE_NAME, isOwnChain, isOwnSet, rulesText, validateRuleset } from '../../ruleset';
 import { bits, formatAddress, parseAddress } from '../../model/net';
 import { SshTarget } from './connect';
 import { SshSession, withSession } from './session';
@@ -43,6 +44,8 @@ export interface IptablesState extends IptablesSnapshot {
   leftovers: string[];
   /** The host's bridge warnings and NAT rules, read in the same command (see read-report.ts). */
   report: ReadReport;
+  /** The host's record (host-record.ts), read in the same command when its folder was given. */
+  record?: HostRecord;
 }
 
 function assertTable(table: string): void {
@@ -50,9 +53,10 @@ function assertTable(table: string): void {
 }
 
 /** Every tool's status counts: the first that fails names itself on stderr (`@@failed <command>`) and ends the read. */
-function readScript(): string {
+function readScript(recordDir: string | undefined, table: string): string {
   return [
     READ_REPORT_SCRIPT,
+    ...(recordDir === undefined ? [] : [recordReadScript({ dir: recordDir, table })]),
     'failed() { echo "@@failed $1" >&2; exit 3; }',
     "echo @@v4; iptables-save -t filter || failed 'iptables-save -t filter'",
     "echo @@v6; ip6tables-save -t filter || failed 'ip6tables-save -t filter'",
@@ -71,21 +75,22 @@ function setSaveScript(sets: string[]): string {
   return sets.map((s) => `ipset save ${s}`).join('\n') || 'true';
 }
 
-async function readState(session: SshSession, table: string): Promise<IptablesState> {
+async function readState(session: SshSession, table: string, recordDir?: string): Promise<IptablesState> {
   assertTable(table);
-  const result = await session.run(readScript(), undefined, { step: READ_IPTABLES_STEP });
+  const result = await session.run(readScript(recordDir, table), undefined, { step: READ_IPTABLES_STEP });
   if (result.code !== 0) {
     const command = /^@@failed (.+)$/m.exec(result.stderr)?.[1] ?? 'the read of iptables and ipset state';
     throw readError(session.name, READ_IPTABLES_STEP, command, result);
   }
-  const { report, rest } = splitReadReport(result.stdout, session.name, READ_IPTABLES_STEP);
+  const { report, rest: listing } = splitReadReport(result.stdout, session.name, READ_IPTABLES_STEP);
+  const { record, rest } = recordDir === undefined ? { record: undefined, rest: listing } : splitRecord(listing, session.name, READ_IPTABLES_STEP);
   const sections: Record<string, string[]> = { v4: [], v6: [], sets: [] };
   let current = '';
   for (const line of rest.split('\n')) {
     if (line.startsWith('@@')) current = line.slice(2);
     else if (current in sections && line) sections[current].push(line);
   }
-  const state: IptablesState = { chains: { v4: [], v6: [] }, hooks: { v4: [], v6: [] }, behind: { v4: undefined, v6: undefined }, sets: [], leftovers: [], report };
+  const state: IptablesState = { chains: { v4: [], v6: [] }, hooks: { v4: [], v6: [] }, behind: { v4: undefined, v6: undefined }, sets: [], leftovers: [], report, ...(record ? { record } : {}) };
   for (const family of ['v4', 'v6'] as const) {
     const first = sections[family].find((l) => l.startsWith('-A FORWARD '));
     const firstHook = first === undefined ? undefined : /^-A FORWARD -j (\S+)$/.exec(first)?.[1];
@@ -147,10 +152,11 @@ function isPresent(state: IptablesState): boolean {
 }
 
 function toRead(state: IptablesState): HostReadResult {
-  if (!isPresent(state)) return { present: false, ...state.report };
+  const recorded = state.record ? { record: state.record } : {};
+  if (!isPresent(state)) return { present: false, ...state.report, ...recorded };
   const v4 = hashOfChains(state.chains.v4);
   const v6 = hashOfChains(state.chains.v6);
-  return { present: true, hash: v4 === v6 ? v4 : undefined, text: stateText(state), ...state.report };
+  return { present: true, hash: v4 === v6 ? v4 : undefined, text: stateText(state), ...state.report, ...recorded };
 }
 
 /** No own chain, hook or set: what a delete restores. */
@@ -343,6 +349,7 @@ export async function applyIptables(target: SshTarget, ruleset: HostRuleset, opt
   const { table, hash } = ruleset;
   const place = placeOf(table, options);
   const timerSec = options.rollbackTimerSec ?? DEFAULT_ROLLBACK_SEC;
+  const recordPlace: RecordPlace | undefined = options.record ? { dir: options.record.dir, table } : undefined;
 
   const first = await SshSession.open(target, name);
   let lock: TableLock | undefined;
@@ -350,17 +357,14 @@ export async function applyIptables(target: SshTarget, ruleset: HostRuleset, opt
     // The table's lock, before anything is read: one apply of this table at a time, from any door.
     lock = await lockTable(first, place);
     const locked = lock;
-    const done = async (result: ApplyResult): Promise<ApplyResult> => {
-      await options.whileLocked?.(result);
-      return result;
-    };
-    const before = await readState(first, table);
+    const before = await readState(first, table, recordPlace?.dir);
     if (before.leftovers.length > 0) {
       const r = await first.run(destroySetsScript(before.leftovers), undefined, { step: 'remove leftover staged sets' });
       if (r.code !== 0) throw new HostError({ host: name, step: 'remove leftover staged sets', cause: r.stderr.trim() || `exit ${r.code}`, hint: 'Nothing was changed; the sets are unreferenced and safe to destroy by hand' });
     }
     if (!options.force && appliedProblem(before, payload, hash) === undefined) {
-      return await done({ host: name, changed: false, hash, liveText: stateText(before), ...reportWithLock(before.report, locked.stale) });
+      if (recordPlace) await keepPolicy(first, recordPlace, before.record, options.record?.policy);
+      return { host: name, changed: false, hash, liveText: stateText(before), ...reportWithLock(before.report, locked.stale) };
     }
 
     await checkChange(first, parsed, payload, before);
@@ -414,29 +418,32 @@ export async function applyIptables(target: SshTarget, ruleset: HostRuleset, opt
     if (problem) {
       throw new HostError({ host: name, step: 'confirm', cause: `after the apply ${problem}`, hint: 'Another process may be changing the rules concurrently' });
     }
-    return await done({ host: name, changed: true, hash, liveText: stateText(live), ...reportWithLock(live.report, locked.stale) });
+    const liveText = stateText(live);
+    if (recordPlace) await saveRecord(first, recordPlace, { rendered: rulesText(ruleset), live: liveText, ...policyOf(options) });
+    return { host: name, changed: true, hash, liveText, ...reportWithLock(live.report, locked.stale) };
   } finally {
     await lock?.release();
     first.close();
   }
 }
 
-export async function readIptables(target: SshTarget, host: string, table: string): Promise<HostReadResult> {
-  return withSession(target, host, async (session) => toRead(await readState(session, table)));
+/** Reads the project's chains and sets from a host (with its record, given the folder), for plan, status and refresh. */
+export async function readIptables(target: SshTarget, host: string, table: string, recordDir?: string): Promise<HostReadResult> {
+  return withSession(target, host, async (session) => toRead(await readState(session, table, recordDir)));
 }
 
 /**
  * Removes the FORWARD hook, own chains (both families), own sets and rollback files, under the
  * table's lock: the restore of an empty snapshot. Nothing there is fine; a host that cannot be read is not.
  */
-export async function deleteIptables(target: SshTarget, host: string, table: string, options: Pick<HostApplyOptions, 'stateDir'> = {}): Promise<DeleteResult> {
+export async function deleteIptables(target: SshTarget, host: string, table: string, options: DeleteOptions = {}): Promise<DeleteResult> {
   assertTable(table);
   return withSession(target, host, async (session) => {
     const lock = await lockTable(session, placeOf(table, options));
     try {
       const before = await readState(session, table);
       const purge = restoreScript(table, NOTHING, crypto.randomBytes(2).toString('hex'));
-      const r = await session.run(`${forgetRollbackScript(placeOf(table, options))}\n${purge}`, undefined, { step: 'delete rules' });
+      const r = await session.run(`${forgetScript(placeOf(table, options), options.recordDir)}\n${purge}`, undefined, { step: 'delete rules' });
       if (r.code !== 0) throw new HostError({ host, step: 'delete rules', cause: r.stderr.trim() || `exit ${r.code}` });
       const after = await readState(session, table);
       if (isPresent(after)) throw new HostError({ host, step: 'delete rules', cause: `still present after delete:\n${stateText(after)}` });

@@ -2,14 +2,15 @@
  * nftables backend: one table `inet <table>` per host, replaced atomically under the table's lock,
  * guarded by the host-side rollback timer, confirmed over a new SSH connection.
  */
-import { HostApplyOptions, ApplyResult, DeleteResult, HostReadResult, READ_TABLE_STEP } from './apply-options';
+import { HostApplyOptions, ApplyResult, DeleteOptions, DeleteResult, HostReadResult, READ_TABLE_STEP } from './apply-options';
 import { READ_REPORT_SCRIPT, reportWithLock, splitReadReport } from './read-report';
 import { HostError, RIGHTS_HINT } from './host-error';
 import { confirmOverNewConnection } from './confirm';
-import { DEFAULT_ROLLBACK_SEC, DEFAULT_STATE_DIR, TablePlace, armRollback, disarmRollback, forgetRollbackScript, hereDoc } from './rollback';
+import { DEFAULT_ROLLBACK_SEC, DEFAULT_STATE_DIR, TablePlace, armRollback, disarmRollback, hereDoc } from './rollback';
 import { TableLock, lockTable } from './table-lock';
 import { testOnlyPause } from './test-pause';
-import { HostRuleset, validateRuleset } from '../../ruleset';
+import { HostRuleset, rulesText, validateRuleset } from '../../ruleset';
+import { RecordPlace, forgetScript, keepPolicy, policyOf, recordReadScript, saveRecord, splitRecord } from './host-record';
 import { SshTarget } from './connect';
 import { SshSession, assertIdentifier, withSession } from './session';
 
@@ -31,24 +32,28 @@ export function nftTransaction(table: string, tableText?: string): string {
 }
 
 /**
- * Lists the table, with the host's bridge report in front of it in the same command (one read
- * per host). nft runs last, so its exit status and stderr are the command's.
+ * Lists the table, with the host's bridge report (and the record, given its folder) in front of it
+ * in the same command (one read per host). nft runs last, so its exit status and stderr are the command's.
  */
-async function listTable(session: SshSession, table: string): Promise<HostReadResult> {
+async function listTable(session: SshSession, table: string, recordDir?: string): Promise<HostReadResult> {
   assertIdentifier(table, 'table');
   const step = READ_TABLE_STEP;
-  const result = await session.run(`${READ_REPORT_SCRIPT}\nnft list table inet ${table}`, undefined, { step });
-  const { report, rest } = splitReadReport(result.stdout, session.name, step);
+  const recordRead = recordDir === undefined ? '' : `${recordReadScript({ dir: recordDir, table })}\n`;
+  const result = await session.run(`${READ_REPORT_SCRIPT}\n${recordRead}nft list table inet ${table}`, undefined, { step });
+  const { report, rest: listing } = splitReadReport(result.stdout, session.name, step);
+  const { record, rest } = recordDir === undefined ? { record: undefined, rest: listing } : splitRecord(listing, session.name, step);
+  const recorded = record ? { record } : {};
   if (result.code !== 0) {
-    if (/No such file or directory/.test(result.stderr)) return { present: false, ...report };
+    if (/No such file or directory/.test(result.stderr)) return { present: false, ...report, ...recorded };
     throw new HostError({ host: session.name, step, cause: `nft: ${result.stderr.trim() || `exit ${result.code}`}`, hint: RIGHTS_HINT });
   }
-  return { present: true, hash: hashOfNftListing(rest), text: normalizeNftListing(rest), ...report };
+  return { present: true, hash: hashOfNftListing(rest), text: normalizeNftListing(rest), ...report, ...recorded };
 }
 
 function placeOf(table: string, options: Pick<HostApplyOptions, 'stateDir'>): TablePlace {
   return { table, stateDir: options.stateDir ?? DEFAULT_STATE_DIR };
 }
+
 
 /** Applies one host's nftables ruleset. Throws HostError naming the host and the failed step. */
 export async function applyNftables(target: SshTarget, ruleset: HostRuleset, options: HostApplyOptions = {}): Promise<ApplyResult> {
@@ -64,21 +69,20 @@ export async function applyNftables(target: SshTarget, ruleset: HostRuleset, opt
   const place = placeOf(table, options);
   const timerSec = options.rollbackTimerSec ?? DEFAULT_ROLLBACK_SEC;
 
+  const recordPlace: RecordPlace | undefined = options.record ? { dir: options.record.dir, table } : undefined;
+
   const first = await SshSession.open(target, name);
   let lock: TableLock | undefined;
   try {
     // 0. The table's lock, before anything is read: one apply of this table at a time, from any door.
     lock = await lockTable(first, place);
     const locked = lock;
-    const done = async (result: ApplyResult): Promise<ApplyResult> => {
-      await options.whileLocked?.(result);
-      return result;
-    };
 
-    // 1. Idempotence: a table that already carries the hash is left alone.
-    const current = await listTable(first, table);
+    // 1. Idempotence: a table that already carries the hash is left alone (its record keeps the policy now enforced).
+    const current = await listTable(first, table, recordPlace?.dir);
     if (!options.force && current.present && current.hash === hash && current.text !== undefined) {
-      return await done({ host: name, changed: false, hash, liveText: current.text, ...reportWithLock(current, locked.stale) });
+      if (recordPlace) await keepPolicy(first, recordPlace, current.record, options.record?.policy);
+      return { host: name, changed: false, hash, liveText: current.text, ...reportWithLock(current, locked.stale) };
     }
 
     // 2. Check the transaction; nothing changes on error.
@@ -106,29 +110,30 @@ export async function applyNftables(target: SshTarget, ruleset: HostRuleset, opt
     if (!live.present || live.hash !== hash || live.text === undefined) {
       throw new HostError({ host: name, step: 'confirm', cause: `after the apply the table carries hash ${live.hash ?? '(none)'}, expected ${hash}`, hint: 'Another process may be changing the table concurrently' });
     }
-    return await done({ host: name, changed: true, hash, liveText: live.text, ...reportWithLock(live, locked.stale) });
+    if (recordPlace) await saveRecord(first, recordPlace, { rendered: rulesText(ruleset), live: live.text, ...policyOf(options) });
+    return { host: name, changed: true, hash, liveText: live.text, ...reportWithLock(live, locked.stale) };
   } finally {
     await lock?.release();
     first.close();
   }
 }
 
-/** Reads the project's table from a host, for refresh and drift detection. */
-export async function readNftables(target: SshTarget, host: string, table: string): Promise<HostReadResult> {
-  return withSession(target, host, (session) => listTable(session, table));
+/** Reads the project's table from a host (with its record, given the folder), for plan, status and refresh. */
+export async function readNftables(target: SshTarget, host: string, table: string, recordDir?: string): Promise<HostReadResult> {
+  return withSession(target, host, (session) => listTable(session, table, recordDir));
 }
 
 /**
  * Removes the project's table and rollback files under the table's lock; a missing table is fine.
  * Never touches another table.
  */
-export async function deleteNftables(target: SshTarget, host: string, table: string, options: Pick<HostApplyOptions, 'stateDir'> = {}): Promise<DeleteResult> {
+export async function deleteNftables(target: SshTarget, host: string, table: string, options: DeleteOptions = {}): Promise<DeleteResult> {
   assertIdentifier(table, 'table');
   return withSession(target, host, async (session) => {
     const lock = await lockTable(session, placeOf(table, options));
     try {
       const warnings = lock.stale.length > 0 ? { warnings: lock.stale } : {};
-      const forget = await session.run(forgetRollbackScript(placeOf(table, options)), undefined, { step: 'remove rollback files' });
+      const forget = await session.run(forgetScript(placeOf(table, options), options.recordDir), undefined, { step: 'remove rollback files' });
       if (forget.code !== 0) throw new HostError({ host, step: 'remove rollback files', cause: forget.stderr.trim() });
       const current = await listTable(session, table);
       if (!current.present) return { host, deleted: false, ...warnings };

@@ -112,9 +112,8 @@ describe.each([['nftables' as const], ['iptables' as const]])('stack isolation o
       expect(r.out).toBe(`hb: in sync\n  warning: ${warning('iptables', '0')}\nhr: in sync\n`);
       expect(r.code).toBe(0);
 
-      // The check rides on the read: a no-op apply takes the table's lock and only reads (one command
-      // with nftables; iptables also saves its own sets), plus the host's record, in a second session,
-      // to keep the recorded policy (what netpol plan compares with) current.
+      // The check rides on the read: a no-op apply takes the table's lock and only reads, in one
+      // session (one command with nftables, the host's record in it; iptables also saves its own sets).
       const traffic: Record<string, { sessions: number; steps: string[] }> = {};
       const of = (h: string) => (traffic[h] ??= { sessions: 0, steps: [] });
       const stop = observeSsh({ sessionOpened: (h) => of(h).sessions++, commandStarted: (h, step) => of(h).steps.push(step) });
@@ -124,7 +123,7 @@ describe.each([['nftables' as const], ['iptables' as const]])('stack isolation o
         stop();
       }
       const reads = backend === 'nftables' ? ['read table'] : ['read iptables state', 'read ipsets'];
-      const noOp = { sessions: 2, steps: [LOCK_TABLE_STEP, ...reads, 'read record'] };
+      const noOp = { sessions: 1, steps: [LOCK_TABLE_STEP, ...reads] };
       expect(traffic).toEqual({ hb: noOp, hr: noOp });
       expect(reads.every((step) => READ_STEPS.has(step))).toBe(true);
       expect(r.code).toBe(0);
