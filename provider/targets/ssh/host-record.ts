@@ -10,7 +10,6 @@
  */
 import { HostError } from './host-error';
 import { reportSection } from './report-section';
-import type { HostApplyOptions } from './apply-options';
 import { TablePlace, forgetRollbackScript } from './rollback';
 import { SshSession, assertIdentifier, shQuote } from './session';
 
@@ -94,7 +93,7 @@ export async function saveRecord(session: SshSession, place: RecordPlace, record
 }
 
 /** The record's policy, as apply options give it. */
-export function policyOf(options: HostApplyOptions): { policy?: string } {
+export function policyOf(options: { record?: { policy?: string } }): { policy?: string } {
   return options.record?.policy !== undefined ? { policy: options.record.policy } : {};
 }
 
