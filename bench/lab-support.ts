@@ -6,13 +6,13 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { ChildProcess } from "node:child_process";
-import { Lab, LabSpec, requireLabPrerequisites } from "../test/lab/lab";
+import { Lab, LabSpec, requireDockerLabPrerequisites, requireLabPrerequisites } from "../test/lab/lab";
 
-/** Why the lab benchmarks cannot run here (root, lab tools, extra tools), or undefined when they can. */
-export async function labProblem(extraTools: readonly string[] = []): Promise<string | undefined> {
+/** Why the lab benchmarks cannot run here (root, lab tools, Docker lab hosts' tools, extra tools), or undefined when they can. */
+export async function labProblem(extraTools: readonly string[] = [], options: { docker?: boolean } = {}): Promise<string | undefined> {
   const problems: string[] = [];
   try {
-    await requireLabPrerequisites();
+    await (options.docker ? requireDockerLabPrerequisites() : requireLabPrerequisites());
   } catch (err) {
     problems.push(err instanceof Error ? err.message : String(err));
   }

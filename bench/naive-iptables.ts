@@ -23,14 +23,32 @@ export function groupPairs(members: ReadonlyMap<string, readonly string[]>): Pai
   return pairs;
 }
 
-/** `iptables-restore` input (a full restore of the filter table of a lab host made for this). */
-export function naiveRuleset(pairs: readonly Pair[], measured: Pair, placement: Placement): { text: string; rules: number } {
+/** The pairs with the measured pair moved to its placement. */
+function orderedPairs(pairs: readonly Pair[], measured: Pair, placement: Placement): Pair[] {
   const others = pairs.filter((p) => !(p.src === measured.src && p.dst === measured.dst));
   const at = placement === "end" ? others.length : Math.floor(others.length / 2);
-  const ordered = [...others.slice(0, at), measured, ...others.slice(at)];
+  return [...others.slice(0, at), measured, ...others.slice(at)];
+}
+
+/** `iptables-restore` input (a full restore of the filter table of a lab host made for this). */
+export function naiveRuleset(pairs: readonly Pair[], measured: Pair, placement: Placement): { text: string; rules: number } {
+  const ordered = orderedPairs(pairs, measured, placement);
   const lines = ["*filter", ":INPUT ACCEPT [0:0]", ":FORWARD DROP [0:0]", ":OUTPUT ACCEPT [0:0]"];
   lines.push("-A FORWARD -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT");
   for (const p of ordered) lines.push(`-A FORWARD -s ${p.src}/32 -d ${p.dst}/32 -j ACCEPT`);
   lines.push("COMMIT", "");
   return { text: lines.join("\n"), rules: ordered.length + 1 };
+}
+
+/**
+ * The same list on a Docker host, where Docker documents DOCKER-USER as the place for the user's
+ * rules: `iptables-restore --noflush` input that replaces only that chain (FORWARD jumps to it
+ * first). Allowed pairs and established flows RETURN to Docker's own chains; the rest is dropped.
+ */
+export function naiveDockerUserRuleset(pairs: readonly Pair[], measured: Pair, placement: Placement): { text: string; rules: number } {
+  const ordered = orderedPairs(pairs, measured, placement);
+  const lines = ["*filter", ":DOCKER-USER - [0:0]", "-A DOCKER-USER -m conntrack --ctstate ESTABLISHED,RELATED -j RETURN"];
+  for (const p of ordered) lines.push(`-A DOCKER-USER -s ${p.src}/32 -d ${p.dst}/32 -j RETURN`);
+  lines.push("-A DOCKER-USER -j DROP", "COMMIT", "");
+  return { text: lines.join("\n"), rules: ordered.length + 2 };
 }

@@ -1,7 +1,7 @@
 /**
  * Benchmark "packet": what the rules cost on the packet path. Every setup gets its own lab host
- * with two endpoints (client, server) routed through the host's forward path, identical but for
- * the filter loaded in the host:
+ * with two endpoints (client, server) whose traffic crosses the host's forward path, identical but
+ * for the filter loaded in the host:
  *
  *   none         nothing loaded (so the host does not even track connections);
  *   conntrack    only `ct state established,related accept`: the cost of connection tracking,
@@ -10,24 +10,28 @@
  *                (Rancher `between: groupBy`, default deny; 50 model hosts, 200 endpoints each).
  *                Client and server are members of the same group on the rendered host; the other
  *                9,998 addresses exist only in the rules. Applied over SSH like any apply;
- *   docker       a container host with no policy: the rules dockerd installs (NAT, its FORWARD
- *                chains, the conntrack rule; see `containerHostRules`), which track connections;
- *   docker-ours  the same host with our table added: what a user's host pays for the policy;
  *   naive-*      one iptables ACCEPT per allowed (source, destination) pair in FORWARD, policy
  *                DROP, conntrack first (see naive-iptables.ts): every pair of the network with the
  *                measured pair last (worst case) or in the middle, and only the pairs whose
  *                destination lives on the host (what a per-host naive generator would load).
  *
- * Both ends run on one CPU (see `pinned`). Each round measures, per setup in turn (order rotated per round), new TCP connections per second
- * (connect-rate.py: connect, wait for the listener's close, reset) and iperf3 throughput; medians
- * are printed. Many short interleaved samples rather than a few long ones: on a shared 2-core
- * machine the load of other processes swings within seconds, and interleaving spreads it evenly
- * over the setups. Targets: docker-ours ≥ 0.9 × docker for both, and ours better than naive. The
- * ratio ours / none (a bare namespace that tracks no connections) is printed beside them.
+ * The same comparison on real Docker hosts (test/lab/docker.ts: a dockerd of its own per lab host,
+ * containers from the lab's busybox image on its bridge docker0, probed from inside the
+ * containers' network namespaces; bridged traffic reaches the forward hook through br_netfilter,
+ * as on any Docker host):
+ *
+ *   docker              Docker's own rules only (NAT, FORWARD policy DROP, its chains, conntrack);
+ *   docker-ours         the same host with our table applied over SSH;
+ *   docker-naive-*      the naive list in DOCKER-USER, where Docker documents the user's rules.
+ *
+ * Both ends run on one CPU (see packet-probe.ts). Each round measures, per setup in turn (order
+ * rotated per round), new TCP connections per second (connect-rate.py: connect, wait for the
+ * listener's close, reset) and iperf3 throughput; medians are printed. Many short interleaved
+ * samples rather than a few long ones: on a shared 2-core machine the load of other processes
+ * swings within seconds, and interleaving spreads it evenly over the setups. Targets: docker-ours
+ * ≥ 0.9 × docker for both, and ours better than naive. The ratio ours / none (a bare namespace
+ * that tracks no connections) is printed beside them.
  */
-import * as os from "node:os";
-import * as path from "node:path";
-import { spawn } from "node:child_process";
 import { Analyzer } from "../provider/analyze/reach";
 import { parseProbe } from "../provider/analyze/probe";
 import { compile } from "../provider/compile";
@@ -37,24 +41,24 @@ import { applyHost } from "../provider/targets/ssh";
 import { Lab } from "../test/lab/lab";
 import { measure } from "./compile";
 import { fleet } from "./generate";
-import { machineLoad, median, seconds, trackChild, verdict, withLab } from "./lab-support";
-import { Pair, groupPairs, naiveRuleset } from "./naive-iptables";
+import { machineLoad, median, seconds, verdict, withLab } from "./lab-support";
+import { Pair, groupPairs, naiveDockerUserRuleset, naiveRuleset } from "./naive-iptables";
+import { IPERF_PORT, Party, connectRate, containerParty, endpointParty, startConnectServer, startIperfServer, throughput, waitForIperf } from "./packet-probe";
 
 export interface PacketOptions {
   rounds?: number;
   seconds?: number;
 }
 
-const PYTHON = "/usr/bin/python3";
-const CONNECT_RATE = path.join(__dirname, "connect-rate.py");
-const CONNECT_PORT = 8080;
-const IPERF_PORT = 5201;
 const MODEL_ENDPOINTS = 10_000;
 const MODEL_GROUPS = 200;
 const GROUP_LABEL = "com.rancher.department";
 
-type SetupKey = "none" | "conntrack" | "ours" | "docker" | "docker-ours" | "naive-end" | "naive-middle" | "naive-local";
-const SETUPS: readonly SetupKey[] = ["none", "conntrack", "ours", "docker", "docker-ours", "naive-end", "naive-middle", "naive-local"];
+const PLAIN_SETUPS = ["none", "conntrack", "ours", "naive-end", "naive-middle", "naive-local"] as const;
+const DOCKER_SETUPS = ["docker", "docker-ours", "docker-naive-end", "docker-naive-local"] as const;
+type SetupKey = (typeof PLAIN_SETUPS)[number] | (typeof DOCKER_SETUPS)[number];
+const SETUPS: readonly SetupKey[] = [...PLAIN_SETUPS, ...DOCKER_SETUPS];
+const isDocker = (key: SetupKey): boolean => (DOCKER_SETUPS as readonly string[]).includes(key);
 
 interface Setup {
   key: SetupKey;
@@ -66,22 +70,33 @@ interface Setup {
   gbits: number[];
 }
 
-const client = (setup: SetupKey): string => `${setup}/client`;
-const server = (setup: SetupKey): string => `${setup}/server`;
+/** Lab names of a setup's two ends (Docker container names allow no '/'). */
+const clientName = (setup: SetupKey): string => `${setup}-client`;
+const serverName = (setup: SetupKey): string => `${setup}-server`;
+
+function parties(lab: Lab, setup: SetupKey): { client: Party; server: Party } {
+  const party = isDocker(setup) ? containerParty : endpointParty;
+  return { client: party(lab, clientName(setup)), server: party(lab, serverName(setup)) };
+}
 
 export async function packetBench(options: PacketOptions = {}): Promise<boolean> {
   const rounds = options.rounds ?? 9;
   const secs = Math.max(1, Math.round(options.seconds ?? 1));
   console.log(`\n== packet: new TCP connections/s and iperf3 throughput, client → server through a lab host's forward path`);
   const spec = {
-    hosts: SETUPS.map((name) => ({ name })),
-    endpoints: SETUPS.flatMap((s) => [
-      { name: client(s), host: s },
-      { name: server(s), host: s },
+    hosts: SETUPS.map((name) => ({ name, docker: isDocker(name) })),
+    endpoints: PLAIN_SETUPS.flatMap((s) => [
+      { name: clientName(s), host: s },
+      { name: serverName(s), host: s },
+    ]),
+    containers: DOCKER_SETUPS.flatMap((s) => [
+      { name: clientName(s), host: s },
+      { name: serverName(s), host: s },
     ]),
     ipv6: false,
   };
   return withLab(spec, async (lab) => {
+    console.log(`  dockerd start (spawn to API answering): ${Object.values(lab.dockerdStartMs).map((ms) => seconds(ms)).join(", ")}`);
     const setups = new Map<SetupKey, Setup>();
     const add = (key: SetupKey, label: string, size: string): void => {
       setups.set(key, { key, label, size, connRates: [], failures: 0, gbits: [] });
@@ -90,9 +105,6 @@ export async function packetBench(options: PacketOptions = {}): Promise<boolean>
     add("conntrack", "no policy, connection tracking on", await installConntrackOnly(lab));
     const oursLabel = `ours: nftables, ${MODEL_ENDPOINTS.toLocaleString("en")} endpoints / ${MODEL_GROUPS} groups`;
     add("ours", oursLabel, await installOurs(lab, "ours"));
-    add("docker", "container host, no policy", await installContainerHost(lab, "docker"));
-    await installContainerHost(lab, "docker-ours");
-    add("docker-ours", `container host + ${oursLabel}`, `Docker's rules + ${await installOurs(lab, "docker-ours")}`);
     for (const [key, which, placement, label] of [
       ["naive-end", "all", "end", "naive: every allowed pair, measured pair last"],
       ["naive-middle", "all", "middle", "naive: every allowed pair, measured pair in the middle"],
@@ -101,27 +113,42 @@ export async function packetBench(options: PacketOptions = {}): Promise<boolean>
       const pairs = naivePairs(lab, key);
       add(key, label, await installNaive(lab, key, pairs[which], pairs.measured, placement));
     }
+    const dockerRules = await dockerRuleCount(lab, "docker");
+    add("docker", "Docker host (real dockerd), no policy", dockerRules);
+    add("docker-ours", `Docker host + ${oursLabel}`, `Docker's rules + ${await installOurs(lab, "docker-ours")}`);
+    for (const [key, which, label] of [
+      ["docker-naive-end", "all", "Docker host + naive in DOCKER-USER, all pairs, pair last"],
+      ["docker-naive-local", "local", "Docker host + naive in DOCKER-USER, local pairs, pair last"],
+    ] as const) {
+      const pairs = naivePairs(lab, key);
+      add(key, label, `Docker's rules + ${await installNaive(lab, key, pairs[which], pairs.measured, "end")}`);
+    }
 
     const stopServers: Array<() => void> = [];
     try {
-      for (const s of SETUPS) stopServers.push(startIperfServer(lab, s), await startConnectServer(lab, s));
-      await Promise.all(SETUPS.map((s) => waitForIperf(lab, s)));
+      for (const s of SETUPS) {
+        const { server } = parties(lab, s);
+        stopServers.push(startIperfServer(server), await startConnectServer(server));
+      }
+      await Promise.all(SETUPS.map((s) => waitForIperf(parties(lab, s).client, parties(lab, s).server)));
       console.log(`  ${rounds} round(s) of ${secs} s per measurement; setups measured one at a time, order rotated per round`);
       for (let r = 0; r < rounds; r++) {
         const order = SETUPS.map((_, i) => SETUPS[(i + r) % SETUPS.length]);
         for (const key of order) {
           const setup = setups.get(key);
           if (!setup) continue;
-          const rate = await connectRate(lab, key, secs);
+          const { client, server } = parties(lab, key);
+          const rate = await connectRate(client, server, secs);
           setup.connRates.push(rate.perSecond);
           setup.failures += rate.failures;
-          setup.gbits.push(await throughput(lab, key, secs));
+          setup.gbits.push(await throughput(client, server, secs));
         }
         process.stdout.write(`  round ${r + 1}/${rounds} done (${machineLoad()})\n`);
       }
     } finally {
       stopServers.forEach((stop) => stop());
     }
+    for (const key of DOCKER_SETUPS) await requireForwardPath(lab, key);
     return report([...setups.values()]);
   });
 }
@@ -148,49 +175,30 @@ async function installConntrackOnly(lab: Lab): Promise<string> {
   return "1 rule (ct state established,related accept)";
 }
 
+/** What dockerd installed on a Docker lab host (iptables rules in its filter and nat tables). */
+async function dockerRuleCount(lab: Lab, setup: SetupKey): Promise<string> {
+  const saved = (await lab.exec(setup, ["iptables-save", "-t", "filter"])).stdout + (await lab.exec(setup, ["iptables-save", "-t", "nat"])).stdout;
+  const rules = saved.split("\n").filter((l) => l.startsWith("-A ")).length;
+  return `Docker's rules (${rules} iptables rules in filter and nat: NAT, FORWARD policy DROP, its chains, conntrack)`;
+}
+
 /**
- * The rules dockerd installs for a bridge network (iptables backend, as `iptables-save` shows them
- * on a Docker host), with the bridge `docker0` replaced by the lab's endpoint links (`v+`) and the
- * bridge subnet by the host's endpoint prefix: NAT for containers' outbound traffic, FORWARD policy
- * DROP with Docker's chains, and the conntrack rule for replies. This is what a container host of
- * our users carries before any policy; the NAT and the conntrack match turn on connection tracking.
+ * Bridged traffic between two containers reaches FORWARD only through br_netfilter; a Docker
+ * setup whose packets skipped it would measure no filter at all. Docker's first FORWARD rule
+ * (the jump to DOCKER-USER) must have counted the benchmark's packets.
  */
-export function containerHostRules(endpointPrefix: string): string {
-  return [
-    "*nat",
-    ":PREROUTING ACCEPT [0:0]", ":INPUT ACCEPT [0:0]", ":OUTPUT ACCEPT [0:0]", ":POSTROUTING ACCEPT [0:0]", ":DOCKER - [0:0]",
-    "-A PREROUTING -m addrtype --dst-type LOCAL -j DOCKER",
-    "-A OUTPUT ! -d 127.0.0.0/8 -m addrtype --dst-type LOCAL -j DOCKER",
-    `-A POSTROUTING -s ${endpointPrefix} ! -o v+ -j MASQUERADE`,
-    "-A DOCKER -i v+ -j RETURN",
-    "COMMIT",
-    "*filter",
-    ":INPUT ACCEPT [0:0]", ":FORWARD DROP [0:0]", ":OUTPUT ACCEPT [0:0]",
-    ":DOCKER - [0:0]", ":DOCKER-ISOLATION-STAGE-1 - [0:0]", ":DOCKER-ISOLATION-STAGE-2 - [0:0]", ":DOCKER-USER - [0:0]",
-    "-A FORWARD -j DOCKER-USER",
-    "-A FORWARD -j DOCKER-ISOLATION-STAGE-1",
-    "-A FORWARD -o v+ -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT",
-    "-A FORWARD -o v+ -j DOCKER",
-    "-A FORWARD -i v+ ! -o v+ -j ACCEPT",
-    "-A FORWARD -i v+ -o v+ -j ACCEPT",
-    "-A DOCKER-ISOLATION-STAGE-1 -i v+ ! -o v+ -j DOCKER-ISOLATION-STAGE-2",
-    "-A DOCKER-ISOLATION-STAGE-1 -j RETURN",
-    "-A DOCKER-ISOLATION-STAGE-2 -o v+ -j DROP",
-    "-A DOCKER-ISOLATION-STAGE-2 -j RETURN",
-    "-A DOCKER-USER -j RETURN",
-    "COMMIT",
-    "",
-  ].join("\n");
+async function requireForwardPath(lab: Lab, setup: SetupKey): Promise<void> {
+  // Rule 1 only: a full iptables-save of the 490,000-rule host takes longer than 30 s.
+  const listed = (await lab.exec(setup, ["iptables", "-w", "-t", "filter", "-L", "FORWARD", "1", "-v", "-n", "-x"], { timeoutMs: 180_000 })).stdout;
+  const jump = /^\s*(\d+)\s+\d+\s+DOCKER-USER\b/.exec(listed);
+  if (!jump || Number(jump[1]) < 1000) {
+    throw new Error(`packet: ${setup}: the containers' traffic did not cross the host's FORWARD chain (DOCKER-USER jump counted ${jump?.[1] ?? "nothing"}); is br_netfilter loaded?`);
+  }
 }
 
-async function installContainerHost(lab: Lab, setup: SetupKey): Promise<string> {
-  const prefix = lab.endpoint(server(setup)).ipv4.replace(/\.\d+$/, ".0/24");
-  await lab.exec(setup, ["iptables-restore"], { stdin: containerHostRules(prefix) });
-  return "Docker's rules (NAT, FORWARD chains, conntrack)";
-}
-
-async function installOurs(lab: Lab, setup: "ours" | "docker-ours"): Promise<string> {
-  const { doc, serverName, clientName } = packetModel(lab.endpoint(client(setup)).ipv4, lab.endpoint(server(setup)).ipv4);
+async function installOurs(lab: Lab, setup: SetupKey): Promise<string> {
+  const { client, server } = parties(lab, setup);
+  const { doc, serverName, clientName } = packetModel(client.ipv4, server.ipv4);
   const t0 = performance.now();
   const policySet = compile(parseModel(doc));
   const ruleset = new Renderer(policySet).renderHost("h0");
@@ -208,7 +216,8 @@ async function installOurs(lab: Lab, setup: "ours" | "docker-ours"): Promise<str
 
 /** The allowed pairs of the same model as `ours`, with the measured pair at this setup's lab addresses. */
 function naivePairs(lab: Lab, setup: SetupKey): { all: Pair[]; local: Pair[]; measured: Pair } {
-  const measured = { src: lab.endpoint(client(setup)).ipv4, dst: lab.endpoint(server(setup)).ipv4 };
+  const { client, server } = parties(lab, setup);
+  const measured = { src: client.ipv4, dst: server.ipv4 };
   const { doc } = packetModel(measured.src, measured.dst);
   const members = new Map<string, string[]>();
   const localIps = new Set<string>();
@@ -225,87 +234,12 @@ function naivePairs(lab: Lab, setup: SetupKey): { all: Pair[]; local: Pair[]; me
 }
 
 async function installNaive(lab: Lab, setup: SetupKey, pairs: readonly Pair[], measured: Pair, placement: "end" | "middle"): Promise<string> {
-  const { text, rules } = naiveRuleset(pairs, measured, placement);
+  // A Docker host keeps Docker's rules: only DOCKER-USER is replaced (--noflush).
+  const { text, rules } = isDocker(setup) ? naiveDockerUserRuleset(pairs, measured, placement) : naiveRuleset(pairs, measured, placement);
   const t0 = performance.now();
-  await lab.exec(setup, ["iptables-restore"], { stdin: text, timeoutMs: 600_000 });
+  await lab.exec(setup, ["iptables-restore", ...(isDocker(setup) ? ["--noflush"] : [])], { stdin: text, timeoutMs: 600_000 });
   console.log(`  ${setup}: iptables-restore of ${rules.toLocaleString("en")} rules (${(text.length / 1048576).toFixed(1)} MiB) took ${seconds(performance.now() - t0)}`);
   return `${rules.toLocaleString("en")} rules`;
-}
-
-/**
- * Every program of the measurement (both ends) runs on one CPU: with client and server on
- * different CPUs, each round trip waits for a cross-CPU wake-up, which on this VM costs more than
- * the whole network path and swings with the machine's idle state (5x fewer connections/s, far
- * noisier). On one CPU the figures follow what the path costs, filters included.
- */
-const CPU = String(os.cpus().length - 1);
-const pinned = (argv: readonly string[]): string[] => ["taskset", "-c", CPU, ...argv];
-
-function inServer(lab: Lab, setup: SetupKey, argv: readonly string[]) {
-  return spawn("ip", ["netns", "exec", lab.endpoint(server(setup)).netns, ...pinned(argv)], { stdio: ["ignore", "pipe", "pipe"] });
-}
-
-function startIperfServer(lab: Lab, setup: SetupKey): () => void {
-  const child = inServer(lab, setup, ["iperf3", "-s", "-p", String(IPERF_PORT)]);
-  child.stdout.resume();
-  child.stderr.resume();
-  return trackChild(child);
-}
-
-/** The accept-and-close listener of connect-rate.py; resolves once it listens. */
-async function startConnectServer(lab: Lab, setup: SetupKey): Promise<() => void> {
-  const child = inServer(lab, setup, [PYTHON, CONNECT_RATE, "serve", String(CONNECT_PORT)]);
-  const stop = trackChild(child);
-  let stderr = "";
-  child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-  try {
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`packet: listener in ${server(setup)} not ready in 10 s: ${stderr}`)), 10_000);
-      child.stdout.once("data", () => {
-        clearTimeout(timer);
-        resolve();
-      });
-      child.once("exit", (code) => {
-        clearTimeout(timer);
-        reject(new Error(`packet: listener in ${server(setup)} exited with ${code}: ${stderr}`));
-      });
-    });
-  } catch (err) {
-    stop();
-    throw err;
-  }
-  child.stdout.resume();
-  return stop;
-}
-
-/** Polls until the iperf3 server accepts a test (a 1-byte transfer), at most 10 s. */
-async function waitForIperf(lab: Lab, setup: SetupKey): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const r = await lab.execEndpoint(client(setup), ["iperf3", "-c", lab.endpoint(server(setup)).ipv4, "-p", String(IPERF_PORT), "-n", "1", "-J"], { check: false });
-    if (r.code === 0) return;
-    if (Date.now() > deadline) throw new Error(`packet: iperf3 server in ${server(setup)} not ready: ${r.stdout.slice(0, 300)}${r.stderr.slice(0, 300)}`);
-    await new Promise((res) => setTimeout(res, 200));
-  }
-}
-
-async function connectRate(lab: Lab, setup: SetupKey, secs: number): Promise<{ perSecond: number; failures: number }> {
-  const r = await lab.execEndpoint(client(setup), pinned([PYTHON, CONNECT_RATE, "connect", lab.endpoint(server(setup)).ipv4, String(CONNECT_PORT), String(secs)]));
-  const out = JSON.parse(r.stdout) as { connections: number; failures: number; seconds: number };
-  return { perSecond: out.connections / out.seconds, failures: out.failures };
-}
-
-interface IperfReport {
-  end?: { sum_received?: { bits_per_second?: number } };
-  error?: string;
-}
-
-async function throughput(lab: Lab, setup: SetupKey, secs: number): Promise<number> {
-  const r = await lab.execEndpoint(client(setup), pinned(["iperf3", "-c", lab.endpoint(server(setup)).ipv4, "-p", String(IPERF_PORT), "-t", String(secs), "-J"]), { check: false });
-  const out = JSON.parse(r.stdout || "{}") as IperfReport;
-  const bps = out.end?.sum_received?.bits_per_second;
-  if (r.code !== 0 || bps === undefined) throw new Error(`packet: iperf3 in ${setup} failed: ${out.error ?? r.stderr.trim()}`);
-  return bps / 1e9;
 }
 
 /**
@@ -340,7 +274,7 @@ function report(setups: Setup[]): boolean {
     const r = ratios(dockerOurs, docker);
     const met = r.conn >= 0.9 && r.gbit >= 0.9;
     ok = ok && met;
-    line("ours / no policy, container host", r, `target ≥ 0.90 for both: ${verdict(met)}`);
+    line("ours / no policy, Docker host", r, `target ≥ 0.90 for both: ${verdict(met)}`);
   }
   const ours = find("ours");
   const none = find("none");
@@ -352,13 +286,14 @@ function report(setups: Setup[]): boolean {
   if (tracked) line("ours / conntrack only, bare namespace", ratios(ours, tracked), "what our rules cost beyond connection tracking");
   // Conntrack lets established traffic skip the naive list, so bulk throughput is on par and the
   // pair list shows in the connection rate. "Better": more conn/s, throughput within the 10 % noise.
-  for (const key of ["naive-end", "naive-middle", "naive-local"] as const) {
+  for (const [mine, key] of [["ours", "naive-end"], ["ours", "naive-middle"], ["ours", "naive-local"], ["docker-ours", "docker-naive-end"], ["docker-ours", "docker-naive-local"]] as const) {
+    const a = find(mine);
     const naive = find(key);
-    if (!naive) continue;
-    const r = ratios(ours, naive);
+    if (!a || !naive) continue;
+    const r = ratios(a, naive);
     const better = r.conn > 1 && r.gbit >= 0.9;
     ok = ok && better;
-    line(`ours / ${key}`, r, `better (more conn/s, throughput ≥ 0.90×): ${verdict(better)}`);
+    line(`${mine} / ${key}`, r, `better (more conn/s, throughput ≥ 0.90×): ${verdict(better)}`);
   }
   console.log(`  measured under ${machineLoad()}`);
   return ok;

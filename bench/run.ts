@@ -19,15 +19,17 @@ Parts (default: all five; lab parts are skipped with a message when root or tool
   converge       20 lab hosts / 500 endpoints applied over SSH: parallel vs one host at a time, no-op apply
   packet         new TCP connections/s and iperf3 throughput between two lab endpoints: no policy,
                  conntrack only, our nftables ruleset (10,000 endpoints / 200 groups), naive
-                 one-iptables-rule-per-pair (all pairs: measured pair last / middle; local pairs)
+                 one-iptables-rule-per-pair (all pairs: measured pair last / middle; local pairs);
+                 the same on Docker lab hosts (a real dockerd each, containers probed from inside):
+                 Docker's rules alone, + our table, + the naive list in DOCKER-USER
 
 Options:
   --rounds N     repetitions per lab measurement, medians printed (default: converge 3, packet 9)
   --seconds S    length of each packet sample (default 1)
   --help         this text
 
-The lab parts need root and iproute2, nftables, iptables, ipset, openssh-server, python3 (and iperf3
-for packet). Exit status: 1 when a part that was asked for by name cannot run or misses a target.`;
+The lab parts need root and iproute2, nftables, iptables, ipset, openssh-server, python3 (and iperf3,
+docker.io and busybox-static for packet). Exit status: 1 when a part that was asked for by name cannot run or misses a target.`;
 
 type Part = "compile" | "analysis" | "input" | "converge" | "packet";
 const PARTS: readonly Part[] = ["compile", "analysis", "input", "converge", "packet"];
@@ -88,7 +90,7 @@ async function main(): Promise<number> {
       if (!(await inputBench()) && args.explicit) failed = true;
       continue;
     }
-    const problem = await labProblem(part === "packet" ? ["iperf3"] : []);
+    const problem = part === "packet" ? await labProblem(["iperf3"], { docker: true }) : await labProblem();
     if (problem) {
       console.log(`\n== ${part}: skipped, the lab cannot run here. ${problem}`);
       if (args.explicit) failed = true;
