@@ -122,6 +122,11 @@ export class HostPrograms {
   private readonly chains = new Map<string, TierChain>();
   private readonly entries = new Map<string, DispatchTarget>();
   private firstChains: Map<string, { chain: string | undefined }> | undefined;
+  /** Per `<layer>/<program>`, its tiers' chains and notes (JSON), in tier order: signatures until named. */
+  private readonly programNotes = new Map<string, { chain: string; note: string }[]>();
+  private readonly notes = new Map<string, ChainNote>();
+  /** A chain as a host prints it, with that host's note, by `<id>\n<note JSON>`: one object per variant. */
+  private readonly noted = new Map<string, TierChain>();
 
   constructor(readonly policySet: PolicySet) {
     const seen = new Set<string>();
@@ -230,7 +235,9 @@ export class HostPrograms {
           if (programId === undefined || firstSig.has(key)) continue;
           const program = this.policySet.programs[programId];
           if (!program) throw new RenderError(`layer "${layer.name}" refers to program "${programId}", which the policy set does not define`);
-          firstSig.set(key, this.draftTiers(layer.name, program, drafts));
+          const notes: { chain: string; note: string }[] = [];
+          firstSig.set(key, this.draftTiers(layer.name, program, drafts, notes));
+          this.programNotes.set(key, notes);
         }
       }
     }
@@ -245,19 +252,22 @@ export class HostPrograms {
       const id = named(d.sig);
       const rules = d.rules.map((r) => ({ branch: r.branch, action: rename(r.action) }));
       const setParts = rules.flatMap((r) => r.branch.addrs.map((a) => `${a.set}/${r.branch.family ?? 0}`));
-      // Tiers with this content share the chain: its comment is the first of their notes.
+      // Tiers with this content share the chain. Its note here is the first of all their notes;
+      // a host prints the first of the notes of its own tiers (see `hostNotes`).
       const [first] = [...d.notes.keys()].sort();
       const note = d.notes.get(first);
       if (note === undefined) throw new RenderError(`internal: tier chain ${d.sig} has no note`);
       this.chains.set(id, {
         id,
         note,
+        textKey: `${id}\n${first}`,
         rules,
         tail: rename(d.tail),
         next: d.nextSig === undefined ? [] : [named(d.nextSig)],
         setParts: [...new Set(setParts)].sort(),
       });
     }
+    for (const notes of this.programNotes.values()) for (const n of notes) n.chain = named(n.chain);
     this.firstChains = new Map([...firstSig].map(([key, sig]) => [key, { chain: sig === undefined ? undefined : named(sig) }]));
     return this.firstChains;
   }
@@ -266,7 +276,7 @@ export class HostPrograms {
    * Drafts the program's tier chains from the last tier back (a tier's `goto` names the next
    * tier's draft by its signature until names are settled); returns the first tier's signature.
    */
-  private draftTiers(layer: LayerName, program: Program, drafts: Map<string, ChainDraft>): string | undefined {
+  private draftTiers(layer: LayerName, program: Program, drafts: Map<string, ChainDraft>, notes: { chain: string; note: string }[]): string | undefined {
     let following: ChainDraft | undefined;
     for (let t = program.tiers.length - 1; t >= 0; t--) {
       const tier = program.tiers[t];
@@ -295,7 +305,10 @@ export class HostPrograms {
       const purpose = purposeOf(layer, tier);
       draft.purposes.set(JSON.stringify(purpose), purpose);
       const note = this.noteOf(layer, tier);
-      draft.notes.set(JSON.stringify(note), note);
+      const noteKey = JSON.stringify(note);
+      draft.notes.set(noteKey, note);
+      this.notes.set(noteKey, note);
+      notes.push({ chain: sig, note: noteKey });
       following = draft;
     }
     return following?.sig;
@@ -325,6 +338,7 @@ export class HostPrograms {
     const local = this.localByHost.get(hostName) ?? [];
     const dispatch: Dispatch[] = [];
     const roots = new Set<string>();
+    const programKeys = new Set<string>();
     for (const layer of this.policySet.layers) {
       for (const direction of ["egress", "ingress"] as const) {
         const byFamily: Record<Family, { rank: number; text: string; endpoint: string; target: DispatchEntry["target"] }[]> = { 4: [], 6: [] };
@@ -332,6 +346,7 @@ export class HostPrograms {
           const programId = layer[direction][name];
           if (programId === undefined) continue;
           const target = this.entry(layer.name, programId);
+          programKeys.add(`${layer.name}/${programId}`);
           if (target.kind === "none") continue;
           if (target.kind === "jump") roots.add(target.chain);
           for (const addr of this.addresses.get(name) ?? []) byFamily[addr.family].push({ rank: addr.rank, text: addr.text, endpoint: name, target });
@@ -353,7 +368,7 @@ export class HostPrograms {
         }
       }
     }
-    const chains = this.reachable([...roots]);
+    const chains = this.withHostNotes(this.reachable([...roots]), programKeys);
     const partKeys = new Set(chains.flatMap((c) => c.setParts));
     const sets = [...partKeys].sort().map((k) => {
       const part = this.parts.get(k);
@@ -361,6 +376,31 @@ export class HostPrograms {
       return part;
     });
     return { host, dispatch, chains, sets };
+  }
+
+  /**
+   * The chains with the note this host's own tiers give them: of the notes of the tiers (of the
+   * programs its endpoints run) that share a chain, the first. So a tier elsewhere in the network
+   * never changes this host's text (a chain's name is settled network-wide, see chain-names.ts).
+   */
+  private withHostNotes(chains: TierChain[], programKeys: ReadonlySet<string>): TierChain[] {
+    const first = new Map<string, string>();
+    for (const key of programKeys) {
+      for (const { chain, note } of this.programNotes.get(key) ?? []) {
+        const seen = first.get(chain);
+        if (seen === undefined || note < seen) first.set(chain, note);
+      }
+    }
+    return chains.map((chain) => {
+      const noteKey = first.get(chain.id);
+      const note = noteKey === undefined ? undefined : this.notes.get(noteKey);
+      if (noteKey === undefined || note === undefined) return chain;
+      const textKey = `${chain.id}\n${noteKey}`;
+      if (textKey === chain.textKey) return chain;
+      let variant = this.noted.get(textKey);
+      if (variant === undefined) this.noted.set(textKey, (variant = { ...chain, note, textKey }));
+      return variant;
+    });
   }
 
   private reachable(roots: string[]): TierChain[] {
