@@ -21,10 +21,13 @@
  *   (per family) those chains test.
  */
 import { shortHash } from "../ir/builder";
-import { AddressSet, Direction, HostInfo, LayerName, Match, PolicySet, Program, Tier } from "../ir";
+import { AddressSet, HostInfo, LayerName, Match, PolicySet, Program, Tier } from "../ir";
 import { Cidr, cidrOf, contains, Family, formatAddress, formatCidr, parseAddress } from "../model/net";
 import { nameChains, purposeOf } from "./chain-names";
 import { ChainAction, ChainDraft, ChainNote, ChainRule, TierChain } from "./chains";
+import { Dispatch, dispatchMaps, DispatchTarget, LocalAddress, sortedAddresses } from "./dispatch";
+
+export type { Dispatch, DispatchEntry, DispatchTarget } from "./dispatch";
 import { Branch, branchesOf, SetFacts } from "./match-branches";
 
 /** A PolicySet that cannot be rendered (an IR invariant broken); says what and where. */
@@ -33,26 +36,6 @@ export class RenderError extends Error {
     super(message);
     this.name = "RenderError";
   }
-}
-
-/** `none`: the program allows everything, so the endpoint needs no entry. */
-export type DispatchTarget = { kind: "drop" } | { kind: "jump"; chain: string } | { kind: "none" };
-
-export interface DispatchEntry {
-  /** Normalized address text. */
-  address: string;
-  target: Exclude<DispatchTarget, { kind: "none" }>;
-  /** The local endpoints with this address (sorted; one, unless endpoints share an address). */
-  endpoints: string[];
-}
-
-/** One verdict map: the local endpoints governed in one layer, direction and family. */
-export interface Dispatch {
-  layer: LayerName;
-  direction: Direction;
-  family: Family;
-  /** Sorted by address. */
-  entries: DispatchEntry[];
 }
 
 export interface SetPart {
@@ -120,7 +103,8 @@ export class HostPrograms {
   private readonly parts = new Map<string, SetPart>();
   private readonly facts = new Map<string, SetFacts>();
   private readonly chains = new Map<string, TierChain>();
-  private readonly entries = new Map<string, DispatchTarget>();
+  /** Per layer, where each program's packets go first. */
+  private readonly entries = new Map<LayerName, Map<string, DispatchTarget>>();
   private firstChains: Map<string, { chain: string | undefined }> | undefined;
   /** Per `<layer>/<program>`, its tiers' chains and notes (JSON), in tier order: signatures until named. */
   private readonly programNotes = new Map<string, { chain: string; note: string }[]>();
@@ -195,13 +179,14 @@ export class HostPrograms {
 
   /** Where a packet governed by `programId` in layer `layer` goes first. */
   private entry(layer: LayerName, programId: string): DispatchTarget {
-    const key = `${layer}/${programId}`;
-    let target = this.entries.get(key);
+    let byProgram = this.entries.get(layer);
+    if (byProgram === undefined) this.entries.set(layer, (byProgram = new Map()));
+    let target = byProgram.get(programId);
     if (target) return target;
-    const first = this.tierChains().get(key);
+    const first = this.tierChains().get(`${layer}/${programId}`);
     if (first === undefined) throw new RenderError(`internal: the chains of ${layer} program "${programId}" were not built`);
     target = this.shortcut(first.chain);
-    this.entries.set(key, target);
+    byProgram.set(programId, target);
     return target;
   }
 
@@ -228,11 +213,14 @@ export class HostPrograms {
     const firstSig = new Map<string, string | undefined>();
     const hosted = this.policySet.hosts.flatMap((h) => this.localByHost.get(h.name) ?? []);
     for (const layer of this.policySet.layers) {
+      const drafted = new Set<string>();
       for (const direction of ["egress", "ingress"] as const) {
+        const byEndpoint = layer[direction];
         for (const name of hosted) {
-          const programId = layer[direction][name];
+          const programId = byEndpoint[name];
+          if (programId === undefined || drafted.has(programId)) continue;
+          drafted.add(programId);
           const key = `${layer.name}/${programId}`;
-          if (programId === undefined || firstSig.has(key)) continue;
           const program = this.policySet.programs[programId];
           if (!program) throw new RenderError(`layer "${layer.name}" refers to program "${programId}", which the policy set does not define`);
           const notes: { chain: string; note: string }[] = [];
@@ -336,37 +324,31 @@ export class HostPrograms {
     const host = this.policySet.hosts.find((h) => h.name === hostName);
     if (!host) throw new RenderError(`host "${hostName}" is not in the policy set; known hosts: ${this.policySet.hosts.map((h) => h.name).join(", ") || "(none)"}`);
     const local = this.localByHost.get(hostName) ?? [];
+    const addresses: LocalAddress[] = [];
+    local.forEach((name, endpoint) => {
+      for (const a of this.addresses.get(name) ?? []) addresses.push({ family: a.family, rank: a.rank, text: a.text, endpoint });
+    });
+    sortedAddresses(addresses);
     const dispatch: Dispatch[] = [];
     const roots = new Set<string>();
     const programKeys = new Set<string>();
     for (const layer of this.policySet.layers) {
+      const programs = new Set<string>();
       for (const direction of ["egress", "ingress"] as const) {
-        const byFamily: Record<Family, { rank: number; text: string; endpoint: string; target: DispatchEntry["target"] }[]> = { 4: [], 6: [] };
-        for (const name of local) {
-          const programId = layer[direction][name];
-          if (programId === undefined) continue;
+        const byEndpoint = layer[direction];
+        const targets = local.map((name) => {
+          const programId = byEndpoint[name];
+          if (programId === undefined) return undefined;
+          programs.add(programId);
           const target = this.entry(layer.name, programId);
-          programKeys.add(`${layer.name}/${programId}`);
-          if (target.kind === "none") continue;
           if (target.kind === "jump") roots.add(target.chain);
-          for (const addr of this.addresses.get(name) ?? []) byFamily[addr.family].push({ rank: addr.rank, text: addr.text, endpoint: name, target });
-        }
-        for (const family of [4, 6] as const) {
-          const list = byFamily[family].sort((a, b) => a.rank - b.rank);
-          if (list.length === 0) continue;
-          const entries: DispatchEntry[] = [];
-          list.forEach((e, i) => {
-            const prev = list[i - 1];
-            if (prev && prev.rank === e.rank) {
-              const last = entries[entries.length - 1];
-              if (JSON.stringify(prev.target) === JSON.stringify(e.target)) { last.endpoints = [...last.endpoints, e.endpoint].sort(); return; }
-              throw new RenderError(`host "${hostName}": endpoints "${prev.endpoint}" and "${e.endpoint}" share address ${e.text} but have different ${layer.name} ${direction} programs`);
-            }
-            entries.push({ address: e.text, target: e.target, endpoints: [e.endpoint] });
-          });
-          dispatch.push({ layer: layer.name, direction, family, entries });
-        }
+          return target;
+        });
+        const conflict = (first: string, second: string, address: string) =>
+          new RenderError(`host "${hostName}": endpoints "${first}" and "${second}" share address ${address} but have different ${layer.name} ${direction} programs`);
+        dispatch.push(...dispatchMaps(layer.name, direction, addresses, local, targets, conflict));
       }
+      for (const programId of programs) programKeys.add(`${layer.name}/${programId}`);
     }
     const chains = this.withHostNotes(this.reachable([...roots]), programKeys);
     const partKeys = new Set(chains.flatMap((c) => c.setParts));
