@@ -32,8 +32,8 @@ export interface NamedPortTarget {
 
 export class PeerResolver {
   private readonly podsByNamespace = new Map<string, Endpoint[]>();
-  /** namespace → `key=value` → pods carrying that label: narrows matchLabels before filtering. */
-  private readonly podsByLabel = new Map<string, Map<string, Endpoint[]>>();
+  /** namespace → key → value → pods carrying that label: narrows matchLabels before filtering. */
+  private readonly podsByLabel = new Map<string, Map<string, Map<string, Endpoint[]>>>();
   private readonly namespaceLabels = new Map<string, Labels>();
   private readonly selections = new Map<string, readonly Endpoint[]>();
   private readonly namedTargets = new Map<string, NamedPortTarget[]>();
@@ -47,7 +47,12 @@ export class PeerResolver {
         byLabel = new Map();
         this.podsByLabel.set(e.namespace, byLabel);
       }
-      for (const [k, v] of Object.entries(e.labels ?? {})) push(byLabel, `${k}=${v}`, e);
+      const labels = e.labels ?? {};
+      for (const k in labels) {
+        let byValue = byLabel.get(k);
+        if (!byValue) byLabel.set(k, (byValue = new Map()));
+        push(byValue, labels[k], e);
+      }
     }
     const names = new Set([...ctx.namespaceByName.keys(), ...this.podsByNamespace.keys()]);
     for (const name of [...names].sort()) {
@@ -63,7 +68,7 @@ export class PeerResolver {
       let candidates = this.podsByNamespace.get(namespace) ?? [];
       const byLabel = this.podsByLabel.get(namespace);
       for (const [k, v] of Object.entries(selector.matchLabels ?? {})) {
-        const carrying = byLabel?.get(`${k}=${v}`) ?? [];
+        const carrying = byLabel?.get(k)?.get(v) ?? [];
         if (carrying.length < candidates.length) candidates = carrying;
       }
       return candidates.filter((e) => matchesLabelSelector(selector, e.labels ?? {}));

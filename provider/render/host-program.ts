@@ -62,21 +62,22 @@ const LAYER_NAME = /^[a-z][a-z0-9]{0,15}$/;
 /** An endpoint address, parsed and formatted once per PolicySet. */
 interface Ip {
   family: Family;
-  /** Fixed-width hex of the value: sorts like the number, compares cheaply. */
-  key: string;
+  /** IPv4: the value; IPv6: fixed-width hex of it. Sorts like the number within a family. */
+  key: number | string;
   /** Canonical text (RFC 5952 for IPv6). */
   text: string;
   /** Position among the PolicySet's distinct addresses of its family, in key order. */
   rank: number;
 }
 
-const byKey = (a: { key: string }, b: { key: string }) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
+const byKey = (a: Ip, b: Ip) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
 
-function parseIp(text: string, where: string): Ip {
+function parseIp(text: string, endpoint: string): Ip {
   const a = parseAddress(text);
-  if (!a) throw new RenderError(`${where}: "${text}" is not an IPv4 or IPv6 address`);
+  if (!a) throw new RenderError(`endpoint "${endpoint}": "${text}" is not an IPv4 or IPv6 address`);
   // Dotted quads that parse are already canonical (no leading zeros); IPv6 text varies.
-  return { family: a.family, key: a.value.toString(16).padStart(a.family === 4 ? 8 : 32, "0"), text: a.family === 4 ? text : formatAddress(a), rank: 0 };
+  if (a.family === 4) return { family: 4, key: Number(a.value), text, rank: 0 };
+  return { family: 6, key: a.value.toString(16).padStart(32, "0"), text: formatAddress(a), rank: 0 };
 }
 
 /** Sorted, without CIDRs inside others (nft refuses overlapping intervals, ipset would duplicate). */
@@ -120,7 +121,7 @@ export class HostPrograms {
       seen.add(layer.name);
     }
     for (const e of policySet.endpoints) {
-      this.addresses.set(e.name, e.ips.map((ip) => parseIp(ip, `endpoint "${e.name}"`)));
+      this.addresses.set(e.name, e.ips.map((ip) => parseIp(ip, e.name)));
       if (e.host !== undefined) {
         const list = this.localByHost.get(e.host) ?? [];
         list.push(e.name);
@@ -128,13 +129,16 @@ export class HostPrograms {
       }
     }
     // One sort of every address, so a set's members sort as small integers (setFacts), not as keys.
-    const all = [...this.addresses.values()].flat().sort(byKey);
-    all.forEach((a, i) => {
-      const prev = all[i - 1];
-      const ranked = this.ranked[a.family];
-      if (!prev || prev.key !== a.key || prev.family !== a.family) ranked.push(a.text);
-      a.rank = ranked.length - 1;
-    });
+    const all = [...this.addresses.values()].flat();
+    const v4 = all.filter((a) => a.family === 4).sort((a, b) => (a.key as number) - (b.key as number));
+    const v6 = all.filter((a) => a.family === 6).sort(byKey);
+    for (const list of [v4, v6]) {
+      list.forEach((a, i) => {
+        const ranked = this.ranked[a.family];
+        if (i === 0 || list[i - 1].key !== a.key) ranked.push(a.text);
+        a.rank = ranked.length - 1;
+      });
+    }
   }
 
   /** The set's rendered id and which families it holds (built on first use, then cached). */
