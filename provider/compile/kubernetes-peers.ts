@@ -64,10 +64,15 @@ export class PeerResolver {
   /** Pods of `namespace` that `selector` selects (`{}`: all of them), in model order. */
   podsSelected(namespace: string, selector: LabelSelector): readonly Endpoint[] {
     return this.memo(`pods:${namespace}:${JSON.stringify(selector)}`, () => {
-      // Start from the fewest pods that can match (those with one required label), then filter.
+      // Start from the fewest pods that can match (those with one required label: a matchLabels
+      // entry, or an `In` of one value), then filter.
       let candidates = this.podsByNamespace.get(namespace) ?? [];
       const byLabel = this.podsByLabel.get(namespace);
-      for (const [k, v] of Object.entries(selector.matchLabels ?? {})) {
+      const required: [string, string][] = Object.entries(selector.matchLabels ?? {});
+      for (const e of selector.matchExpressions ?? []) {
+        if (e.operator === "In" && e.values?.length === 1) required.push([e.key, e.values[0]]);
+      }
+      for (const [k, v] of required) {
         const carrying = byLabel?.get(k)?.get(v) ?? [];
         if (carrying.length < candidates.length) candidates = carrying;
       }
