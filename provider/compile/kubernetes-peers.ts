@@ -32,8 +32,8 @@ export interface NamedPortTarget {
 
 export class PeerResolver {
   private readonly podsByNamespace = new Map<string, Endpoint[]>();
-  /** namespace → `key=value` → pods carrying that label: narrows matchLabels before filtering. */
-  private readonly podsByLabel = new Map<string, Map<string, Endpoint[]>>();
+  /** namespace → key → value → pods carrying that label: narrows matchLabels before filtering. */
+  private readonly podsByLabel = new Map<string, Map<string, Map<string, Endpoint[]>>>();
   private readonly namespaceLabels = new Map<string, Labels>();
   private readonly selections = new Map<string, readonly Endpoint[]>();
   private readonly namedTargets = new Map<string, NamedPortTarget[]>();
@@ -47,7 +47,12 @@ export class PeerResolver {
         byLabel = new Map();
         this.podsByLabel.set(e.namespace, byLabel);
       }
-      for (const [k, v] of Object.entries(e.labels ?? {})) push(byLabel, `${k}=${v}`, e);
+      const labels = e.labels ?? {};
+      for (const k in labels) {
+        let byValue = byLabel.get(k);
+        if (!byValue) byLabel.set(k, (byValue = new Map()));
+        push(byValue, labels[k], e);
+      }
     }
     const names = new Set([...ctx.namespaceByName.keys(), ...this.podsByNamespace.keys()]);
     for (const name of [...names].sort()) {
@@ -59,11 +64,16 @@ export class PeerResolver {
   /** Pods of `namespace` that `selector` selects (`{}`: all of them), in model order. */
   podsSelected(namespace: string, selector: LabelSelector): readonly Endpoint[] {
     return this.memo(`pods:${namespace}:${JSON.stringify(selector)}`, () => {
-      // Start from the fewest pods that can match (those with one required label), then filter.
+      // Start from the fewest pods that can match (those with one required label: a matchLabels
+      // entry, or an `In` of one value), then filter.
       let candidates = this.podsByNamespace.get(namespace) ?? [];
       const byLabel = this.podsByLabel.get(namespace);
-      for (const [k, v] of Object.entries(selector.matchLabels ?? {})) {
-        const carrying = byLabel?.get(`${k}=${v}`) ?? [];
+      const required: [string, string][] = Object.entries(selector.matchLabels ?? {});
+      for (const e of selector.matchExpressions ?? []) {
+        if (e.operator === "In" && e.values?.length === 1) required.push([e.key, e.values[0]]);
+      }
+      for (const [k, v] of required) {
+        const carrying = byLabel?.get(k)?.get(v) ?? [];
         if (carrying.length < candidates.length) candidates = carrying;
       }
       return candidates.filter((e) => matchesLabelSelector(selector, e.labels ?? {}));

@@ -131,6 +131,43 @@ function rulesFor(rule: RancherRule, ports: readonly PortMatch[], dest: Endpoint
   return ports.map((p) => ({ ...src, ...p }));
 }
 
+/** A rule's matches for a destination, and the sets they draw sources from (`-`: none apply). */
+interface Resolved {
+  matches: Match[] | undefined;
+  sources: string;
+}
+
+/**
+ * `rulesFor` of one rule, kept by what decides it for a destination (its stack, service, label
+ * value, or whether it matches the rule's selector): 100,000 destinations share a few hundred.
+ */
+function ruleResolver(rule: RancherRule, ports: readonly PortMatch[], ctx: CompileContext, selectors: Map<string, LabelSelector>, groups: Groups): (dest: Endpoint) => Resolved {
+  const known = new Map<string, Resolved>();
+  const matchesSelector = (text: string, dest: Endpoint) => {
+    let sel = selectors.get(text);
+    if (!sel) { sel = parseStringSelector(text); selectors.set(text, sel); }
+    return matchesLabelSelector(sel, dest.labels ?? {}) ? "1" : "0";
+  };
+  // \0 cannot occur in a name or label value: it keeps the parts of a key apart.
+  const decisive: (dest: Endpoint) => string =
+    "within" in rule ? (dest) => `${dest.stack ?? "\0"}\0${dest.service ?? "\0"}`
+      : "between" in rule ? ("groupBy" in rule.between
+        ? ((key) => (dest: Endpoint) => dest.labels?.[key] ?? "\0")(rule.between.groupBy)
+        : ((text) => (dest: Endpoint) => matchesSelector(text, dest))(rule.between.selector))
+      : rule.to ? ((text) => (dest: Endpoint) => matchesSelector(text, dest))(rule.to.selector)
+        : () => "";
+  return (dest) => {
+    const key = decisive(dest);
+    let r = known.get(key);
+    if (r === undefined) {
+      const matches = rulesFor(rule, ports, dest, ctx, selectors, groups);
+      r = { matches, sources: matches === undefined ? "-" : matches.map((m) => m.src?.map((s) => s.set).join("+") ?? "*").join(",") };
+      known.set(key, r);
+    }
+    return r;
+  };
+}
+
 export function compileRancher(ctx: CompileContext): Layer | undefined {
   const network = ctx.model.network;
   if (!network) return undefined;
@@ -143,19 +180,19 @@ export function compileRancher(ctx: CompileContext): Layer | undefined {
   // are the rule's own): destinations alike in that share the program without building it again.
   const programBySources = new Map<string, string>();
   const ingress: Record<string, string> = {};
+  const resolvers = policy.map((rule, i) => ruleResolver(rule, ports[i], ctx, selectors, groups));
+  const origins = policy.map((_, i) => `network.policy[${i}]`);
   for (const dest of ctx.endpoints) {
-    const rules: Rule[] = [];
-    const sources: string[] = [];
-    policy.forEach((rule, i) => {
-      const matches = rulesFor(rule, ports[i], dest, ctx, selectors, groups);
-      sources.push(matches === undefined ? "-" : matches.map((m) => m.src?.map((s) => s.set).join("+") ?? "*").join(","));
-      for (const match of matches ?? []) rules.push({ match, action: rule.action, origin: `network.policy[${i}]` });
-    });
+    const resolved = resolvers.map((resolve) => resolve(dest));
     // A destination no rule can touch under a default of allow is not filtered at all.
-    if (rules.length === 0 && end === "allow") continue;
-    const key = sources.join("|");
+    if (end === "allow" && resolved.every((r) => r.matches === undefined || r.matches.length === 0)) continue;
+    const key = resolved.map((r) => r.sources).join("|");
     let id = programBySources.get(key);
     if (id === undefined) {
+      const rules: Rule[] = [];
+      resolved.forEach((r, i) => {
+        for (const match of r.matches ?? []) rules.push({ match, action: policy[i].action, origin: origins[i] });
+      });
       id = ctx.builder.program({ tiers: [{ name: "rancher network policy", rules, end, endOrigin: "network.defaultPolicyAction" }] });
       programBySources.set(key, id);
     }

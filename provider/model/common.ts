@@ -10,8 +10,11 @@ export const safeName = (what: string, max = 253) =>
   z.string().min(1, `${what} must not be empty`).max(max, `${what} is longer than ${max} characters`)
     .regex(SAFE_TEXT, `${what} must not contain control characters, quotes or shell metacharacters (\` $ \\ ; | & < >)`);
 
+/** An identifier's characters (endpoint, stack, service, link names); shared with the endpoints' fast path. */
+export const IDENTIFIER = /^[A-Za-z0-9]([A-Za-z0-9_.\/-]{0,251}[A-Za-z0-9])?$/;
+
 export const identifier = (what: string) =>
-  z.string().regex(/^[A-Za-z0-9]([A-Za-z0-9_.\/-]{0,251}[A-Za-z0-9])?$/,
+  z.string().regex(IDENTIFIER,
     `${what} must be 1-253 characters of letters, digits, "_", ".", "/" and "-", starting and ending with a letter or digit`);
 
 export const labelKey = z.string().refine(isLabelKey, (k) => ({
@@ -44,7 +47,8 @@ export const portNumber = z.number({ invalid_type_error: "a port must be a numbe
 export const PORT_NAME_RULE = "a named port must be 1-15 lowercase letters, digits and '-', with at least one letter and no '--'";
 
 /** An IANA service name, as the API server checks a named port (no `--` either). */
-export const portName = z.string().regex(/^(?=.*[a-z])(?!.*--)[a-z0-9]([a-z0-9-]{0,13}[a-z0-9])?$/, PORT_NAME_RULE);
+export const PORT_NAME = /^(?=.*[a-z])(?!.*--)[a-z0-9]([a-z0-9-]{0,13}[a-z0-9])?$/;
+export const portName = z.string().regex(PORT_NAME, PORT_NAME_RULE);
 
 export const protocolName = z.string().transform((s, ctx): ProtocolName => {
   const up = s.toUpperCase();

@@ -2,7 +2,12 @@
 import { z } from "zod";
 import { identifier, ipAddress, labels, portName, portNumber, protocolName, safeName } from "./common";
 
-const hostName = z.string().regex(/^[A-Za-z0-9]([A-Za-z0-9_.-]{0,61}[A-Za-z0-9])?$/,
+/** The patterns of the inventory's names, shared with the endpoints' fast path (endpoint-fast-path.ts). */
+export const HOST_NAME = /^[A-Za-z0-9]([A-Za-z0-9_.-]{0,61}[A-Za-z0-9])?$/;
+export const NAMESPACE_NAME = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+export const PROFILE_ID = /^[A-Za-z0-9_.-]{1,128}$/;
+
+const hostName = z.string().regex(HOST_NAME,
   "a host name must be 1-63 letters, digits, '_', '.' and '-', starting and ending with a letter or digit");
 
 const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be an environment variable name");
@@ -93,7 +98,7 @@ export const Endpoint = z.object({
   ips: z.array(ipAddress).min(1, "an endpoint needs at least one IP address"),
   /** The host whose packet filter enforces this endpoint's rules. */
   host: hostName.optional(),
-  namespace: z.string().regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, "a namespace must be a DNS label (lowercase letters, digits, '-')").optional(),
+  namespace: z.string().regex(NAMESPACE_NAME, "a namespace must be a DNS label (lowercase letters, digits, '-')").optional(),
   labels: labels.optional(),
   ports: z.array(NamedPort).optional(),
   stack: identifier("a stack name").optional(),
@@ -101,12 +106,12 @@ export const Endpoint = z.object({
   /** Rancher links, as `stack/service`. */
   links: z.array(identifier("a link")).optional(),
   /** Calico profiles, in order. */
-  profiles: z.array(z.string().regex(/^[A-Za-z0-9_.-]{1,128}$/, "a profile id is 1-128 letters, digits, '_', '.', '-'")).optional(),
+  profiles: z.array(z.string().regex(PROFILE_ID, "a profile id is 1-128 letters, digits, '_', '.', '-'")).optional(),
 }).strict();
 export type Endpoint = z.infer<typeof Endpoint>;
 
 export const Namespace = z.object({
-  name: z.string().regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, "a namespace must be a DNS label (lowercase letters, digits, '-')"),
+  name: z.string().regex(NAMESPACE_NAME, "a namespace must be a DNS label (lowercase letters, digits, '-')"),
   labels: labels.optional(),
   /** The legacy namespace isolation of `net.beta.kubernetes.io/network-policy`. */
   isolation: z.literal("DefaultDeny", { errorMap: () => ({ message: 'isolation must be "DefaultDeny" (or omitted)' }) }).optional(),

@@ -7,6 +7,8 @@ import { parse as parseYaml, YAMLParseError } from "yaml";
 import { CalicoPolicy, CalicoProfile } from "./calico";
 import { shown } from "./echo";
 import { InputError, InputIssue, issuesFromZod } from "./errors";
+import { isRecord } from "./common";
+import { fastEndpoints } from "./endpoint-fast-path";
 import { Endpoint, Host, Namespace } from "./inventory";
 import { NetworkPolicy } from "./kubernetes";
 import { RancherNetwork } from "./rancher";
@@ -126,11 +128,30 @@ function crossReferences(m: Model): InputIssue[] {
 /** Validates a parsed document. Throws InputError naming every problem by its path. */
 export function parseModel(doc: unknown, subject = "model"): Model {
   if (doc === null || doc === undefined) throw new InputError(subject, [{ path: "", message: "the document is empty; expected a mapping with endpoints, hosts and policies" }]);
+  const model = parsedFast(doc) ?? parsedByZod(doc, subject);
+  const issues = crossReferences(model);
+  if (issues.length > 0) throw new InputError(subject, issues);
+  return model;
+}
+
+function parsedByZod(doc: unknown, subject: string): Model {
   const result = ModelSchema.safeParse(doc);
   if (!result.success) throw new InputError(subject, issuesFromZod(result.error, ModelSchema, doc));
-  const issues = crossReferences(result.data);
-  if (issues.length > 0) throw new InputError(subject, issues);
   return result.data;
+}
+
+/**
+ * The model through the endpoints' fast path (endpoint-fast-path.ts) and zod for the rest, when
+ * every endpoint has the plain shape and the rest parses; undefined otherwise, and zod parses the
+ * whole document again, so every error is zod's, found in its order.
+ */
+function parsedFast(doc: unknown): Model | undefined {
+  if (!isRecord(doc) || !Array.isArray(doc.endpoints)) return undefined;
+  const endpoints = fastEndpoints(doc.endpoints);
+  if (endpoints === undefined) return undefined;
+  const rest = ModelSchema.safeParse({ ...doc, endpoints: [] });
+  if (!rest.success) return undefined;
+  return { ...rest.data, endpoints };
 }
 
 /**

@@ -35,6 +35,8 @@ export interface TierChain {
   /** 12 hex digits of the hash of the chain's purpose (see chain-names.ts). */
   id: string;
   note: ChainNote;
+  /** What the writers keep the chain's text by: its id and its note (a host prints its own note). */
+  textKey: string;
   rules: ChainRule[];
   /** What happens to a packet no rule decided. */
   tail: Exclude<ChainAction, { kind: "log" }>;

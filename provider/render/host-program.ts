@@ -21,10 +21,13 @@
  *   (per family) those chains test.
  */
 import { shortHash } from "../ir/builder";
-import { AddressSet, Direction, HostInfo, LayerName, Match, PolicySet, Program, Tier } from "../ir";
+import { AddressSet, HostInfo, LayerName, Match, PolicySet, Program, Tier } from "../ir";
 import { Cidr, cidrOf, contains, Family, formatAddress, formatCidr, parseAddress } from "../model/net";
 import { nameChains, purposeOf } from "./chain-names";
 import { ChainAction, ChainDraft, ChainNote, ChainRule, TierChain } from "./chains";
+import { Dispatch, dispatchMaps, DispatchTarget, LocalAddress, sortedAddresses } from "./dispatch";
+
+export type { Dispatch, DispatchEntry, DispatchTarget } from "./dispatch";
 import { Branch, branchesOf, SetFacts } from "./match-branches";
 
 /** A PolicySet that cannot be rendered (an IR invariant broken); says what and where. */
@@ -33,26 +36,6 @@ export class RenderError extends Error {
     super(message);
     this.name = "RenderError";
   }
-}
-
-/** `none`: the program allows everything, so the endpoint needs no entry. */
-export type DispatchTarget = { kind: "drop" } | { kind: "jump"; chain: string } | { kind: "none" };
-
-export interface DispatchEntry {
-  /** Normalized address text. */
-  address: string;
-  target: Exclude<DispatchTarget, { kind: "none" }>;
-  /** The local endpoints with this address (sorted; one, unless endpoints share an address). */
-  endpoints: string[];
-}
-
-/** One verdict map: the local endpoints governed in one layer, direction and family. */
-export interface Dispatch {
-  layer: LayerName;
-  direction: Direction;
-  family: Family;
-  /** Sorted by address. */
-  entries: DispatchEntry[];
 }
 
 export interface SetPart {
@@ -79,21 +62,22 @@ const LAYER_NAME = /^[a-z][a-z0-9]{0,15}$/;
 /** An endpoint address, parsed and formatted once per PolicySet. */
 interface Ip {
   family: Family;
-  /** Fixed-width hex of the value: sorts like the number, compares cheaply. */
-  key: string;
+  /** IPv4: the value; IPv6: fixed-width hex of it. Sorts like the number within a family. */
+  key: number | string;
   /** Canonical text (RFC 5952 for IPv6). */
   text: string;
   /** Position among the PolicySet's distinct addresses of its family, in key order. */
   rank: number;
 }
 
-const byKey = (a: { key: string }, b: { key: string }) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
+const byKey = (a: Ip, b: Ip) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
 
-function parseIp(text: string, where: string): Ip {
+function parseIp(text: string, endpoint: string): Ip {
   const a = parseAddress(text);
-  if (!a) throw new RenderError(`${where}: "${text}" is not an IPv4 or IPv6 address`);
+  if (!a) throw new RenderError(`endpoint "${endpoint}": "${text}" is not an IPv4 or IPv6 address`);
   // Dotted quads that parse are already canonical (no leading zeros); IPv6 text varies.
-  return { family: a.family, key: a.value.toString(16).padStart(a.family === 4 ? 8 : 32, "0"), text: a.family === 4 ? text : formatAddress(a), rank: 0 };
+  if (a.family === 4) return { family: 4, key: Number(a.value), text, rank: 0 };
+  return { family: 6, key: a.value.toString(16).padStart(32, "0"), text: formatAddress(a), rank: 0 };
 }
 
 /** Sorted, without CIDRs inside others (nft refuses overlapping intervals, ipset would duplicate). */
@@ -120,8 +104,14 @@ export class HostPrograms {
   private readonly parts = new Map<string, SetPart>();
   private readonly facts = new Map<string, SetFacts>();
   private readonly chains = new Map<string, TierChain>();
-  private readonly entries = new Map<string, DispatchTarget>();
+  /** Per layer, where each program's packets go first. */
+  private readonly entries = new Map<LayerName, Map<string, DispatchTarget>>();
   private firstChains: Map<string, { chain: string | undefined }> | undefined;
+  /** Per `<layer>/<program>`, its tiers' chains and notes (JSON), in tier order: signatures until named. */
+  private readonly programNotes = new Map<string, { chain: string; note: string }[]>();
+  private readonly notes = new Map<string, ChainNote>();
+  /** A chain as a host prints it, with that host's note, by `<id>\n<note JSON>`: one object per variant. */
+  private readonly noted = new Map<string, TierChain>();
 
   constructor(readonly policySet: PolicySet) {
     const seen = new Set<string>();
@@ -131,7 +121,7 @@ export class HostPrograms {
       seen.add(layer.name);
     }
     for (const e of policySet.endpoints) {
-      this.addresses.set(e.name, e.ips.map((ip) => parseIp(ip, `endpoint "${e.name}"`)));
+      this.addresses.set(e.name, e.ips.map((ip) => parseIp(ip, e.name)));
       if (e.host !== undefined) {
         const list = this.localByHost.get(e.host) ?? [];
         list.push(e.name);
@@ -139,13 +129,16 @@ export class HostPrograms {
       }
     }
     // One sort of every address, so a set's members sort as small integers (setFacts), not as keys.
-    const all = [...this.addresses.values()].flat().sort(byKey);
-    all.forEach((a, i) => {
-      const prev = all[i - 1];
-      const ranked = this.ranked[a.family];
-      if (!prev || prev.key !== a.key || prev.family !== a.family) ranked.push(a.text);
-      a.rank = ranked.length - 1;
-    });
+    const all = [...this.addresses.values()].flat();
+    const v4 = all.filter((a) => a.family === 4).sort((a, b) => (a.key as number) - (b.key as number));
+    const v6 = all.filter((a) => a.family === 6).sort(byKey);
+    for (const list of [v4, v6]) {
+      list.forEach((a, i) => {
+        const ranked = this.ranked[a.family];
+        if (i === 0 || list[i - 1].key !== a.key) ranked.push(a.text);
+        a.rank = ranked.length - 1;
+      });
+    }
   }
 
   /** The set's rendered id and which families it holds (built on first use, then cached). */
@@ -190,13 +183,14 @@ export class HostPrograms {
 
   /** Where a packet governed by `programId` in layer `layer` goes first. */
   private entry(layer: LayerName, programId: string): DispatchTarget {
-    const key = `${layer}/${programId}`;
-    let target = this.entries.get(key);
+    let byProgram = this.entries.get(layer);
+    if (byProgram === undefined) this.entries.set(layer, (byProgram = new Map()));
+    let target = byProgram.get(programId);
     if (target) return target;
-    const first = this.tierChains().get(key);
+    const first = this.tierChains().get(`${layer}/${programId}`);
     if (first === undefined) throw new RenderError(`internal: the chains of ${layer} program "${programId}" were not built`);
     target = this.shortcut(first.chain);
-    this.entries.set(key, target);
+    byProgram.set(programId, target);
     return target;
   }
 
@@ -223,14 +217,19 @@ export class HostPrograms {
     const firstSig = new Map<string, string | undefined>();
     const hosted = this.policySet.hosts.flatMap((h) => this.localByHost.get(h.name) ?? []);
     for (const layer of this.policySet.layers) {
+      const drafted = new Set<string>();
       for (const direction of ["egress", "ingress"] as const) {
+        const byEndpoint = layer[direction];
         for (const name of hosted) {
-          const programId = layer[direction][name];
+          const programId = byEndpoint[name];
+          if (programId === undefined || drafted.has(programId)) continue;
+          drafted.add(programId);
           const key = `${layer.name}/${programId}`;
-          if (programId === undefined || firstSig.has(key)) continue;
           const program = this.policySet.programs[programId];
           if (!program) throw new RenderError(`layer "${layer.name}" refers to program "${programId}", which the policy set does not define`);
-          firstSig.set(key, this.draftTiers(layer.name, program, drafts));
+          const notes: { chain: string; note: string }[] = [];
+          firstSig.set(key, this.draftTiers(layer.name, program, drafts, notes));
+          this.programNotes.set(key, notes);
         }
       }
     }
@@ -245,19 +244,22 @@ export class HostPrograms {
       const id = named(d.sig);
       const rules = d.rules.map((r) => ({ branch: r.branch, action: rename(r.action) }));
       const setParts = rules.flatMap((r) => r.branch.addrs.map((a) => `${a.set}/${r.branch.family ?? 0}`));
-      // Tiers with this content share the chain: its comment is the first of their notes.
+      // Tiers with this content share the chain. Its note here is the first of all their notes;
+      // a host prints the first of the notes of its own tiers (see `hostNotes`).
       const [first] = [...d.notes.keys()].sort();
       const note = d.notes.get(first);
       if (note === undefined) throw new RenderError(`internal: tier chain ${d.sig} has no note`);
       this.chains.set(id, {
         id,
         note,
+        textKey: `${id}\n${first}`,
         rules,
         tail: rename(d.tail),
         next: d.nextSig === undefined ? [] : [named(d.nextSig)],
         setParts: [...new Set(setParts)].sort(),
       });
     }
+    for (const notes of this.programNotes.values()) for (const n of notes) n.chain = named(n.chain);
     this.firstChains = new Map([...firstSig].map(([key, sig]) => [key, { chain: sig === undefined ? undefined : named(sig) }]));
     return this.firstChains;
   }
@@ -266,7 +268,7 @@ export class HostPrograms {
    * Drafts the program's tier chains from the last tier back (a tier's `goto` names the next
    * tier's draft by its signature until names are settled); returns the first tier's signature.
    */
-  private draftTiers(layer: LayerName, program: Program, drafts: Map<string, ChainDraft>): string | undefined {
+  private draftTiers(layer: LayerName, program: Program, drafts: Map<string, ChainDraft>, notes: { chain: string; note: string }[]): string | undefined {
     let following: ChainDraft | undefined;
     for (let t = program.tiers.length - 1; t >= 0; t--) {
       const tier = program.tiers[t];
@@ -295,7 +297,10 @@ export class HostPrograms {
       const purpose = purposeOf(layer, tier);
       draft.purposes.set(JSON.stringify(purpose), purpose);
       const note = this.noteOf(layer, tier);
-      draft.notes.set(JSON.stringify(note), note);
+      const noteKey = JSON.stringify(note);
+      draft.notes.set(noteKey, note);
+      this.notes.set(noteKey, note);
+      notes.push({ chain: sig, note: noteKey });
       following = draft;
     }
     return following?.sig;
@@ -323,37 +328,33 @@ export class HostPrograms {
     const host = this.policySet.hosts.find((h) => h.name === hostName);
     if (!host) throw new RenderError(`host "${hostName}" is not in the policy set; known hosts: ${this.policySet.hosts.map((h) => h.name).join(", ") || "(none)"}`);
     const local = this.localByHost.get(hostName) ?? [];
+    const addresses: LocalAddress[] = [];
+    local.forEach((name, endpoint) => {
+      for (const a of this.addresses.get(name) ?? []) addresses.push({ family: a.family, rank: a.rank, text: a.text, endpoint });
+    });
+    sortedAddresses(addresses);
     const dispatch: Dispatch[] = [];
     const roots = new Set<string>();
+    const programKeys = new Set<string>();
     for (const layer of this.policySet.layers) {
+      const programs = new Set<string>();
       for (const direction of ["egress", "ingress"] as const) {
-        const byFamily: Record<Family, { rank: number; text: string; endpoint: string; target: DispatchEntry["target"] }[]> = { 4: [], 6: [] };
-        for (const name of local) {
-          const programId = layer[direction][name];
-          if (programId === undefined) continue;
+        const byEndpoint = layer[direction];
+        const targets = local.map((name) => {
+          const programId = byEndpoint[name];
+          if (programId === undefined) return undefined;
+          programs.add(programId);
           const target = this.entry(layer.name, programId);
-          if (target.kind === "none") continue;
           if (target.kind === "jump") roots.add(target.chain);
-          for (const addr of this.addresses.get(name) ?? []) byFamily[addr.family].push({ rank: addr.rank, text: addr.text, endpoint: name, target });
-        }
-        for (const family of [4, 6] as const) {
-          const list = byFamily[family].sort((a, b) => a.rank - b.rank);
-          if (list.length === 0) continue;
-          const entries: DispatchEntry[] = [];
-          list.forEach((e, i) => {
-            const prev = list[i - 1];
-            if (prev && prev.rank === e.rank) {
-              const last = entries[entries.length - 1];
-              if (JSON.stringify(prev.target) === JSON.stringify(e.target)) { last.endpoints = [...last.endpoints, e.endpoint].sort(); return; }
-              throw new RenderError(`host "${hostName}": endpoints "${prev.endpoint}" and "${e.endpoint}" share address ${e.text} but have different ${layer.name} ${direction} programs`);
-            }
-            entries.push({ address: e.text, target: e.target, endpoints: [e.endpoint] });
-          });
-          dispatch.push({ layer: layer.name, direction, family, entries });
-        }
+          return target;
+        });
+        const conflict = (first: string, second: string, address: string) =>
+          new RenderError(`host "${hostName}": endpoints "${first}" and "${second}" share address ${address} but have different ${layer.name} ${direction} programs`);
+        dispatch.push(...dispatchMaps(layer.name, direction, addresses, local, targets, conflict));
       }
+      for (const programId of programs) programKeys.add(`${layer.name}/${programId}`);
     }
-    const chains = this.reachable([...roots]);
+    const chains = this.withHostNotes(this.reachable([...roots]), programKeys);
     const partKeys = new Set(chains.flatMap((c) => c.setParts));
     const sets = [...partKeys].sort().map((k) => {
       const part = this.parts.get(k);
@@ -361,6 +362,31 @@ export class HostPrograms {
       return part;
     });
     return { host, dispatch, chains, sets };
+  }
+
+  /**
+   * The chains with the note this host's own tiers give them: of the notes of the tiers (of the
+   * programs its endpoints run) that share a chain, the first. So a tier elsewhere in the network
+   * never changes this host's text (a chain's name is settled network-wide, see chain-names.ts).
+   */
+  private withHostNotes(chains: TierChain[], programKeys: ReadonlySet<string>): TierChain[] {
+    const first = new Map<string, string>();
+    for (const key of programKeys) {
+      for (const { chain, note } of this.programNotes.get(key) ?? []) {
+        const seen = first.get(chain);
+        if (seen === undefined || note < seen) first.set(chain, note);
+      }
+    }
+    return chains.map((chain) => {
+      const noteKey = first.get(chain.id);
+      const note = noteKey === undefined ? undefined : this.notes.get(noteKey);
+      if (noteKey === undefined || note === undefined) return chain;
+      const textKey = `${chain.id}\n${noteKey}`;
+      if (textKey === chain.textKey) return chain;
+      let variant = this.noted.get(textKey);
+      if (variant === undefined) this.noted.set(textKey, (variant = { ...chain, note, textKey }));
+      return variant;
+    });
   }
 
   private reachable(roots: string[]): TierChain[] {

@@ -139,7 +139,7 @@ export class IptablesWriter {
   }
 
   private chainBlock(chain: TierChain, f: Family): string {
-    const key = `${chain.id}/${f}`;
+    const key = `${chain.textKey}/${f}`;
     let text = this.chainText.get(key);
     if (text === undefined) {
       const name = this.chainName(chain.id);

@@ -106,7 +106,7 @@ export class NftablesWriter {
   }
 
   private chainBlock(chain: TierChain): Block {
-    let entry = this.chainBlocks.get(chain.id);
+    let entry = this.chainBlocks.get(chain.textKey);
     if (entry === undefined) {
       entry = block([
         `\t# ${chainNotes(chain)}`,
@@ -119,7 +119,7 @@ export class NftablesWriter {
         `\t\t${actionText(chain.tail)}`,
         "\t}",
       ].join("\n"));
-      this.chainBlocks.set(chain.id, entry);
+      this.chainBlocks.set(chain.textKey, entry);
     }
     return entry;
   }
