@@ -69,6 +69,11 @@ export interface HostReadResult {
   nat?: NatRule[];
   /** As ApplyResult.forward. */
   forward?: ForwardReport;
+  /**
+   * iptables: the FORWARD rule that runs before the network's hook (dockerd puts its DOCKER-USER
+   * jump in front when it starts). A plain apply puts the hook back in front.
+   */
+  hookBehind?: string;
 }
 
 export interface DeleteResult {
