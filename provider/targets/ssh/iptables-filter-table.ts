@@ -4,7 +4,8 @@
  * nftables table `ip6 filter` (with its three built-in chains) on a host that had none, e.g. a
  * Docker host without IPv6; removing the chains leaves that table behind, so a destroy would not
  * leave the host as it was. So the apply notes, in the state folder, each family whose filter
- * table did not exist before it (`<base>.made-<family>-filter`), and delete removes that table
+ * table did not exist before it (`<table>-n<netns inode>.made-<family>-filter`: a stem of its own,
+ * apart from the timer's `<table>.n<inode>.*` files, as it outlives every apply), and delete removes that table
  * again, but only while it holds nothing but the empty built-in chains with policy accept, and
  * only on iptables-nft (a legacy table is a kernel module's and stays).
  */
@@ -22,6 +23,9 @@ export function filterTablesOf(lines: readonly string[]): Family[] {
   return (['v4', 'v6'] as const).filter((f) => lines.includes(`${f} filter`));
 }
 
+/** The note's path, in shell (after placeScript, which sets $state_dir and $ns). */
+const noteOf = (place: TablePlace, family: Family) => `"$state_dir"/${place.table}-n"$ns".made-${family}-filter`;
+
 const NFT_FAMILY: Record<Family, { nft: string; save: string }> = {
   v4: { nft: 'ip', save: 'iptables' },
   v6: { nft: 'ip6', save: 'ip6tables' },
@@ -30,7 +34,7 @@ const NFT_FAMILY: Record<Family, { nft: string; save: string }> = {
 /** Shell lines (after the apply's live steps) noting the families whose filter table the apply made. */
 export function noteMadeFilterTablesScript(place: TablePlace, made: readonly Family[]): string {
   if (made.length === 0) return 'true';
-  return [placeScript(place), ...made.map((f) => `: > "$base.made-${f}-filter"`)].join('\n');
+  return [placeScript(place), ...made.map((f) => `: > ${noteOf(place, f)}`)].join('\n');
 }
 
 /**
@@ -42,7 +46,7 @@ export function removeMadeFilterTablesScript(place: TablePlace): string {
   const lines = [placeScript(place)];
   for (const f of ['v4', 'v6'] as const) {
     const { nft, save } = NFT_FAMILY[f];
-    const note = `"$base.made-${f}-filter"`;
+    const note = noteOf(place, f);
     lines.push(
       `if [ -e ${note} ]; then`,
       `  if ${save} -V 2>/dev/null | grep -q nf_tables && command -v nft >/dev/null 2>&1; then`,
