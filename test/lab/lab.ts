@@ -56,6 +56,8 @@ export interface LabContainerSpec {
   labels?: Record<string, string>;
   /** Ports with a listener (the lab's agent, in the container's network namespace). */
   listen?: { tcp?: number[]; udp?: number[] };
+  /** Published ports, `docker run -p` style: `HOSTPORT:CONTAINERPORT` (TCP), on every host address. */
+  publish?: string[];
 }
 
 /**
@@ -400,7 +402,10 @@ export class Lab {
 
   private async startContainer(spec: LabContainerSpec): Promise<void> {
     const labelArgs = Object.entries(spec.labels ?? {}).flatMap(([k, v]) => ['--label', `${k}=${v}`]);
-    await this.docker(spec.host, ['run', '-d', '--name', spec.name, '--network', 'bridge', ...labelArgs, LAB_IMAGE, '/bin/sleep', '2147483647']);
+    const publishArgs = (spec.publish ?? []).flatMap((p) => ['-p', p]);
+    // --stop-timeout 0: its sleep, pid 1 of the container, ignores SIGTERM, so a stopping dockerd
+    // (restartDockerd) would wait Docker's default 10 s for each container before killing it.
+    await this.docker(spec.host, ['run', '-d', '--name', spec.name, '--network', 'bridge', '--stop-timeout', '0', ...labelArgs, ...publishArgs, LAB_IMAGE, '/bin/sleep', '2147483647']);
     await this.refreshContainer(spec.name, spec.host, spec.listen ?? {});
   }
 
@@ -469,7 +474,9 @@ export class Lab {
 
   /**
    * Restarts a Docker host's dockerd: stopped by its pid (it stops its containers), started again
-   * with the same settings (it sets up its iptables rules again), then its containers are started.
+   * with the same settings (it sets up its iptables rules again), then its containers are started
+   * in the order of their old addresses, so each gets its address back (Docker hands out the
+   * lowest free one): what changes is Docker's rules, not the endpoints.
    */
   async restartDockerd(host: string): Promise<void> {
     const state = this.hostState(host);
@@ -480,7 +487,8 @@ export class Lab {
     state.docker = record;
     this.record.dockerds = [...(this.record.dockerds ?? []).filter((d) => d.pid !== old.pid), record];
     writeRecord(this.record);
-    for (const c of [...this.containerStates.values()].filter((x) => x.host === host)) {
+    const rank = (ip: string) => ip.split('.').reduce((n, octet) => n * 256 + Number(octet), 0);
+    for (const c of [...this.containerStates.values()].filter((x) => x.host === host).sort((a, b) => rank(a.ipv4) - rank(b.ipv4))) {
       await this.docker(host, ['start', c.name]);
       await this.refreshContainer(c.name, host, c.listen);
     }
@@ -623,6 +631,13 @@ export class Lab {
     return results.p;
   }
 
+  /** One real connection attempt from an endpoint or container to an address (a host's, for a published port). */
+  async probeAddress(from: string, addr: string, probe: ProbeSpec, options: Omit<ProbeOptions, 'family'> = {}): Promise<boolean> {
+    const { proto, port } = parseProbe(probe);
+    const results = await this.probeWire(from, [{ id: 'p', proto, addr, port }], options);
+    return results.p;
+  }
+
   /**
    * Measures every probe for every ordered pair of endpoints (self counts as reachable and is not
    * probed). One prober process per source endpoint, at most `concurrency` at a time.
@@ -653,6 +668,10 @@ export class Lab {
       if (!addr) throw new Error(`lab: endpoint ${r.to} has no IPv${options.family ?? 4} address`);
       return { id: r.id, proto, addr, port };
     });
+    return this.probeWire(from, wire, options);
+  }
+
+  private async probeWire(from: string, wire: Array<{ id: string; proto: string; addr: string; port: number }>, options: ProbeOptions): Promise<Record<string, boolean>> {
     if (wire.length === 0) return {};
     const timeout = String(options.timeoutSec ?? 1);
     const result = await run([...this.enter(from), PYTHON, AGENT, 'probe', '--timeout', timeout], {
@@ -695,6 +714,7 @@ function validateSpec(spec: LabSpec): void {
   }
   for (const c of spec.containers ?? []) {
     if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{1,62}$/.test(c.name)) throw new Error(`lab: container name "${c.name}" is not a Docker container name`);
+    for (const p of c.publish ?? []) if (!/^\d{1,5}:\d{1,5}$/.test(p)) throw new Error(`lab: container "${c.name}": publish "${p}" is not HOSTPORT:CONTAINERPORT`);
     if (endpointNames.has(c.name)) throw new Error(`lab: duplicate endpoint or container "${c.name}"`);
     endpointNames.add(c.name);
     if (!spec.hosts.some((h) => h.name === c.host && h.docker)) throw new Error(`lab: container "${c.name}": host "${c.host}" is not a Docker host (docker: true)`);

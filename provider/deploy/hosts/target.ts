@@ -85,7 +85,7 @@ export class HostsTarget implements Target {
       const drift = record && live.present ? listingDrift(record.live, live.text ?? "") : undefined;
       const lastPolicy = record?.policy !== undefined ? { lastPolicy: record.policy } : {};
       if (live.present && live.hash === h.ruleset.hash) {
-        return { name: h.name, change: "none" as const, diff: [], ...(drift ? { drift, note: "apply --force repairs it" } : {}), ...(warnings ? { warnings } : {}), ...lastPolicy };
+        return { name: h.name, change: "none" as const, diff: [], ...(drift ? { drift, note: live.hookBehind !== undefined ? "apply puts the network's hook back in front" : "apply --force repairs it" } : {}), ...(warnings ? { warnings } : {}), ...lastPolicy };
       }
       const change = live.present ? ("update" as const) : ("create" as const);
       return { name: h.name, change, diff: diffLines(record?.rendered ?? "", h.text), ...(drift ? { drift } : {}), ...(warnings ? { warnings } : {}), ...lastPolicy };

@@ -71,6 +71,11 @@ export interface HostReadResult {
   nat?: NatRule[];
   /** As ApplyResult.forward. */
   forward?: ForwardReport;
+  /**
+   * iptables: the FORWARD rule that runs before the network's hook (dockerd puts its DOCKER-USER
+   * jump in front when it starts). A plain apply puts the hook back in front.
+   */
+  hookBehind?: string;
   /** The host's record, when read with a record folder and the host has one. */
   record?: HostRecord;
 }

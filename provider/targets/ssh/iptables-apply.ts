@@ -32,6 +32,7 @@ import { SshTarget } from './connect';
 import { SshSession, withSession } from './session';
 import { TableLock, lockTable } from './table-lock';
 import { testOnlyPause } from './test-pause';
+import { TABLES_READ_SCRIPT, filterTablesOf, noteMadeFilterTablesScript, removeMadeFilterTablesScript } from './iptables-filter-table';
 
 /** The project's own part of a host's iptables and ipset state. */
 export interface IptablesState extends IptablesSnapshot {
@@ -46,6 +47,8 @@ export interface IptablesState extends IptablesSnapshot {
   report: ReadReport;
   /** The host's record (host-record.ts), read in the same command when its folder was given. */
   record?: HostRecord;
+  /** Families whose filter table exists (see iptables-filter-table.ts). */
+  filterTables: Family[];
 }
 
 function assertTable(table: string): void {
@@ -62,6 +65,7 @@ function readScript(recordDir: string | undefined, table: string): string {
     "echo @@v6; ip6tables-save -t filter || failed 'ip6tables-save -t filter'",
     "sets=$(ipset list -n) || failed 'ipset list -n'",
     'echo @@sets; printf \'%s\\n\' "$sets"',
+    TABLES_READ_SCRIPT,
   ].join('\n');
 }
 
@@ -84,13 +88,13 @@ async function readState(session: SshSession, table: string, recordDir?: string)
   }
   const { report, rest: listing } = splitReadReport(result.stdout, session.name, READ_IPTABLES_STEP);
   const { record, rest } = recordDir === undefined ? { record: undefined, rest: listing } : splitRecord(listing, session.name, READ_IPTABLES_STEP);
-  const sections: Record<string, string[]> = { v4: [], v6: [], sets: [] };
+  const sections: Record<string, string[]> = { v4: [], v6: [], sets: [], tables: [] };
   let current = '';
   for (const line of rest.split('\n')) {
     if (line.startsWith('@@')) current = line.slice(2);
     else if (current in sections && line) sections[current].push(line);
   }
-  const state: IptablesState = { chains: { v4: [], v6: [] }, hooks: { v4: [], v6: [] }, behind: { v4: undefined, v6: undefined }, sets: [], leftovers: [], report, ...(record ? { record } : {}) };
+  const state: IptablesState = { chains: { v4: [], v6: [] }, hooks: { v4: [], v6: [] }, behind: { v4: undefined, v6: undefined }, sets: [], leftovers: [], report, filterTables: filterTablesOf(sections.tables), ...(record ? { record } : {}) };
   for (const family of ['v4', 'v6'] as const) {
     const first = sections[family].find((l) => l.startsWith('-A FORWARD '));
     const firstHook = first === undefined ? undefined : /^-A FORWARD -j (\S+)$/.exec(first)?.[1];
@@ -156,7 +160,8 @@ function toRead(state: IptablesState): HostReadResult {
   if (!isPresent(state)) return { present: false, ...state.report, ...recorded };
   const v4 = hashOfChains(state.chains.v4);
   const v6 = hashOfChains(state.chains.v6);
-  return { present: true, hash: v4 === v6 ? v4 : undefined, text: stateText(state), ...state.report, ...recorded };
+  const behind = (['v4', 'v6'] as const).map((f) => (state.hooks[f].length > 0 ? state.behind[f] : undefined)).find((b) => b !== undefined);
+  return { present: true, hash: v4 === v6 ? v4 : undefined, text: stateText(state), ...state.report, ...recorded, ...(behind !== undefined ? { hookBehind: behind } : {}) };
 }
 
 /** No own chain, hook or set: what a delete restores. */
@@ -324,6 +329,8 @@ function appliedProblem(state: IptablesState, payload: IptablesRuleset, hash: st
     const found = hashOfChains(state.chains[family], entry);
     if (found !== hash) return `the ${family} entry chain ${entry} carries hash ${found ?? '(none)'}, expected ${hash}`;
     if (!state.hooks[family].includes(entry)) return `FORWARD does not jump to ${entry} (${family})`;
+    // dockerd puts its DOCKER-USER jump in front whenever it starts: apply, not only --force, puts the hook back.
+    if (state.behind[family] !== undefined) return `FORWARD runs "${state.behind[family]}" before ${entry} (${family})`;
   }
   const want = setContents(payload.ipset.split('\n'));
   const have = setContents(state.sets);
@@ -386,6 +393,7 @@ export async function applyIptables(target: SshTarget, ruleset: HostRuleset, opt
       { step: 'iptables-restore', command: (wait) => `iptables-restore -w ${wait} --noflush`, stdin: payload.v4 },
       { step: 'ip6tables-restore', command: (wait) => `ip6tables-restore -w ${wait} --noflush`, stdin: payload.v6 },
       { step: 'hook into FORWARD', command: (wait) => finalizeScript(table, parsed, payload.entryChain, before, wait) },
+      { step: 'note the filter tables the apply made', command: () => noteMadeFilterTablesScript(place, (['v4', 'v6'] as const).filter((f) => !before.filterTables.includes(f))) },
     ];
     for (const s of steps) {
       const wait = stepWaitSec(deadline);
@@ -447,6 +455,8 @@ export async function deleteIptables(target: SshTarget, host: string, table: str
       if (r.code !== 0) throw new HostError({ host, step: 'delete rules', cause: r.stderr.trim() || `exit ${r.code}` });
       const after = await readState(session, table);
       if (isPresent(after)) throw new HostError({ host, step: 'delete rules', cause: `still present after delete:\n${stateText(after)}` });
+      const made = await session.run(removeMadeFilterTablesScript(placeOf(table, options)), undefined, { step: 'remove the filter tables the apply made' });
+      if (made.code !== 0) throw new HostError({ host, step: 'remove the filter tables the apply made', cause: made.stderr.trim() || `exit ${made.code}`, hint: "The network's rules are gone; only an empty filter table the first apply made is left" });
       return { host, deleted: isPresent(before), ...(lock.stale.length > 0 ? { warnings: lock.stale } : {}) };
     } finally {
       await lock.release();
