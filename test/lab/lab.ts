@@ -445,6 +445,20 @@ export class Lab {
     return d.pid;
   }
 
+  /** Starts one more container on a Docker host while the lab runs (as `docker run -d` does). */
+  async runContainer(spec: LabContainerSpec): Promise<LabContainer> {
+    if (this.containerStates.has(spec.name) || this.endpointStates.has(spec.name)) throw new Error(`lab: duplicate endpoint or container "${spec.name}"`);
+    await this.startContainer(spec);
+    return this.container(spec.name);
+  }
+
+  /** Removes a container (`docker rm -f`); it is no longer measured. Its listener goes at teardown. */
+  async removeContainer(name: string): Promise<void> {
+    const c = this.container(name);
+    await this.docker(c.host, ['rm', '-f', name]);
+    this.containerStates.delete(name);
+  }
+
   /**
    * Restarts a container. `newAddress`: while it is stopped, a placeholder container takes its
    * address, so it comes back with another one (as a restart on a busy host does).
