@@ -617,6 +617,13 @@ export class Lab {
     return run(['ip', 'netns', 'exec', this.endpoint(endpoint).netns, ...argv], options);
   }
 
+  /** The pid of the host's sshd listener (its children serve one connection each). */
+  sshdPid(host: string): number {
+    const pid = this.hostState(host).sshdPid;
+    if (pid === undefined) throw new Error(`lab: sshd of "${host}" is not running`);
+    return pid;
+  }
+
   async stopSshd(host: string): Promise<void> {
     const h = this.hostState(host);
     if (h.sshdPid !== undefined) await stopProcess(h.sshdPid);
