@@ -8,6 +8,7 @@ import { compile } from "../../compile";
 import { discoverHost, discoveringHosts, HostDiscovery, mergeDiscovered } from "../../deploy/discovery";
 import { targetsOf } from "../../deploy/registry";
 import { changeJson, changeLine, ConvergeResult, WatchLoop, WatchPorts, systemClock } from "../../deploy/watch";
+import { InputError } from "../../model/errors";
 import { followDockerEvents } from "../../targets/ssh/docker-events";
 import { SshSession } from "../../targets/ssh/session";
 import { ParsedArgs, single, UsageError } from "../args";
@@ -67,7 +68,7 @@ finished first (nothing is left half-applied), then it exits 0.
                        "netpol apply FILE", with its output and exit code
   --rollback-timer S   seconds before an unconfirmed apply restores itself (default 20)
 
-Exits 2 when the model has no host with discover: docker.`,
+Exits 1 when the model has no host with discover: docker.`,
   options: { coalesce: { value: true }, json: {}, once: {}, "rollback-timer": { value: true } },
   positional: 1,
   async run(args, io) {
@@ -76,7 +77,9 @@ Exits 2 when the model has no host with discover: docker.`,
     const timer = numberOption(args, "rollback-timer", 20, 5, 3600, "seconds");
     const model = await loadModelFile(file, io.cwd);
     const watched = discoveringHosts(model).map((h) => h.name);
-    if (watched.length === 0) throw new UsageError(`${file} has no host with discover: docker; add it to the hosts whose containers to follow`);
+    if (watched.length === 0) {
+      throw new InputError(file, [{ path: "hosts", message: "no host says discover: docker, so there are no containers to follow; add discover: docker to the Docker hosts (or use netpol apply)" }]);
+    }
     if (args.flags.has("once")) {
       return applyCommand.run({ positional: [file], options: { "rollback-timer": [String(timer)] }, flags: new Set() }, io);
     }
@@ -117,11 +120,10 @@ Exits 2 when the model has no host with discover: docker.`,
       change: (c) => io.out(json ? changeJson(c) : changeLine(c)),
       problem: (line) => io.err(line),
     };
+    const onStop = io.onStop;
+    if (!onStop) throw new UsageError("watch runs until it is stopped, and this caller cannot stop it; use --once");
     const loop = new WatchLoop(ports, { coalesceMs });
-    const stopped = new Promise<void>((resolve) => {
-      if (!io.onStop) throw new UsageError("watch runs until it is stopped, and this caller cannot stop it; use --once");
-      io.onStop(() => resolve());
-    });
+    const stopped = new Promise<void>((resolve) => onStop(() => resolve()));
     loop.start();
     await stopped;
     await loop.stop();
