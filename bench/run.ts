@@ -8,15 +8,18 @@ import { convergeBench } from "./converge";
 import { inputBench } from "./input";
 import { exitAfterTeardown, labProblem } from "./lab-support";
 import { packetBench } from "./packet";
+import { watchBench } from "./watch";
 
 const HELP = `Usage: npm run bench -- [PART…] [options]
 
-Parts (default: all five; lab parts are skipped with a message when root or tools are missing):
+Parts (default: all six; lab parts are skipped with a message when root or tools are missing):
   compile [N…]   compile + render synthetic fleets of N endpoints on 50 hosts (default ${DEFAULT_ENDPOINT_COUNTS.join(" ")})
   analysis       netpol reach at 3,000 endpoints; diff of two 10,000-endpoint models; test of 100 expectations
                  and the size of netpol view's page for them
   input          hostile documents (deep nesting, 10 MB, a 3 MB value) refused in time
   converge       20 lab hosts / 500 endpoints applied over SSH: parallel vs one host at a time, no-op apply
+  watch          netpol watch on two Docker lab hosts: docker run → the new container's rules in place,
+                 median and max over 20 containers (target median < 1 s); needs docker.io, busybox-static
   packet         new TCP connections/s and iperf3 throughput between two lab endpoints: no policy,
                  conntrack only, our nftables ruleset (10,000 endpoints / 200 groups), naive
                  one-iptables-rule-per-pair (all pairs: measured pair last / middle; local pairs);
@@ -31,8 +34,8 @@ Options:
 The lab parts need root and iproute2, nftables, iptables, ipset, openssh-server, python3 (and iperf3,
 docker.io and busybox-static for packet). Exit status: 1 when a part that was asked for by name cannot run or misses a target.`;
 
-type Part = "compile" | "analysis" | "input" | "converge" | "packet";
-const PARTS: readonly Part[] = ["compile", "analysis", "input", "converge", "packet"];
+type Part = "compile" | "analysis" | "input" | "converge" | "packet" | "watch";
+const PARTS: readonly Part[] = ["compile", "analysis", "input", "converge", "packet", "watch"];
 
 interface Args {
   parts: Part[];
@@ -96,7 +99,7 @@ async function main(): Promise<number> {
       if (args.explicit) failed = true;
       continue;
     }
-    const met = part === "converge" ? await convergeBench({ rounds: args.rounds }) : await packetBench({ rounds: args.rounds, seconds: args.seconds });
+    const met = part === "watch" ? await watchBench() : part === "converge" ? await convergeBench({ rounds: args.rounds }) : await packetBench({ rounds: args.rounds, seconds: args.seconds });
     // Missed targets are reported in the output; they fail the run only when the part was asked for.
     if (!met && args.explicit) failed = true;
   }

@@ -7,6 +7,8 @@ export interface CliIo {
   /** Environment read at call time. */
   env: Record<string, string | undefined>;
   cwd: string;
+  /** Calls `handler` once when the user asks a long-running command to stop (SIGINT, SIGTERM). */
+  onStop?(handler: () => void): void;
 }
 
 /** A reader that stops early (`netpol reach … | head`) closes the pipe: stop there with exit 0, not a stack trace. */
@@ -23,6 +25,15 @@ export const processIo = (): CliIo => {
     write: (t) => (process.stdout.write(t) ? undefined : new Promise<void>((resolve) => process.stdout.once("drain", () => resolve()))),
     env: process.env,
     cwd: process.cwd(),
+    onStop: (handler) => {
+      const once = (): void => {
+        process.off("SIGINT", once);
+        process.off("SIGTERM", once);
+        handler();
+      };
+      process.on("SIGINT", once);
+      process.on("SIGTERM", once);
+    },
   };
 };
 

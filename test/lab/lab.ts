@@ -450,6 +450,20 @@ export class Lab {
     return d.pid;
   }
 
+  /** Starts one more container on a Docker host while the lab runs (as `docker run -d` does). */
+  async runContainer(spec: LabContainerSpec): Promise<LabContainer> {
+    if (this.containerStates.has(spec.name) || this.endpointStates.has(spec.name)) throw new Error(`lab: duplicate endpoint or container "${spec.name}"`);
+    await this.startContainer(spec);
+    return this.container(spec.name);
+  }
+
+  /** Removes a container (`docker rm -f`); it is no longer measured. Its listener goes at teardown. */
+  async removeContainer(name: string): Promise<void> {
+    const c = this.container(name);
+    await this.docker(c.host, ['rm', '-f', name]);
+    this.containerStates.delete(name);
+  }
+
   /**
    * Restarts a container. `newAddress`: while it is stopped, a placeholder container takes its
    * address, so it comes back with another one (as a restart on a busy host does).
@@ -609,6 +623,13 @@ export class Lab {
   /** Runs argv (no shell) inside an endpoint's network namespace. */
   execEndpoint(endpoint: string, argv: readonly string[], options: { stdin?: string; check?: boolean } = {}): Promise<RunResult> {
     return run(['ip', 'netns', 'exec', this.endpoint(endpoint).netns, ...argv], options);
+  }
+
+  /** The pid of the host's sshd listener (its children serve one connection each). */
+  sshdPid(host: string): number {
+    const pid = this.hostState(host).sshdPid;
+    if (pid === undefined) throw new Error(`lab: sshd of "${host}" is not running`);
+    return pid;
   }
 
   async stopSshd(host: string): Promise<void> {

@@ -30,6 +30,12 @@ export type HoldResult =
   | { ready: true; output: string; release: () => Promise<void> }
   | { ready: false; result: CommandResult };
 
+/** What follow() resolves with once the command runs. */
+export interface FollowHandle {
+  ended: Promise<CommandResult>;
+  stop: () => void;
+}
+
 /** Generated names that may appear in command lines (tables, sets, chains). */
 const IDENTIFIER = /^[a-z][a-z0-9_]{0,40}$/;
 
@@ -183,6 +189,30 @@ export class SshSession {
         }
       });
       void closed.then(() => finish(this.sudoRefusal(output.step, output.code, output.stderr), { ready: false, result: { code: output.code ?? -1, stdout: output.stdout, stderr: output.stderr } }));
+    });
+  }
+
+  /**
+   * Starts a constant command that prints for as long as it runs (an event stream). Each whole
+   * line of stdout goes to `onLine` as it arrives (nothing is kept, so there is no output cap).
+   * Resolves once the command started, with `ended` (resolves with the exit and the last of stderr
+   * when the command exits or the connection drops) and `stop()` (closes the channel). No time bound.
+   */
+  follow(command: string, onLine: (line: string) => void, options: RunOptions = {}): Promise<FollowHandle> {
+    return this.exec<FollowHandle>(command, { ...options, maxOutputBytes: Number.POSITIVE_INFINITY }, { bounded: false, late: 'did not start' }, (ch, output, finish) => {
+      const ended = new Promise<CommandResult>((done) => {
+        const end = (): void => done({ code: output.code ?? -1, stdout: '', stderr: output.stderr.slice(-2000) });
+        ch.on('close', end);
+        this.client.on('close', end);
+      });
+      ch.on('data', () => {
+        const lines = output.stdout.split('\n');
+        output.stdout = lines.pop() ?? '';
+        for (const l of lines) onLine(l);
+      });
+      ch.stderr.on('data', () => { if (output.stderr.length > 8000) output.stderr = output.stderr.slice(-4000); });
+      ch.end();
+      finish(undefined, { ended, stop: () => ch.close() });
     });
   }
 

@@ -1,0 +1,151 @@
+/**
+ * `netpol watch` on real Docker hosts (test/lab/docker.ts, routed topology): while 20 containers
+ * are started and removed in bursts, the measured matrix (real packets from inside the containers)
+ * equals `netpol reach` of the discovered model after each burst settles; after the SSH connection
+ * serving the watch is cut (its sshd child killed by pid), watch reconnects, reads the host again
+ * and converges; stopping it leaves every host in sync. Needs root and docker.io; under CI=true a
+ * machine without them fails here, never skips.
+ */
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { stringify } from "yaml";
+import { Lab, Matrix, requireDockerLabPrerequisites } from "../lab/lab";
+import { runCli } from "../support/cli";
+import { main } from "../../provider/cli";
+
+const PROBE = "tcp/80";
+const listen = { tcp: [80] };
+const stack = (project: string) => ({ "com.docker.compose.project": project, "com.docker.compose.service": "app" });
+let lab: Lab;
+let dir: string;
+let file: string;
+const out: string[] = [];
+const err: string[] = [];
+let stop: () => void = () => undefined;
+let watching: Promise<number>;
+
+beforeAll(async () => {
+  await requireDockerLabPrerequisites();
+  lab = await Lab.create({
+    hosts: [{ name: "d1", docker: true }, { name: "d2", docker: true }],
+    endpoints: [],
+    containers: [
+      { name: "web0", host: "d1", labels: stack("shop"), listen },
+      { name: "db0", host: "d2", labels: stack("store"), listen },
+    ],
+    ipv6: false,
+  });
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), "netpol-watch-"));
+  fs.writeFileSync(path.join(dir, "id_lab"), lab.clientKey.privateKey, { mode: 0o600 });
+  const ssh = (host: string) => { const s = lab.hostSsh(host); return { host: s.host, port: s.port, user: "root", privateKeyPath: "./id_lab", hostKey: s.hostKey }; };
+  file = path.join(dir, "watch.yaml");
+  fs.writeFileSync(file, stringify({
+    name: "watch",
+    hosts: [{ name: "d1", discover: "docker", ssh: ssh("d1") }, { name: "d2", discover: "docker", ssh: ssh("d2") }],
+    network: { defaultPolicyAction: "deny", policy: [{ within: "stack", action: "allow" }] },
+  }));
+  watching = main(["watch", file], {
+    out: (t) => { out.push(t); }, err: (t) => { err.push(t); }, write: (t) => { out.push(t); }, env: process.env, cwd: dir,
+    onStop: (handler) => { stop = handler; },
+  });
+}, 180_000);
+
+afterAll(async () => {
+  stop();
+  await watching;
+  if (file) await runCli(["destroy", file]);
+  await lab?.destroy();
+  if (dir) fs.rmSync(dir, { recursive: true, force: true });
+}, 120_000);
+
+async function until(what: string, ok: () => boolean, ms = 30_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!ok()) {
+    if (Date.now() > deadline) throw new Error(`not within ${ms} ms: ${what}\nstdout:\n${out.join("\n")}\nstderr:\n${err.join("\n")}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Watch has printed `host: sign name …` (after `from`, an index into out). */
+const printed = (from: number, host: string, sign: "+" | "-", name: string) => out.slice(from).some((l) => l.startsWith(`${host}: ${sign} ${name} `));
+
+async function reach(): Promise<Matrix> {
+  const r = await runCli(["reach", file, "--format", "json", "--probe", PROBE]);
+  expect(r.code).toBe(0);
+  const doc = JSON.parse(r.out) as { probes: { probe: string; matrix: Record<string, Record<string, boolean>> }[] };
+  return Object.fromEntries(doc.probes.map((p) => [p.probe, p.matrix]));
+}
+
+async function differences(): Promise<string[]> {
+  const [measured, expected] = [await lab.measureMatrix([PROBE]), await reach()];
+  const names = Object.keys(measured[PROBE]).sort();
+  expect(Object.keys(expected[PROBE]).sort()).toEqual(names);
+  return names.flatMap((from) => names.flatMap((to) => (measured[PROBE][from][to] === expected[PROBE][from][to] ? [] : [`${from} → ${to}: measured ${measured[PROBE][from][to]}`])));
+}
+
+type Op = ["+", string, "d1" | "d2", string] | ["-", string];
+const BURSTS: Op[][] = [
+  [["+", "a1", "d1", "shop"], ["+", "a2", "d2", "shop"], ["+", "a3", "d1", "store"], ["+", "a4", "d2", "store"], ["+", "a5", "d1", "shop"]],
+  [["-", "a1"], ["-", "a4"], ["+", "a6", "d2", "store"], ["-", "web0"], ["+", "a7", "d1", "store"]],
+  [["-", "a2"], ["-", "a3"], ["+", "a8", "d2", "shop"], ["+", "a9", "d1", "shop"], ["-", "a6"]],
+  [["+", "a10", "d2", "store"], ["-", "a5"], ["-", "a7"], ["+", "a11", "d1", "store"], ["+", "a12", "d2", "shop"]],
+];
+
+test("the first converge applies the running containers", async () => {
+  await until("web0 and db0 applied", () => printed(0, "d1", "+", "web0") && printed(0, "d2", "+", "db0"));
+  expect(out[0]).toMatch(/^d[12]: \+ (web0|db0) 10\.\d+\.\d+\.\d+ \(a class of its own\) in \d+ ms$/);
+  expect(await differences()).toEqual([]);
+}, 60_000);
+
+test.each(BURSTS.map((ops, i) => [i + 1, ops] as const))("burst %i: the matrix equals reach once it settled", async (_n, ops) => {
+  const from = out.length;
+  const hostOf = new Map(lab.containers.map((c) => [c.name, c.host]));
+  for (const op of ops) {
+    if (op[0] === "+") await lab.runContainer({ name: op[1], host: op[2], labels: stack(op[3]), listen });
+    else await lab.removeContainer(op[1]);
+  }
+  for (const op of ops) {
+    const host = op[0] === "+" ? op[2] : (hostOf.get(op[1]) as string);
+    await until(`${op[0]} ${op[1]} printed`, () => printed(from, host, op[0], op[1]));
+  }
+  expect(await differences()).toEqual([]);
+}, 90_000);
+
+/** The direct child of the host's sshd whose process tree runs `docker events` (the watch's connection). */
+function watchConnection(host: string): number {
+  const parentOf = (pid: number): number => Number(/^\d+ \(.*\) \S (\d+)/s.exec(fs.readFileSync(`/proc/${pid}/stat`, "utf8"))?.[1] ?? 0);
+  const listener = lab.sshdPid(host);
+  const found: number[] = [];
+  for (const entry of fs.readdirSync("/proc").filter((e) => /^\d+$/.test(e))) {
+    let cmd: string;
+    try { cmd = fs.readFileSync(`/proc/${entry}/cmdline`, "utf8").replace(/\0/g, " "); } catch { continue; }
+    if (!/^docker events /.test(cmd)) continue;
+    for (let p = Number(entry), up = parentOf(p); up > 1; p = up, up = parentOf(up)) {
+      if (up === listener) { found.push(p); break; }
+    }
+  }
+  if (found.length !== 1) throw new Error(`expected one watch connection on ${host}, found ${found.length}`);
+  return found[0];
+}
+
+test("after the SSH connection is cut, watch reconnects, reads the host again and converges", async () => {
+  const from = out.length;
+  const errFrom = err.length;
+  process.kill(watchConnection("d1"), "SIGKILL");
+  // A container that starts while the stream is down is found by the full read after the reconnect.
+  await lab.runContainer({ name: "b1", host: "d1", labels: stack("store"), listen });
+  await until("b1 printed", () => printed(from, "d1", "+", "b1"));
+  expect(err.slice(errFrom).some((l) => /^d1: docker events stopped \(.*\); retrying in \d+ ms$/.test(l))).toBe(true);
+  expect(watchConnection("d1")).toBeGreaterThan(0);
+  expect(await differences()).toEqual([]);
+}, 90_000);
+
+test("stopping watch exits 0 and leaves every host in sync", async () => {
+  stop();
+  expect(await watching).toBe(0);
+  const status = await runCli(["status", file]);
+  expect(status.out).toContain("d1: in sync");
+  expect(status.out).toContain("d2: in sync");
+  expect(status.code).toBe(0);
+}, 60_000);
