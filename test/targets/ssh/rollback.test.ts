@@ -88,9 +88,15 @@ describe.each([['nftables' as const], ['iptables' as const]])('%s', (backend) =>
       session.close();
     }
     await lab().exec('h1', ['rm', `${base}.timer`]);
-    // An apply whose own timer is armed when the stray one wakes up.
+    // An apply whose own timer is armed when the stray one wakes up: the confirm waits until the
+    // stray has woken and ended (it ends only after it looked at the record), at most 10 s.
+    const strayGone = () => !(stray.kind === 'job' && isAlive(stray.pid));
     const applied = await applyHost(labTarget(lab(), 'h1'), rulesetOf(MODEL_B(), backend), {
-      hooks: { afterApplyBeforeConfirm: () => new Promise((r) => setTimeout(r, 4000)) },
+      hooks: {
+        afterApplyBeforeConfirm: async () => {
+          for (const started = Date.now(); !strayGone() && Date.now() - started < 10_000;) await new Promise((r) => setTimeout(r, 100));
+        },
+      },
     });
     expect(applied.changed).toBe(true);
     expect(stray.kind === 'job' && isAlive(stray.pid)).toBe(false);
