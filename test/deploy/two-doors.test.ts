@@ -36,17 +36,20 @@ const SCENARIOS: [string, string][] = [
   ["examples/kubernetes-on-hosts", "kubernetes-seed.yaml"],
   [MODEL_PROGRAM, "kubernetes-seed-v1beta1.yaml"],
 ];
+const CASES = SCENARIOS.flatMap(([example, file]) => (["nftables", "iptables"] as const).map((backend) => [example, backend, file] as const));
 
 beforeAll(async () => {
   await requireLabPrerequisites();
 });
 
-// One lab a scenario (its hosts and endpoints), used by both backends in turn: each backend's case
-// ends with a destroy that leaves no rules or records (asserted), and its state folders are removed.
-describe.each(SCENARIOS)("%s (%s)", (example, file) => {
+describe.each(CASES)("%s: CLI and Pulumi on %s hosts that share a filesystem", (example, backend, file) => {
+  const PROGRAM = path.join(ROOT, example);
   const model = parse(fs.readFileSync(path.join(ROOT, "examples/models", file), "utf8")) as ModelInput;
   const hostNames = (model.hosts ?? []).map((h) => h.name);
+  const table = tableName(model.name ?? "default");
   let lab: Lab;
+  let dir: string;
+  let engineArgs: string[];
 
   beforeAll(async () => {
     lab = await Lab.create({
@@ -55,90 +58,77 @@ describe.each(SCENARIOS)("%s (%s)", (example, file) => {
       ipv6: false,
       sharedFilesystem: true,
     });
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "netpol-two-doors-"));
+    const hosts = hostNames.map((name) => {
+      const s = lab.hostSsh(name);
+      return { name, backend, ssh: { host: s.host, port: s.port, user: s.user, hostKey: s.hostKey } };
+    });
+    const placement = Object.fromEntries((model.endpoints ?? []).map((e) => [e.name, { ips: [lab.endpoint(e.name).ipv4] }]));
+    engineArgs = ["--state", path.join(dir, "state.json"), "--secret", `hosts=${JSON.stringify(hosts)}`,
+      "--secret", `privateKey=${lab.hostSsh(hostNames[0]).privateKey}`, "--config", `placement=${JSON.stringify(placement)}`,
+      ...(example === MODEL_PROGRAM ? ["--config", `modelFile=${path.join(ROOT, "examples/models", file)}`] : [])];
   }, 180_000);
 
   afterAll(async () => {
     await lab?.destroy();
+    for (const h of hostNames) fs.rmSync(stateDirFor(h), { recursive: true, force: true });
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  describe.each(["nftables", "iptables"] as const)("CLI and Pulumi on %s hosts that share a filesystem", (backend) => {
-    const PROGRAM = path.join(ROOT, example);
-    const table = tableName(model.name ?? "default");
-    let dir: string;
-    let engineArgs: string[];
+  const engine = async (op: string) => {
+    const r = await runEngine([op, PROGRAM, ...engineArgs], {}, 180_000);
+    if (r.code !== 0) throw new Error(`${op} failed (${r.code}):\n${r.stdout}\n${r.stderr}`);
+    return r.stdout;
+  };
 
-    beforeAll(() => {
-      dir = fs.mkdtempSync(path.join(os.tmpdir(), "netpol-two-doors-"));
-      const hosts = hostNames.map((name) => {
-        const s = lab.hostSsh(name);
-        return { name, backend, ssh: { host: s.host, port: s.port, user: s.user, hostKey: s.hostKey } };
-      });
-      const placement = Object.fromEntries((model.endpoints ?? []).map((e) => [e.name, { ips: [lab.endpoint(e.name).ipv4] }]));
-      engineArgs = ["--state", path.join(dir, "state.json"), "--secret", `hosts=${JSON.stringify(hosts)}`,
-        "--secret", `privateKey=${lab.hostSsh(hostNames[0]).privateKey}`, "--config", `placement=${JSON.stringify(placement)}`,
-        ...(example === MODEL_PROGRAM ? ["--config", `modelFile=${path.join(ROOT, "examples/models", file)}`] : [])];
-    });
+  test("pulumi up → netpol status in sync; netpol apply --force → refresh without drift; destroy leaves nothing", async () => {
+    // The hosts really share the state folder: what one host writes there, the others see.
+    const probe = path.join(STATE_DIR, `two-doors-${process.pid}`);
+    await lab.exec("h1", ["touch", probe]);
+    expect(fs.existsSync(probe)).toBe(true);
+    expect((await lab.exec("h2", ["ls", STATE_DIR])).stdout).toContain(path.basename(probe));
+    fs.rmSync(probe);
 
-    afterAll(() => {
-      for (const h of hostNames) fs.rmSync(stateDirFor(h), { recursive: true, force: true });
-      if (dir) fs.rmSync(dir, { recursive: true, force: true });
-    });
+    // One `up` converges every host (their rollback files and records stay apart).
+    const up = await engine("up");
+    expect(up).toMatch(/\+ +pulumi-nodejs:dynamic\/netpol:Network {2}\S+ {2}create/);
+    expect(up).toMatch(/\+ \d+ created/);
+    const modelFile = writeLabModel(model, lab, backend);
+    let r = await runCli(["status", modelFile]);
+    expect(r.err).toBe("");
+    expect(r.out.trim().split("\n")).toEqual(hostNames.map((h) => `${h}: in sync`));
+    expect(r.code).toBe(0);
+    r = await runCli(["plan", modelFile]);
+    expect(r.out).toContain(hostNames.map((h) => `${h}: up to date`).join("\n"));
+    // What `pulumi up` applied is the policy the CLI compares with: who may reach whom is unchanged.
+    expect(r.out.split("\n").slice(0, 2)).toEqual([`who may reach whom, compared with the policy last applied to ${hostNames.length > 1 ? `every host (${hostNames.join(", ")})` : hostNames[0]}:`, "  no change in who may reach whom"]);
+    expect(r.code).toBe(0);
 
-    const engine = async (op: string) => {
-      const r = await runEngine([op, PROGRAM, ...engineArgs], {}, 180_000);
-      if (r.code !== 0) throw new Error(`${op} failed (${r.code}):\n${r.stdout}\n${r.stderr}`);
-      return r.stdout;
-    };
+    // The CLI rewrites every host; for the Pulumi state that is no drift.
+    r = await runCli(["apply", modelFile, "--force"]);
+    expect(r.err).toBe("");
+    expect(r.out).toContain(`apply: ${hostNames.length} host(s), ${hostNames.length} changed, 0 up to date`);
+    const refresh = await engine("refresh");
+    expect(refresh).toContain("0 drifted");
 
-    test("pulumi up → netpol status in sync; netpol apply --force → refresh without drift; destroy leaves nothing", async () => {
-      // The hosts really share the state folder: what one host writes there, the others see.
-      const probe = path.join(STATE_DIR, `two-doors-${process.pid}`);
-      await lab.exec("h1", ["touch", probe]);
-      expect(fs.existsSync(probe)).toBe(true);
-      expect((await lab.exec("h2", ["ls", STATE_DIR])).stdout).toContain(path.basename(probe));
-      fs.rmSync(probe);
+    // A hand edit is drift for both doors alike.
+    const edit = backend === "nftables" ? ["nft", "add", "rule", "inet", table, "forward", "counter"] : ["iptables", "-A", table.toUpperCase(), "-j", "RETURN"];
+    await lab.exec("h2", edit);
+    r = await runCli(["status", modelFile]);
+    expect(r.out).toMatch(/^h2: drift: the rules were edited on the host \(first difference at line \d+/m);
+    expect(r.code).toBe(1);
+    const drifted = await engine("refresh");
+    expect(drifted).toContain("1 drifted");
+    expect(drifted).toContain('+ applied.h2.drift: "the rules were edited on the host (first difference at line ');
+    await engine("up");
+    r = await runCli(["status", modelFile]);
+    expect(r.out.trim().split("\n")).toEqual(hostNames.map((h) => `${h}: in sync`));
 
-      // One `up` converges every host (their rollback files and records stay apart).
-      const up = await engine("up");
-      expect(up).toMatch(/\+ +pulumi-nodejs:dynamic\/netpol:Network {2}\S+ {2}create/);
-      expect(up).toMatch(/\+ \d+ created/);
-      const modelFile = writeLabModel(model, lab, backend);
-      let r = await runCli(["status", modelFile]);
-      expect(r.err).toBe("");
-      expect(r.out.trim().split("\n")).toEqual(hostNames.map((h) => `${h}: in sync`));
-      expect(r.code).toBe(0);
-      r = await runCli(["plan", modelFile]);
-      expect(r.out).toContain(hostNames.map((h) => `${h}: up to date`).join("\n"));
-      // What `pulumi up` applied is the policy the CLI compares with: who may reach whom is unchanged.
-      expect(r.out.split("\n").slice(0, 2)).toEqual([`who may reach whom, compared with the policy last applied to ${hostNames.length > 1 ? `every host (${hostNames.join(", ")})` : hostNames[0]}:`, "  no change in who may reach whom"]);
-      expect(r.code).toBe(0);
-
-      // The CLI rewrites every host; for the Pulumi state that is no drift.
-      r = await runCli(["apply", modelFile, "--force"]);
-      expect(r.err).toBe("");
-      expect(r.out).toContain(`apply: ${hostNames.length} host(s), ${hostNames.length} changed, 0 up to date`);
-      const refresh = await engine("refresh");
-      expect(refresh).toContain("0 drifted");
-
-      // A hand edit is drift for both doors alike.
-      const edit = backend === "nftables" ? ["nft", "add", "rule", "inet", table, "forward", "counter"] : ["iptables", "-A", table.toUpperCase(), "-j", "RETURN"];
-      await lab.exec("h2", edit);
-      r = await runCli(["status", modelFile]);
-      expect(r.out).toMatch(/^h2: drift: the rules were edited on the host \(first difference at line \d+/m);
-      expect(r.code).toBe(1);
-      const drifted = await engine("refresh");
-      expect(drifted).toContain("1 drifted");
-      expect(drifted).toContain('+ applied.h2.drift: "the rules were edited on the host (first difference at line ');
-      await engine("up");
-      r = await runCli(["status", modelFile]);
-      expect(r.out.trim().split("\n")).toEqual(hostNames.map((h) => `${h}: in sync`));
-
-      const destroy = await engine("destroy");
-      expect(destroy).toMatch(/- \d+ deleted/);
-      r = await runCli(["status", modelFile]);
-      expect(r.out.trim().split("\n")).toEqual(hostNames.map((h) => `${h}: missing: no rules of this network on the host; run apply`));
-      // No record of the table is left (or no state folder at all).
-      for (const h of hostNames) expect((fs.existsSync(stateDirFor(h)) ? fs.readdirSync(stateDirFor(h)) : []).filter((f) => f.startsWith(table))).toEqual([]);
-    }, 600_000);
-  });
+    const destroy = await engine("destroy");
+    expect(destroy).toMatch(/- \d+ deleted/);
+    r = await runCli(["status", modelFile]);
+    expect(r.out.trim().split("\n")).toEqual(hostNames.map((h) => `${h}: missing: no rules of this network on the host; run apply`));
+    // No record of the table is left (or no state folder at all).
+    for (const h of hostNames) expect((fs.existsSync(stateDirFor(h)) ? fs.readdirSync(stateDirFor(h)) : []).filter((f) => f.startsWith(table))).toEqual([]);
+  }, 600_000);
 });
