@@ -17,7 +17,7 @@ import { parseModelText } from "../provider/model/model";
 import { KubeClient, KubeObject } from "../provider/targets/kube/client";
 import { startKubeApiServer } from "./support/kube-apiserver";
 import { SERVED_TYPES } from "./support/kube-apiserver-store";
-import { AuditedRequest, describeWithRealKube, RealKubeApiServer, startRealKubeApiServer } from "./support/real-kube-apiserver";
+import { AuditedRequest, describeWithRealKube, realKubeForSuite } from "./support/real-kube-apiserver";
 import { createTestPki, removeTestPki } from "./support/test-pki";
 import { runCli } from "./support/cli";
 import { SEED_POLICY } from "./support/models";
@@ -52,40 +52,38 @@ function fixture(kubeconfig: string, extra: Record<string, unknown> = {}): Fixtu
   return { dir, model, write };
 }
 
-let server: RealKubeApiServer;
 let admin: KubeClient;
 const dirs: string[] = [];
 const track = (f: Fixture) => { dirs.push(f.dir); return f; };
-/** The requests made since `before` (a count from an earlier `requests()`). */
+/** A read: get or list. */
 const isRead = (q: AuditedRequest) => q.verb === "get" || q.verb === "list";
 
 describeWithRealKube("netpol on a real cluster", () => {
+const kube = realKubeForSuite();
 beforeAll(async () => {
-  server = await startRealKubeApiServer();
-  admin = await KubeClient.connect({ inline: server.kubeconfig() });
+  admin = await kube.connect();
 });
-afterAll(async () => {
-  await server?.close();
+afterAll(() => {
   for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
 });
 
 describe("netpol on a cluster: the whole cycle", () => {
   let f: Fixture;
-  beforeAll(() => { f = track(fixture(server.kubeconfig())); });
+  beforeAll(() => { f = track(fixture(kube.server.kubeconfig())); });
 
   test("plan on an empty cluster: every object is to be created, nothing is written", async () => {
-    const before = await server.requestCount();
+    const before = await kube.requestCount();
     const r = await runCli(["plan", f.model, "--diff"], os.tmpdir());
     expect(r.err).toBe("");
     expect(r.code).toBe(0);
-    expect(r.out).toContain(`cluster: context "test" of kubeconfig ${path.join(f.dir, "kube", "config.yaml")} (${server.url})`);
+    expect(r.out).toContain(`cluster: context "test" of kubeconfig ${path.join(f.dir, "kube", "config.yaml")} (${kube.server.url})`);
     expect(r.out).toContain("  networking.k8s.io/v1 NetworkPolicy default/default-deny-ingress: create");
     expect(r.out).toContain("  networking.k8s.io/v1 NetworkPolicy default/test-network-policy: create");
     expect(r.out).toContain("  projectcalico.org/v3 Profile web: create");
     expect(r.out).toMatch(/^ +\+ +- port: 6379$/m);
     expect(r.out).toContain("plan: cluster: 3 object(s), 3 to change");
     // Reads, and one server-side dry run per object to write: nothing stored.
-    const made = await server.requests(before);
+    const made = await kube.requestsSince(before);
     expect(made.filter((q) => !isRead(q)).map((q) => [q.verb, q.query.dryRun])).toEqual([["patch", "All"], ["patch", "All"], ["patch", "All"]]);
     expect(await admin.get(policyRef("test-network-policy"))).toBeUndefined();
   });
@@ -115,12 +113,12 @@ describe("netpol on a cluster: the whole cycle", () => {
     r = await runCli(["status", f.model]);
     expect(r.code).toBe(0);
     expect(r.out.match(/: in sync$/gm)).toHaveLength(3);
-    const before = await server.requestCount();
+    const before = await kube.requestCount();
     const version = (await admin.get(policyRef("test-network-policy")))?.metadata.resourceVersion;
     r = await runCli(["apply", f.model]);
     expect(r.code).toBe(0);
     expect(r.out).toContain("cluster: 3 object(s), 0 written");
-    expect((await server.requests(before)).filter((q) => !isRead(q))).toEqual([]);
+    expect((await kube.requestsSince(before)).filter((q) => !isRead(q))).toEqual([]);
     expect((await admin.get(policyRef("test-network-policy")))?.metadata.resourceVersion).toBe(version);
   });
 
@@ -192,14 +190,14 @@ function fixtureModel(): Record<string, unknown> {
 
 describe("objects that are not ours", () => {
   test("apply refuses a same-name object without our label and writes nothing; destroy leaves it; --adopt takes it over", async () => {
-    const f = track(fixture(server.kubeconfig(), { namespaces: [{ name: "default" }], profiles: [] }));
+    const f = track(fixture(kube.server.kubeconfig(), { namespaces: [{ name: "default" }], profiles: [] }));
     await admin.apply({ ...SEED_POLICY, spec: { podSelector: {} } }, { fieldManager: "kubectl" });
-    const before = await server.requestCount();
+    const before = await kube.requestCount();
     let r = await runCli(["apply", f.model]);
     expect(r.code).toBe(1);
     expect(r.out).toContain("nothing written: 1 object(s) refused");
     expect(r.err).toContain("networking.k8s.io/v1 NetworkPolicy default/test-network-policy: exists but is not managed by pulumi-netpolicy (no label app.kubernetes.io/managed-by=pulumi-netpolicy)");
-    expect((await server.requests(before)).filter((q) => !isRead(q))).toEqual([]);
+    expect((await kube.requestsSince(before)).filter((q) => !isRead(q))).toEqual([]);
 
     r = await runCli(["plan", f.model]);
     expect(r.code).toBe(1);
@@ -224,7 +222,7 @@ describe("objects that are not ours", () => {
   });
 
   test("the legacy annotation: the namespace is annotated, never created or deleted; destroy removes only the annotation", async () => {
-    const f = track(fixture(server.kubeconfig(), {
+    const f = track(fixture(kube.server.kubeconfig(), {
       cluster: { kubeconfig: "kube/config.yaml", context: "test", legacyIsolationAnnotation: true },
       namespaces: [{ name: "default", isolation: "DefaultDeny" }], networkPolicies: [], profiles: [],
     }));
@@ -258,23 +256,23 @@ describe("bad kubeconfigs and API errors: exit 1, a message naming the cause, no
     ["missing kubeconfig file", (f: Fixture) => f.write({ ...fixtureModel(), cluster: { kubeconfig: "kube/nope.yaml" } }),
       (f: Fixture) => `cluster.kubeconfig: kubeconfig ${path.join(f.dir, "kube", "nope.yaml")}: cannot read the file (ENOENT)`],
     ["unreadable CA file", (f: Fixture) => {
-      const config = JSON.parse(server.kubeconfig({ ca: "file" }));
+      const config = JSON.parse(kube.server.kubeconfig({ ca: "file" }));
       config.clusters[0].cluster["certificate-authority"] = "ca-gone.crt";
       fs.writeFileSync(path.join(f.dir, "kube", "config.yaml"), JSON.stringify(config));
       return f.model;
     }, (f: Fixture) => `cluster "test-cluster", certificate-authority: cannot read ${path.join(f.dir, "kube", "ca-gone.crt")} (ENOENT)`],
   ])("%s", async (_what, makeModel, message) => {
-    const f = track(fixture(server.kubeconfig()));
-    const before = await server.requestCount();
+    const f = track(fixture(kube.server.kubeconfig()));
+    const before = await kube.requestCount();
     const r = await runCli(["plan", makeModel(f)]);
     expect(r.code).toBe(1);
     expect(r.err).toContain(message(f));
     noStack(r.err);
-    expect(await server.requests(before)).toEqual([]);
+    expect(await kube.requestsSince(before)).toEqual([]);
   });
 
   test("a wrong token: 401 named with user and context, reported once for the cluster, the token never printed", async () => {
-    const f = track(fixture(server.kubeconfig({ token: "stale-token-31337" })));
+    const f = track(fixture(kube.server.kubeconfig({ token: "stale-token-31337" })));
     for (const cmd of ["plan", "apply", "status", "destroy"]) {
       const r = await runCli([cmd, f.model]);
       expect(r.code).toBe(1);
@@ -313,7 +311,7 @@ describe("bad kubeconfigs and API errors: exit 1, a message naming the cause, no
   });
 
   test("host and cluster failures are reported together", async () => {
-    const f = track(fixture(server.kubeconfig({ token: "stale-token" }), {
+    const f = track(fixture(kube.server.kubeconfig({ token: "stale-token" }), {
       hosts: [{ name: "h1", ssh: { host: "127.0.0.1", port: 1, user: "root", passwordEnv: "NETPOL_TEST_PASSWORD", hostKey: "SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA" } }],
     }));
     const r = await runCli(["apply", f.model], os.tmpdir(), { ...process.env, NETPOL_TEST_PASSWORD: "pw-not-shown" });
@@ -327,20 +325,20 @@ describe("bad kubeconfigs and API errors: exit 1, a message naming the cause, no
   }, 60_000);
 
   test("input problems of hosts and cluster are listed together, before anything is contacted", async () => {
-    const f = track(fixture(server.kubeconfig(), { hosts: [{ name: "h1" }], cluster: { kubeconfig: "kube/config.yaml", context: "prod" } }));
-    const before = await server.requestCount();
+    const f = track(fixture(kube.server.kubeconfig(), { hosts: [{ name: "h1" }], cluster: { kubeconfig: "kube/config.yaml", context: "prod" } }));
+    const before = await kube.requestCount();
     const r = await runCli(["apply", f.model]);
     expect(r.code).toBe(1);
     expect(r.err).toContain("2 problems");
     expect(r.err).toContain('hosts[0].ssh: host "h1" has no ssh settings; add ssh: { host, user, privateKeyPath, hostKey } to apply to it (or run with --cluster to act on the cluster only)');
     expect(r.err).toContain('context "prod" not found');
-    expect(await server.requests(before)).toEqual([]);
+    expect(await kube.requestsSince(before)).toEqual([]);
   });
 });
 
 describe("selection and help", () => {
   test("--cluster acts on the cluster only (hosts without ssh are then fine)", async () => {
-    const f = track(fixture(server.kubeconfig(), { hosts: [{ name: "h1" }], profiles: [] }));
+    const f = track(fixture(kube.server.kubeconfig(), { hosts: [{ name: "h1" }], profiles: [] }));
     const r = await runCli(["plan", f.model, "--cluster"]);
     expect(r.err).toBe("");
     expect(r.code).toBe(0);
@@ -348,7 +346,7 @@ describe("selection and help", () => {
   });
 
   test("--cluster without a cluster in the model is a usage error", async () => {
-    const f = track(fixture(server.kubeconfig()));
+    const f = track(fixture(kube.server.kubeconfig()));
     const { cluster: _c, ...noCluster } = fixtureModel();
     const r = await runCli(["plan", f.write({ ...noCluster, hosts: [] }), "--cluster"]);
     expect(r.code).toBe(2);
@@ -356,7 +354,7 @@ describe("selection and help", () => {
   });
 
   test("a model label that would hide ownership is refused before anything is contacted", async () => {
-    const f = track(fixture(server.kubeconfig()));
+    const f = track(fixture(kube.server.kubeconfig()));
     const labelled = { ...SEED_POLICY, metadata: { ...SEED_POLICY.metadata, labels: { "app.kubernetes.io/managed-by": "helm" } } };
     const r = await runCli(["apply", f.write({ ...fixtureModel(), networkPolicies: [labelled] })]);
     expect(r.code).toBe(1);
@@ -389,7 +387,7 @@ describe("what the real server does that an imitation hid", () => {
   };
 
   test("empty lists and maps: after apply, plan is up to date, status exits 0, a second apply writes nothing", async () => {
-    const f = track(fixture(server.kubeconfig(), {
+    const f = track(fixture(kube.server.kubeconfig(), {
       namespaces: [{ name: "default" }], networkPolicies: [EMPTIES],
       profiles: [{ id: "QUIET", inbound_rules: [], outbound_rules: [] }],
     }));
@@ -413,7 +411,7 @@ describe("what the real server does that an imitation hid", () => {
 
   test("egress: [] without policyTypes: the stored policyTypes equal what a plain create stores, and reach leaves egress open", async () => {
     const manifest = { ...NP, metadata: { name: "closed-egress", namespace: "default" }, spec: { podSelector: { matchLabels: { app: "a" } }, egress: [] } };
-    const f = track(fixture(server.kubeconfig(), {
+    const f = track(fixture(kube.server.kubeconfig(), {
       namespaces: [{ name: "default" }], networkPolicies: [manifest], profiles: [],
       endpoints: [
         { name: "a", ips: ["10.1.0.1"], namespace: "default", labels: { app: "a" } },
@@ -423,7 +421,7 @@ describe("what the real server does that an imitation hid", () => {
     expect((await runCli(["apply", f.model, "--cluster"])).code).toBe(0);
     const ours = await admin.get({ ...NP, name: "closed-egress", namespace: "default" });
     // What kubectl apply (a create with the manifest as it is) gets from the same server.
-    const plain = await server.request("POST", "/apis/networking.k8s.io/v1/namespaces/default/networkpolicies", { ...manifest, metadata: { name: "plain-closed-egress" } });
+    const plain = await kube.server.request("POST", "/apis/networking.k8s.io/v1/namespaces/default/networkpolicies", { ...manifest, metadata: { name: "plain-closed-egress" } });
     expect(plain.status).toBe(201);
     expect(ours?.spec).toEqual(plain.body.spec);
     expect(plain.body.spec.policyTypes).toEqual(["Ingress"]);
@@ -432,12 +430,12 @@ describe("what the real server does that an imitation hid", () => {
     const matrix = JSON.parse(reach.out).probes[0].matrix;
     expect(matrix.a.b).toBe(true);
     expect(matrix.b.a).toBe(false);
-    expect(await server.request("DELETE", "/apis/networking.k8s.io/v1/namespaces/default/networkpolicies/plain-closed-egress")).toMatchObject({ status: 200 });
+    expect(await kube.server.request("DELETE", "/apis/networking.k8s.io/v1/namespaces/default/networkpolicies/plain-closed-egress")).toMatchObject({ status: 200 });
     expect((await runCli(["destroy", f.model, "--cluster"])).code).toBe(0);
   });
 
   test("another server-side-apply manager's edit is drift named after it; apply restores the model's value", async () => {
-    const f = track(fixture(server.kubeconfig(), { namespaces: [{ name: "default" }], profiles: [] }));
+    const f = track(fixture(kube.server.kubeconfig(), { namespaces: [{ name: "default" }], profiles: [] }));
     expect((await runCli(["apply", f.model])).code).toBe(0);
     const spec = structuredClone({ ...SEED_POLICY.spec, policyTypes: ["Ingress"] });
     spec.ingress[0].ports[0].port = 7000;
@@ -455,7 +453,7 @@ describe("what the real server does that an imitation hid", () => {
 
   test("a field another apply manager co-owns is still removed when the model drops it", async () => {
     const withEgress = { ...SEED_POLICY, spec: { ...SEED_POLICY.spec, egress: [{ ports: [{ protocol: "UDP", port: 53 }] }] } };
-    const f = track(fixture(server.kubeconfig(), { namespaces: [{ name: "default" }], networkPolicies: [withEgress], profiles: [] }));
+    const f = track(fixture(kube.server.kubeconfig(), { namespaces: [{ name: "default" }], networkPolicies: [withEgress], profiles: [] }));
     expect((await runCli(["apply", f.model])).code).toBe(0);
     // The same values, applied by someone else: no conflict, the fields are now co-owned.
     const live = await admin.get(policyRef("test-network-policy"));
@@ -471,7 +469,7 @@ describe("what the real server does that an imitation hid", () => {
 
   test("plan dry-runs every write: what the server refuses fails the plan with its message, and nothing is stored", async () => {
     const elsewhere = { ...SEED_POLICY, metadata: { name: "elsewhere", namespace: "nowhere" } };
-    const f = track(fixture(server.kubeconfig(), { namespaces: [{ name: "default" }], networkPolicies: [SEED_POLICY, elsewhere], profiles: [] }));
+    const f = track(fixture(kube.server.kubeconfig(), { namespaces: [{ name: "default" }], networkPolicies: [SEED_POLICY, elsewhere], profiles: [] }));
     const r = await runCli(["plan", f.model]);
     expect(r.code).toBe(1);
     expect(r.out).toContain("networking.k8s.io/v1 NetworkPolicy nowhere/elsewhere: FAILED");
@@ -485,19 +483,19 @@ describe("what the real server does that an imitation hid", () => {
     ["an except equal to its cidr", { ingress: [{ from: [{ ipBlock: { cidr: "10.0.0.0/8", except: ["10.0.0.0/8"] } }] }] }, "networkPolicies[0].spec.ingress[0].from[0].ipBlock.except[0]"],
   ])("the schema refuses what the server would (%s), before anything is contacted", async (_what, spec, where) => {
     const bad = { ...SEED_POLICY, spec: { podSelector: {}, ...spec } };
-    const f = track(fixture(server.kubeconfig(), { namespaces: [{ name: "default" }], networkPolicies: [bad], profiles: [] }));
-    const before = await server.requestCount();
+    const f = track(fixture(kube.server.kubeconfig(), { namespaces: [{ name: "default" }], networkPolicies: [bad], profiles: [] }));
+    const before = await kube.requestCount();
     const r = await runCli(["plan", f.model]);
     expect(r.code).toBe(1);
     expect(r.err).toContain(where);
-    expect(await server.requests(before)).toEqual([]);
+    expect(await kube.requestsSince(before)).toEqual([]);
     // The server agrees: the same object is refused with 422.
-    const answer = await server.request("POST", "/apis/networking.k8s.io/v1/namespaces/default/networkpolicies?dryRun=All", bad);
+    const answer = await kube.server.request("POST", "/apis/networking.k8s.io/v1/namespaces/default/networkpolicies?dryRun=All", bad);
     expect(answer.status).toBe(422);
   });
 
   test("a user who may only read: plan works and says the dry run was refused; apply fails with 403 and writes nothing", async () => {
-    const f = track(fixture(server.kubeconfig({ user: "reader" }), { namespaces: [{ name: "default" }], profiles: [] }));
+    const f = track(fixture(kube.server.kubeconfig({ user: "reader" }), { namespaces: [{ name: "default" }], profiles: [] }));
     let r = await runCli(["plan", f.model]);
     expect(r.code).toBe(0);
     expect(r.out).toContain("test-network-policy: create");
@@ -510,7 +508,7 @@ describe("what the real server does that an imitation hid", () => {
   });
 
   test("a user with no bindings: plan and status fail with 403 naming the user and the verb", async () => {
-    const f = track(fixture(server.kubeconfig({ user: "nobody" }), { namespaces: [{ name: "default" }], profiles: [] }));
+    const f = track(fixture(kube.server.kubeconfig({ user: "nobody" }), { namespaces: [{ name: "default" }], profiles: [] }));
     for (const cmd of ["plan", "status"]) {
       const r = await runCli([cmd, f.model]);
       expect(r.code).toBe(1);
@@ -523,23 +521,23 @@ describe("what the real server does that an imitation hid", () => {
       rules: [{ apiGroups: ["networking.k8s.io"], resources: ["networkpolicies"], verbs: ["get", "list", "create", "patch", "delete"] }] };
     const binding = { apiVersion: "rbac.authorization.k8s.io/v1", kind: "RoleBinding", metadata: { name: "netpol-deployer", namespace: "default" },
       roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "netpol-deployer" }, subjects: [{ apiGroup: "rbac.authorization.k8s.io", kind: "User", name: "nobody" }] };
-    expect((await server.request("POST", "/apis/rbac.authorization.k8s.io/v1/namespaces/default/roles", role)).status).toBe(201);
-    expect((await server.request("POST", "/apis/rbac.authorization.k8s.io/v1/namespaces/default/rolebindings", binding)).status).toBe(201);
+    expect((await kube.server.request("POST", "/apis/rbac.authorization.k8s.io/v1/namespaces/default/roles", role)).status).toBe(201);
+    expect((await kube.server.request("POST", "/apis/rbac.authorization.k8s.io/v1/namespaces/default/rolebindings", binding)).status).toBe(201);
     try {
-      const f = track(fixture(server.kubeconfig({ user: "nobody" }), { namespaces: [{ name: "default" }], profiles: [] }));
+      const f = track(fixture(kube.server.kubeconfig({ user: "nobody" }), { namespaces: [{ name: "default" }], profiles: [] }));
       for (const cmd of ["plan", "apply", "status", "destroy"]) {
         const r = await runCli([cmd, f.model]);
         expect([cmd, r.err]).toEqual([cmd, ""]);
         expect(r.code).toBe(0);
       }
     } finally {
-      await server.request("DELETE", "/apis/rbac.authorization.k8s.io/v1/namespaces/default/rolebindings/netpol-deployer");
-      await server.request("DELETE", "/apis/rbac.authorization.k8s.io/v1/namespaces/default/roles/netpol-deployer");
+      await kube.server.request("DELETE", "/apis/rbac.authorization.k8s.io/v1/namespaces/default/rolebindings/netpol-deployer");
+      await kube.server.request("DELETE", "/apis/rbac.authorization.k8s.io/v1/namespaces/default/roles/netpol-deployer");
     }
   });
 
   test("netpol convert prints exactly the objects apply writes: the live spec and labels equal its output", async () => {
-    const f = track(fixture(server.kubeconfig()));
+    const f = track(fixture(kube.server.kubeconfig()));
     const printed = await runCli(["convert", f.model, "--format", "json"]);
     expect(printed.code).toBe(0);
     const items = JSON.parse(printed.out).items as KubeObject[];
@@ -556,7 +554,7 @@ describe("what the real server does that an imitation hid", () => {
   test("a kubeconfig with another CA: the message says that CA did not sign the server's certificate", async () => {
     const other = await createTestPki();
     try {
-      const config = JSON.parse(server.kubeconfig());
+      const config = JSON.parse(kube.server.kubeconfig());
       config.clusters[0].cluster["certificate-authority-data"] = Buffer.from(other.caPem).toString("base64");
       const f = track(fixture(JSON.stringify(config)));
       const r = await runCli(["plan", f.model]);
@@ -569,12 +567,10 @@ describe("what the real server does that an imitation hid", () => {
 });
 
 describe("a server that does not serve projectcalico.org/v3 (no Calico API server)", () => {
-  let bare: RealKubeApiServer;
-  beforeAll(async () => { bare = await startRealKubeApiServer({ calico: false }); });
-  afterAll(async () => { await bare?.close(); });
+  const bare = realKubeForSuite({ calico: false });
 
   test("plan, status and destroy of a Calico model exit 1 naming the group/version, not 'create' / 'missing' / 'already gone'", async () => {
-    const f = track(fixture(bare.kubeconfig(), { namespaces: [{ name: "default" }], networkPolicies: [] }));
+    const f = track(fixture(bare.server.kubeconfig(), { namespaces: [{ name: "default" }], networkPolicies: [] }));
     for (const cmd of ["plan", "status", "destroy"]) {
       const r = await runCli([cmd, f.model]);
       expect([cmd, r.code]).toEqual([cmd, 1]);
@@ -588,8 +584,8 @@ describe("a server that does not serve projectcalico.org/v3 (no Calico API serve
 
 describe("an API server that goes away", () => {
   test("after kube-apiserver stops, every command fails once for the cluster: cannot reach it", async () => {
-    const f = track(fixture(server.kubeconfig()));
-    await server.stopApiServer();
+    const f = track(fixture(kube.server.kubeconfig()));
+    await kube.server.stopApiServer();
     for (const cmd of ["plan", "status"]) {
       const r = await runCli([cmd, f.model]);
       expect(r.code).toBe(1);

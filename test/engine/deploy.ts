@@ -5,7 +5,7 @@
  */
 import * as path from "path";
 import { InitFailedError, ProviderServer, ResourceRef } from "./provider-client";
-import { readProject, Registration, RegistrationResult, runProgram } from "./program";
+import { loadPulumiSdk, readProject, Registration, RegistrationResult, runProgram } from "./program";
 import { loadState, ResourceState, saveState, StackState } from "./state";
 import { annotateMap, PropertyMap, reveal, revealMap, sameValue } from "./values";
 
@@ -86,7 +86,13 @@ export async function deploy(o: DeployOptions): Promise<DeployResult> {
   const config = o.config ?? {};
   const state = loadState(o.stateFile, project.name, stack);
   const result: DeployResult = { op: o.op, project: project.name, stack, steps: [], errors: [], outputs: state.outputs ?? {}, durationMs: 0 };
-  const server = await ProviderServer.start(dir, { PULUMI_PROJECT: project.name, PULUMI_STACK: stack });
+  const starting = ProviderServer.start(dir, { PULUMI_PROJECT: project.name, PULUMI_STACK: stack });
+  // The server's process is spawned; the program's SDK loads here meanwhile (a failure to load
+  // is reported by runProgram, which loads it again).
+  if (o.op === "preview" || o.op === "up") {
+    try { loadPulumiSdk(dir); } catch { /* see runProgram */ }
+  }
+  const server = await starting;
   try {
     await server.configure(config);
     const run = new Deployment(server, state, result, o.op === "preview", o.hostDriverModule ? await serializedNetworkProvider(o.hostDriverModule) : undefined);

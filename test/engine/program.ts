@@ -75,15 +75,25 @@ export interface RunProgramOptions {
   register: (reg: Registration) => Promise<RegistrationResult>;
 }
 
+/**
+ * The Pulumi SDK modules the program in `dir` uses (its own copy when it has one). Loading them
+ * takes a second or more; deploy() does it while the provider server starts.
+ */
+export function loadPulumiSdk(dir: string) {
+  const resolve = (m: string) => require.resolve(m, { paths: [dir, __dirname] });
+  /* eslint-disable @typescript-eslint/no-require-imports */
+  return {
+    pulumi: require(resolve("@pulumi/pulumi")) as PulumiModule,
+    settings: require(resolve("@pulumi/pulumi/runtime/settings")) as SettingsModule,
+    mocks: require(resolve("@pulumi/pulumi/runtime/mocks")) as MocksModule,
+    stackMod: require(resolve("@pulumi/pulumi/runtime/stack")) as typeof import("@pulumi/pulumi/runtime/stack"),
+  };
+}
+
 /** Loads and runs the program; resolves when it and every registration it started have finished. */
 export async function runProgram(o: RunProgramOptions): Promise<ProgramRun> {
   const dir = path.resolve(o.dir);
-  const resolve = (m: string) => require.resolve(m, { paths: [dir, __dirname] });
-  /* eslint-disable @typescript-eslint/no-require-imports */
-  const pulumi = require(resolve("@pulumi/pulumi")) as PulumiModule;
-  const settings = require(resolve("@pulumi/pulumi/runtime/settings")) as SettingsModule;
-  const mocks = require(resolve("@pulumi/pulumi/runtime/mocks")) as MocksModule;
-  const stackMod = require(resolve("@pulumi/pulumi/runtime/stack")) as typeof import("@pulumi/pulumi/runtime/stack");
+  const { pulumi, settings, mocks, stackMod } = loadPulumiSdk(dir);
 
   process.env.PULUMI_PROJECT = o.project.name;
   process.env.PULUMI_STACK = o.stack;

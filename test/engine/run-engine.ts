@@ -10,13 +10,15 @@ export interface EngineRun {
 }
 
 const ROOT = path.resolve(__dirname, "..", "..");
+const TS_REGISTER = path.join(ROOT, "test/support/ts-register.js");
 
 export function runEngine(args: readonly string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 120_000): Promise<EngineRun> {
   const started = Date.now();
   return new Promise((resolve, reject) => {
     // The condition `netpolicy-source` (package.json `exports`) makes a program's
     // `import … from "pulumi-netpolicy"` load this checkout's sdk/*.ts, not a build in dist/.
-    const child = spawn(process.execPath, ["--conditions=netpolicy-source", "-r", "ts-node/register/transpile-only", path.join(ROOT, "test/engine/cli.ts"), ...args], {
+    // ts-register.js is ts-node's transpile-only mode with the output kept between runs.
+    const child = spawn(process.execPath, ["--conditions=netpolicy-source", "-r", TS_REGISTER, path.join(ROOT, "test/engine/cli.ts"), ...args], {
       cwd: ROOT, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"],
     });
     let stdout = "";

@@ -28,6 +28,8 @@ import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
 import { promisify } from 'util';
+import { KubeClient, KubeClientOptions } from '../../provider/targets/kube/client';
+import { AUDIT_POLICY, CALICO_KINDS, calicoDefinitions, READER_BINDING, READER_ROLE } from './real-kube-objects';
 import { createTestPki, TestPki } from './test-pki';
 
 const run = promisify(execFile);
@@ -203,55 +205,43 @@ async function stopProcess(child: ChildProcess): Promise<void> {
   clearTimeout(timer);
 }
 
-const AUDIT_POLICY = `apiVersion: audit.k8s.io/v1
-kind: Policy
-omitStages: ["RequestReceived"]
-rules:
-  - level: Metadata
-`;
-
-const CALICO_KINDS = [
-  { kind: 'GlobalNetworkPolicy', plural: 'globalnetworkpolicies', scope: 'Cluster' },
-  { kind: 'NetworkPolicy', plural: 'networkpolicies', scope: 'Namespaced' },
-  { kind: 'Profile', plural: 'profiles', scope: 'Cluster' },
-];
-
-/** CustomResourceDefinitions standing in for the Calico API server's projectcalico.org/v3 kinds. */
-function calicoDefinitions(): unknown[] {
-  return CALICO_KINDS.map(({ kind, plural, scope }) => ({
-    apiVersion: 'apiextensions.k8s.io/v1',
-    kind: 'CustomResourceDefinition',
-    metadata: { name: `${plural}.projectcalico.org` },
-    spec: {
-      group: 'projectcalico.org',
-      scope,
-      names: { kind, plural, singular: kind.toLowerCase(), listKind: `${kind}List` },
-      versions: [{
-        name: 'v3', served: true, storage: true,
-        schema: { openAPIV3Schema: { type: 'object', properties: { spec: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } } } },
-      }],
-    },
-  }));
+/** A suite's real API server (`realKubeForSuite`) and what its tests do with it. */
+export interface RealKubeSuite {
+  /** The server, started by the suite's beforeAll. */
+  readonly server: RealKubeApiServer;
+  /** A client of a kubeconfig of this server (`config`), with the suite's client options unless given. */
+  connect(config?: RealKubeconfigOptions, options?: KubeClientOptions): Promise<KubeClient>;
+  /** A mark of "now" in the audit log, for `requestsSince`. */
+  requestCount(): Promise<number>;
+  /** The test users' requests since `mark` (a `requestCount()` taken earlier), in order. */
+  requestsSince(mark: number): Promise<AuditedRequest[]>;
 }
 
-const READER_ROLE = {
-  apiVersion: 'rbac.authorization.k8s.io/v1',
-  kind: 'ClusterRole',
-  metadata: { name: 'netpol-reader' },
-  rules: [
-    { apiGroups: ['networking.k8s.io'], resources: ['networkpolicies'], verbs: ['get', 'list', 'watch'] },
-    { apiGroups: ['projectcalico.org'], resources: ['globalnetworkpolicies', 'networkpolicies', 'profiles'], verbs: ['get', 'list', 'watch'] },
-    { apiGroups: [''], resources: ['namespaces'], verbs: ['get', 'list', 'watch'] },
-  ],
-};
-
-const READER_BINDING = {
-  apiVersion: 'rbac.authorization.k8s.io/v1',
-  kind: 'ClusterRoleBinding',
-  metadata: { name: 'netpol-reader' },
-  roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'netpol-reader' },
-  subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: 'reader' }],
-};
+/**
+ * Starts a real API server in the calling suite's beforeAll and closes it in its afterAll; call
+ * it in a `describeWithRealKube` body. `client` are the options `connect` uses by default.
+ */
+export function realKubeForSuite(options: RealKubeOptions & { client?: KubeClientOptions } = {}): RealKubeSuite {
+  let started: RealKubeApiServer | undefined;
+  beforeAll(async () => {
+    started = await startRealKubeApiServer(options);
+  });
+  afterAll(async () => {
+    await started?.close();
+  });
+  const server = (): RealKubeApiServer => {
+    if (!started) throw new Error('realKubeForSuite: the server is read before its beforeAll started it (or starting it failed)');
+    return started;
+  };
+  return {
+    get server() {
+      return server();
+    },
+    connect: (config = {}, clientOptions = options.client ?? {}) => KubeClient.connect({ inline: server().kubeconfig(config), ...clientOptions }),
+    requestCount: () => server().requestCount(),
+    requestsSince: (mark) => server().requests(mark),
+  };
+}
 
 /** Starts etcd and kube-apiserver (a few seconds); call `close()` when done. */
 export async function startRealKubeApiServer(options: RealKubeOptions = {}): Promise<RealKubeApiServer> {

@@ -5,7 +5,7 @@
  */
 import { ServerSideApplyOptions, KubeClient, KubeClientOptions, KubeObject } from '../../../provider/targets/kube/client';
 import { ApiError, ClientInputError } from '../../../provider/targets/api-errors';
-import { describeWithRealKube, RealKubeApiServer, RealKubeconfigOptions, startRealKubeApiServer } from '../../support/real-kube-apiserver';
+import { describeWithRealKube, realKubeForSuite, RealKubeconfigOptions } from '../../support/real-kube-apiserver';
 
 const FAST: KubeClientOptions = { baseDelayMs: 5 };
 const NP_REF = { apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', namespace: 'default' };
@@ -29,16 +29,7 @@ async function failureOf(promise: Promise<unknown>): Promise<Error> {
 }
 
 describeWithRealKube('the Kubernetes client against a real API server', () => {
-  let server: RealKubeApiServer;
-  beforeAll(async () => {
-    server = await startRealKubeApiServer();
-  });
-  afterAll(async () => {
-    await server?.close();
-  });
-
-  const connect = (config: RealKubeconfigOptions = {}, options: KubeClientOptions = FAST) =>
-    KubeClient.connect({ inline: server.kubeconfig(config), ...options });
+  const kube = realKubeForSuite({ client: FAST });
 
   describe('server-side apply lifecycle of a NetworkPolicy', () => {
     const name = 'test-network-policy';
@@ -46,11 +37,11 @@ describeWithRealKube('the Kubernetes client against a real API server', () => {
     let client: KubeClient;
     let created: KubeObject;
     beforeAll(async () => {
-      client = await connect();
+      client = await kube.connect();
     });
 
     it('creates by apply with fieldManager and force=false; the server adds the default policyTypes', async () => {
-      const before = await server.requestCount();
+      const before = await kube.requestCount();
       created = await client.apply(policy(name, seedSpec));
       expect(created.metadata).toMatchObject({ name, namespace: 'default', generation: 1 });
       expect(created.metadata.uid).toMatch(/^[0-9a-f-]{36}$/);
@@ -58,7 +49,7 @@ describeWithRealKube('the Kubernetes client against a real API server', () => {
       expect(created.metadata.creationTimestamp).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
       expect(created.metadata.managedFields).toEqual([expect.objectContaining({ manager: 'pulumi-netpolicy', operation: 'Apply' })]);
       expect(created.spec).toEqual({ ...seedSpec, policyTypes: ['Ingress'] });
-      expect(await server.requests(before)).toEqual([
+      expect(await kube.requestsSince(before)).toEqual([
         expect.objectContaining({ verb: 'patch', path: `${NP_PATH}/${name}`, query: { fieldManager: 'pulumi-netpolicy', force: 'false' }, code: 201 }),
       ]);
     });
@@ -97,12 +88,12 @@ describeWithRealKube('the Kubernetes client against a real API server', () => {
     });
 
     it('force=true takes the field back; the other manager, left with nothing, is gone', async () => {
-      const before = await server.requestCount();
+      const before = await kube.requestCount();
       const forced: ServerSideApplyOptions = { force: true };
       const applied = await client.apply(policy(name, { podSelector: seedSpec.podSelector, policyTypes: ['Ingress'] }), forced);
       expect(applied.spec).toEqual({ podSelector: seedSpec.podSelector, policyTypes: ['Ingress'] });
       expect(applied.metadata.managedFields).toEqual([expect.objectContaining({ manager: 'pulumi-netpolicy' })]);
-      expect((await server.requests(before)).map((request) => request.query.force)).toEqual(['true']);
+      expect((await kube.requestsSince(before)).map((request) => request.query.force)).toEqual(['true']);
     });
 
     it('replace with a stale resourceVersion fails with 409; with the current one, or none, succeeds', async () => {
@@ -122,11 +113,11 @@ describeWithRealKube('the Kubernetes client against a real API server', () => {
     });
 
     it('deletes, then a second delete is fine (404 = already gone) and get is undefined', async () => {
-      const before = await server.requestCount();
+      const before = await kube.requestCount();
       await expect(client.delete(ref)).resolves.toBe('deleted');
       await expect(client.get(ref)).resolves.toBeUndefined();
       await expect(client.delete(ref)).resolves.toBe('absent');
-      expect((await server.requests(before)).map((request) => [request.verb, request.path, request.code])).toEqual([
+      expect((await kube.requestsSince(before)).map((request) => [request.verb, request.path, request.code])).toEqual([
         ['delete', `${NP_PATH}/${name}`, 200],
         ['get', `${NP_PATH}/${name}`, 404],
         ['delete', `${NP_PATH}/${name}`, 404],
@@ -158,14 +149,14 @@ describeWithRealKube('the Kubernetes client against a real API server', () => {
       },
     ];
     it.each(cases)('$name', async ({ object, message, status, field }) => {
-      const client = await connect();
-      const before = await server.requestCount();
+      const client = await kube.connect();
+      const before = await kube.requestCount();
       const failure = await failureOf(client.apply(object));
       expect(failure).toBeInstanceOf(ApiError);
       expect(failure.message).toMatch(message);
       expect((failure as ApiError).status).toBe(status);
       if (field !== undefined) expect((failure as ApiError).causes.map((cause) => cause.field)).toContain(field);
-      expect((await server.requests(before)).map((request) => request.code)).toEqual([status]); // client errors are not retried
+      expect((await kube.requestsSince(before)).map((request) => request.code)).toEqual([status]); // client errors are not retried
     });
 
     const inputCases: Array<{ name: string; object: unknown; message: RegExp }> = [
@@ -176,12 +167,12 @@ describeWithRealKube('the Kubernetes client against a real API server', () => {
       { name: 'not an object', object: 'apiVersion: v1', message: /kubernetes object: must be an object/ },
     ];
     it.each(inputCases)('rejects before sending: $name', async ({ object, message }) => {
-      const client = await connect();
-      const before = await server.requestCount();
+      const client = await kube.connect();
+      const before = await kube.requestCount();
       const failure = await failureOf(client.apply(object));
       expect(failure).toBeInstanceOf(ClientInputError);
       expect(failure.message).toMatch(message);
-      expect(await server.requests(before)).toEqual([]);
+      expect(await kube.requestsSince(before)).toEqual([]);
     });
   });
 
@@ -193,15 +184,15 @@ describeWithRealKube('the Kubernetes client against a real API server', () => {
       { object: { apiVersion: 'projectcalico.org/v3', kind: 'Profile', metadata: { name: 'web', namespace: 'ignored' }, spec: { ingress: [{ action: 'Allow' }] } }, path: '/apis/projectcalico.org/v3/profiles/web' },
       { object: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'legacy', annotations: { 'net.beta.kubernetes.io/network-policy': '{"ingress":{"isolation":"DefaultDeny"}}' } } }, path: '/api/v1/namespaces/legacy' },
     ])('applies, reads and deletes $object.kind $object.metadata.name', async ({ object, path }) => {
-      const client = await connect();
+      const client = await kube.connect();
       if (path === undefined) {
         // Kubernetes names are lower case: "WEB" (the seed's profile id) is refused before sending.
         await expect(client.apply(object)).rejects.toThrow(/name "WEB" is not a valid Kubernetes name/);
         return;
       }
-      const before = await server.requestCount();
+      const before = await kube.requestCount();
       const applied = await client.apply(object);
-      expect((await server.requests(before)).map((request) => [request.verb, request.path])).toEqual([['patch', path]]);
+      expect((await kube.requestsSince(before)).map((request) => [request.verb, request.path])).toEqual([['patch', path]]);
       expect(applied.metadata.namespace).toBe(object.kind === 'NetworkPolicy' ? 'default' : undefined);
       expect(applied.spec).toEqual(object.kind === 'Namespace' ? { finalizers: ['kubernetes'] } : object.spec);
       const ref = { apiVersion: object.apiVersion, kind: object.kind, name: object.metadata.name, namespace: applied.metadata.namespace };
@@ -217,35 +208,35 @@ describeWithRealKube('the Kubernetes client against a real API server', () => {
     });
 
     it('a namespaced object without namespace goes to the context namespace', async () => {
-      const client = await connect({ namespace: 'kube-system' });
+      const client = await kube.connect({ namespace: 'kube-system' });
       const applied = await client.apply({ apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name: 'ctx-ns' }, spec: { podSelector: {} } });
       expect(applied.metadata.namespace).toBe('kube-system');
       await client.delete({ ...NP_REF, namespace: 'kube-system', name: 'ctx-ns' });
     });
 
     it('lists one namespace or all, with apiVersion and kind on every item', async () => {
-      const client = await connect();
+      const client = await kube.connect();
       await client.apply(policy('list-a', { podSelector: {} }));
       await client.apply(policy('list-b', { podSelector: {} }, 'kube-system'));
       const inDefault = await client.list({ apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', namespace: 'default' });
       expect(inDefault.map((item) => [item.apiVersion, item.kind, item.metadata.name])).toEqual([['networking.k8s.io/v1', 'NetworkPolicy', 'list-a']]);
-      const before = await server.requestCount();
+      const before = await kube.requestCount();
       const everywhere = await client.list({ apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy' });
       expect(everywhere.map((item) => `${item.metadata.namespace}/${item.metadata.name}`)).toEqual(['default/list-a', 'kube-system/list-b']);
-      expect((await server.requests(before)).map((request) => [request.verb, request.path])).toEqual([['list', '/apis/networking.k8s.io/v1/networkpolicies']]);
+      expect((await kube.requestsSince(before)).map((request) => [request.verb, request.path])).toEqual([['list', '/apis/networking.k8s.io/v1/networkpolicies']]);
       const profiles = await client.list({ apiVersion: 'projectcalico.org/v3', kind: 'Profile' });
       expect(profiles).toEqual([]);
     });
 
     it('follows continue tokens page by page', async () => {
-      const client = await connect({}, { ...FAST, pageSize: 2 });
+      const client = await kube.connect({}, { ...FAST, pageSize: 2 });
       await client.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'paging' } });
       const names = ['p-3', 'p-1', 'p-10', 'p-2', 'p-0'];
       for (const name of names) await client.apply(policy(name, { podSelector: {} }, 'paging'));
-      const before = await server.requestCount();
+      const before = await kube.requestCount();
       const listed = await client.list({ apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', namespace: 'paging' });
       expect(listed.map((item) => item.metadata.name)).toEqual(['p-0', 'p-1', 'p-10', 'p-2', 'p-3']);
-      const pages = await server.requests(before);
+      const pages = await kube.requestsSince(before);
       expect(pages.map((request) => [request.verb, request.query.limit])).toEqual([['list', '2'], ['list', '2'], ['list', '2']]);
       expect(pages[0].query.continue).toBeUndefined();
       expect(pages.slice(1).map((request) => request.query.continue)).toEqual([expect.any(String), expect.any(String)]);
@@ -257,25 +248,25 @@ describeWithRealKube('the Kubernetes client against a real API server', () => {
     const profile = { apiVersion: 'projectcalico.org/v3', kind: 'Profile', name: 'web' };
     beforeAll(async () => {
       for (const plural of ['globalnetworkpolicies', 'networkpolicies', 'profiles']) {
-        const answer = await server.request('DELETE', `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${plural}.projectcalico.org`);
+        const answer = await kube.server.request('DELETE', `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${plural}.projectcalico.org`);
         if (answer.status !== 200) throw new Error(`deleting the ${plural} CRD: ${answer.status} ${JSON.stringify(answer.body)}`);
       }
       const deadline = Date.now() + 30_000;
-      while ((await server.request('GET', '/apis/projectcalico.org/v3/profiles')).body !== '404 page not found\n') {
+      while ((await kube.server.request('GET', '/apis/projectcalico.org/v3/profiles')).body !== '404 page not found\n') {
         if (Date.now() > deadline) throw new Error('projectcalico.org/v3 was still served 30 s after its CRDs were deleted');
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
     });
 
     const notServed = (what: string) =>
-      `${what}: the API server at ${server.url} does not serve projectcalico.org/v3 (GET /apis/projectcalico.org/v3 answers 404 page not found): in a Calico cluster the Calico API server serves it (calico-apiserver); Calico's CRDs alone (crd.projectcalico.org/v1) are not enough`;
+      `${what}: the API server at ${kube.server.url} does not serve projectcalico.org/v3 (GET /apis/projectcalico.org/v3 answers 404 page not found): in a Calico cluster the Calico API server serves it (calico-apiserver); Calico's CRDs alone (crd.projectcalico.org/v1) are not enough`;
     it.each([
       { call: 'get', run: (client: KubeClient) => client.get(profile), what: 'projectcalico.org/v3 Profile web' },
       { call: 'delete', run: (client: KubeClient) => client.delete(profile), what: 'projectcalico.org/v3 Profile web' },
       { call: 'list', run: (client: KubeClient) => client.list({ apiVersion: 'projectcalico.org/v3', kind: 'Profile' }), what: 'projectcalico.org/v3 Profile *' },
       { call: 'apply', run: (client: KubeClient) => client.apply({ apiVersion: 'projectcalico.org/v3', kind: 'Profile', metadata: { name: 'web' } }), what: 'projectcalico.org/v3 Profile web' },
     ])('$call: the plain-text 404 is an error saying so, not an absent object', async ({ run, what }) => {
-      const failure = await failureOf(run(await connect()));
+      const failure = await failureOf(run(await kube.connect()));
       expect(failure).toBeInstanceOf(ApiError);
       expect(failure.message).toBe(notServed(what));
       expect((failure as ApiError).status).toBe(404);

@@ -7,7 +7,7 @@
 import * as net from 'net';
 import { KubeClient, KubeClientOptions } from '../../../provider/targets/kube/client';
 import { ApiError } from '../../../provider/targets/api-errors';
-import { describeWithRealKube, RealKubeApiServer, RealKubeconfigOptions, startRealKubeApiServer } from '../../support/real-kube-apiserver';
+import { describeWithRealKube, realKubeForSuite, RealKubeconfigOptions } from '../../support/real-kube-apiserver';
 
 const FAST: KubeClientOptions = { baseDelayMs: 5 };
 const NP_REF = { apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', namespace: 'default' };
@@ -29,16 +29,7 @@ function closedPort(): Promise<number> {
 }
 
 describeWithRealKube('the transport against a real API server', () => {
-  let server: RealKubeApiServer;
-  beforeAll(async () => {
-    server = await startRealKubeApiServer();
-  });
-  afterAll(async () => {
-    await server?.close();
-  });
-
-  const connect = (config: RealKubeconfigOptions = {}, options: KubeClientOptions = FAST) =>
-    KubeClient.connect({ inline: server.kubeconfig(config), ...options });
+  const kube = realKubeForSuite({ client: FAST });
 
   describe('TLS, authentication and authorization', () => {
     const forbidden = (user: string, verb = 'get') =>
@@ -59,12 +50,12 @@ describeWithRealKube('the transport against a real API server', () => {
       { name: 'a user without bindings: 403 with the API message', config: { user: 'nobody' }, status: 403, error: forbidden('nobody') },
     ];
     it.each(cases)('$name', async ({ config, user, error, status }) => {
-      const client = await connect(config);
-      const before = await server.requestCount();
+      const client = await kube.connect(config);
+      const before = await kube.requestCount();
       const read = client.get({ ...NP_REF, name: 'probe' });
       if (error === undefined) {
         await expect(read).resolves.toBeUndefined();
-        expect((await server.requests(before)).map((request) => [request.user, request.verb, request.code])).toEqual([[user, 'get', 404]]);
+        expect((await kube.requestsSince(before)).map((request) => [request.user, request.verb, request.code])).toEqual([[user, 'get', 404]]);
         return;
       }
       const failure = await failureOf(read);
@@ -76,14 +67,14 @@ describeWithRealKube('the transport against a real API server', () => {
     });
 
     it('a user whose role may read may not write: 403 naming the verb', async () => {
-      const client = await connect({ user: 'reader' });
+      const client = await kube.connect({ user: 'reader' });
       const failure = await failureOf(client.apply({ apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name: 'probe', namespace: 'default' }, spec: { podSelector: {} } }));
       expect(failure.message).toMatch(forbidden('reader', 'patch'));
     });
   });
 
   it('an unusable client key is reported as such, without key material', async () => {
-    const config = JSON.parse(server.kubeconfig({ user: null, clientCert: 'data' })) as { users: Array<{ user: Record<string, string> }> };
+    const config = JSON.parse(kube.server.kubeconfig({ user: null, clientCert: 'data' })) as { users: Array<{ user: Record<string, string> }> };
     config.users[0].user['client-key-data'] = Buffer.from('-----BEGIN EC PRIVATE KEY-----\nS0VZ-SECRET\n-----END EC PRIVATE KEY-----\n').toString('base64');
     const client = await KubeClient.connect({ inline: JSON.stringify(config), ...FAST });
     const failure = await failureOf(client.get({ ...NP_REF, name: 'probe' }));
@@ -93,7 +84,7 @@ describeWithRealKube('the transport against a real API server', () => {
 
   it('retries a refused connection, then names the server', async () => {
     const port = await closedPort();
-    const client = await connect({ server: `https://127.0.0.1:${port}` }, { baseDelayMs: 1, maxAttempts: 2 });
+    const client = await kube.connect({ server: `https://127.0.0.1:${port}` }, { baseDelayMs: 1, maxAttempts: 2 });
     const failure = await failureOf(client.get({ ...NP_REF, name: 'retry-probe' }));
     expect(failure.message).toBe(`networking.k8s.io/v1 NetworkPolicy default/retry-probe: giving up after 2 attempts: cannot reach https://127.0.0.1:${port} (ECONNREFUSED, context "test")`);
     expect((failure as ApiError).code).toBe('ECONNREFUSED');

@@ -9,7 +9,7 @@
  */
 import { spawn } from 'child_process';
 import * as fs from 'fs';
-import { Lab, requireLabPrerequisites } from '../../lab/lab';
+import { ONE_HOST_STACK_LAB, labForSuite } from '../../lab/suite';
 import { runCli } from '../../support/cli';
 import { ModelInput } from '../../../provider/model/model';
 import { applyHost, deleteHost, readHost } from '../../../provider/targets/ssh/hosts';
@@ -21,23 +21,10 @@ import { labTarget, lockIsFree, ownRules, rejection, rulesetOf, spawnCli, stackM
 
 const NETWORK = 'rollback-test';
 const TIMER_SEC = 5;
-let lab: Lab;
+const lab = labForSuite(ONE_HOST_STACK_LAB);
 
-beforeAll(async () => {
-  await requireLabPrerequisites();
-  lab = await Lab.create({
-    hosts: [{ name: 'h1' }],
-    endpoints: ['a', 'b', 'c'].map((name) => ({ name, host: 'h1', listen: { tcp: [80] } })),
-    ipv6: false,
-  });
-}, 60_000);
-
-afterAll(async () => {
-  await lab?.destroy();
-});
-
-const MODEL_A = (): ModelInput => stackModel(lab, NETWORK, 'h1', ['s1', 's1', 's2']);
-const MODEL_B = (): ModelInput => stackModel(lab, NETWORK, 'h1', ['s1', 's2', 's2']);
+const MODEL_A = (): ModelInput => stackModel(lab(), NETWORK, 'h1', ['s1', 's1', 's2']);
+const MODEL_B = (): ModelInput => stackModel(lab(), NETWORK, 'h1', ['s1', 's2', 's2']);
 
 /** Whether the process runs (a zombie does not: the lab's PID 1 may not reap the timer's processes). */
 const isAlive = (pid: number): boolean => {
@@ -50,7 +37,7 @@ const isAlive = (pid: number): boolean => {
 
 /** `key=value` lines of a timer record on the host. */
 async function record(file: string): Promise<Record<string, string>> {
-  const text = (await lab.exec('h1', ['cat', file])).stdout;
+  const text = (await lab().exec('h1', ['cat', file])).stdout;
   return Object.fromEntries(text.split('\n').filter((l) => l.includes('=')).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
 }
 
@@ -61,14 +48,14 @@ describe.each([['nftables' as const], ['iptables' as const]])('%s', (backend) =>
   const table = () => rulesetOf(MODEL_A(), backend).table;
 
   afterAll(async () => {
-    await deleteHost(labTarget(lab, 'h1'), 'h1', backend, table());
+    await deleteHost(labTarget(lab(), 'h1'), 'h1', backend, table());
   });
 
   test('arming proves the timer alive: the record names a live, detached process running the timer command, of this boot', async () => {
-    const { base } = await tableFiles(lab, 'h1', table());
+    const { base } = await tableFiles(lab(), 'h1', table());
     let seen: Record<string, string> = {};
     let process: { cmdline: string; start: string; session: string } | undefined;
-    await applyHost(labTarget(lab, 'h1'), rulesetOf(MODEL_A(), backend), {
+    await applyHost(labTarget(lab(), 'h1'), rulesetOf(MODEL_A(), backend), {
       force: true,
       hooks: {
         afterApplyBeforeConfirm: async () => {
@@ -86,47 +73,53 @@ describe.each([['nftables' as const], ['iptables' as const]])('%s', (backend) =>
     // Disarmed by the confirm (a SIGTERM; under load its exit may trail the disarm's answer a little).
     for (let i = 0; i < 20 && isAlive(Number(seen.pid)); i++) await new Promise((r) => setTimeout(r, 100));
     expect(isAlive(Number(seen.pid))).toBe(false);
-    expect(await timerFiles(lab, 'h1', table())).toEqual([]);
+    expect(await timerFiles(lab(), 'h1', table())).toEqual([]);
   }, 60_000);
 
   test("a timer that outlived its disarm never takes a later apply's record: it restores nothing", async () => {
-    await applyHost(labTarget(lab, 'h1'), rulesetOf(MODEL_A(), backend));
-    const { base } = await tableFiles(lab, 'h1', table());
+    await applyHost(labTarget(lab(), 'h1'), rulesetOf(MODEL_A(), backend));
+    const { base } = await tableFiles(lab(), 'h1', table());
     // A stray timer: armed (2 s), its record then removed without stopping it.
-    const session = await SshSession.open(labTarget(lab, 'h1'), 'h1');
+    const session = await SshSession.open(labTarget(lab(), 'h1'), 'h1');
     let stray: ArmedTimer;
     try {
       stray = await armRollback(session, { stateDir: DEFAULT_STATE_DIR, table: table() }, 'true\n', 2);
     } finally {
       session.close();
     }
-    await lab.exec('h1', ['rm', `${base}.timer`]);
-    // An apply whose own timer is armed when the stray one wakes up.
-    const applied = await applyHost(labTarget(lab, 'h1'), rulesetOf(MODEL_B(), backend), {
-      hooks: { afterApplyBeforeConfirm: () => new Promise((r) => setTimeout(r, 4000)) },
+    await lab().exec('h1', ['rm', `${base}.timer`]);
+    // An apply whose own timer is armed when the stray one wakes up: the confirm waits until the
+    // stray has woken and ended (it ends only after it looked at the record), at most 10 s.
+    const strayGone = () => !(stray.kind === 'job' && isAlive(stray.pid));
+    const applied = await applyHost(labTarget(lab(), 'h1'), rulesetOf(MODEL_B(), backend), {
+      hooks: {
+        afterApplyBeforeConfirm: async () => {
+          for (const started = Date.now(); !strayGone() && Date.now() - started < 10_000;) await new Promise((r) => setTimeout(r, 100));
+        },
+      },
     });
     expect(applied.changed).toBe(true);
     expect(stray.kind === 'job' && isAlive(stray.pid)).toBe(false);
-    expect((await readHost(labTarget(lab, 'h1'), 'h1', backend, table())).hash).toBe(rulesetOf(MODEL_B(), backend).hash); // not restored to A
-    expect(await timerFiles(lab, 'h1', table())).toEqual([]); // nothing fired
+    expect((await readHost(labTarget(lab(), 'h1'), 'h1', backend, table())).hash).toBe(rulesetOf(MODEL_B(), backend).hash); // not restored to A
+    expect(await timerFiles(lab(), 'h1', table())).toEqual([]); // nothing fired
   }, 60_000);
 
   test('without setsid (and no systemd as PID 1) arming fails, saying so, and nothing changes', async () => {
-    await applyHost(labTarget(lab, 'h1'), rulesetOf(MODEL_A(), backend));
-    const before = await ownRules(lab, 'h1', backend, table());
-    await lab.exec('h1', ['mount', '--bind', '/dev/null', '/usr/bin/setsid']);
+    await applyHost(labTarget(lab(), 'h1'), rulesetOf(MODEL_A(), backend));
+    const before = await ownRules(lab(), 'h1', backend, table());
+    await lab().exec('h1', ['mount', '--bind', '/dev/null', '/usr/bin/setsid']);
     try {
-      const err = await rejection(applyHost(labTarget(lab, 'h1'), rulesetOf(MODEL_B(), backend)));
+      const err = await rejection(applyHost(labTarget(lab(), 'h1'), rulesetOf(MODEL_B(), backend)));
       expect(err.step).toBe('arm rollback timer');
       expect(err.message).toContain('cannot start the rollback timer: systemd is not running as PID 1 and setsid (util-linux) is not installed');
       expect(err.message).toContain('Nothing was changed');
     } finally {
-      await lab.exec('h1', ['umount', '/usr/bin/setsid']);
+      await lab().exec('h1', ['umount', '/usr/bin/setsid']);
     }
-    expect(await ownRules(lab, 'h1', backend, table())).toBe(before);
-    expect(await stagedSets(lab, 'h1', table())).toEqual([]);
-    expect(await timerFiles(lab, 'h1', table())).toEqual([]);
-    expect(await lockIsFree(lab, 'h1', table())).toBe(true);
+    expect(await ownRules(lab(), 'h1', backend, table())).toBe(before);
+    expect(await stagedSets(lab(), 'h1', table())).toEqual([]);
+    expect(await timerFiles(lab(), 'h1', table())).toEqual([]);
+    expect(await lockIsFree(lab(), 'h1', table())).toBe(true);
   }, 60_000);
 
   describe('acceptance: SIGKILL of netpol apply at each step', () => {
@@ -135,15 +128,15 @@ describe.each([['nftables' as const], ['iptables' as const]])('%s', (backend) =>
     const rules: Record<'old' | 'new', string> = { old: '', new: '' };
 
     beforeAll(async () => {
-      fileA = writeModelFile(lab, 'h1', MODEL_A(), backend);
-      fileB = writeModelFile(lab, 'h1', MODEL_B(), backend);
+      fileA = writeModelFile(lab(), 'h1', MODEL_A(), backend);
+      fileB = writeModelFile(lab(), 'h1', MODEL_B(), backend);
       expect((await runCli(['apply', fileB])).code).toBe(0);
-      rules.new = await ownRules(lab, 'h1', backend, table());
+      rules.new = await ownRules(lab(), 'h1', backend, table());
     }, 60_000);
 
     test.each([['after-arm' as const], ['after-apply' as const], ['during-confirm' as const]])('%s: the host ends with the old rules, no timer and no lock', async (step: TestOnlyPauseStep) => {
       expect((await runCli(['apply', fileA])).code).toBe(0);
-      rules.old = await ownRules(lab, 'h1', backend, table());
+      rules.old = await ownRules(lab(), 'h1', backend, table());
       expect(rules.old).not.toBe(rules.new);
 
       const cli = spawnCli(['apply', fileB, '--rollback-timer', String(TIMER_SEC)], { [TEST_ONLY_PAUSE_VARIABLE]: step });
@@ -154,31 +147,31 @@ describe.each([['nftables' as const], ['iptables' as const]])('%s', (backend) =>
       }
       expect(await cli.ended).toEqual({ code: null, signal: 'SIGKILL' });
       const killedAt = Date.now();
-      expect(await ownRules(lab, 'h1', backend, table())).toBe(step === 'after-arm' ? rules.old : rules.new);
+      expect(await ownRules(lab(), 'h1', backend, table())).toBe(step === 'after-arm' ? rules.old : rules.new);
 
       // The timer restores the old rules on its own, within its time.
-      let files = await timerFiles(lab, 'h1', table());
+      let files = await timerFiles(lab(), 'h1', table());
       while (!(files.includes('.fired') && !files.includes('.timer') && !files.includes('.firing')) && Date.now() - killedAt < (TIMER_SEC + 10) * 1000) {
         await new Promise((r) => setTimeout(r, 250));
-        files = await timerFiles(lab, 'h1', table());
+        files = await timerFiles(lab(), 'h1', table());
       }
       expect(files).toEqual(['.fire.sh', '.fired', '.fired.log', '.rollback.sh', '.timer.pid']);
       expect(Date.now() - killedAt).toBeLessThan((TIMER_SEC + 3) * 1000);
-      const { base } = await tableFiles(lab, 'h1', table());
+      const { base } = await tableFiles(lab(), 'h1', table());
       const fired = await record(`${base}.fired`);
       expect(isAlive(Number(fired.pid))).toBe(false);
-      expect((await lab.exec('h1', ['cat', `${base}.fired.log`])).stdout).toMatch(/exit 0\n$/);
-      expect(await ownRules(lab, 'h1', backend, table())).toBe(rules.old);
-      expect(await stagedSets(lab, 'h1', table())).toEqual([]);
-      expect(await lockIsFree(lab, 'h1', table())).toBe(true);
+      expect((await lab().exec('h1', ['cat', `${base}.fired.log`])).stdout).toMatch(/exit 0\n$/);
+      expect(await ownRules(lab(), 'h1', backend, table())).toBe(rules.old);
+      expect(await stagedSets(lab(), 'h1', table())).toEqual([]);
+      expect(await lockIsFree(lab(), 'h1', table())).toBe(true);
 
       // Nothing left in the way: the next apply goes through and is in sync.
       const again = await runCli(['apply', fileB, '--rollback-timer', String(TIMER_SEC)]);
       expect(again.err).toBe('');
       expect(again.code).toBe(0);
-      expect(await ownRules(lab, 'h1', backend, table())).toBe(rules.new);
+      expect(await ownRules(lab(), 'h1', backend, table())).toBe(rules.new);
       expect((await runCli(['status', fileB])).out).toBe('h1: in sync\n');
-      expect(await timerFiles(lab, 'h1', table())).toEqual([]);
+      expect(await timerFiles(lab(), 'h1', table())).toEqual([]);
     }, 90_000);
   });
 
@@ -205,23 +198,23 @@ describe.each([['nftables' as const], ['iptables' as const]])('%s', (backend) =>
     ];
 
     test.each(variants)('%s: apply goes on and says so; destroy does not kill the process', async (_what, why, text) => {
-      const { base } = await tableFiles(lab, 'h1', table());
-      const plant = () => lab.exec('h1', ['tee', `${base}.timer`], { stdin: text(sleeper, base) });
+      const { base } = await tableFiles(lab(), 'h1', table());
+      const plant = () => lab().exec('h1', ['tee', `${base}.timer`], { stdin: text(sleeper, base) });
       await plant();
-      const applied = await applyHost(labTarget(lab, 'h1'), rulesetOf(MODEL_A(), backend), { force: true });
+      const applied = await applyHost(labTarget(lab(), 'h1'), rulesetOf(MODEL_A(), backend), { force: true });
       expect(applied.changed).toBe(true);
       expect(applied.warnings).toContain(`h1: a stale rollback timer record of table ${table()} (pid ${sleeper}, ${why}) was removed; no process was signalled`);
       expect(isAlive(sleeper)).toBe(true);
-      expect(await timerFiles(lab, 'h1', table())).toEqual([]);
+      expect(await timerFiles(lab(), 'h1', table())).toEqual([]);
 
       await plant();
-      const file = writeModelFile(lab, 'h1', MODEL_A(), backend);
+      const file = writeModelFile(lab(), 'h1', MODEL_A(), backend);
       const destroyed = await runCli(['destroy', file]);
       expect(destroyed.code).toBe(0);
       expect(destroyed.out).toContain('h1: removed\n  warning: h1: a stale rollback timer record');
       expect(isAlive(sleeper)).toBe(true);
-      expect(await timerFiles(lab, 'h1', table())).toEqual([]);
-      expect(await ownRules(lab, 'h1', backend, table())).toBe('(absent)');
+      expect(await timerFiles(lab(), 'h1', table())).toEqual([]);
+      expect(await ownRules(lab(), 'h1', backend, table())).toBe('(absent)');
     }, 60_000);
   });
 });

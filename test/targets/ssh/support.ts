@@ -113,7 +113,8 @@ export interface CliChild {
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 
 export function spawnCli(args: string[], env: Record<string, string> = {}): CliChild {
-  const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', path.join(ROOT, 'provider/cli.ts'), ...args], {
+  // ts-register.js: ts-node's transpile-only mode with the output kept between processes.
+  const child = spawn(process.execPath, ['-r', path.join(ROOT, 'test/support/ts-register.js'), path.join(ROOT, 'provider/cli.ts'), ...args], {
     cwd: ROOT,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
