@@ -108,12 +108,14 @@ describe("Rancher fixture (compiled from the model)", () => {
   const ps = compileFixture("rancher-stacks.yaml");
   const text = nftOf(ps, "node1");
 
-  test("table name, hash comment, and the hash is sha256 of the rest", () => {
+  test("table name, the version chain's hash rule, and the hash is sha256 of the rest", () => {
     const r = renderHost(ps, "node1");
     expect(r.table).toBe(tableName("shop"));
     expect(r.table).toMatch(/^netpol_[0-9a-f]{8}$/);
-    expect(text.startsWith(`table inet ${r.table} {\n\tcomment "netpol:${r.hash}"\n`)).toBe(true);
-    const rest = text.replace(`\tcomment "netpol:${r.hash}"\n\n`, "");
+    expect(text.startsWith(`table inet ${r.table} {\n`)).toBe(true);
+    expect(text).toMatch(new RegExp(`\\tchain version \\{\\n\\t\\tcomment "[^"]+"\\n\\t\\treturn comment "netpol:${r.hash}"\\n\\t\\}\\n`));
+    expect(text.split(`netpol:${r.hash}`)).toHaveLength(2);
+    const rest = text.replace(`\t\treturn comment "netpol:${r.hash}"\n`, "");
     expect(createHash("sha256").update(rest).digest("hex")).toBe(r.hash);
   });
 
@@ -134,7 +136,7 @@ describe("Rancher fixture (compiled from the model)", () => {
   });
 
   test("every set, map and chain says what it is for, and every dispatch entry whose endpoint it is", () => {
-    const comments = (header: RegExp) => text.split("\n\n").filter((b) => header.test(b.trim()))
+    const comments = (header: RegExp) => text.replace(/^table inet \S+ \{\n/, "").split("\n\n").filter((b) => header.test(b.trim()))
       .map((b) => /^\t\tcomment "(.*)"$/m.exec(b)?.[1]);
     expect(comments(/^set /)).toEqual([
       "stack db, IPv4: 1 address", "stack db, IPv6: 1 address", "stack web, IPv4: 2 addresses", "stack web, IPv6: 1 address",

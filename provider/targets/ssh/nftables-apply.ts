@@ -19,9 +19,13 @@ export function normalizeNftListing(text: string): string {
   return text.replace(/counter packets \d+ bytes \d+/g, 'counter packets 0 bytes 0').trimEnd() + '\n';
 }
 
-/** The hash in the table comment of a listing (`comment "netpol:<hash>"`, one tab deep). */
+/**
+ * The hash in a listing: the `return comment "netpol:<hash>"` rule of the `version` chain
+ * (render/nftables.ts), found inside that chain only (`nft -a` handles allowed).
+ */
 export function hashOfNftListing(text: string): string | undefined {
-  return /^\tcomment "netpol:([0-9a-f]+)"/m.exec(text)?.[1];
+  const chain = /^\tchain version \{(?: # handle \d+)?\n((?:\t\t.*\n)*?)\t\}/m.exec(text);
+  return chain ? /^\t\treturn comment "netpol:([0-9a-f]+)"(?: # handle \d+)?$/m.exec(chain[1])?.[1] : undefined;
 }
 
 /** Declare, delete, redeclare: replaces the table in one transaction whether or not it exists. */
