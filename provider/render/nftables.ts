@@ -9,7 +9,8 @@
  * Every set, map and chain carries a `comment` saying what it is for (comments.ts; a tier chain
  * also a `#` line above it naming each rule's origin and sets, too long for a comment), and every
  * verdict-map element the endpoints it dispatches, so that `nft list table` on the host reads in
- * the model's words. The kernel keeps them; they are part of the hash. Set elements stay bare:
+ * the model's words. The kernel keeps them; they are part of the hash. Set and map comments carry
+ * no count: nft cannot change them on an existing set, and a member joining must not need a new set. Set elements stay bare:
  * a set holds every member of a group fleet-wide, and naming each would double the table.
  */
 import { createHash } from "node:crypto";
@@ -17,7 +18,7 @@ import { PortRange } from "../ir";
 import type { Family } from "../model/net";
 import { Branch } from "./match-branches";
 import { ChainAction, TierChain } from "./chains";
-import { chainComment, chainNotes, dispatchComment, endpointsComment, setComment } from "./comments";
+import { chainComment, chainNotes, endpointsComment, nftDispatchComment, nftSetComment } from "./comments";
 import { Dispatch, DispatchEntry, HostProgram, SetPart } from "./host-program";
 
 const PROTO_NAME: Record<number, string> = { 1: "icmp", 6: "tcp", 17: "udp", 33: "dccp", 58: "ipv6-icmp", 132: "sctp", 136: "udplite" };
@@ -108,7 +109,7 @@ export class NftablesWriter {
         `\tset ${key} {`,
         `\t\ttype ${addrType(part.family)}`,
         ...(part.kind === "nets" ? ["\t\tflags interval"] : []),
-        `\t\tcomment "${setComment(part)}"`,
+        `\t\tcomment "${nftSetComment(part)}"`,
         ...elementLines(part.elements),
         "\t}",
       ].join("\n"));
@@ -160,7 +161,7 @@ export class NftablesWriter {
       add([
         `\tmap ${mapName(d)} {`,
         `\t\ttype ${addrType(d.family)} : verdict`,
-        `\t\tcomment "${dispatchComment(d)}"`,
+        `\t\tcomment "${nftDispatchComment(d)}"`,
         // The entry names its endpoints: `10.42.0.21 comment "shop/db-1" : jump t_…`.
         ...elementLines(d.entries.map((e) => `${e.address} comment "${endpointsComment(e.endpoints)}" : ${targetText(e.target)}`)),
         "\t}",
