@@ -5,13 +5,14 @@
 import { analysisBench } from "./analysis";
 import { compileBench, DEFAULT_ENDPOINT_COUNTS } from "./compile";
 import { convergeBench } from "./converge";
+import { incrementalBench } from "./incremental";
 import { inputBench } from "./input";
 import { exitAfterTeardown, labProblem } from "./lab-support";
 import { packetBench } from "./packet";
 
 const HELP = `Usage: npm run bench -- [PART…] [options]
 
-Parts (default: all five; lab parts are skipped with a message when root or tools are missing):
+Parts (default: all six; lab parts are skipped with a message when root or tools are missing):
   compile [N…]   compile + render synthetic fleets of N endpoints on 50 hosts (default ${DEFAULT_ENDPOINT_COUNTS.join(" ")})
   analysis       netpol reach at 3,000 endpoints; diff of two 10,000-endpoint models; test of 100 expectations
                  and the size of netpol view's page for them
@@ -20,6 +21,8 @@ Parts (default: all five; lab parts are skipped with a message when root or tool
   packet         new TCP connections/s and iperf3 throughput between two lab endpoints: no policy,
                  conntrack only, our nftables ruleset (10,000 endpoints / 200 groups), naive
                  one-iptables-rule-per-pair (all pairs: measured pair last / middle; local pairs)
+  incremental    one endpoint joins a group on a lab host holding a 10,000-endpoint fleet's rules:
+                 bytes sent and host-side nft time, incremental (delta) vs full, handles kept
 
 Options:
   --rounds N     repetitions per lab measurement, medians printed (default: converge 3, packet 9)
@@ -29,8 +32,8 @@ Options:
 The lab parts need root and iproute2, nftables, iptables, ipset, openssh-server, python3 (and iperf3
 for packet). Exit status: 1 when a part that was asked for by name cannot run or misses a target.`;
 
-type Part = "compile" | "analysis" | "input" | "converge" | "packet";
-const PARTS: readonly Part[] = ["compile", "analysis", "input", "converge", "packet"];
+type Part = "compile" | "analysis" | "input" | "converge" | "packet" | "incremental";
+const PARTS: readonly Part[] = ["compile", "analysis", "input", "converge", "packet", "incremental"];
 
 interface Args {
   parts: Part[];
@@ -94,7 +97,9 @@ async function main(): Promise<number> {
       if (args.explicit) failed = true;
       continue;
     }
-    const met = part === "converge" ? await convergeBench({ rounds: args.rounds }) : await packetBench({ rounds: args.rounds, seconds: args.seconds });
+    const met = part === "converge" ? await convergeBench({ rounds: args.rounds })
+      : part === "incremental" ? await incrementalBench({ rounds: args.rounds })
+      : await packetBench({ rounds: args.rounds, seconds: args.seconds });
     // Missed targets are reported in the output; they fail the run only when the part was asked for.
     if (!met && args.explicit) failed = true;
   }
