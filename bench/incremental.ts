@@ -9,7 +9,9 @@
  *   - whether every unchanged rule and block kept its handle (`nft -a list table`).
  *
  * Targets: incremental ≤ 1/20 of the full apply's bytes and ≤ 1/5 of its host-side time.
- * The 20-host wall-time part of the issue is not measured yet (see bench/README.md).
+ * Then 20 lab hosts, each carrying its own host's rules of a 20-host fleet, one endpoint changing
+ * group (so every host's group sets change): wall time of applying all 20 in parallel (fan-out 16),
+ * incremental vs full.
  * `backend` is an option so that the iptables side (bench/incremental-iptables.ts) can join.
  */
 import { parseModel } from "../provider/model/model";
@@ -19,6 +21,7 @@ import { applyNftables, nftApplyPlan, readNftables } from "../provider/targets/s
 import type { SshTarget } from "../provider/targets/ssh/connect";
 import type { HostRuleset } from "../provider/ruleset";
 import { Lab } from "../test/lab/lab";
+import { mapBounded } from "../provider/targets/pool";
 import { fleet } from "./generate";
 import { machineLoad, median, verdict, withLab } from "./lab-support";
 
@@ -109,5 +112,39 @@ export async function incrementalBench(options: IncrementalOptions = {}): Promis
     console.log(`  whole apply (SSH, check, timer, confirm, record): incremental ${median(inc.wall).toFixed(0)} ms, full ${median(full.wall).toFixed(0)} ms`);
     console.log(`  unchanged rules and blocks kept their handles: ${handlesKept ? "yes" : "NO"}`);
     return bytesRatio <= 1 / 20 && hostRatio <= 1 / 5 && handlesKept;
+  }).then(async (met) => (await fleetBench(rounds, endpoints)) && met);
+}
+
+/** 20 hosts, one endpoint changes everywhere: wall time of the parallel apply, incremental vs full. */
+async function fleetBench(rounds: number, endpoints: number): Promise<boolean> {
+  const hosts = 20;
+  const base = fleet({ endpoints, hosts, groups: 200, kubernetesPolicies: 0 });
+  const changed = { ...base, endpoints: (base.endpoints ?? []).map((e, i) => (i === 7 ? { ...e, labels: { ...e.labels, "com.rancher.department": "d3" } } : e)) };
+  const names = Array.from({ length: hosts }, (_, h) => `h${h}`);
+  const renderAll = (doc: typeof base) => { const r = new Renderer(compile(parseModel(doc))); return names.map((h) => r.renderHost(h)); };
+  const before = renderAll(base);
+  const after = renderAll(changed);
+  const differ = after.filter((r, i) => r.hash !== before[i].hash).length;
+  console.log(`  ${hosts} hosts (${differ} of them change), ${endpoints.toLocaleString("en")} endpoints:`);
+  return withLab({ hosts: names.map((name) => ({ name })), endpoints: [] }, async (lab) => {
+    const targets = names.map((h) => sshTarget(lab, h));
+    const applyAll = (rulesets: HostRuleset[], force: boolean) =>
+      mapBounded(rulesets, (rs, i) => applyNftables(targets[i], rs, { record: RECORD, force }), { concurrency: 16 });
+    const inc: number[] = [];
+    const full: number[] = [];
+    let allIncremental = true;
+    for (let round = 0; round < rounds; round++) {
+      await applyAll(before, true);
+      let t0 = performance.now();
+      const results = await applyAll(after, false);
+      inc.push(performance.now() - t0);
+      if (results.some((r) => !r.ok || (r.value.changed && r.value.mode !== "incremental"))) allIncremental = false;
+      await applyAll(before, true);
+      t0 = performance.now();
+      await applyAll(after, true);
+      full.push(performance.now() - t0);
+    }
+    console.log(`    wall time: incremental ${median(inc).toFixed(0)} ms, full ${median(full).toFixed(0)} ms (${(median(full) / median(inc)).toFixed(1)}x); every changed host incremental: ${allIncremental ? "yes" : "NO"}`);
+    return allIncremental;
   });
 }
