@@ -5,6 +5,7 @@
 import { analysisBench } from "./analysis";
 import { compileBench, DEFAULT_ENDPOINT_COUNTS } from "./compile";
 import { convergeBench } from "./converge";
+import { incrementalBench } from "./incremental";
 import { inputBench } from "./input";
 import { exitAfterTeardown, labProblem } from "./lab-support";
 import { packetBench } from "./packet";
@@ -12,7 +13,7 @@ import { watchBench } from "./watch";
 
 const HELP = `Usage: npm run bench -- [PART…] [options]
 
-Parts (default: all six; lab parts are skipped with a message when root or tools are missing):
+Parts (default: all seven; lab parts are skipped with a message when root or tools are missing):
   compile [N…]   compile + render synthetic fleets of N endpoints on 50 hosts (default ${DEFAULT_ENDPOINT_COUNTS.join(" ")})
   analysis       netpol reach at 3,000 endpoints; diff of two 10,000-endpoint models; test of 100 expectations
                  and the size of netpol view's page for them
@@ -25,6 +26,8 @@ Parts (default: all six; lab parts are skipped with a message when root or tools
                  one-iptables-rule-per-pair (all pairs: measured pair last / middle; local pairs);
                  the same on Docker lab hosts (a real dockerd each, containers probed from inside):
                  Docker's rules alone, + our table, + the naive list in DOCKER-USER
+  incremental    one endpoint joins a group on a lab host holding a 10,000-endpoint fleet's rules:
+                 bytes sent and host-side nft time, incremental (delta) vs full, handles kept
 
 Options:
   --rounds N     repetitions per lab measurement, medians printed (default: converge 3, packet 9)
@@ -34,8 +37,8 @@ Options:
 The lab parts need root and iproute2, nftables, iptables, ipset, openssh-server, python3 (and iperf3,
 docker.io and busybox-static for packet). Exit status: 1 when a part that was asked for by name cannot run or misses a target.`;
 
-type Part = "compile" | "analysis" | "input" | "converge" | "packet" | "watch";
-const PARTS: readonly Part[] = ["compile", "analysis", "input", "converge", "packet", "watch"];
+type Part = "compile" | "analysis" | "input" | "converge" | "packet" | "watch" | "incremental";
+const PARTS: readonly Part[] = ["compile", "analysis", "input", "converge", "packet", "watch", "incremental"];
 
 interface Args {
   parts: Part[];
@@ -99,7 +102,10 @@ async function main(): Promise<number> {
       if (args.explicit) failed = true;
       continue;
     }
-    const met = part === "watch" ? await watchBench() : part === "converge" ? await convergeBench({ rounds: args.rounds }) : await packetBench({ rounds: args.rounds, seconds: args.seconds });
+    const met = part === "watch" ? await watchBench()
+      : part === "converge" ? await convergeBench({ rounds: args.rounds })
+      : part === "incremental" ? await incrementalBench({ rounds: args.rounds })
+      : await packetBench({ rounds: args.rounds, seconds: args.seconds });
     // Missed targets are reported in the output; they fail the run only when the part was asked for.
     if (!met && args.explicit) failed = true;
   }

@@ -35,6 +35,20 @@ export function setComment(part: SetPart): string {
   return commentText(`${part.purpose}, IPv${part.family}: ${what}`);
 }
 
+/**
+ * A set's comment in the kernel (nftables): `stack web, IPv4 addresses`. No count: nft cannot
+ * change an existing set's comment, and an incremental apply adds an element without touching it.
+ */
+export function nftSetComment(part: SetPart): string {
+  return commentText(`${part.purpose}, IPv${part.family} ${part.kind === "endpoints" ? "addresses" : "networks"}`);
+}
+
+/** A verdict map's comment in the kernel (nftables), without the count for the same reason. */
+export function nftDispatchComment(d: Dispatch): string {
+  const side = d.direction === "egress" ? "source" : "destination";
+  return commentText(`${d.layer} ${d.direction} dispatch, IPv${d.family}: local ${side} -> first tier of its program`);
+}
+
 /** `rancher ingress dispatch, IPv4: local destination -> first tier of its program, 3 addresses`. */
 export function dispatchComment(d: Dispatch): string {
   const side = d.direction === "egress" ? "source" : "destination";

@@ -1,15 +1,16 @@
 /**
  * Prints a host's program as one nftables table (`table inet <table> { … }`), for `nft -f`.
  *
- * Layout, top to bottom: the content hash (table comment), peer sets, dispatch verdict maps, tier
- * chains, and the `forward` base chain. Every list is sorted and every element sits on its own
+ * Layout, top to bottom: peer sets, dispatch verdict maps, the `version` chain carrying the content
+ * hash, tier chains, and the `forward` base chain. Every list is sorted and every element sits on its own
  * line, so a one-endpoint change is a one- or two-line diff. Set and chain blocks are printed once
  * per PolicySet and reused by every host.
  *
  * Every set, map and chain carries a `comment` saying what it is for (comments.ts; a tier chain
  * also a `#` line above it naming each rule's origin and sets, too long for a comment), and every
  * verdict-map element the endpoints it dispatches, so that `nft list table` on the host reads in
- * the model's words. The kernel keeps them; they are part of the hash. Set elements stay bare:
+ * the model's words. The kernel keeps them; they are part of the hash. Set and map comments carry
+ * no count: nft cannot change them on an existing set, and a member joining must not need a new set. Set elements stay bare:
  * a set holds every member of a group fleet-wide, and naming each would double the table.
  */
 import { createHash } from "node:crypto";
@@ -17,7 +18,7 @@ import { PortRange } from "../ir";
 import type { Family } from "../model/net";
 import { Branch } from "./match-branches";
 import { ChainAction, TierChain } from "./chains";
-import { chainComment, chainNotes, dispatchComment, endpointsComment, setComment } from "./comments";
+import { chainComment, chainNotes, endpointsComment, nftDispatchComment, nftSetComment } from "./comments";
 import { Dispatch, DispatchEntry, HostProgram, SetPart } from "./host-program";
 
 const PROTO_NAME: Record<number, string> = { 1: "icmp", 6: "tcp", 17: "udp", 33: "dccp", 58: "ipv6-icmp", 132: "sctp", 136: "udplite" };
@@ -75,6 +76,18 @@ function elementLines(items: readonly string[]): string[] {
 
 
 
+/** The chain that carries the table's hash in its one rule; nothing jumps to it. */
+export const VERSION_CHAIN = "version";
+const VERSION_CHAIN_HEAD = [
+  "\t# The content hash of this table (sha256 of the text without the rule that carries it).",
+  `\tchain ${VERSION_CHAIN} {`,
+  '\t\tcomment "the version of these rules: the hash in its rule comment; no packet comes here"',
+  "",
+].join("\n");
+const VERSION_CHAIN_TAIL = "\t}";
+/** The `version` chain's rule, as the renderer writes it and nft lists it (two tabs deep). */
+export const versionRule = (hash: string) => `\t\treturn comment "netpol:${hash}"`;
+
 /** A block's text and, for hashing, its UTF-8 bytes: encoded once, not once per host. */
 interface Block {
   text: string;
@@ -96,7 +109,7 @@ export class NftablesWriter {
         `\tset ${key} {`,
         `\t\ttype ${addrType(part.family)}`,
         ...(part.kind === "nets" ? ["\t\tflags interval"] : []),
-        `\t\tcomment "${setComment(part)}"`,
+        `\t\tcomment "${nftSetComment(part)}"`,
         ...elementLines(part.elements),
         "\t}",
       ].join("\n"));
@@ -124,7 +137,12 @@ export class NftablesWriter {
     return entry;
   }
 
-  /** The table text and its hash (sha256 of the text without the comment line that carries it). */
+  /**
+   * The table text and its hash: sha256 of the text without the one line that carries it, the
+   * `return comment "netpol:<hash>"` rule of the `version` chain. The hash lives in a rule, not in
+   * the table's comment, because nft keeps an existing table's comment (`add table` does not
+   * change it) while an incremental apply rewrites a rule (`flush chain` + `add rule`, nft-delta.ts).
+   */
   table(table: string, program: HostProgram): { nft: string; hash: string } {
     const head = `table inet ${table} {\n`;
     // Hashed block by block as the body is assembled: the same bytes as hashing the body.
@@ -143,12 +161,15 @@ export class NftablesWriter {
       add([
         `\tmap ${mapName(d)} {`,
         `\t\ttype ${addrType(d.family)} : verdict`,
-        `\t\tcomment "${dispatchComment(d)}"`,
+        `\t\tcomment "${nftDispatchComment(d)}"`,
         // The entry names its endpoints: `10.42.0.21 comment "shop/db-1" : jump t_…`.
         ...elementLines(d.entries.map((e) => `${e.address} comment "${endpointsComment(e.endpoints)}" : ${targetText(e.target)}`)),
         "\t}",
       ].join("\n"));
     }
+    // Hashed without its rule line; the line is put in once the digest is known.
+    const version = blocks.length;
+    add(VERSION_CHAIN_HEAD + VERSION_CHAIN_TAIL);
     for (const chain of program.chains) {
       const { text, bytes } = this.chainBlock(chain);
       add(text, bytes);
@@ -166,6 +187,7 @@ export class NftablesWriter {
       "\t}",
     ].join("\n"));
     const digest = hash.update("\n}\n").digest("hex");
-    return { nft: `${head}\tcomment "netpol:${digest}"\n\n${blocks.join("\n\n")}\n}\n`, hash: digest };
+    blocks[version] = `${VERSION_CHAIN_HEAD}${versionRule(digest)}\n${VERSION_CHAIN_TAIL}`;
+    return { nft: `${head}${blocks.join("\n\n")}\n}\n`, hash: digest };
   }
 }

@@ -1,8 +1,8 @@
 /**
  * The allow-list the nftables text passes before it is sent to a host: exactly one
- * `table inet <ours> { … }` block, holding only the statement shapes the renderer writes (the
- * hash comment, sets, verdict maps, chains of plain rules, the comments of sets, maps, chains and
- * elements), and nothing after its closing brace. A comment holds user text: only what
+ * `table inet <ours> { … }` block, holding only the statement shapes the renderer writes (sets,
+ * verdict maps, chains of plain rules, the comments of sets, maps, chains and elements, and the
+ * `version` chain whose one rule carries the hash), and nothing after its closing brace. A comment holds user text: only what
  * `commentText` produces is accepted between its quotes (comment.ts).
  *
  * Why line by line: the renderer puts every statement on its own line, so a line that is not one
@@ -31,14 +31,18 @@ const LOG_PREFIX = /log prefix "[A-Za-z0-9 _.:-]{0,60}"/g;
 const COMMENT = /^comment "([^"]*)"$/;
 const ELEMENT_COMMENT = / comment "([^"]*)"(?= :|,?$)/;
 
-type Where = 'start' | 'table' | 'set' | 'map' | 'elements' | 'chain' | 'end';
+type Where = 'start' | 'table' | 'set' | 'map' | 'elements' | 'chain' | 'version' | 'end';
+
+/** The chain that carries the hash (render/nftables.ts): its comment and exactly `return comment "netpol:<hash>"`. */
+const VERSION_CHAIN = 'version';
 
 /** Throws a plain Error naming the first line that is not an allowed statement of `table inet <table>`. */
 export function validateNftText(table: string, hash: string, text: string): void {
   const lines = text.split('\n');
   let where: Where = 'start';
   let elementsOf: 'set' | 'map' = 'set';
-  let hashComments = 0;
+  let hashRules = 0;
+  let versionChains = 0;
   const fail = (n: number, why: string): never => {
     throw new Error(`nft text line ${n + 1}: "${lines[n].trim().slice(0, 80)}" ${why}`);
   };
@@ -56,7 +60,7 @@ export function validateNftText(table: string, hash: string, text: string): void
     }
     if (line === '' || (line.startsWith('#') && where !== 'elements')) continue;
     const comment = COMMENT.exec(line);
-    if (comment && (where === 'set' || where === 'map' || where === 'chain')) {
+    if (comment && (where === 'set' || where === 'map' || where === 'chain' || where === 'version')) {
       if (!COMMENT_TEXT.test(comment[1])) fail(n, 'is a comment with characters the renderer never writes in one');
       continue;
     }
@@ -64,8 +68,10 @@ export function validateNftText(table: string, hash: string, text: string): void
       case 'table': {
         const block = /^(set|map|chain) (\S+) \{$/.exec(line);
         if (line === '}') where = 'end';
-        else if (line === `comment "netpol:${hash}"`) hashComments++;
-        else if (block && NAME.test(block[2])) where = block[1] as 'set' | 'map' | 'chain';
+        else if (block && block[1] === 'chain' && block[2] === VERSION_CHAIN) {
+          versionChains++;
+          where = 'version';
+        } else if (block && NAME.test(block[2])) where = block[1] as 'set' | 'map' | 'chain';
         else fail(n, `is not a comment, set, map or chain of table inet ${table}`);
         break;
       }
@@ -87,6 +93,11 @@ export function validateNftText(table: string, hash: string, text: string): void
         if (!ELEMENT.test(note ? line.replace(note[0], '') : line)) fail(n, 'is not a set or map element');
         break;
       }
+      case 'version':
+        if (line === '}') where = 'table';
+        else if (line === `return comment "netpol:${hash}"`) hashRules++;
+        else fail(n, `is not a line of the ${VERSION_CHAIN} chain, which holds its comment and the rule return comment "netpol:${hash}"`);
+        break;
       case 'chain':
         if (line === '}') where = 'table';
         else if (!BASE_CHAIN.test(line)) {
@@ -102,7 +113,9 @@ export function validateNftText(table: string, hash: string, text: string): void
   }
   if (where === 'start') throw new Error(`the nft text has no "table inet ${table}" block`);
   if (where !== 'end') throw new Error(`the nft text ends inside table inet ${table}: a block is not closed`);
-  if (hashComments !== 1) throw new Error(`the table block must carry the line comment "netpol:${hash}" exactly once (found ${hashComments})`);
+  if (versionChains !== 1 || hashRules !== 1) {
+    throw new Error(`the table block must carry the chain ${VERSION_CHAIN} exactly once (found ${versionChains}) with the rule return comment "netpol:${hash}" exactly once (found ${hashRules})`);
+  }
 }
 
 /** Why a chain's rule line is refused, or undefined when it is one of the shapes rules have. */

@@ -108,12 +108,14 @@ describe("Rancher fixture (compiled from the model)", () => {
   const ps = compileFixture("rancher-stacks.yaml");
   const text = nftOf(ps, "node1");
 
-  test("table name, hash comment, and the hash is sha256 of the rest", () => {
+  test("table name, the version chain's hash rule, and the hash is sha256 of the rest", () => {
     const r = renderHost(ps, "node1");
     expect(r.table).toBe(tableName("shop"));
     expect(r.table).toMatch(/^netpol_[0-9a-f]{8}$/);
-    expect(text.startsWith(`table inet ${r.table} {\n\tcomment "netpol:${r.hash}"\n`)).toBe(true);
-    const rest = text.replace(`\tcomment "netpol:${r.hash}"\n\n`, "");
+    expect(text.startsWith(`table inet ${r.table} {\n`)).toBe(true);
+    expect(text).toMatch(new RegExp(`\\tchain version \\{\\n\\t\\tcomment "[^"]+"\\n\\t\\treturn comment "netpol:${r.hash}"\\n\\t\\}\\n`));
+    expect(text.split(`netpol:${r.hash}`)).toHaveLength(2);
+    const rest = text.replace(`\t\treturn comment "netpol:${r.hash}"\n`, "");
     expect(createHash("sha256").update(rest).digest("hex")).toBe(r.hash);
   });
 
@@ -134,12 +136,13 @@ describe("Rancher fixture (compiled from the model)", () => {
   });
 
   test("every set, map and chain says what it is for, and every dispatch entry whose endpoint it is", () => {
-    const comments = (header: RegExp) => text.split("\n\n").filter((b) => header.test(b.trim()))
+    const comments = (header: RegExp) => text.replace(/^table inet \S+ \{\n/, "").split("\n\n").filter((b) => header.test(b.trim()))
       .map((b) => /^\t\tcomment "(.*)"$/m.exec(b)?.[1]);
     expect(comments(/^set /)).toEqual([
-      "stack db, IPv4: 1 address", "stack db, IPv6: 1 address", "stack web, IPv4: 2 addresses", "stack web, IPv6: 1 address",
+      // No count: nft cannot change an existing set's comment (an incremental apply adds elements).
+      "stack db, IPv4 addresses", "stack db, IPv6 addresses", "stack web, IPv4 addresses", "stack web, IPv6 addresses",
     ]);
-    expect(comments(/^map /)).toEqual(["rancher ingress dispatch, IPv4: local destination -> first tier of its program, 3 addresses"]);
+    expect(comments(/^map /)).toEqual(["rancher ingress dispatch, IPv4: local destination -> first tier of its program"]);
     expect(nftBlock(text, /^map rancher_ingress_v4 \{/, true).slice(3, -1)).toEqual([
       expect.stringMatching(/^10\.42\.0\.11 comment "web-1" : jump t_[0-9a-f]{12},$/),
       expect.stringMatching(/^10\.42\.0\.21 comment "db-1" : jump t_[0-9a-f]{12},$/),
@@ -314,7 +317,7 @@ describe("user text in comments cannot break out of them", () => {
     expect(safe).toBe("evil? : accept ? ? table ip x ? chain y ? type filter hook input priority 0; policy drop; ? ? ? ?(reboot) ? netpol?ffff");
     expect(text).toContain(`\t\t\t10.0.0.1 comment "${safe}" : jump t_`);
     // Too long with its count: cut to nft's 128 characters.
-    expect(text).toContain(`\t\tcomment "${commentText(`${HOSTILE}, IPv4: 1 address`)}"\n`);
+    expect(text).toContain(`\t\tcomment "${commentText(`${HOSTILE}, IPv4 addresses`)}"\n`);
     const chainNote = /^comment "(.*)"$/.exec(nftBlock(text, /^chain t_/, true)[0])?.[1] ?? "";
     expect(chainNote).toHaveLength(128);
     expect(chainNote).toMatch(/^calico evil\? : accept \? \? table ip x .*\.\.\.$/);
@@ -331,7 +334,7 @@ profiles:
   - id: web
     inbound_rules: [{ action: allow, src_selector: 'has(app) || app == "x'' } }; flush ruleset #"' }]
 `, "n.yaml"));
-    expect(nftOf(ps, "h1")).toContain(`\t\tcomment "calico selector has(app) || app == ?x' ? ?; flush ruleset ??, IPv4: 1 address"`);
+    expect(nftOf(ps, "h1")).toContain(`\t\tcomment "calico selector has(app) || app == ?x' ? ?; flush ruleset ??, IPv4 addresses"`);
   });
 });
 

@@ -9,7 +9,8 @@ import { renderedFleet, renderedSeeds } from "./support";
 
 const T = "netpol_0a1b2c3d";
 const H = "ab12cd34ef56ab12";
-const head = `table inet ${T} {\n\tcomment "netpol:${H}"\n`;
+const version = (rule = `return comment "netpol:${H}"`) => `\tchain version {\n\t\tcomment "the version"\n\t\t${rule}\n\t}\n`;
+const head = `table inet ${T} {\n${version()}`;
 const chain = (rules: string) => `\tchain forward {\n\t\ttype filter hook forward priority filter; policy accept;\n${rules}\n\t}\n`;
 const good = `${head}\tset s_1_v4 {\n\t\ttype ipv4_addr\n\t\tflags interval\n\t\tcomment "stack web, IPv4: 2 networks"\n\t\telements = {\n\t\t\t10.0.0.0/8,\n\t\t\t10.1.0.1\n\t\t}\n\t}\n`
   + `\tmap m_v4 {\n\t\ttype ipv4_addr : verdict\n\t\tcomment "rancher ingress dispatch"\n\t\telements = {\n\t\t\t10.0.0.1 comment "shop/db-1, shop/db-2" : drop\n\t\t}\n\t}\n`
@@ -26,10 +27,16 @@ const hostile: [string, string, RegExp][] = [
   ["a flush of another table inside ours", `${head}\tflush table inet othertool\n}\n`, /is not a comment, set, map or chain/],
   ["an include", `include "/etc/nftables.conf"\n${head}}\n`, /is not "table inet netpol_0a1b2c3d \{"/],
   ["a define and a variable", `define X = 1\n${head}}\n`, /is not "table inet/],
-  ["a second hash comment that hides the real one", `${head}\tcomment "netpol:${H}"\n}\n`, /exactly once/],
-  ["no hash comment", `table inet ${T} {\n}\n`, /exactly once \(found 0\)/],
-  ["another table's name", `table inet netpol_ffffffff {\n\tcomment "netpol:${H}"\n}\n`, /is not "table inet netpol_0a1b2c3d \{"/],
-  ["another family", `table ip ${T} {\n\tcomment "netpol:${H}"\n}\n`, /is not "table inet/],
+  ["a second version chain that hides the real one", `${head}${version()}}\n`, /chain version exactly once \(found 2\)/],
+  ["no version chain", `table inet ${T} {\n}\n`, /exactly once \(found 0\)/],
+  ["the hash as the table's comment (where nft would keep it)", `table inet ${T} {\n\tcomment "netpol:${H}"\n}\n`, /is not a comment, set, map or chain/],
+  ["another hash in the version chain", `table inet ${T} {\n${version('return comment "netpol:ffff"')}}\n`, /is not a line of the version chain/],
+  ["a second rule in the version chain", `table inet ${T} {\n${version(`return comment "netpol:${H}"\n\t\tdrop`)}}\n`, /"drop" is not a line of the version chain/],
+  ["a hook on the version chain", `table inet ${T} {\n${version(`type filter hook forward priority filter; policy drop;\n\t\treturn comment "netpol:${H}"`)}}\n`, /is not a line of the version chain/],
+  ["the hash rule twice", `table inet ${T} {\n${version(`return comment "netpol:${H}"\n\t\treturn comment "netpol:${H}"`)}}\n`, /return comment "netpol:ab12cd34ef56ab12" exactly once \(found 2\)/],
+  ["the hash rule in another chain", `table inet ${T} {\n\tchain c {\n\t\treturn comment "netpol:${H}"\n\t}\n}\n`, /holds characters/],
+  ["another table's name", `table inet netpol_ffffffff {\n${version()}}\n`, /is not "table inet netpol_0a1b2c3d \{"/],
+  ["another family", `table ip ${T} {\n${version()}}\n`, /is not "table inet/],
   ["a block left open", `${head}${chain("\t\tdrop").replace(/\t\}\n$/, "")}`, /ends inside table inet/],
   ["a quoted string other than the log prefix", `${head}${chain('\t\tmeta mark set 1 comment "x"; flush ruleset')}}\n`, /holds characters/],
   ["a rule word that writes elsewhere", `${head}${chain("\t\tadd @s_1_v4 { ip saddr }")}}\n`, /uses "add"/],

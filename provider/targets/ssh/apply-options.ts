@@ -48,6 +48,13 @@ export interface ApplyResult {
   /** The rules as listed on the host after the apply (for drift comparison later). */
   liveText: string;
   /**
+   * How a change was written: the whole table replaced, or only the difference from the rules the
+   * host's record says our last apply left (nftables: nft-delta.ts). Absent when nothing changed.
+   */
+  mode?: 'full' | 'incremental';
+  /** The bytes of the transaction sent to apply the change (for tests and bench). Absent when nothing changed. */
+  bytesSent?: number;
+  /**
    * What makes the rules less effective than they look, one line each starting with the host's
    * name: a bridge with ports while `net.bridge.bridge-nf-call-iptables` / `…-ip6tables` is not 1
    * (bridged traffic bypasses the forward hook). Absent when there is nothing to say.

@@ -9,7 +9,8 @@ import { confirmOverNewConnection } from './confirm';
 import { DEFAULT_ROLLBACK_SEC, DEFAULT_STATE_DIR, TablePlace, armRollback, disarmRollback, hereDoc } from './rollback';
 import { TableLock, lockTable } from './table-lock';
 import { testOnlyPause } from './test-pause';
-import { HostRuleset, rulesText, validateRuleset } from '../../ruleset';
+import { HostRuleset, rulesText, validateNftText, validateRuleset } from '../../ruleset';
+import { nftDelta, validateNftDelta } from '../../ruleset/nft-delta';
 import { RecordPlace, forgetScript, keepPolicy, policyOf, recordReadScript, saveRecord, splitRecord } from './host-record';
 import { SshTarget } from './connect';
 import { SshSession, assertIdentifier, withSession } from './session';
@@ -19,9 +20,13 @@ export function normalizeNftListing(text: string): string {
   return text.replace(/counter packets \d+ bytes \d+/g, 'counter packets 0 bytes 0').trimEnd() + '\n';
 }
 
-/** The hash in the table comment of a listing (`comment "netpol:<hash>"`, one tab deep). */
+/**
+ * The hash in a listing: the `return comment "netpol:<hash>"` rule of the `version` chain
+ * (render/nftables.ts), found inside that chain only (`nft -a` handles allowed).
+ */
 export function hashOfNftListing(text: string): string | undefined {
-  return /^\tcomment "netpol:([0-9a-f]+)"/m.exec(text)?.[1];
+  const chain = /^\tchain version \{(?: # handle \d+)?\n((?:\t\t.*\n)*?)\t\}/m.exec(text);
+  return chain ? /^\t\treturn comment "netpol:([0-9a-f]+)"(?: # handle \d+)?$/m.exec(chain[1])?.[1] : undefined;
 }
 
 /** Declare, delete, redeclare: replaces the table in one transaction whether or not it exists. */
@@ -50,6 +55,31 @@ async function listTable(session: SshSession, table: string, recordDir?: string)
   return { present: true, hash: hashOfNftListing(rest), text: normalizeNftListing(rest), ...report, ...recorded };
 }
 
+/**
+ * What to send: only the difference when the live table is exactly what our last apply left (the
+ * record's listing, and the hash its text carries), else the whole table as a replace. The
+ * record's text comes from the host, so it passes the table guard before a delta is made of it.
+ */
+export function nftApplyPlan(table: string, tableText: string, current: HostReadResult, force = false): { mode: 'full' | 'incremental'; transaction: string; reason?: string } {
+  const full = (reason: string) => ({ mode: 'full' as const, transaction: nftTransaction(table, tableText), reason });
+  const record = current.record;
+  if (force) return full('forced');
+  if (!current.present || current.text === undefined) return full('no table on the host');
+  if (record === undefined) return full('no record of the last apply');
+  const recordedHash = hashOfNftListing(record.rendered);
+  if (recordedHash === undefined || recordedHash !== current.hash) return full('the table does not carry the hash of the recorded rules');
+  if (normalizeNftListing(record.live) !== current.text) return full('the table was changed since the last apply');
+  try {
+    validateNftText(table, recordedHash, record.rendered);
+  } catch (err) {
+    return full(`the recorded rules do not pass the guard (${(err as Error).message})`);
+  }
+  const delta = nftDelta(record.rendered, tableText);
+  if (delta.kind === 'full') return full(delta.reason);
+  validateNftDelta(table, delta.text);
+  return { mode: 'incremental', transaction: delta.text };
+}
+
 function placeOf(table: string, options: Pick<HostApplyOptions, 'stateDir'>): TablePlace {
   return { table, stateDir: options.stateDir ?? DEFAULT_STATE_DIR };
 }
@@ -65,7 +95,6 @@ export async function applyNftables(target: SshTarget, ruleset: HostRuleset, opt
   }
   const { table, hash } = ruleset;
   const tableText = ruleset.nft ?? '';
-  const transaction = nftTransaction(table, tableText);
   const place = placeOf(table, options);
   const timerSec = options.rollbackTimerSec ?? DEFAULT_ROLLBACK_SEC;
 
@@ -85,7 +114,8 @@ export async function applyNftables(target: SshTarget, ruleset: HostRuleset, opt
       return { host: name, changed: false, hash, liveText: current.text, ...reportWithLock(current, locked.stale) };
     }
 
-    // 2. Check the transaction; nothing changes on error.
+    // 2. Only the difference when the table is what our last apply left; check it; nothing changes on error.
+    const { mode, transaction } = nftApplyPlan(table, tableText, current, options.force);
     const check = await first.run('nft -c -f -', transaction, { step: 'nft -c' });
     if (check.code !== 0) {
       throw new HostError({ host: name, step: 'check rules (nft -c)', cause: check.stderr.trim() || `exit ${check.code}`, hint: 'Nothing was changed on the host' });
@@ -111,7 +141,7 @@ export async function applyNftables(target: SshTarget, ruleset: HostRuleset, opt
       throw new HostError({ host: name, step: 'confirm', cause: `after the apply the table carries hash ${live.hash ?? '(none)'}, expected ${hash}`, hint: 'Another process may be changing the table concurrently' });
     }
     if (recordPlace) await saveRecord(first, recordPlace, { rendered: rulesText(ruleset), live: live.text, ...policyOf(options) });
-    return { host: name, changed: true, hash, liveText: live.text, ...reportWithLock(live, locked.stale) };
+    return { host: name, changed: true, hash, liveText: live.text, mode, bytesSent: Buffer.byteLength(transaction), ...reportWithLock(live, locked.stale) };
   } finally {
     await lock?.release();
     first.close();

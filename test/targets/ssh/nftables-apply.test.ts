@@ -33,7 +33,8 @@ function ruleset(host: string, drops: Array<[string, string]>, extraChains = '')
   const rules = drops.map(([s, d]) => `\t\tip saddr ${s} ip daddr ${d} tcp dport 80 drop`).join('\n');
   const body = `\tchain forward_filter {\n\t\ttype filter hook forward priority filter; policy accept;\n${rules}\n\t}\n${extraChains}`;
   const hash = crypto.createHash('sha256').update(body).digest('hex');
-  return { host, backend: 'nftables', table: TABLE, hash, nft: `table inet ${TABLE} {\n\tcomment "netpol:${hash}"\n${body}}\n` };
+  const version = `\tchain version {\n\t\treturn comment "netpol:${hash}"\n\t}\n`;
+  return { host, backend: 'nftables', table: TABLE, hash, nft: `table inet ${TABLE} {\n${version}${body}}\n` };
 }
 
 async function listTable(host: string, table = TABLE): Promise<string> {
