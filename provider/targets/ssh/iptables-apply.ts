@@ -26,7 +26,7 @@ import { HostError, RIGHTS_HINT } from './host-error';
 import { confirmOverNewConnection } from './confirm';
 import { DEFAULT_ROLLBACK_SEC, DEFAULT_STATE_DIR, TablePlace, armRollback, hereDoc, rollbackNow } from './rollback';
 import { Family, IptablesSnapshot, StagedSets, TOOLS, chainOfLine, isStagingName, restoreRun, restoreScript, stageSets } from './iptables-rollback';
-import { HostRuleset, IptablesRuleset, TABLE_NAME, isOwnChain, isOwnSet, rulesText, validateRuleset } from '../../ruleset';
+import { HostRuleset, IptablesRuleset, TABLE_NAME, hashChainOf, isOwnChain, isOwnSet, rulesText, validateRuleset } from '../../ruleset';
 import { bits, formatAddress, parseAddress } from '../../model/net';
 import { SshTarget } from './connect';
 import { SshSession, withSession } from './session';
@@ -321,8 +321,8 @@ async function unstage(session: SshSession, parsed: ParsedPayload, before: Iptab
 function appliedProblem(state: IptablesState, payload: IptablesRuleset, hash: string): string | undefined {
   const entry = payload.entryChain;
   for (const family of ['v4', 'v6'] as const) {
-    const found = hashOfChains(state.chains[family], entry);
-    if (found !== hash) return `the ${family} entry chain ${entry} carries hash ${found ?? '(none)'}, expected ${hash}`;
+    const found = hashOfChains(state.chains[family], hashChainOf(entry));
+    if (found !== hash) return `the ${family} hash chain ${hashChainOf(entry)} carries hash ${found ?? '(none)'}, expected ${hash}`;
     if (!state.hooks[family].includes(entry)) return `FORWARD does not jump to ${entry} (${family})`;
   }
   const want = setContents(payload.ipset.split('\n'));
