@@ -48,6 +48,13 @@ export interface ApplyResult {
   /** The rules as listed on the host after the apply (for drift comparison later). */
   liveText: string;
   /**
+   * How a changing apply sent the rules: `incremental` only the difference from the host's record
+   * of the last apply, `full` the whole ruleset. Absent when nothing was written.
+   */
+  mode?: "full" | "incremental";
+  /** Bytes the apply sent from its check on (commands and stdin; the lock and the read before it are the same either way). Absent when nothing was written. */
+  bytesSent?: number;
+  /**
    * What makes the rules less effective than they look, one line each starting with the host's
    * name: a bridge with ports while `net.bridge.bridge-nf-call-iptables` / `…-ip6tables` is not 1
    * (bridged traffic bypasses the forward hook). Absent when there is nothing to say.
