@@ -8,6 +8,7 @@ import { convergeBench } from "./converge";
 import { inputBench } from "./input";
 import { exitAfterTeardown, labProblem } from "./lab-support";
 import { packetBench } from "./packet";
+import { incrementalIptablesBench } from "./incremental-iptables";
 
 const HELP = `Usage: npm run bench -- [PART…] [options]
 
@@ -20,6 +21,7 @@ Parts (default: all five; lab parts are skipped with a message when root or tool
   packet         new TCP connections/s and iperf3 throughput between two lab endpoints: no policy,
                  conntrack only, our nftables ruleset (10,000 endpoints / 200 groups), naive
                  one-iptables-rule-per-pair (all pairs: measured pair last / middle; local pairs)
+  incremental    one endpoint joins a group on a 10,000-endpoint host: bytes and time, incremental vs full apply
 
 Options:
   --rounds N     repetitions per lab measurement, medians printed (default: converge 3, packet 9)
@@ -29,8 +31,8 @@ Options:
 The lab parts need root and iproute2, nftables, iptables, ipset, openssh-server, python3 (and iperf3
 for packet). Exit status: 1 when a part that was asked for by name cannot run or misses a target.`;
 
-type Part = "compile" | "analysis" | "input" | "converge" | "packet";
-const PARTS: readonly Part[] = ["compile", "analysis", "input", "converge", "packet"];
+type Part = "compile" | "analysis" | "input" | "converge" | "packet" | "incremental";
+const PARTS: readonly Part[] = ["compile", "analysis", "input", "converge", "packet", "incremental"];
 
 interface Args {
   parts: Part[];
@@ -92,6 +94,11 @@ async function main(): Promise<number> {
     if (problem) {
       console.log(`\n== ${part}: skipped, the lab cannot run here. ${problem}`);
       if (args.explicit) failed = true;
+      continue;
+    }
+    if (part === "incremental") {
+      const iptables = await incrementalIptablesBench({ rounds: args.rounds });
+      if (!iptables.met && args.explicit) failed = true;
       continue;
     }
     const met = part === "converge" ? await convergeBench({ rounds: args.rounds }) : await packetBench({ rounds: args.rounds, seconds: args.seconds });

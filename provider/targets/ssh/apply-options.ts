@@ -52,7 +52,11 @@ export interface ApplyResult {
    * of the last apply, `full` the whole ruleset. Absent when nothing was written.
    */
   mode?: "full" | "incremental";
-  /** Bytes the apply sent from its check on (commands and stdin; the lock and the read before it are the same either way). Absent when nothing was written. */
+  /**
+   * Bytes the apply sent from its check to its confirm (commands and stdin: check, rollback script,
+   * live steps). Not counted: the lock and the read before, and the record written after, which are
+   * the same in either mode. Absent when nothing was written.
+   */
   bytesSent?: number;
   /**
    * What makes the rules less effective than they look, one line each starting with the host's

@@ -301,7 +301,8 @@ async function checkChange(session: SshSession, parsed: ParsedPayload, payload: 
  */
 async function checkRestore(session: SshSession, parsed: ParsedPayload, before: IptablesState, restore: string): Promise<void> {
   const step = 'check the snapshot (iptables-restore --test)';
-  const r = await session.run(`set -- check\n${restore}`, undefined, { step });
+  // On stdin: as a command line the snapshot of a large ruleset exceeds the kernel's limit for one argument (128 KiB).
+  const r = await session.run('sh -s check', restore, { step });
   if (r.code === 0) return;
   const leftover = await unstage(session, parsed, before);
   const hint = `The rules live now could not be put back if the apply failed, so it did not start. ${leftover ? `No live rule or set was changed, but ${leftover}` : 'Nothing was changed on the host'}`;
@@ -444,8 +445,9 @@ export async function applyIptables(target: SshTarget, ruleset: HostRuleset, opt
       throw new HostError({ host: name, step: 'confirm', cause: `after the apply ${problem}`, hint: 'Another process may be changing the rules concurrently' });
     }
     const liveText = stateText(live);
+    const bytesSent = first.bytesSent - sentBefore;
     if (recordPlace) await saveRecord(first, recordPlace, { rendered: rulesText(ruleset), live: liveText, ...policyOf(options) });
-    return { host: name, changed: true, hash, liveText, mode, bytesSent: first.bytesSent - sentBefore, ...reportWithLock(live.report, locked.stale) };
+    return { host: name, changed: true, hash, liveText, mode, bytesSent, ...reportWithLock(live.report, locked.stale) };
   } finally {
     await lock?.release();
     first.close();

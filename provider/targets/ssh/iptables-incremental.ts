@@ -134,7 +134,7 @@ export async function checkDelta(session: SshSession, forward: Incremental, rest
     ...(stage ? [{ step: 'stage new sets (ipset restore)', command: 'ipset restore -exist', stdin: stage }] : []),
     { step: 'check changed chains (iptables-restore --test)', command: `iptables-restore -w ${CHECK_WAIT_SEC} --test --noflush`, stdin: forward.v4 },
     { step: 'check changed chains (ip6tables-restore --test)', command: `ip6tables-restore -w ${CHECK_WAIT_SEC} --test --noflush`, stdin: forward.v6 },
-    { step: 'check the way back (iptables-restore --test)', command: `set -- check\n${restore}`, hint: 'The rules live now could not be put back if the apply failed, so it did not start. ' },
+    { step: 'check the way back (iptables-restore --test)', command: 'sh -s check', stdin: restore, hint: 'The rules live now could not be put back if the apply failed, so it did not start. ' },
   ];
   for (const c of checks) {
     const r = await session.run(c.command, c.stdin, { step: c.step });
