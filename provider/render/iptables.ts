@@ -13,6 +13,7 @@
  * `-m comment`, which the kernel keeps.
  */
 import { createHash } from "node:crypto";
+import { hashChainOf } from "../ruleset";
 import { PortRange } from "../ir";
 import type { Family } from "../model/net";
 import { Branch, IcmpCond } from "./match-branches";
@@ -54,6 +55,15 @@ export class IptablesWriter {
     this.entryChain = table.toUpperCase();
     // iptables chain names hold 28 characters, ipset names 31.
     if (this.entryChain.length > 15) throw new RenderError(`table name "${table}" is too long for iptables chain and ipset names (at most 15 characters)`);
+  }
+
+  /**
+   * The chain that only holds the content hash, one commented rule per family (no jump reaches it):
+   * an incremental apply rewrites it alone when the other chains keep their rules and counters.
+   * Tier ids are hex, so `_HASH` never names a tier chain.
+   */
+  get hashChain(): string {
+    return hashChainOf(this.entryChain);
   }
 
   /** iptables chain names are the uppercased table plus the tier id: `NETPOL_1ADDAEA5_4910CD793E53`. */
@@ -158,8 +168,8 @@ export class IptablesWriter {
   }
 
   /**
-   * `*filter … COMMIT` for one family, in two parts around the place of the hash comment rule
-   * (which cannot be part of what it hashes).
+   * `*filter … COMMIT` for one family, in two parts around the place of the hash chain's rule
+   * (which cannot be part of what it hashes): everything, then `COMMIT`.
    */
   private restoreParts(program: HostProgram, f: Family): [string, string] {
     const entry = this.entryChain;
@@ -167,6 +177,7 @@ export class IptablesWriter {
       "*filter",
       `:${entry} - [0:0]`,
       ...program.chains.map((c) => `:${this.chainName(c.id)} - [0:0]`),
+      `:${this.hashChain} - [0:0]`,
       "# Entry (FORWARD jumps here): replies pass; a new connection runs, for every layer, the egress",
       "# program of its local source and the ingress program of its local destination.",
       "",
@@ -185,8 +196,8 @@ export class IptablesWriter {
       }
     }
     for (const c of program.chains) lines.push(this.chainBlock(c, f));
-    lines.push("COMMIT", "");
-    return [head.join("\n"), lines.join("\n")];
+    lines.push("");
+    return [head.join("\n") + lines.join("\n"), "COMMIT\n"];
   }
 
   ruleset(program: HostProgram): { ipset: string; v4: string; v6: string; entryChain: string; hash: string } {
@@ -194,7 +205,7 @@ export class IptablesWriter {
     const [v4a, v4b] = this.restoreParts(program, 4);
     const [v6a, v6b] = this.restoreParts(program, 6);
     const hash = createHash("sha256").update(ipset).update("\0").update(v4a).update(v4b).update("\0").update(v6a).update(v6b).digest("hex");
-    const marker = `-A ${this.entryChain} -m comment --comment "netpol:${hash}"\n`;
+    const marker = `-A ${this.hashChain} -m comment --comment "netpol:${hash}"\n`;
     return { ipset, v4: v4a + marker + v4b, v6: v6a + marker + v6b, entryChain: this.entryChain, hash };
   }
 }

@@ -7,7 +7,7 @@
  * `<TABLE>` or `<TABLE>_...` (upper case) in the filter table, the FORWARD rules jumping to them,
  * and the ipsets named `<table>` or `<table>_...`. Nothing else is ever touched.
  */
-import { validateIpsetText, validateRestoreText } from './iptables-guard';
+import { Ownership, validateIpsetText, validateRestoreText } from './iptables-guard';
 import { validateNftText } from './nft-guard';
 
 export interface HostRuleset {
@@ -29,7 +29,7 @@ export interface IptablesRuleset {
   /** Inputs for `iptables-restore --noflush` / `ip6tables-restore --noflush`: `*filter`, own chains declared, rules, `COMMIT`. */
   v4: string;
   v6: string;
-  /** The chain FORWARD jumps to, the table name upper-cased, e.g. `NETPOL_3F2A1C9B`; it must carry the rule `-m comment --comment netpol:<hash>`. */
+  /** The chain FORWARD jumps to, the table name upper-cased, e.g. `NETPOL_3F2A1C9B`; its hash chain (hashChainOf) must carry the rule `-m comment --comment "netpol:<hash>"`. */
   entryChain: string;
 }
 
@@ -37,6 +37,14 @@ export { validateNftText };
 
 export const TABLE_NAME = /^[a-z][a-z0-9_]{0,30}$/;
 const HASH = /^[0-9a-f]{8,64}$/;
+
+/**
+ * The chain that holds the content hash: one rule `-m comment --comment "netpol:<hash>"` per
+ * family and nothing else, never jumped to. An incremental apply rewrites it alone.
+ */
+export function hashChainOf(entryChain: string): string {
+  return `${entryChain}_HASH`;
+}
 
 /** The upper-case prefix of the project's iptables chains for a table. */
 export function chainPrefix(table: string): string {
@@ -77,13 +85,23 @@ export function validateRuleset(r: HostRuleset): void {
  * must carry the hash comment in both families.
  */
 export function validateIptablesTexts(table: string, hash: string, texts: IptablesRuleset): void {
-  const own = { isOwnChain: (c: string) => isOwnChain(table, c), isOwnSet: (s: string) => isOwnSet(table, s) };
+  const own = ownership(table, texts.entryChain);
   validateIpsetText(texts.ipset, own);
   for (const family of ['v4', 'v6'] as const) {
     validateRestoreText(family, texts[family], hash, own);
-    const marker = new RegExp(`^-A ${texts.entryChain} -m comment --comment "?netpol:${hash}"?$`, 'm');
-    if (!marker.test(texts[family])) throw new Error(`the ${family} text must carry the rule -A ${texts.entryChain} -m comment --comment "netpol:${hash}"`);
+    const marker = hashRule(texts.entryChain, hash);
+    if (!texts[family].split('\n').includes(marker)) throw new Error(`the ${family} text must carry the rule ${marker}`);
   }
+}
+
+/** The names a table owns, and the chain its hash lives in. */
+export function ownership(table: string, entryChain: string): Ownership {
+  return { isOwnChain: (c: string) => isOwnChain(table, c), isOwnSet: (s: string) => isOwnSet(table, s), hashChain: hashChainOf(entryChain) };
+}
+
+/** The one rule of the hash chain. */
+export function hashRule(entryChain: string, hash: string): string {
+  return `-A ${hashChainOf(entryChain)} -m comment --comment "netpol:${hash}"`;
 }
 
 /** The text a user reviews for one host, and the host's record keeps: the nft table, or the ipset and iptables inputs. */

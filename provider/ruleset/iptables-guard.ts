@@ -4,7 +4,12 @@
  * options the renderer writes; and `ipset restore` input that only creates, flushes and fills the
  * project's own sets. Anything else (another table, a built-in chain, a jump to another tool's
  * chain, a policy change, a line after COMMIT, a `destroy` or `swap`) is refused. A rule's
- * comment is the hash, or user text as `commentText` writes it, in double quotes (comment.ts).
+ * comment is user text as `commentText` writes it, in double quotes (comment.ts); the hash comment
+ * is the one rule of the hash chain, which holds nothing else.
+ *
+ * An incremental apply's texts (iptables-delta.ts) pass the same checks with `delta` set, which
+ * admits what it needs beyond that and nothing more: `-X` of an own chain other than the entry and
+ * hash chains, and `del` / `destroy` of own sets.
  */
 import { COMMENT_TEXT } from './comment';
 
@@ -12,6 +17,13 @@ import { COMMENT_TEXT } from './comment';
 export interface Ownership {
   isOwnChain(chain: string): boolean;
   isOwnSet(set: string): boolean;
+  /** The chain that holds the hash comment, and only it. */
+  hashChain: string;
+}
+
+export interface GuardOptions {
+  /** The text is an incremental apply's (see the file comment). */
+  delta?: boolean;
 }
 
 /** A plain option value: addresses, ports, port lists and ranges, states, ICMP type/code. */
@@ -65,9 +77,9 @@ function ruleProblem(w: string[], hash: string, own: Ownership): string | undefi
     if (option === '--comment') {
       const value = w[i + 1] ?? '';
       const quoted = /^"([^"]*)"$/.exec(value);
-      const isHash = value === `netpol:${hash}` || value === `"netpol:${hash}"`;
-      if (!isHash && !(quoted && COMMENT_TEXT.test(quoted[1]))) {
-        return `a comment is the hash netpol:${hash} or double-quoted text of the characters the renderer writes in comments`;
+      const isHash = value === `"netpol:${hash}"`;
+      if (isHash ? w[1] !== own.hashChain || w.length !== 6 : !(quoted && COMMENT_TEXT.test(quoted[1]))) {
+        return `a comment is double-quoted text of the characters the renderer writes in comments; the hash netpol:${hash} is the one rule of ${own.hashChain}`;
       }
       i += 1;
       continue;
@@ -85,7 +97,7 @@ function ruleProblem(w: string[], hash: string, own: Ownership): string | undefi
 }
 
 /** Throws a plain Error naming the first line of one family's text that is not allowed. */
-export function validateRestoreText(family: 'v4' | 'v6', text: string, hash: string, own: Ownership): void {
+export function validateRestoreText(family: 'v4' | 'v6', text: string, hash: string, own: Ownership, options: GuardOptions = {}): void {
   let where: 'start' | 'filter' | 'end' = 'start';
   for (const [n, raw] of text.split('\n').entries()) {
     const line = raw.trim();
@@ -108,10 +120,16 @@ export function validateRestoreText(family: 'v4' | 'v6', text: string, hash: str
       if (!own.isOwnChain(declare[1])) fail('declares a chain that is not an own chain');
       continue;
     }
+    const remove = /^-X (\S+)$/.exec(line);
+    if (remove && options.delta) {
+      if (!own.isOwnChain(remove[1]) || remove[1] === own.hashChain || remove[1] + '_HASH' === own.hashChain) fail('removes a chain that is not an own tier chain');
+      continue;
+    }
     const w = words(line);
     if (!w || w[0] !== '-A') fail('is not a declaration or an -A rule of an own chain');
     const rule = w as string[];
     if (!own.isOwnChain(rule[1] ?? '')) fail('appends to a chain that is not an own chain');
+    if (rule[1] === own.hashChain && line !== `-A ${own.hashChain} -m comment --comment "netpol:${hash}"`) fail(`is not the one rule of the hash chain (-A ${own.hashChain} -m comment --comment "netpol:${hash}")`);
     const problem = ruleProblem(rule, hash, own);
     if (problem) fail(problem);
   }
@@ -121,7 +139,7 @@ export function validateRestoreText(family: 'v4' | 'v6', text: string, hash: str
 const SET_TYPES = new Set(['hash:ip', 'hash:net']);
 
 /** Throws a plain Error naming the first line of the `ipset restore` input that is not allowed. */
-export function validateIpsetText(text: string, own: Ownership): void {
+export function validateIpsetText(text: string, own: Pick<Ownership, 'isOwnSet'>, options: GuardOptions = {}): void {
   for (const [n, raw] of text.split('\n').entries()) {
     const line = raw.trim();
     if (line === '' || line.startsWith('#')) continue;
@@ -149,8 +167,16 @@ export function validateIpsetText(text: string, own: Ownership): void {
       case 'add':
         if (rest.length !== 1 || !/^[0-9a-fA-F.:/]{1,50}$/.test(rest[0])) fail('adds something that is not one address or prefix');
         break;
+      case 'del':
+        if (!options.delta) fail('uses "del": only create, flush and add lines are accepted');
+        if (rest.length !== 1 || !/^[0-9a-fA-F.:/]{1,50}$/.test(rest[0])) fail('removes something that is not one address or prefix');
+        break;
+      case 'destroy':
+        if (!options.delta) fail('uses "destroy": only create, flush and add lines are accepted');
+        if (rest.length > 0) fail('has words after the set name');
+        break;
       default:
-        fail(`uses "${verb}": only create, flush and add lines are accepted`);
+        fail(`uses "${verb}": only create, flush and add lines are accepted${options.delta ? ', and del and destroy' : ''}`);
     }
   }
 }

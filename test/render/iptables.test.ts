@@ -54,6 +54,7 @@ function load(ipt: Ipt): { status: number | null; out: string } {
     'printf "%s" "$V4" | iptables-restore --noflush',
     'printf "%s" "$V6" | ip6tables-restore --noflush',
     `iptables -S ${ipt.entryChain}`,
+    `iptables -S ${ipt.entryChain}_HASH`,
   ].join("\n"), { IPSET: ipt.ipset, V4: ipt.v4, V6: ipt.v6 });
 }
 
@@ -111,13 +112,12 @@ describe("Rancher fixture, iptables host", () => {
   const r = renderHost(ps, "node2");
   const ipt = r.iptables;
 
-  test("entry chain: hash comment, conntrack, then one dispatch rule per local address, naming its endpoint", () => {
+  test("entry chain: conntrack, then one dispatch rule per local address, naming its endpoint", () => {
     if (!ipt) throw new Error("no iptables output");
     const entry = ipt.entryChain;
     expect(entry).toBe(r.table.toUpperCase());
     const rules = ipt.v4.split("\n").filter((l) => l.startsWith(`-A ${entry} `));
     expect(rules).toEqual([
-      `-A ${entry} -m comment --comment "netpol:${r.hash}"`,
       `-A ${entry} -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT`,
       `-A ${entry} -m conntrack --ctstate INVALID -j DROP`,
       expect.stringMatching(new RegExp(`^-A ${entry} -d 10\\.42\\.0\\.12/32 -m comment --comment "web-2" -j ${entry}_[0-9A-F]{12}$`)),
@@ -126,6 +126,18 @@ describe("Rancher fixture, iptables host", () => {
     expect(ipt.v6).toMatch(new RegExp(`-A ${entry} -d fd42::22/128 -m comment --comment "db-2" -j ${entry}_[0-9A-F]{12}\\n`));
     expect(ipt.v4.startsWith(`*filter\n:${entry} - [0:0]\n`)).toBe(true);
     expect(ipt.v4.endsWith("COMMIT\n")).toBe(true);
+  });
+
+  test("the hash lives alone in the hash chain, declared and filled last in each family, jumped to by nothing", () => {
+    if (!ipt) throw new Error("no iptables output");
+    const hashChain = `${ipt.entryChain}_HASH`;
+    for (const text of [ipt.v4, ipt.v6]) {
+      const lines = text.split("\n").filter((l) => l !== "" && !l.startsWith("#"));
+      expect(lines.filter((l) => l.includes("netpol:"))).toEqual([`-A ${hashChain} -m comment --comment "netpol:${r.hash}"`]);
+      expect(lines.slice(-2)).toEqual([`-A ${hashChain} -m comment --comment "netpol:${r.hash}"`, "COMMIT"]);
+      expect(lines.filter((l) => l.startsWith(":")).pop()).toBe(`:${hashChain} - [0:0]`);
+      expect(lines.filter((l) => l.includes(`-j ${hashChain}`) || l.includes(`-g ${hashChain}`))).toEqual([]);
+    }
   });
 
   test("a # line says what each set, dispatch list and chain is for, counting what the family holds", () => {

@@ -100,7 +100,7 @@ function texts(r: HostRuleset): Record<string, string> {
   return { ipset: r.iptables.ipset, v4: r.iptables.v4, v6: r.iptables.v6 };
 }
 
-const HASH_LINE = /^(\t\treturn comment "netpol:[0-9a-f]{64}"|-A NETPOL_[0-9A-F]{8} -m comment --comment "netpol:[0-9a-f]{64}")$/;
+const HASH_LINE = /^(\t\treturn comment "netpol:[0-9a-f]{64}"|-A NETPOL_[0-9A-F]{8}_HASH -m comment --comment "netpol:[0-9a-f]{64}")$/;
 /** A tier chain's comment (its rule count) and # line (its rules' origins); iptables has one # line for both. */
 const chainComment = (l: string) => /^(\t\tcomment "[a-z]+ [^"]*, \d+ rules?, else |\t# .*; no match: |# [a-z]+ .*, \d+ rules?, else )/.test(l);
 

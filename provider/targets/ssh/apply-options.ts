@@ -48,11 +48,15 @@ export interface ApplyResult {
   /** The rules as listed on the host after the apply (for drift comparison later). */
   liveText: string;
   /**
-   * How a change was written: the whole table replaced, or only the difference from the rules the
-   * host's record says our last apply left (nftables: nft-delta.ts). Absent when nothing changed.
+   * How a changing apply sent the rules: `incremental` only the difference from the host's record
+   * of the last apply, `full` the whole ruleset. Absent when nothing was written.
    */
-  mode?: 'full' | 'incremental';
-  /** The bytes of the transaction sent to apply the change (for tests and bench). Absent when nothing changed. */
+  mode?: "full" | "incremental";
+  /**
+   * Bytes the apply sent from its check to its confirm (commands and stdin: check, rollback script,
+   * live steps). Not counted: the lock and the read before, and the record written after, which are
+   * the same in either mode. Absent when nothing was written.
+   */
   bytesSent?: number;
   /**
    * What makes the rules less effective than they look, one line each starting with the host's

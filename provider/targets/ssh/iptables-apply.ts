@@ -26,13 +26,14 @@ import { HostError, RIGHTS_HINT } from './host-error';
 import { confirmOverNewConnection } from './confirm';
 import { DEFAULT_ROLLBACK_SEC, DEFAULT_STATE_DIR, TablePlace, armRollback, hereDoc, rollbackNow } from './rollback';
 import { Family, IptablesSnapshot, StagedSets, TOOLS, chainOfLine, isStagingName, restoreRun, restoreScript, stageSets } from './iptables-rollback';
-import { HostRuleset, IptablesRuleset, TABLE_NAME, isOwnChain, isOwnSet, rulesText, validateRuleset } from '../../ruleset';
+import { HostRuleset, IptablesRuleset, TABLE_NAME, hashChainOf, isOwnChain, isOwnSet, rulesText, validateRuleset } from '../../ruleset';
 import { bits, formatAddress, parseAddress } from '../../model/net';
 import { SshTarget } from './connect';
 import { SshSession, withSession } from './session';
 import { TableLock, lockTable } from './table-lock';
 import { testOnlyPause } from './test-pause';
 import { TABLES_READ_SCRIPT, filterTablesOf, noteMadeFilterTablesScript, removeMadeFilterTablesScript } from './iptables-filter-table';
+import { CHECK_WAIT_SEC, checkDelta, createdSets, deltaBaseProblem, planIncremental, reverseScript, unstageSets } from './iptables-incremental';
 
 /** The project's own part of a host's iptables and ipset state. */
 export interface IptablesState extends IptablesSnapshot {
@@ -263,8 +264,6 @@ function finalizeScript(table: string, parsed: ParsedPayload, entryChain: string
   return lines.join('\n');
 }
 
-/** Seconds a check (before the timer is armed) waits for the xtables lock. */
-const CHECK_WAIT_SEC = 10;
 
 /**
  * Seconds a live step may wait for the xtables lock: what is left of the timer's time, less three
@@ -307,7 +306,8 @@ async function checkChange(session: SshSession, parsed: ParsedPayload, payload: 
  */
 async function checkRestore(session: SshSession, parsed: ParsedPayload, before: IptablesState, restore: string): Promise<void> {
   const step = 'check the snapshot (iptables-restore --test)';
-  const r = await session.run(`set -- check\n${restore}`, undefined, { step });
+  // On stdin: as a command line the snapshot of a large ruleset exceeds the kernel's limit for one argument (128 KiB).
+  const r = await session.run('sh -s check', restore, { step });
   if (r.code === 0) return;
   const leftover = await unstage(session, parsed, before);
   const hint = `The rules live now could not be put back if the apply failed, so it did not start. ${leftover ? `No live rule or set was changed, but ${leftover}` : 'Nothing was changed on the host'}`;
@@ -322,12 +322,23 @@ async function unstage(session: SshSession, parsed: ParsedPayload, before: Iptab
   return `removing the staged sets failed (${r.stderr.trim() || `exit ${r.code}`}); some of ${created.join(', ')} may be left (unreferenced, safe to destroy)`;
 }
 
+/** Arms the timer; when that fails, removes what the check staged (`unstageIt`) and says so. */
+async function armOrUnstage(session: SshSession, place: TablePlace, restore: string, timerSec: number, unstageIt: () => Promise<string | undefined>): Promise<void> {
+  try {
+    await armRollback(session, place, restore, timerSec);
+  } catch (err) {
+    const leftover = await unstageIt();
+    if (!leftover || !(err instanceof HostError)) throw err;
+    throw new HostError({ host: session.name, step: err.step, cause: err.causeText, hint: `${err.hint ?? ''}; also, ${leftover}` });
+  }
+}
+
 /** What keeps `state` from being the applied payload (chains' hash, hooks, set contents), or undefined. */
 function appliedProblem(state: IptablesState, payload: IptablesRuleset, hash: string): string | undefined {
   const entry = payload.entryChain;
   for (const family of ['v4', 'v6'] as const) {
-    const found = hashOfChains(state.chains[family], entry);
-    if (found !== hash) return `the ${family} entry chain ${entry} carries hash ${found ?? '(none)'}, expected ${hash}`;
+    const found = hashOfChains(state.chains[family], hashChainOf(entry));
+    if (found !== hash) return `the ${family} hash chain ${hashChainOf(entry)} carries hash ${found ?? '(none)'}, expected ${hash}`;
     if (!state.hooks[family].includes(entry)) return `FORWARD does not jump to ${entry} (${family})`;
     // dockerd puts its DOCKER-USER jump in front whenever it starts: apply, not only --force, puts the hook back.
     if (state.behind[family] !== undefined) return `FORWARD runs "${state.behind[family]}" before ${entry} (${family})`;
@@ -374,27 +385,42 @@ export async function applyIptables(target: SshTarget, ruleset: HostRuleset, opt
       return { host: name, changed: false, hash, liveText: stateText(before), ...reportWithLock(before.report, locked.stale) };
     }
 
-    await checkChange(first, parsed, payload, before);
-    const restore = restoreScript(table, before, restoreRun(run));
-    await checkRestore(first, parsed, before, restore);
-
-    const deadline = Date.now() + timerSec * 1000; // the timer starts after this, so fires after it
-    try {
-      await armRollback(first, place, restore, timerSec);
-    } catch (err) {
-      const leftover = await unstage(first, parsed, before);
-      if (!leftover || !(err instanceof HostError)) throw err;
-      throw new HostError({ host: name, step: err.step, cause: err.causeText, hint: `${err.hint ?? ''}; also, ${leftover}` });
+    const read = toRead(before);
+    const base = options.force ? 'force' : deltaBaseProblem(before.record, stateText(before), read.hash);
+    const plan = base === undefined && before.record && read.hash ? planIncremental(table, hash, read.hash, before.record, payload) : undefined;
+    const mode: 'full' | 'incremental' = plan !== undefined && typeof plan !== 'string' ? 'incremental' : 'full';
+    const sentBefore = first.bytesSent;
+    let steps: Array<{ step: string; command: (wait: number) => string; stdin?: string }>;
+    let deadline: number; // the timer starts after this, so fires after it
+    if (plan !== undefined && typeof plan !== 'string') {
+      const created = createdSets(plan.forward).filter((s) => !setNamesOf(before).includes(s));
+      const restore = reverseScript(plan.reverse);
+      await checkDelta(first, plan.forward, restore, created);
+      deadline = Date.now() + timerSec * 1000;
+      await armOrUnstage(first, place, restore, timerSec, () => unstageSets(first, created));
+      const { forward } = plan;
+      steps = [
+        ...(forward.sets ? [{ step: 'update sets (ipset restore)', command: () => 'ipset restore -exist', stdin: forward.sets }] : []),
+        { step: 'iptables-restore (changed chains)', command: (wait) => `iptables-restore -w ${wait} --noflush`, stdin: forward.v4 },
+        { step: 'ip6tables-restore (changed chains)', command: (wait) => `ip6tables-restore -w ${wait} --noflush`, stdin: forward.v6 },
+        ...(forward.destroy ? [{ step: 'destroy removed sets (ipset restore)', command: () => 'ipset restore', stdin: forward.destroy }] : []),
+      ];
+    } else {
+      await checkChange(first, parsed, payload, before);
+      const restore = restoreScript(table, before, restoreRun(run));
+      await checkRestore(first, parsed, before, restore);
+      deadline = Date.now() + timerSec * 1000;
+      await armOrUnstage(first, place, restore, timerSec, () => unstage(first, parsed, before));
+      steps = [
+        { step: 'swap sets (ipset restore)', command: () => 'ipset restore -exist', stdin: parsed.swapIpset },
+        { step: 'iptables-restore', command: (wait) => `iptables-restore -w ${wait} --noflush`, stdin: payload.v4 },
+        { step: 'ip6tables-restore', command: (wait) => `ip6tables-restore -w ${wait} --noflush`, stdin: payload.v6 },
+        { step: 'hook into FORWARD', command: (wait) => finalizeScript(table, parsed, payload.entryChain, before, wait) },
+        { step: 'note the filter tables the apply made', command: () => noteMadeFilterTablesScript(place, (['v4', 'v6'] as const).filter((f) => !before.filterTables.includes(f))) },
+      ];
     }
     await options.hooks?.afterArm?.();
     await testOnlyPause('after-arm', name);
-    const steps: Array<{ step: string; command: (wait: number) => string; stdin?: string }> = [
-      { step: 'swap sets (ipset restore)', command: () => 'ipset restore -exist', stdin: parsed.swapIpset },
-      { step: 'iptables-restore', command: (wait) => `iptables-restore -w ${wait} --noflush`, stdin: payload.v4 },
-      { step: 'ip6tables-restore', command: (wait) => `ip6tables-restore -w ${wait} --noflush`, stdin: payload.v6 },
-      { step: 'hook into FORWARD', command: (wait) => finalizeScript(table, parsed, payload.entryChain, before, wait) },
-      { step: 'note the filter tables the apply made', command: () => noteMadeFilterTablesScript(place, (['v4', 'v6'] as const).filter((f) => !before.filterTables.includes(f))) },
-    ];
     for (const s of steps) {
       const wait = stepWaitSec(deadline);
       let cause: string | undefined = `the rollback timer's ${timerSec} s were nearly up before this step`;
@@ -427,8 +453,9 @@ export async function applyIptables(target: SshTarget, ruleset: HostRuleset, opt
       throw new HostError({ host: name, step: 'confirm', cause: `after the apply ${problem}`, hint: 'Another process may be changing the rules concurrently' });
     }
     const liveText = stateText(live);
+    const bytesSent = first.bytesSent - sentBefore;
     if (recordPlace) await saveRecord(first, recordPlace, { rendered: rulesText(ruleset), live: liveText, ...policyOf(options) });
-    return { host: name, changed: true, hash, liveText, ...reportWithLock(live.report, locked.stale) };
+    return { host: name, changed: true, hash, liveText, mode, bytesSent, ...reportWithLock(live.report, locked.stale) };
   } finally {
     await lock?.release();
     first.close();

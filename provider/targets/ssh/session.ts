@@ -155,11 +155,15 @@ export class SshSession {
     return new HostError({ host: this.name, step, cause: 'sudo asked for a password', hint: `Allow password-less sudo for ${this.target.user ?? 'root'} (NOPASSWD) or log in as root` });
   }
 
+  /** Bytes of the commands and stdin run() sent on this session (what an apply costs on the wire, framing aside). */
+  bytesSent = 0;
+
   /**
    * Runs a constant command (with `sudo -n` when configured); `stdin` carries the data.
    * Resolves with the exit code and output whatever the exit code; rejects on transport errors and timeouts.
    */
   run(command: string, stdin?: string, options: RunOptions = {}): Promise<CommandResult> {
+    this.bytesSent += Buffer.byteLength(command) + Buffer.byteLength(stdin ?? '');
     return this.exec<CommandResult>(command, options, { bounded: true, late: 'did not finish' }, (ch, output, finish) => {
       ch.on('close', () => finish(this.sudoRefusal(output.step, output.code, output.stderr), { code: output.code ?? -1, stdout: output.stdout, stderr: output.stderr }));
       ch.end(stdin ?? '');

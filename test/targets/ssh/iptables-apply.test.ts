@@ -43,8 +43,8 @@ function ruleset(sources: string[], dst: string, extra: Extra = {}): HostRuleset
   const set = `${TABLE}_src`;
   const ipset = [`create ${set} hash:ip family inet`, `flush ${set}`, ...sources.map((s) => `add ${set} ${s}`), ...(extra.set ? [`create ${extra.set} hash:ip family inet`] : [])].join('\n') + '\n';
   const hash = crypto.createHash('sha256').update(JSON.stringify({ ipset, dst, extra })).digest('hex');
-  const v4 = ['*filter', `:${ENTRY} - [0:0]`, `-A ${ENTRY} -m comment --comment netpol:${hash}`, `-A ${ENTRY} -p tcp -m set --match-set ${set} src -d ${dst}/32 --dport 80 -j DROP`, ...(extra.v4 ? [extra.v4] : []), 'COMMIT', ''].join('\n');
-  const v6 = ['*filter', `:${ENTRY} - [0:0]`, `-A ${ENTRY} -m comment --comment netpol:${hash}`, ...(extra.v6 ? [extra.v6] : []), 'COMMIT', ''].join('\n');
+  const v4 = ['*filter', `:${ENTRY} - [0:0]`, `:${ENTRY}_HASH - [0:0]`, `-A ${ENTRY}_HASH -m comment --comment "netpol:${hash}"`, `-A ${ENTRY} -p tcp -m set --match-set ${set} src -d ${dst}/32 --dport 80 -j DROP`, ...(extra.v4 ? [extra.v4] : []), 'COMMIT', ''].join('\n');
+  const v6 = ['*filter', `:${ENTRY} - [0:0]`, `:${ENTRY}_HASH - [0:0]`, `-A ${ENTRY}_HASH -m comment --comment "netpol:${hash}"`, ...(extra.v6 ? [extra.v6] : []), 'COMMIT', ''].join('\n');
   return { host: 'h1', backend: 'iptables', table: TABLE, hash, iptables: { ipset, v4, v6, entryChain: ENTRY } };
 }
 
