@@ -14,12 +14,22 @@ const addresses = (n: number): string => (n === 1 ? "1 address" : `${n} addresse
 const NOTE_MAX = 1000;
 
 /**
- * The chain's comment: `rancher network policy, 1 rule, else drop`. Tiers of equal content share
+ * The chain's `#` line in iptables text: `rancher network policy, 1 rule, else drop` (nftables: see
+ * nftChainComment; the count goes on the `#` line there). Tiers of equal content share
  * one chain; it names one of them and never counts them, since that count would change every
  * host's text whenever a tier elsewhere in the network comes or goes.
  */
 export function chainComment(chain: TierChain, ruleLines: number): string {
   return commentText(`${chain.note.tier}, ${plural(ruleLines, "rule")}, else ${TAIL[chain.tail.kind]}`);
+}
+
+/**
+ * A chain's comment in the kernel (nftables): `rancher network policy, else drop`. No count: nft
+ * cannot change an existing chain's comment, so a count there would turn every added or removed
+ * rule into a full replace instead of a refilled chain; the count goes on the `#` line above it.
+ */
+export function nftChainComment(chain: TierChain): string {
+  return commentText(`${chain.note.tier}, else ${TAIL[chain.tail.kind]}`);
 }
 
 /** The `#` line above a chain: `network.policy[0] from stack web; no match: network.defaultPolicyAction`. */

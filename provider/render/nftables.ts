@@ -18,7 +18,8 @@ import { PortRange } from "../ir";
 import type { Family } from "../model/net";
 import { Branch } from "./match-branches";
 import { ChainAction, TierChain } from "./chains";
-import { chainComment, chainNotes, endpointsComment, nftDispatchComment, nftSetComment } from "./comments";
+import { chainNotes, endpointsComment, nftChainComment, nftDispatchComment, nftSetComment } from "./comments";
+import { plural } from "../ruleset/comment";
 import { Dispatch, DispatchEntry, HostProgram, SetPart } from "./host-program";
 
 const PROTO_NAME: Record<number, string> = { 1: "icmp", 6: "tcp", 17: "udp", 33: "dccp", 58: "ipv6-icmp", 132: "sctp", 136: "udplite" };
@@ -122,9 +123,9 @@ export class NftablesWriter {
     let entry = this.chainBlocks.get(chain.textKey);
     if (entry === undefined) {
       entry = block([
-        `\t# ${chainNotes(chain)}`,
+        `\t# ${plural(chain.rules.length, "rule")}: ${chainNotes(chain)}`,
         `\tchain ${chainName(chain.id)} {`,
-        `\t\tcomment "${chainComment(chain, chain.rules.length)}"`,
+        `\t\tcomment "${nftChainComment(chain)}"`,
         ...chain.rules.map((r) => {
           const match = branchText(r.branch);
           return `\t\t${match === "" ? "" : `${match} `}${actionText(r.action)}`;

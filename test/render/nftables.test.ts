@@ -148,12 +148,12 @@ describe("Rancher fixture (compiled from the model)", () => {
       expect.stringMatching(/^10\.42\.0\.21 comment "db-1" : jump t_[0-9a-f]{12},$/),
       '10.42.0.31 comment "lone" : drop',
     ]);
-    // A chain names its tier and counts the rule lines it holds (one per family: db-1 is IPv4, db-2
-    // IPv6); the # line above it names each rule by origin and sets, and what decides at the end.
+    // A chain's comment names its tier and what decides at its end; the # line above it counts the
+    // rule lines it holds (one per family: db-1 is IPv4, db-2 IPv6) and names each rule by origin.
     const chains = text.split("\n\n").filter((b) => /^\t# [^\n]*\n\tchain t_/.test(b));
     expect(chains.map((b) => [/^\t# (.*)$/m.exec(b)?.[1], /^\t\tcomment "(.*)"$/m.exec(b)?.[1]]).sort()).toEqual([
-      ["network.policy[0] from stack db; no match: network.defaultPolicyAction", "rancher network policy, 2 rules, else drop"],
-      ["network.policy[0] from stack web; no match: network.defaultPolicyAction", "rancher network policy, 2 rules, else drop"],
+      ["2 rules: network.policy[0] from stack db; no match: network.defaultPolicyAction", "rancher network policy, else drop"],
+      ["2 rules: network.policy[0] from stack web; no match: network.defaultPolicyAction", "rancher network policy, else drop"],
     ]);
     expect(comments(/\tchain forward \{/)).toEqual(["entry for forwarded traffic: replies pass, new connections run each layer's dispatch"]);
   });
@@ -194,13 +194,13 @@ describe("determinism and hashing", () => {
   });
 });
 
-test.each(Array.from({ length: 10 }, (_, i) => i + 1))("random policy set %i: each chain's comment counts the rule lines it holds", (seed) => {
+test.each(Array.from({ length: 10 }, (_, i) => i + 1))("random policy set %i: the # line above each chain counts the rule lines it holds", (seed) => {
   const ps = randomPolicySet(seed);
   for (const h of ps.hosts.filter((x) => x.backend === "nftables")) {
     const text = renderHost(ps, h.name).nft ?? "";
     for (const [, id] of text.matchAll(/^\tchain (t_[0-9a-f]{12}) \{$/gm)) {
       const block = nftBlock(text, new RegExp(`^chain ${id} \\{`), true);
-      const counted = /^comment "[^"]*?, (\d+) rules?, else /.exec(block[0] ?? "")?.[1];
+      const counted = new RegExp(`^\t# (\\d+) rules?: .*\n\tchain ${id} \\{$`, "m").exec(text)?.[1];
       expect({ id, counted: Number(counted) }).toEqual({ id, counted: block.length - 2 }); // less the comment and the tail
     }
   }
@@ -321,7 +321,7 @@ describe("user text in comments cannot break out of them", () => {
     const chainNote = /^comment "(.*)"$/.exec(nftBlock(text, /^chain t_/, true)[0])?.[1] ?? "";
     expect(chainNote).toHaveLength(128);
     expect(chainNote).toMatch(/^calico evil\? : accept \? \? table ip x .*\.\.\.$/);
-    expect(text).toContain(`\t# ${commentText(`${HOSTILE} from ${HOSTILE}; no match: ${HOSTILE}`, 1000)}\n\tchain t_`);
+    expect(text).toContain(`\t# 1 rule: ${commentText(`${HOSTILE} from ${HOSTILE}; no match: ${HOSTILE}`, 1000)}\n\tchain t_`);
   });
 
   test("a Calico selector with quotes and braces names its set, made safe", () => {
@@ -354,8 +354,8 @@ policies:
     .map((b) => [/^\t# (.*)$/m.exec(b)?.[1], /^\t\tcomment "(.*)"$/m.exec(b)?.[1]]);
   expect(chains).toEqual(expect.arrayContaining([
     // `pass` goes on to the profile; falling off a policy that applied denies.
-    ["policies[0].inbound_rules[0], policies[0].inbound_rules[1]; no match: no inbound policy rule allows (policies: first)", "calico policies, 2 rules, else drop"],
-    ["profiles[0].inbound_rules[0]; no match: no profile allows inbound (profiles: WEB)", "calico profile WEB, 1 rule, else drop"],
+    ["2 rules: policies[0].inbound_rules[0], policies[0].inbound_rules[1]; no match: no inbound policy rule allows (policies: first)", "calico policies, else drop"],
+    ["1 rule: profiles[0].inbound_rules[0]; no match: no profile allows inbound (profiles: WEB)", "calico profile WEB, else drop"],
   ]));
   expect(text).not.toContain("policy tier");
 });

@@ -15,7 +15,7 @@ const T = "netpol_0a1b2c3d";
 const set = (name: string, elements: string[], head = 'type ipv4_addr\n\t\tcomment "stack web, IPv4 addresses"', kind = "set") =>
   `\t${kind} ${name} {\n\t\t${head}\n\t\telements = {\n${elements.map((e, i) => `\t\t\t${e}${i < elements.length - 1 ? "," : ""}`).join("\n")}\n\t\t}\n\t}\n`;
 const map = (entries: string[]) => set("m_v4", entries, 'type ipv4_addr : verdict\n\t\tcomment "rancher ingress dispatch"', "map");
-const chain = (name: string, rules: string[], comment = "rancher network policy, 1 rule, else drop") => `\t# notes\n\tchain ${name} {\n\t\tcomment "${comment}"\n${rules.map((r) => `\t\t${r}\n`).join("")}\t}\n`;
+const chain = (name: string, rules: string[], comment = "rancher network policy, else drop") => `\t# notes\n\tchain ${name} {\n\t\tcomment "${comment}"\n${rules.map((r) => `\t\t${r}\n`).join("")}\t}\n`;
 const version = (hash: string) => `\tchain version {\n\t\tcomment "the version"\n\t\treturn comment "netpol:${hash}"\n\t}\n`;
 const forward = (lines = ["ip daddr vmap @m_v4"]) => `\tchain forward {\n\t\ttype filter hook forward priority filter; policy accept;\n${lines.map((l) => `\t\t${l}\n`).join("")}\t}\n`;
 const table = (hash: string, ...blocks: string[]) => `table inet ${T} {\n${blocks.join("\n")}${version(hash)}${forward()}}\n`;
@@ -34,6 +34,8 @@ const incremental: [string, string, string[]][] = [
     [i("delete element T m_v4 { 10.0.0.1 }"), ...versionLines, i('add element T m_v4 { 10.0.0.1 comment "web-9" : jump t_a }')]],
   ["a chain's rule changes in place: flushed and rewritten", table("bb", set("s_1_v4", ["10.0.0.1", "10.0.0.2"]), map(['10.0.0.1 comment "web-1" : jump t_a']), chain("t_a", ["ip saddr @s_1_v4 tcp dport 80 return", "drop"])),
     [i("flush chain T t_a"), i("add rule T t_a ip saddr @s_1_v4 tcp dport 80 return"), i("add rule T t_a drop"), ...versionLines]],
+  ["a chain gains a rule: refilled in place (its comment does not count rules)", table("bb", set("s_1_v4", ["10.0.0.1", "10.0.0.2"]), map(['10.0.0.1 comment "web-1" : jump t_a']), chain("t_a", ["ip saddr @s_1_v4 tcp dport 80 return", "ip saddr @s_1_v4 udp dport 53 return", "drop"])),
+    [i("flush chain T t_a"), i("add rule T t_a ip saddr @s_1_v4 tcp dport 80 return"), i("add rule T t_a ip saddr @s_1_v4 udp dport 53 return"), i("add rule T t_a drop"), ...versionLines]],
   ["a new set, chain and entry: declared before they are referenced", table("bb", set("s_1_v4", ["10.0.0.1", "10.0.0.2"]), set("s_2_v4", ["10.9.0.0/16"], 'type ipv4_addr\n\t\tflags interval\n\t\tcomment "net"'),
     map(['10.0.0.1 comment "web-1" : jump t_a', '10.0.0.7 comment "db-1" : jump t_b']), chain("t_a", ["ip saddr @s_1_v4 return", "drop"]), chain("t_b", ["ip saddr @s_2_v4 return", "drop"], "other")),
     [i('add set T s_2_v4 { type ipv4_addr; flags interval; comment "net"; }'), i('add chain T t_b { comment "other"; }'), i("add element T s_2_v4 { 10.9.0.0/16 }"), ...versionLines,
@@ -45,7 +47,7 @@ const incremental: [string, string, string[]][] = [
 const full: [string, string, RegExp][] = [
   ["a set's comment changes", table("bb", set("s_1_v4", ["10.0.0.1", "10.0.0.2"], 'type ipv4_addr\n\t\tcomment "stack db, IPv4 addresses"'), map(['10.0.0.1 comment "web-1" : jump t_a']), chain("t_a", ["ip saddr @s_1_v4 return", "drop"])), /set s_1_v4 changed its declaration/],
   ["a set's flags change", table("bb", set("s_1_v4", ["10.0.0.1", "10.0.0.2"], 'type ipv4_addr\n\t\tflags interval\n\t\tcomment "stack web, IPv4 addresses"'), map(['10.0.0.1 comment "web-1" : jump t_a']), chain("t_a", ["ip saddr @s_1_v4 return", "drop"])), /set s_1_v4 changed/],
-  ["a chain's comment changes (nft keeps an existing chain's comment)", table("bb", set("s_1_v4", ["10.0.0.1", "10.0.0.2"]), map(['10.0.0.1 comment "web-1" : jump t_a']), chain("t_a", ["ip saddr @s_1_v4 return", "drop"], "two rules")), /chain t_a changed its declaration/],
+  ["a chain's comment changes (nft keeps an existing chain's comment)", table("bb", set("s_1_v4", ["10.0.0.1", "10.0.0.2"]), map(['10.0.0.1 comment "web-1" : jump t_a']), chain("t_a", ["ip saddr @s_1_v4 return", "drop"], "rancher network policy, else next tier")), /chain t_a changed its declaration/],
   ["the base chain changes", base.replace("ip daddr vmap @m_v4", "ip saddr vmap @m_v4"), /base chain forward changed/],
   ["a set becomes a chain", table("bb", map(['10.0.0.1 comment "web-1" : jump t_a']), chain("t_a", ["drop"]), chain("s_1_v4", ["drop"])), /s_1_v4 changed from a set to a chain/],
   ["another table", base.replace(T, "netpol_ffffffff"), /table changed/],
@@ -166,7 +168,9 @@ const replace = (tableName: string, text: string) => `table inet ${tableName}\nd
       }
       spawnSync("ip", ["netns", "exec", NS, "nft", "delete", "table", "inet", renderHost(compile(parseModelText(modelText(after))), "h1").table]);
     }
-    // Most small changes are incremental; the rest are full replaces by design (chain comments).
-    expect(applied).toBeGreaterThan(40);
+    // Most small changes are incremental: 77 of these 80 deltas, 66 of them not empty (60 of 80
+    // while chain comments counted rules, so that an added or removed rule replaced the table);
+    // the rest are full by design (a chain's tier or tail changed, the base chain changed).
+    expect(applied).toBeGreaterThanOrEqual(60);
   }, 120_000);
 });
