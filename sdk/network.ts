@@ -33,7 +33,8 @@ export interface NetworkArgs {
    * the SDK keeps them in the secret `credentials` input), `privateKeyPath` or `agent` (@default
    * false); one host key source: `hostKey`, `knownHosts` or `knownHostsPath` (host keys are always
    * verified unless `insecureSkipHostKeyVerification`, @default false); `sudo` (@default false),
-   * `connectTimeoutMs` (@default 10000), `commandTimeoutMs` (@default 60000), `bastion` (the same
+   * `connectTimeoutMs` (@default 10000), `commandTimeoutMs` (@default 60000), `keepaliveIntervalMs`
+   * (@default 15000; 0 disables), `bastion` (the same
    * settings, for a jump host); `discover: "docker"` to take the host's running containers as
    * endpoints (@default none: see `discovered`).
    * @default [] (then a `rancher` target is required)

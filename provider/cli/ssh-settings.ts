@@ -34,6 +34,7 @@ function toTarget(c: SshConnectionInput, at: string, baseDir: string, env: Recor
     ...(c.sudo !== undefined ? { sudo: c.sudo } : {}),
     ...(c.connectTimeoutMs !== undefined ? { connectTimeoutMs: c.connectTimeoutMs } : {}),
     ...(c.commandTimeoutMs !== undefined ? { commandTimeoutMs: c.commandTimeoutMs } : {}),
+    ...(c.keepaliveIntervalMs !== undefined ? { keepaliveIntervalMs: c.keepaliveIntervalMs } : {}),
     ...(c.bastion !== undefined ? { bastion: toTarget(c.bastion, `${at}.bastion`, baseDir, env, issues) } : {}),
   };
 }

@@ -27,6 +27,7 @@ export interface SshConnectionInput {
   sudo?: boolean;
   connectTimeoutMs?: number;
   commandTimeoutMs?: number;
+  keepaliveIntervalMs?: number;
   bastion?: SshConnectionInput;
 }
 
@@ -68,6 +69,8 @@ export const SshConnection: z.ZodType<SshConnectionInput> = z.lazy(() => z.objec
   sudo: z.boolean().optional(),
   connectTimeoutMs: z.number().int().min(100).max(600_000).optional(),
   commandTimeoutMs: z.number().int().min(100).max(3_600_000).optional(),
+  /** SSH keepalive interval; 0 disables. @default 15000 */
+  keepaliveIntervalMs: z.number().int().min(0).max(600_000).optional(),
   bastion: SshConnection.optional(),
 }).strict());
 

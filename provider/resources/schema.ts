@@ -53,6 +53,8 @@ const sshFields = {
   connectTimeoutMs: z.number().int().min(100).max(600_000).optional(),
   /** @default 60000 */
   commandTimeoutMs: z.number().int().min(100).max(3_600_000).optional(),
+  /** SSH keepalive interval: a host silent for three of them ends the connection; 0 disables. @default 15000 */
+  keepaliveIntervalMs: z.number().int().min(0).max(600_000).optional(),
 };
 
 /** How the provider reaches a host over SSH. The type is spelled out only because it nests itself. */

@@ -42,7 +42,17 @@ export interface SshTarget {
   connectTimeoutMs?: number;
   /** @default 60000 */
   commandTimeoutMs?: number;
+  /**
+   * How often to send an SSH keepalive; after KEEPALIVE_COUNT_MAX unanswered ones the connection
+   * is closed, so a host that went silent (powered off, its link cut) ends a long-lived session
+   * such as watch's event stream instead of leaving it hanging. 0 disables. @default 15000
+   */
+  keepaliveIntervalMs?: number;
 }
+
+/** Unanswered keepalives before the connection counts as dead (ssh2's keepaliveCountMax). */
+export const KEEPALIVE_COUNT_MAX = 3;
+export const DEFAULT_KEEPALIVE_MS = 15_000;
 
 /** `user@host:port` (and `via bastion`), for messages. */
 export function describeTarget(target: SshTarget): string {
@@ -107,6 +117,8 @@ export function connectClient(target: SshTarget, name: string, sock?: Readable):
     port,
     username: target.user ?? 'root',
     readyTimeout: timeoutMs,
+    keepaliveInterval: target.keepaliveIntervalMs ?? DEFAULT_KEEPALIVE_MS,
+    keepaliveCountMax: KEEPALIVE_COUNT_MAX,
     privateKey,
     passphrase: target.passphrase,
     agent,
