@@ -20,7 +20,7 @@ import { isLabelKey, isLabelValue } from "../model/selectors";
 import type { SshTarget } from "../targets/ssh/connect";
 import { DockerContainer, readContainers } from "../targets/ssh/docker-containers";
 import { describeCause, HostError } from "../targets/ssh/host-error";
-import { withSession } from "../targets/ssh/session";
+import { SshSession, withSession } from "../targets/ssh/session";
 
 /** The label naming a container's Kubernetes-style namespace. */
 export const NAMESPACE_LABEL = "netpol.namespace";
@@ -148,13 +148,17 @@ export function mergeDiscovered(model: Model, hosts: readonly HostDiscovery[], s
 
 /** Reads one host's containers over SSH and maps them. Throws HostError naming the host and cause. */
 export async function discoverHost(name: string, target: SshTarget): Promise<HostDiscovery> {
-  let containers: DockerContainer[];
   try {
-    containers = await withSession(target, name, readContainers);
+    return await withSession(target, name, (session) => discoverOn(name, session));
   } catch (e) {
     if (e instanceof HostError) throw e;
     throw new HostError({ host: name, step: "discover docker containers", cause: describeCause(e, [target.password, target.privateKey, target.passphrase]) });
   }
+}
+
+/** discoverHost over a session that is already open (watch reads on its event stream's connection). */
+export async function discoverOn(name: string, session: SshSession): Promise<HostDiscovery> {
+  const containers = await readContainers(session);
   const endpoints: Endpoint[] = [];
   const notes: string[] = [];
   for (const c of containers) {

@@ -1,7 +1,7 @@
 /**
  * The watch loop: keeps the rules of Docker hosts equal to the containers they run. Per host it
- * follows an event stream; an event marks the host, and once a burst has settled (`coalesceMs`
- * after its first event) every marked host is read again and the whole network converges through
+ * follows an event stream; an event marks the host, and once a burst has settled (no event for
+ * `settleMs`, and never later than `coalesceMs` after its first event) every marked host is read again and the whole network converges through
  * one call (the CLI's: the same apply as `netpol apply`). One converge runs at a time; events
  * during it mark hosts for the next. A stream that ends (SSH drop, dockerd restart) or cannot start
  * is retried with exponential backoff; once it runs again the host is read in full and converged.
@@ -54,8 +54,13 @@ export interface WatchPorts {
 }
 
 export interface WatchOptions {
-  /** @default 200 */
+  /** The longest a burst is held after its first event. @default 200 */
   coalesceMs?: number;
+  /**
+   * A burst ends once no event came for this long (`docker run`'s connect and start come within
+   * a few ms of each other). At least coalesceMs turns it off. @default 50
+   */
+  settleMs?: number;
   /** First retry delay, doubled per failure up to maxBackoffMs. @default 500 */
   backoffMs?: number;
   /** @default 30000 */
@@ -115,14 +120,18 @@ export class WatchLoop {
   /** Hosts to apply again although their containers did not change (reconnected, failed apply). */
   private readonly reapply = new Set<string>();
   private flushTimer: unknown;
+  /** When the pending burst's first event came (the coalesce bound runs from it). */
+  private burstStart: number | undefined;
   private running: Promise<void> | undefined;
   private stopping = false;
   private readonly coalesceMs: number;
+  private readonly settleMs: number;
   private readonly backoffMs: number;
   private readonly maxBackoffMs: number;
 
   constructor(private readonly ports: WatchPorts, options: WatchOptions = {}) {
     this.coalesceMs = options.coalesceMs ?? 200;
+    this.settleMs = Math.min(options.settleMs ?? 50, this.coalesceMs);
     this.backoffMs = options.backoffMs ?? 500;
     this.maxBackoffMs = options.maxBackoffMs ?? 30_000;
     for (const h of ports.hosts) this.state.set(h, { failures: 0 });
@@ -183,12 +192,17 @@ export class WatchLoop {
     const s = this.host(h);
     if (s.since === undefined) s.since = this.ports.clock.now();
     this.dirty.add(h);
-    if (this.flushTimer === undefined && this.running === undefined) {
-      this.flushTimer = this.ports.clock.setTimer(() => {
-        this.flushTimer = undefined;
-        this.flush();
-      }, this.coalesceMs);
-    }
+    if (this.running !== undefined) return;
+    // Each event moves the flush to settleMs from now, but never past coalesceMs from the first.
+    const now = this.ports.clock.now();
+    this.burstStart ??= now;
+    if (this.flushTimer !== undefined) this.ports.clock.clearTimer(this.flushTimer);
+    const wait = Math.min(this.settleMs, this.burstStart + this.coalesceMs - now);
+    this.flushTimer = this.ports.clock.setTimer(() => {
+      this.flushTimer = undefined;
+      this.burstStart = undefined;
+      this.flush();
+    }, Math.max(0, wait));
   }
 
   private flush(): void {
@@ -252,6 +266,7 @@ export class WatchLoop {
     this.stopping = true;
     if (this.flushTimer !== undefined) this.ports.clock.clearTimer(this.flushTimer);
     this.flushTimer = undefined;
+    this.burstStart = undefined;
     for (const s of this.state.values()) {
       if (s.retry !== undefined) this.ports.clock.clearTimer(s.retry);
       s.retry = undefined;

@@ -51,7 +51,8 @@ class Fleet {
   stopped: string[] = [];
   readonly loop: WatchLoop;
 
-  constructor(hosts: string[], coalesceMs = 200) {
+  /** `settleMs` defaults to `coalesceMs` (the quiet-gap flush off), so most cases time only the coalesce bound. */
+  constructor(hosts: string[], coalesceMs = 200, settleMs = coalesceMs) {
     for (const h of hosts) this.containers.set(h, []);
     this.loop = new WatchLoop({
       hosts,
@@ -78,7 +79,7 @@ class Fleet {
       clock: this.clock,
       change: (c) => this.changes.push(c),
       problem: (l) => this.problems.push(l),
-    }, { coalesceMs, backoffMs: 500, maxBackoffMs: 4000 });
+    }, { coalesceMs, settleMs, backoffMs: 500, maxBackoffMs: 4000 });
   }
 
   run(host: string, name: string, ip: string): void {
@@ -112,6 +113,31 @@ describe("endpointChanges", () => {
 });
 
 describe("WatchLoop", () => {
+  it("flushes once a burst has gone quiet for settleMs, and never later than coalesceMs after its first event", async () => {
+    const f = new Fleet(["h1"], 200, 50);
+    f.loop.start();
+    await f.clock.advance(50);
+    expect(f.converges.map((c) => c.at)).toEqual([50]);
+    // A lone container (its connect and start events 5 ms apart): applied 50 ms after the last.
+    f.run("h1", "web-1", "10.0.0.1");
+    await f.clock.advance(5);
+    f.events.get("h1")?.();
+    await f.clock.advance(100);
+    expect(f.converges.map((c) => c.at)).toEqual([50, 105]);
+    expect(f.changes.map(changeLine)).toEqual(["h1: + web-1 10.0.0.1 (class web) in 55 ms"]);
+    // A steady stream of events 40 ms apart never goes quiet: the coalesce bound ends the burst.
+    for (let i = 0; i < 8; i++) {
+      f.run("h1", `db-${i}`, `10.0.1.${i + 1}`);
+      await f.clock.advance(40);
+    }
+    expect(f.converges.map((c) => c.at)).toEqual([50, 105, 355]);
+    expect(f.converges[2].hosts.h1).toEqual(["web-1", "db-0", "db-1", "db-2", "db-3", "db-4"]);
+    // The rest (events at 355, 395, 435) is its own burst, flushed 50 ms after its last event.
+    await f.clock.advance(100);
+    expect(f.converges.map((c) => c.at)).toEqual([50, 105, 355, 485]);
+    await f.loop.stop();
+  });
+
   it("converges once at start, then once per burst of events", async () => {
     const f = new Fleet(["h1", "h2"]);
     f.loop.start();

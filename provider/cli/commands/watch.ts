@@ -5,7 +5,7 @@
  */
 import { ClassAnalysis } from "../../analyze/classes";
 import { compile } from "../../compile";
-import { discoverHost, discoveringHosts, HostDiscovery, mergeDiscovered } from "../../deploy/discovery";
+import { discoverHost, discoverOn, discoveringHosts, HostDiscovery, mergeDiscovered } from "../../deploy/discovery";
 import { targetsOf } from "../../deploy/registry";
 import { changeJson, changeLine, ConvergeResult, WatchLoop, WatchPorts, systemClock } from "../../deploy/watch";
 import { InputError } from "../../model/errors";
@@ -39,12 +39,13 @@ function classNames(model: Parameters<typeof compile>[0]): (endpoint: string) =>
 export const watchCommand: Command = {
   name: "watch",
   summary: "follow the Docker hosts' containers and apply the rules whenever they change",
-  help: `Usage: netpol watch FILE [--coalesce MS] [--json] [--once] [--rollback-timer SEC]
+  help: `Usage: netpol watch FILE [--settle MS] [--coalesce MS] [--json] [--once] [--rollback-timer SEC]
 
 For every host with discover: docker, follows its Docker events over SSH (docker events:
-container start, stop, die, destroy, rename; network connect, disconnect). A burst of events is
-coalesced (--coalesce, default 200 ms after its first event), then the hosts that had events are
-read again ("docker ps" and "docker inspect", as netpol discover) and the network is applied
+container start, stop, die, destroy, rename; network connect, disconnect). A burst of events
+ends once no event came for --settle MS (default 50), or --coalesce MS after its first event
+(default 200), whichever is first; then the hosts that had events are read again ("docker ps"
+and "docker inspect", as netpol discover, on the event stream's connection) and the network is applied
 as "netpol apply FILE" would: atomically per host, with the rollback timer and the confirm over a
 new connection; a host whose rules are already right is not written to.
 
@@ -62,18 +63,20 @@ network converged. A host that cannot be reached or applied is reported on stder
 the other hosts go on. SIGINT (Ctrl-C) or SIGTERM stops the command: an apply in flight is
 finished first (nothing is left half-applied), then it exits 0.
 
-  --coalesce MS        wait this long after a burst's first event (1-60000, default 200)
+  --settle MS          a burst ends after this long without an event (1-60000, default 50)
+  --coalesce MS        and at the latest this long after its first event (1-60000, default 200)
   --json               one JSON object per change
   --once               discover and apply once, then exit (for cron): the same as
                        "netpol apply FILE", with its output and exit code
   --rollback-timer S   seconds before an unconfirmed apply restores itself (default 20)
 
 Exits 1 when the model has no host with discover: docker.`,
-  options: { coalesce: { value: true }, json: {}, once: {}, "rollback-timer": { value: true } },
+  options: { settle: { value: true }, coalesce: { value: true }, json: {}, once: {}, "rollback-timer": { value: true } },
   positional: 1,
   async run(args, io) {
     const file = args.positional[0];
     const coalesceMs = numberOption(args, "coalesce", 200, 1, 60_000, "milliseconds");
+    const settleMs = numberOption(args, "settle", 50, 1, 60_000, "milliseconds");
     const timer = numberOption(args, "rollback-timer", 20, 5, 3600, "seconds");
     const model = await loadModelFile(file, io.cwd);
     const watched = discoveringHosts(model).map((h) => h.name);
@@ -86,6 +89,8 @@ Exits 1 when the model has no host with discover: docker.`,
     const connections = hostTargets(model, file, io.cwd, io.env);
     const targetOf = new Map(connections.map((c) => [c.name, c.target]));
     const found = new Map<string, HostDiscovery>();
+    /** Each host's event stream connection: the re-reads run on it (no new SSH handshake per burst). */
+    const streams = new Map<string, SshSession>();
     const json = args.flags.has("json");
     const ports: WatchPorts = {
       hosts: watched,
@@ -93,14 +98,17 @@ Exits 1 when the model has no host with discover: docker.`,
         const session = await SshSession.open(targetOf.get(host) as NonNullable<ReturnType<typeof targetOf.get>>, host);
         try {
           const stream = await followDockerEvents(session, () => onEvent());
-          return { ended: stream.ended.finally(() => session.close()), stop: () => { stream.stop(); session.close(); } };
+          streams.set(host, session);
+          const forget = (): void => { if (streams.get(host) === session) streams.delete(host); session.close(); };
+          return { ended: stream.ended.finally(forget), stop: () => { stream.stop(); forget(); } };
         } catch (e) {
           session.close();
           throw e;
         }
       },
       async discover(host) {
-        const d = await discoverHost(host, targetOf.get(host) as NonNullable<ReturnType<typeof targetOf.get>>);
+        const open = streams.get(host);
+        const d = open?.isOpen ? await discoverOn(host, open) : await discoverHost(host, targetOf.get(host) as NonNullable<ReturnType<typeof targetOf.get>>);
         found.set(host, d);
         return d.endpoints;
       },
@@ -122,7 +130,7 @@ Exits 1 when the model has no host with discover: docker.`,
     };
     const onStop = io.onStop;
     if (!onStop) throw new UsageError("watch runs until it is stopped, and this caller cannot stop it; use --once");
-    const loop = new WatchLoop(ports, { coalesceMs });
+    const loop = new WatchLoop(ports, { coalesceMs, settleMs });
     const stopped = new Promise<void>((resolve) => onStop(() => resolve()));
     loop.start();
     await stopped;
