@@ -1,7 +1,8 @@
 /**
  * The watch loop: keeps the rules of Docker hosts equal to the containers they run. Per host it
  * follows an event stream; an event marks the host, and once a burst has settled (no event for
- * `settleMs`, and never later than `coalesceMs` after its first event) every marked host is read again and the whole network converges through
+ * `settleMs` after one that ends a change, never later than `coalesceMs` after its first event)
+ * every marked host is read again and the whole network converges through
  * one call (the CLI's: the same apply as `netpol apply`). One converge runs at a time; events
  * during it mark hosts for the next. A stream that ends (SSH drop, dockerd restart) or cannot start
  * is retried with exponential backoff; once it runs again the host is read in full and converged.
@@ -41,8 +42,11 @@ export interface ConvergeResult {
 
 export interface WatchPorts {
   hosts: readonly string[];
-  /** Starts the host's event stream; resolves once it is live. */
-  follow(host: string, onEvent: () => void): Promise<WatchStream>;
+  /**
+   * Starts the host's event stream; resolves once it is live. `onEvent(more)`: `more` when the
+   * event is usually followed by another within moments (a network connect, before its start).
+   */
+  follow(host: string, onEvent: (more?: boolean) => void): Promise<WatchStream>;
   /** The host's endpoints now (a full read). */
   discover(host: string): Promise<Endpoint[]>;
   /** Applies the network with these endpoints per host (hosts not in the map were never read). */
@@ -167,7 +171,7 @@ export class WatchLoop {
     const s = this.host(h);
     let stream: WatchStream;
     try {
-      stream = await this.ports.follow(h, () => this.mark(h));
+      stream = await this.ports.follow(h, (more) => this.mark(h, more));
     } catch (e) {
       if (!this.stopping) this.retryLater(h, () => void this.connect(h), `cannot follow docker events: ${message(e)}`);
       return;
@@ -186,8 +190,11 @@ export class WatchLoop {
     });
   }
 
-  /** Something changed on `h`: read it again once the burst has settled. */
-  mark(h: string): void {
+  /**
+   * Something changed on `h`: read it again once the burst has settled. `more`: another event
+   * usually follows this one, so the burst is held to the coalesce bound unless one does.
+   */
+  mark(h: string, more = false): void {
     if (this.stopping) return;
     const s = this.host(h);
     if (s.since === undefined) s.since = this.ports.clock.now();
@@ -197,7 +204,8 @@ export class WatchLoop {
     const now = this.ports.clock.now();
     this.burstStart ??= now;
     if (this.flushTimer !== undefined) this.ports.clock.clearTimer(this.flushTimer);
-    const wait = Math.min(this.settleMs, this.burstStart + this.coalesceMs - now);
+    const bound = this.burstStart + this.coalesceMs - now;
+    const wait = more ? bound : Math.min(this.settleMs, bound);
     this.flushTimer = this.ports.clock.setTimer(() => {
       this.flushTimer = undefined;
       this.burstStart = undefined;

@@ -38,7 +38,7 @@ const ep = (name: string, ip: string, host: string): Endpoint => ({ name, ips: [
 class Fleet {
   readonly clock = new FakeClock();
   readonly containers = new Map<string, Endpoint[]>();
-  readonly events = new Map<string, () => void>();
+  readonly events = new Map<string, (more?: boolean) => void>();
   readonly drops = new Map<string, (why: string) => void>();
   readonly follows: Array<{ host: string; at: number; ok: boolean }> = [];
   readonly converges: Array<{ at: number; hosts: Record<string, string[]> }> = [];
@@ -135,6 +135,27 @@ describe("WatchLoop", () => {
     // The rest (events at 355, 395, 435) is its own burst, flushed 50 ms after its last event.
     await f.clock.advance(100);
     expect(f.converges.map((c) => c.at)).toEqual([50, 105, 355, 485]);
+    await f.loop.stop();
+  });
+
+  it("holds a burst whose event says more follows (a network connect) until the next event settles it", async () => {
+    const f = new Fleet(["h1"], 200, 50);
+    f.loop.start();
+    await f.clock.advance(50);
+    // docker run: the network connect, then 120 ms later the start. One read, after the start.
+    f.events.get("h1")?.(true);
+    await f.clock.advance(120);
+    expect(f.converges.map((c) => c.at)).toEqual([50]);
+    f.run("h1", "web-1", "10.0.0.1");
+    await f.clock.advance(50);
+    expect(f.converges.map((c) => c.at)).toEqual([50, 220]);
+    // A connect with nothing after it (docker network connect on a running container): the coalesce bound.
+    (f.containers.get("h1") as Endpoint[])[0] = ep("web-1", "10.0.2.1", "h1");
+    f.events.get("h1")?.(true);
+    await f.clock.advance(199);
+    expect(f.converges).toHaveLength(2);
+    await f.clock.advance(1);
+    expect(f.converges.map((c) => c.at)).toEqual([50, 220, 420]);
     await f.loop.stop();
   });
 

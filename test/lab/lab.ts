@@ -116,6 +116,8 @@ export interface LabContainer {
   ipv4: string;
   ipv6?: string;
   labels: Record<string, string>;
+  /** performance.now() when its `docker run` (or the restart's `docker start`) returned. */
+  startedAt: number;
 }
 
 export interface LabEndpoint {
@@ -406,11 +408,11 @@ export class Lab {
     // --stop-timeout 0: its sleep, pid 1 of the container, ignores SIGTERM, so a stopping dockerd
     // (restartDockerd) would wait Docker's default 10 s for each container before killing it.
     await this.docker(spec.host, ['run', '-d', '--name', spec.name, '--network', 'bridge', '--stop-timeout', '0', ...labelArgs, ...publishArgs, LAB_IMAGE, '/bin/sleep', '2147483647']);
-    await this.refreshContainer(spec.name, spec.host, spec.listen ?? {});
+    await this.refreshContainer(spec.name, spec.host, spec.listen ?? {}, performance.now());
   }
 
   /** Reads a container's pid and addresses after a start, and starts its listeners. */
-  private async refreshContainer(name: string, host: string, listen: { tcp?: number[]; udp?: number[] }): Promise<void> {
+  private async refreshContainer(name: string, host: string, listen: { tcp?: number[]; udp?: number[] }, startedAt: number): Promise<void> {
     const socket = this.dockerSocket(host);
     const info = await inspectContainer(socket, name);
     if (!info.State.Running || info.State.Pid <= 0) throw new Error(`lab: container ${name} on ${host} is not running`);
@@ -428,6 +430,7 @@ export class Lab {
       ...(net.GlobalIPv6Address ? { ipv6: net.GlobalIPv6Address } : {}),
       labels,
       listen,
+      startedAt,
     });
     await this.startListener(name, listen);
   }
@@ -481,8 +484,9 @@ export class Lab {
       if (holds.length >= 16) throw new Error(`lab: no placeholder took ${c.ipv4} of ${name} on ${c.host}`);
     }
     await this.docker(c.host, ['start', name]);
+    const startedAt = performance.now();
     if (holds.length > 0) await this.docker(c.host, ['rm', '-f', ...holds]);
-    await this.refreshContainer(name, c.host, this.containerStates.get(name)?.listen ?? {});
+    await this.refreshContainer(name, c.host, this.containerStates.get(name)?.listen ?? {}, startedAt);
     return this.container(name);
   }
 
@@ -504,7 +508,7 @@ export class Lab {
     const rank = (ip: string) => ip.split('.').reduce((n, octet) => n * 256 + Number(octet), 0);
     for (const c of [...this.containerStates.values()].filter((x) => x.host === host).sort((a, b) => rank(a.ipv4) - rank(b.ipv4))) {
       await this.docker(host, ['start', c.name]);
-      await this.refreshContainer(c.name, host, c.listen);
+      await this.refreshContainer(c.name, host, c.listen, performance.now());
     }
   }
 

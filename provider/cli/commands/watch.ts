@@ -97,7 +97,8 @@ Exits 1 when the model has no host with discover: docker.`,
       async follow(host, onEvent) {
         const session = await SshSession.open(targetOf.get(host) as NonNullable<ReturnType<typeof targetOf.get>>, host);
         try {
-          const stream = await followDockerEvents(session, () => onEvent());
+          // A container's network connect comes before its start (docker run): wait for the start.
+          const stream = await followDockerEvents(session, (e) => onEvent(e.type === "network" && e.action === "connect"));
           streams.set(host, session);
           const forget = (): void => { if (streams.get(host) === session) streams.delete(host); session.close(); };
           return { ended: stream.ended.finally(forget), stop: () => { stream.stop(); forget(); } };

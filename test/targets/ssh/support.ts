@@ -106,6 +106,8 @@ export interface CliChild {
   child: ChildProcess;
   /** Resolves with stderr so far once it matches `pattern`; rejects when the process ends first or after `timeoutMs`. */
   stderrMatching(pattern: RegExp, timeoutMs?: number): Promise<string>;
+  /** The same for stdout. */
+  stdoutMatching(pattern: RegExp, timeoutMs?: number): Promise<string>;
   /** Resolves with the exit code or the signal that ended it. */
   ended: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
@@ -119,22 +121,22 @@ export function spawnCli(args: string[], env: Record<string, string> = {}): CliC
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  let stderr = '';
-  child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
-  child.stdout?.resume();
+  const text = { stdout: '', stderr: '' };
+  child.stderr?.on('data', (d: Buffer) => (text.stderr += d.toString()));
+  child.stdout?.on('data', (d: Buffer) => (text.stdout += d.toString()));
   const ended = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
-  const stderrMatching = (pattern: RegExp, timeoutMs = 60_000): Promise<string> =>
+  const matching = (stream: 'stdout' | 'stderr') => (pattern: RegExp, timeoutMs = 60_000): Promise<string> =>
     new Promise((resolve, reject) => {
       const started = Date.now();
       const poll = setInterval(() => {
-        if (pattern.test(stderr)) {
+        if (pattern.test(text[stream])) {
           clearInterval(poll);
-          resolve(stderr);
+          resolve(text[stream]);
         } else if (child.exitCode !== null || child.signalCode !== null || Date.now() - started > timeoutMs) {
           clearInterval(poll);
-          reject(new Error(`netpol ${args.join(' ')}: no stderr line matching ${pattern} (exit ${child.exitCode ?? child.signalCode ?? 'none yet'}); stderr:\n${stderr}`));
+          reject(new Error(`netpol ${args.join(' ')}: no ${stream} line matching ${pattern} (exit ${child.exitCode ?? child.signalCode ?? 'none yet'}); stdout:\n${text.stdout}\nstderr:\n${text.stderr}`));
         }
       }, 50);
     });
-  return { child, stderrMatching, ended };
+  return { child, stderrMatching: matching('stderr'), stdoutMatching: matching('stdout'), ended };
 }
