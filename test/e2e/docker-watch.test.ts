@@ -3,8 +3,11 @@
  * are started and removed in bursts, the measured matrix (real packets from inside the containers)
  * equals `netpol reach` of the discovered model after each burst settles; after the SSH connection
  * serving the watch is cut (its sshd child killed by pid), watch reconnects, reads the host again
- * and converges; stopping it leaves every host in sync. Needs root and docker.io; under CI=true a
- * machine without them fails here, never skips.
+ * and converges; the same after a dockerd restart; a host that goes silent (its sshd stopped by
+ * pid) is noticed by keepalives, reported and retried while the other host's changes go on;
+ * stopping it leaves every host in sync; as a child process, SIGINT ends it with exit 0 and
+ * nothing half-applied, and `--once` converges as apply does. Needs root and docker.io; under
+ * CI=true a machine without them fails here, never skips.
  */
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -12,6 +15,7 @@ import * as path from "node:path";
 import { stringify } from "yaml";
 import { Lab, Matrix, requireDockerLabPrerequisites } from "../lab/lab";
 import { runCli } from "../support/cli";
+import { spawnCli } from "../targets/ssh/support";
 import { main } from "../../provider/cli";
 
 const PROBE = "tcp/80";
@@ -38,7 +42,8 @@ beforeAll(async () => {
   });
   dir = fs.mkdtempSync(path.join(os.tmpdir(), "netpol-watch-"));
   fs.writeFileSync(path.join(dir, "id_lab"), lab.clientKey.privateKey, { mode: 0o600 });
-  const ssh = (host: string) => { const s = lab.hostSsh(host); return { host: s.host, port: s.port, user: "root", privateKeyPath: "./id_lab", hostKey: s.hostKey }; };
+  // Short keepalives and connect timeout: the silent-host case below waits for them.
+  const ssh = (host: string) => { const s = lab.hostSsh(host); return { host: s.host, port: s.port, user: "root", privateKeyPath: "./id_lab", hostKey: s.hostKey, keepaliveIntervalMs: 300, connectTimeoutMs: 2000 }; };
   file = path.join(dir, "watch.yaml");
   fs.writeFileSync(file, stringify({
     name: "watch",
@@ -114,15 +119,22 @@ test.each(BURSTS.map((ops, i) => [i + 1, ops] as const))("burst %i: the matrix e
 
 /** The direct child of the host's sshd whose process tree runs `docker events` (the watch's connection). */
 function watchConnection(host: string): number {
+  return watchChain(host)[0];
+}
+
+/** The processes between the host's sshd and the watch's `docker events`: that child first, the command's parent last. */
+function watchChain(host: string): number[] {
   const parentOf = (pid: number): number => Number(/^\d+ \(.*\) \S (\d+)/s.exec(fs.readFileSync(`/proc/${pid}/stat`, "utf8"))?.[1] ?? 0);
   const listener = lab.sshdPid(host);
-  const found: number[] = [];
+  const found: number[][] = [];
   for (const entry of fs.readdirSync("/proc").filter((e) => /^\d+$/.test(e))) {
     let cmd: string;
     try { cmd = fs.readFileSync(`/proc/${entry}/cmdline`, "utf8").replace(/\0/g, " "); } catch { continue; }
     if (!/^docker events /.test(cmd)) continue;
-    for (let p = Number(entry), up = parentOf(p); up > 1; p = up, up = parentOf(up)) {
-      if (up === listener) { found.push(p); break; }
+    const chain: number[] = [];
+    for (let up = parentOf(Number(entry)); up > 1; up = parentOf(up)) {
+      if (up === listener) { found.push(chain.reverse()); break; }
+      chain.push(up);
     }
   }
   if (found.length !== 1) throw new Error(`expected one watch connection on ${host}, found ${found.length}`);
@@ -141,6 +153,43 @@ test("after the SSH connection is cut, watch reconnects, reads the host again an
   expect(await differences()).toEqual([]);
 }, 90_000);
 
+test("after dockerd restarts, watch follows the new daemon and converges", async () => {
+  const from = out.length;
+  const errFrom = err.length;
+  await lab.restartDockerd("d2");
+  await until("the stream's end reported", () => err.slice(errFrom).some((l) => /^d2: docker events stopped \(.*\); retrying in \d+ ms$/.test(l)));
+  await lab.runContainer({ name: "c1", host: "d2", labels: stack("shop"), listen });
+  await until("c1 printed", () => printed(from, "d2", "+", "c1"));
+  expect(watchConnection("d2")).toBeGreaterThan(0);
+  expect(await differences()).toEqual([]);
+}, 120_000);
+
+test("a host that goes silent is reported and retried while the other host goes on", async () => {
+  const from = out.length;
+  const errFrom = err.length;
+  // d2 stops answering without closing anything: its listening sshd and the watch's session stopped (SIGSTOP, by pid).
+  const silent = [lab.sshdPid("d2"), ...watchChain("d2")];
+  for (const pid of silent) process.kill(pid, "SIGSTOP");
+  try {
+    // The keepalives (keepaliveIntervalMs: 300 in the model) notice it: the stream ends.
+    await until("d2's silence reported", () => err.slice(errFrom).some((l) => /^d2: docker events stopped \(.*\); retrying in \d+ ms$/.test(l)), 15_000);
+    await lab.runContainer({ name: "e1", host: "d1", labels: stack("shop"), listen });
+    await until("e1 printed", () => printed(from, "d1", "+", "e1"), 60_000);
+    await until("d2's apply or reconnect failure reported", () => err.slice(errFrom).some((l) => /^d2: (cannot follow docker events|apply failed): .*; retrying in \d+ ms$/.test(l)), 30_000);
+  } finally {
+    for (const pid of silent) process.kill(pid, "SIGCONT");
+  }
+  // Back: d2 is followed again and gets e1 (a shop container) into its rules.
+  await until("d2 followed again", () => { try { return watchConnection("d2") > 0; } catch { return false; } }, 60_000);
+  const settle = Date.now() + 30_000;
+  let diff = await differences();
+  while (diff.length > 0 && Date.now() < settle) {
+    await new Promise((r) => setTimeout(r, 500));
+    diff = await differences();
+  }
+  expect(diff).toEqual([]);
+}, 180_000);
+
 test("stopping watch exits 0 and leaves every host in sync", async () => {
   stop();
   expect(await watching).toBe(0);
@@ -149,3 +198,29 @@ test("stopping watch exits 0 and leaves every host in sync", async () => {
   expect(status.out).toContain("d2: in sync");
   expect(status.code).toBe(0);
 }, 60_000);
+
+test("as a process: SIGINT stops it with exit 0 and nothing half-applied; --once then converges like apply", async () => {
+  const child = spawnCli(["watch", file]);
+  try {
+    // Its first converge prints every running container.
+    await child.stdoutMatching(/^d2: \+ c1 /m, 90_000);
+    await lab.runContainer({ name: "f1", host: "d2", labels: stack("shop"), listen });
+    process.kill(child.child.pid as number, "SIGINT");
+    expect(await child.ended).toEqual({ code: 0, signal: null });
+  } finally {
+    if (child.child.exitCode === null && child.child.signalCode === null) child.child.kill("SIGKILL");
+  }
+  // Each host is either in sync (f1 applied before the stop) or out of date (not yet): never drifted or half-written.
+  const before = await runCli(["status", file]);
+  for (const h of ["d1", "d2"]) expect(before.out).toMatch(new RegExp(`^${h}: (in sync|out of date)`, "m"));
+  expect(before.out).not.toMatch(/drift/);
+  const once = await runCli(["watch", file, "--once"]);
+  expect(once.code).toBe(0);
+  expect(once.out).toMatch(/^apply: 2 host\(s\), \d+ changed, \d+ up to date$/m);
+  // What --once did is what apply does: a second apply finds nothing to do.
+  expect((await runCli(["apply", file])).out).toMatch(/^apply: 2 host\(s\), 0 changed, 2 up to date$/m);
+  const after = await runCli(["status", file]);
+  expect(after.out).toContain("d1: in sync");
+  expect(after.out).toContain("d2: in sync");
+  expect(await differences()).toEqual([]);
+}, 180_000);
