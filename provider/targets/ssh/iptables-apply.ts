@@ -33,7 +33,7 @@ import { SshSession, withSession } from './session';
 import { TableLock, lockTable } from './table-lock';
 import { testOnlyPause } from './test-pause';
 import { TABLES_READ_SCRIPT, filterTablesOf, noteMadeFilterTablesScript, removeMadeFilterTablesScript } from './iptables-filter-table';
-import { CHECK_WAIT_SEC, checkDelta, createdSets, deltaBaseProblem, planIncremental, reverseScript, unstageSets } from './iptables-incremental';
+import { CHECK_WAIT_SEC, IncrementalPlan, checkDelta, createdSets, deltaBaseProblem, planIncremental, reverseScript, unstageSets } from './iptables-incremental';
 
 /** The project's own part of a host's iptables and ipset state. */
 export interface IptablesState extends IptablesSnapshot {
@@ -351,6 +351,95 @@ function appliedProblem(state: IptablesState, payload: IptablesRuleset, hash: st
   return undefined;
 }
 
+/** One host command of the live part, run while the timer is armed; its failure restores the snapshot. */
+interface LiveStep {
+  step: string;
+  /** The command, given how many seconds it may wait for the xtables lock. */
+  command: (wait: number) => string;
+  stdin?: string;
+}
+
+/** The timer is armed: these steps make the change, before `deadline` (after which the timer fires). */
+interface Armed {
+  steps: LiveStep[];
+  deadline: number;
+}
+
+/** The delta: checked (its sets staged, its chains through `--test`), the timer armed with its reverse. */
+async function armIncremental(session: SshSession, place: TablePlace, timerSec: number, plan: IncrementalPlan, before: IptablesState): Promise<Armed> {
+  const created = createdSets(plan.forward).filter((s) => !setNamesOf(before).includes(s));
+  const restore = reverseScript(plan.reverse);
+  await checkDelta(session, plan.forward, restore, created);
+  const deadline = Date.now() + timerSec * 1000;
+  await armOrUnstage(session, place, restore, timerSec, () => unstageSets(session, created));
+  const { forward } = plan;
+  return {
+    deadline,
+    steps: [
+      ...(forward.sets ? [{ step: 'update sets (ipset restore)', command: () => 'ipset restore -exist', stdin: forward.sets }] : []),
+      { step: 'iptables-restore (changed chains)', command: (wait) => `iptables-restore -w ${wait} --noflush`, stdin: forward.v4 },
+      { step: 'ip6tables-restore (changed chains)', command: (wait) => `ip6tables-restore -w ${wait} --noflush`, stdin: forward.v6 },
+      ...(forward.destroy ? [{ step: 'destroy removed sets (ipset restore)', command: () => 'ipset restore', stdin: forward.destroy }] : []),
+    ],
+  };
+}
+
+/** The whole ruleset: staged and checked, the snapshot's restore checked, the timer armed with it. */
+async function armFull(
+  session: SshSession,
+  place: TablePlace,
+  timerSec: number,
+  { table, parsed, payload, before, run }: { table: string; parsed: ParsedPayload; payload: IptablesRuleset; before: IptablesState; run: string },
+): Promise<Armed> {
+  await checkChange(session, parsed, payload, before);
+  const restore = restoreScript(table, before, restoreRun(run));
+  await checkRestore(session, parsed, before, restore);
+  const deadline = Date.now() + timerSec * 1000;
+  await armOrUnstage(session, place, restore, timerSec, () => unstage(session, parsed, before));
+  const made = (['v4', 'v6'] as const).filter((f) => !before.filterTables.includes(f));
+  return {
+    deadline,
+    steps: [
+      { step: 'swap sets (ipset restore)', command: () => 'ipset restore -exist', stdin: parsed.swapIpset },
+      { step: 'iptables-restore', command: (wait) => `iptables-restore -w ${wait} --noflush`, stdin: payload.v4 },
+      { step: 'ip6tables-restore', command: (wait) => `ip6tables-restore -w ${wait} --noflush`, stdin: payload.v6 },
+      { step: 'hook into FORWARD', command: (wait) => finalizeScript(table, parsed, payload.entryChain, before, wait) },
+      { step: 'note the filter tables the apply made', command: () => noteMadeFilterTablesScript(place, made) },
+    ],
+  };
+}
+
+/**
+ * Runs the live steps in order, each with what is left of the timer's time for the xtables lock.
+ * The first that fails (or that the timer leaves no time for) restores the snapshot at once and
+ * throws, naming the step.
+ */
+async function runLiveSteps(session: SshSession, place: TablePlace, timerSec: number, { steps, deadline }: Armed): Promise<void> {
+  for (const s of steps) {
+    const wait = stepWaitSec(deadline);
+    let cause: string | undefined = `the rollback timer's ${timerSec} s were nearly up before this step`;
+    if (wait !== undefined) {
+      try {
+        const r = await session.run(s.command(wait), s.stdin, { step: s.step, timeoutMs: (wait + 1) * 1000 });
+        cause = r.code === 0 ? undefined : r.stderr.trim() || `exit ${r.code}`;
+      } catch (err) {
+        if (!(err instanceof HostError)) throw err;
+        cause = err.causeText;
+      }
+    }
+    if (cause !== undefined) {
+      let restored = `The previous rules were restored${wait === undefined ? '; raise rollbackTimerSec' : ''}`;
+      try {
+        await rollbackNow(session, place);
+      } catch (err) {
+        if (!(err instanceof HostError)) throw err;
+        restored = `The previous rules are not restored yet: ${err.causeText}`;
+      }
+      throw new HostError({ host: session.name, step: s.step, cause, hint: restored });
+    }
+  }
+}
+
 /** Applies one host's iptables + ipset ruleset. Throws HostError naming the host and the failed step. */
 export async function applyIptables(target: SshTarget, ruleset: HostRuleset, options: HostApplyOptions = {}): Promise<ApplyResult> {
   const name = ruleset.host;
@@ -388,62 +477,16 @@ export async function applyIptables(target: SshTarget, ruleset: HostRuleset, opt
     const read = toRead(before);
     const base = options.force ? 'force' : deltaBaseProblem(before.record, stateText(before), read.hash);
     const plan = base === undefined && before.record && read.hash ? planIncremental(table, hash, read.hash, before.record, payload) : undefined;
-    const mode: 'full' | 'incremental' = plan !== undefined && typeof plan !== 'string' ? 'incremental' : 'full';
+    // A plan that says why it cannot be a delta (a string) means the full path, as no plan does.
+    const delta = typeof plan === 'string' ? undefined : plan;
+    const mode: 'full' | 'incremental' = delta ? 'incremental' : 'full';
     const sentBefore = first.bytesSent;
-    let steps: Array<{ step: string; command: (wait: number) => string; stdin?: string }>;
-    let deadline: number; // the timer starts after this, so fires after it
-    if (plan !== undefined && typeof plan !== 'string') {
-      const created = createdSets(plan.forward).filter((s) => !setNamesOf(before).includes(s));
-      const restore = reverseScript(plan.reverse);
-      await checkDelta(first, plan.forward, restore, created);
-      deadline = Date.now() + timerSec * 1000;
-      await armOrUnstage(first, place, restore, timerSec, () => unstageSets(first, created));
-      const { forward } = plan;
-      steps = [
-        ...(forward.sets ? [{ step: 'update sets (ipset restore)', command: () => 'ipset restore -exist', stdin: forward.sets }] : []),
-        { step: 'iptables-restore (changed chains)', command: (wait) => `iptables-restore -w ${wait} --noflush`, stdin: forward.v4 },
-        { step: 'ip6tables-restore (changed chains)', command: (wait) => `ip6tables-restore -w ${wait} --noflush`, stdin: forward.v6 },
-        ...(forward.destroy ? [{ step: 'destroy removed sets (ipset restore)', command: () => 'ipset restore', stdin: forward.destroy }] : []),
-      ];
-    } else {
-      await checkChange(first, parsed, payload, before);
-      const restore = restoreScript(table, before, restoreRun(run));
-      await checkRestore(first, parsed, before, restore);
-      deadline = Date.now() + timerSec * 1000;
-      await armOrUnstage(first, place, restore, timerSec, () => unstage(first, parsed, before));
-      steps = [
-        { step: 'swap sets (ipset restore)', command: () => 'ipset restore -exist', stdin: parsed.swapIpset },
-        { step: 'iptables-restore', command: (wait) => `iptables-restore -w ${wait} --noflush`, stdin: payload.v4 },
-        { step: 'ip6tables-restore', command: (wait) => `ip6tables-restore -w ${wait} --noflush`, stdin: payload.v6 },
-        { step: 'hook into FORWARD', command: (wait) => finalizeScript(table, parsed, payload.entryChain, before, wait) },
-        { step: 'note the filter tables the apply made', command: () => noteMadeFilterTablesScript(place, (['v4', 'v6'] as const).filter((f) => !before.filterTables.includes(f))) },
-      ];
-    }
+    const armed = delta
+      ? await armIncremental(first, place, timerSec, delta, before)
+      : await armFull(first, place, timerSec, { table, parsed, payload, before, run });
     await options.hooks?.afterArm?.();
     await testOnlyPause('after-arm', name);
-    for (const s of steps) {
-      const wait = stepWaitSec(deadline);
-      let cause: string | undefined = `the rollback timer's ${timerSec} s were nearly up before this step`;
-      if (wait !== undefined) {
-        try {
-          const r = await first.run(s.command(wait), s.stdin, { step: s.step, timeoutMs: (wait + 1) * 1000 });
-          cause = r.code === 0 ? undefined : r.stderr.trim() || `exit ${r.code}`;
-        } catch (err) {
-          if (!(err instanceof HostError)) throw err;
-          cause = err.causeText;
-        }
-      }
-      if (cause !== undefined) {
-        let restored = `The previous rules were restored${wait === undefined ? '; raise rollbackTimerSec' : ''}`;
-        try {
-          await rollbackNow(first, place);
-        } catch (err) {
-          if (!(err instanceof HostError)) throw err;
-          restored = `The previous rules are not restored yet: ${err.causeText}`;
-        }
-        throw new HostError({ host: name, step: s.step, cause, hint: restored });
-      }
-    }
+    await runLiveSteps(first, place, timerSec, armed);
     await options.hooks?.afterApplyBeforeConfirm?.();
     await testOnlyPause('after-apply', name);
 
