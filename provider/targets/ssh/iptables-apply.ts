@@ -31,6 +31,7 @@ import { bits, formatAddress, parseAddress } from '../../model/net';
 import { SshTarget } from './connect';
 import { SshSession, withSession } from './session';
 import { TableLock, lockTable } from './table-lock';
+import { BatchFailure, runBatch, runBatchOrThrow } from './batch';
 import { testOnlyPause } from './test-pause';
 import { TABLES_READ_SCRIPT, filterTablesOf, noteMadeFilterTablesScript, removeMadeFilterTablesScript } from './iptables-filter-table';
 import { CHECK_WAIT_SEC, IncrementalPlan, checkDelta, createdSets, deltaBaseProblem, planIncremental, reverseScript, unstageSets } from './iptables-incremental';
@@ -290,14 +291,10 @@ async function checkChange(session: SshSession, parsed: ParsedPayload, payload: 
     { step: 'check rules (iptables-restore --test)', command: `iptables-restore -w ${CHECK_WAIT_SEC} --test --noflush`, stdin: payload.v4 },
     { step: 'check rules (ip6tables-restore --test)', command: `ip6tables-restore -w ${CHECK_WAIT_SEC} --test --noflush`, stdin: payload.v6 },
   ];
-  for (const c of checks) {
-    const r = await session.run(c.command, c.stdin, { step: c.step });
-    if (r.code !== 0) {
-      const leftover = await unstage(session, parsed, before);
-      const hint = leftover ? `No live rule or set was changed, but ${leftover}` : 'Nothing was changed on the host';
-      throw new HostError({ host: session.name, step: c.step, cause: r.stderr.trim() || `exit ${r.code}`, hint });
-    }
-  }
+  await runBatchOrThrow(session, checks, async () => {
+    const leftover = await unstage(session, parsed, before);
+    return leftover ? `No live rule or set was changed, but ${leftover}` : 'Nothing was changed on the host';
+  });
 }
 
 /**
@@ -410,34 +407,31 @@ async function armFull(
 }
 
 /**
- * Runs the live steps in order, each with what is left of the timer's time for the xtables lock.
- * The first that fails (or that the timer leaves no time for) restores the snapshot at once and
- * throws, naming the step.
+ * Runs the live steps in order as one host command (batch.ts), all of it bounded by what is left
+ * of the timer's time (each step may wait that long for the xtables lock; the host ends the whole
+ * command before the timer fires). The first step that fails (or that the timer leaves no time
+ * for) restores the snapshot at once and throws, naming the step.
  */
 async function runLiveSteps(session: SshSession, place: TablePlace, timerSec: number, { steps, deadline }: Armed): Promise<void> {
-  for (const s of steps) {
-    const wait = stepWaitSec(deadline);
-    let cause: string | undefined = `the rollback timer's ${timerSec} s were nearly up before this step`;
-    if (wait !== undefined) {
-      try {
-        const r = await session.run(s.command(wait), s.stdin, { step: s.step, timeoutMs: (wait + 1) * 1000 });
-        cause = r.code === 0 ? undefined : r.stderr.trim() || `exit ${r.code}`;
-      } catch (err) {
-        if (!(err instanceof HostError)) throw err;
-        cause = err.causeText;
-      }
-    }
-    if (cause !== undefined) {
-      let restored = `The previous rules were restored${wait === undefined ? '; raise rollbackTimerSec' : ''}`;
-      try {
-        await rollbackNow(session, place);
-      } catch (err) {
-        if (!(err instanceof HostError)) throw err;
-        restored = `The previous rules are not restored yet: ${err.causeText}`;
-      }
-      throw new HostError({ host: session.name, step: s.step, cause, hint: restored });
+  const wait = stepWaitSec(deadline);
+  let failure: BatchFailure = { step: steps[0].step, cause: `the rollback timer's ${timerSec} s were nearly up before this step` };
+  if (wait !== undefined) {
+    try {
+      failure = await runBatch(session, steps.map((s) => ({ step: s.step, command: s.command(wait), stdin: s.stdin })), { timeoutMs: (wait + 1) * 1000 });
+    } catch (err) {
+      if (!(err instanceof HostError)) throw err;
+      failure = { step: err.step, cause: err.causeText };
     }
   }
+  if (failure === undefined) return;
+  let restored = `The previous rules were restored${wait === undefined ? '; raise rollbackTimerSec' : ''}`;
+  try {
+    await rollbackNow(session, place);
+  } catch (err) {
+    if (!(err instanceof HostError)) throw err;
+    restored = `The previous rules are not restored yet: ${err.causeText}`;
+  }
+  throw new HostError({ host: session.name, step: failure.step, cause: failure.cause, hint: restored });
 }
 
 /** Applies one host's iptables + ipset ruleset. Throws HostError naming the host and the failed step. */

@@ -21,6 +21,7 @@
  */
 import type { HostRecord } from './host-record';
 import { HostError } from './host-error';
+import { runBatchOrThrow } from './batch';
 import type { SshSession } from './session';
 import { IptablesRuleset, ownership, rulesText } from '../../ruleset';
 import { validateIpsetText, validateRestoreText } from '../../ruleset/iptables-guard';
@@ -136,13 +137,10 @@ export async function checkDelta(session: SshSession, forward: Incremental, rest
     { step: 'check changed chains (ip6tables-restore --test)', command: `ip6tables-restore -w ${CHECK_WAIT_SEC} --test --noflush`, stdin: forward.v6 },
     { step: 'check the way back (iptables-restore --test)', command: 'sh -s check', stdin: restore, hint: 'The rules live now could not be put back if the apply failed, so it did not start. ' },
   ];
-  for (const c of checks) {
-    const r = await session.run(c.command, c.stdin, { step: c.step });
-    if (r.code !== 0) {
-      const leftover = await unstageSets(session, created);
-      const hint = `${c.hint ?? ''}${leftover ? `No live rule or set was changed, but ${leftover}` : 'Nothing was changed on the host'}`;
-      throw new HostError({ host: session.name, step: c.step, cause: r.stderr.trim() || `exit ${r.code}`, hint });
-    }
-  }
+  await runBatchOrThrow(session, checks, async (failure) => {
+    const leftover = await unstageSets(session, created);
+    const hint = checks.find((c) => c.step === failure.step)?.hint ?? '';
+    return `${hint}${leftover ? `No live rule or set was changed, but ${leftover}` : 'Nothing was changed on the host'}`;
+  });
 }
 

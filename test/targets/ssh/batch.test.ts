@@ -1,0 +1,45 @@
+import { TWO_SSHD_LAB, labForSuite } from '../../lab/suite';
+import { SshSession } from '../../../provider/targets/ssh/session';
+import { runBatch } from '../../../provider/targets/ssh/batch';
+import { labTarget } from './support';
+
+const lab = labForSuite(TWO_SSHD_LAB);
+
+describe('runBatch: several commands, one round trip', () => {
+  let session: SshSession;
+  beforeAll(async () => { session = await SshSession.open(labTarget(lab(), 'h1'), 'h1'); });
+  afterAll(() => session.close());
+
+  test('each command reads exactly its own stdin (multi-byte text, an empty one, no final newline)', async () => {
+    const dir = (await session.run('mktemp -d')).stdout.trim();
+    const stdins = ['première ligne\nü\n', '', 'x'.repeat(70_000), 'no newline at the end'];
+    const failure = await runBatch(session, stdins.map((stdin, i) => ({ step: `step ${i}`, command: `cat > ${dir}/${i}`, stdin })));
+    expect(failure).toBeUndefined();
+    for (const [i, want] of stdins.entries()) expect((await session.run(`cat ${dir}/${i}`)).stdout).toBe(want);
+    await session.run(`rm -rf ${dir}`);
+  });
+
+  test('the first failing command stops the batch and is named, with its stderr; later ones never run', async () => {
+    const dir = (await session.run('mktemp -d')).stdout.trim();
+    const failure = await runBatch(session, [
+      { step: 'first', command: `touch ${dir}/first` },
+      { step: 'second', command: 'echo "second went wrong" >&2; exit 3' },
+      { step: 'third', command: `touch ${dir}/third` },
+    ]);
+    expect(failure).toEqual({ step: 'second', cause: 'second went wrong' });
+    expect((await session.run(`ls ${dir}`)).stdout.split('\n').filter(Boolean)).toEqual(['first']);
+    await session.run(`rm -rf ${dir}`);
+  });
+
+  test('a command that ends the shell with exit ends only itself; one cut off by the time bound is named, and leaves no file', async () => {
+    const files = async () => (await session.run('ls /tmp | grep -c "^netpol-batch\\." || true')).stdout.trim();
+    const before = await files();
+    expect(await runBatch(session, [{ step: 'a', command: 'exit 0' }, { step: 'b', command: 'cat >/dev/null', stdin: 'data' }])).toBeUndefined();
+    const cut = await runBatch(session, [{ step: 'quick', command: 'true' }, { step: 'slow', command: 'sleep 30' }], { timeoutMs: 1000 }).catch((e: Error) => e);
+    // The client's bound rejects (as run() does); the host's own bound ends the command a second later.
+    expect(cut).toBeInstanceOf(Error);
+    expect((cut as Error).message).toMatch(/quick, slow/);
+    await new Promise((r) => setTimeout(r, 3000));
+    expect(await files()).toBe(before);
+  });
+});
