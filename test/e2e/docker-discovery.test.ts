@@ -11,9 +11,10 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { parse, stringify } from "yaml";
-import { Lab, Matrix, requireDockerLabPrerequisites } from "../lab/lab";
+import { Lab, requireDockerLabPrerequisites } from "../lab/lab";
 import { runCli } from "../support/cli";
 import { ModelInput } from "../../provider/model/model";
+import { cellDifferences, matrixDifferences, reachMatrix } from "./lab-model";
 
 const PROBES = ["tcp/80", "udp/53"];
 let lab: Lab;
@@ -66,28 +67,6 @@ const stackIsolation = (backend: "nftables" | "iptables"): ModelInput => ({
   network: { defaultPolicyAction: "deny", policy: [{ within: "stack", action: "allow" }] },
 });
 
-async function reach(file: string): Promise<Matrix> {
-  const r = await runCli(["reach", file, "--format", "json", ...PROBES.flatMap((p) => ["--probe", p])]);
-  expect(r.err).toBe("");
-  expect(r.code).toBe(0);
-  const doc = JSON.parse(r.out) as { probes: { probe: string; matrix: Record<string, Record<string, boolean>> }[] };
-  return Object.fromEntries(doc.probes.map((p) => [p.probe, p.matrix]));
-}
-
-/** Cells where measured and expected differ (empty: equal), over the lab's names. */
-function differences(measured: Matrix, expected: Matrix): string[] {
-  const out: string[] = [];
-  for (const probe of PROBES) {
-    for (const from of Object.keys(measured[probe])) {
-      for (const to of Object.keys(measured[probe][from])) {
-        const want = expected[probe]?.[from]?.[to];
-        if (measured[probe][from][to] !== want) out.push(`${probe} ${from} → ${to}: measured ${measured[probe][from][to]}, expected ${want}`);
-      }
-    }
-  }
-  return out;
-}
-
 test("netpol discover prints the model with every running container as an endpoint: addresses, labels, stack/service, namespace", async () => {
   const file = writeModel("discover.yaml", stackIsolation("nftables"));
   const r = await runCli(["discover", file]);
@@ -122,14 +101,14 @@ describe.each(["nftables", "iptables"] as const)("%s", (backend) => {
     const applied = await runCli(["apply", file]);
     expect(applied.err).toBe("");
     expect(applied.code).toBe(0);
-    const expected = await reach(file);
+    const expected = await reachMatrix(file, PROBES);
     // the policy decides, both ways: same stack across hosts passes, other stacks do not
     expect(expected["tcp/80"].web.api).toBe(true);
     expect(expected["tcp/80"].ext.web).toBe(true);
     expect(expected["tcp/80"].web.cache).toBe(false);
     expect(expected["tcp/80"].cache.db).toBe(true);
     expect(expected["tcp/80"].web.db).toBe(false);
-    expect(differences(await lab.measureMatrix(PROBES), expected)).toEqual([]);
+    expect(cellDifferences(await lab.measureMatrix(PROBES), expected)).toEqual([]);
   }, 120_000);
 
   test("a container restarted with a new address: plan shows the changed set elements, apply restores the matrix", async () => {
@@ -149,7 +128,7 @@ describe.each(["nftables", "iptables"] as const)("%s", (backend) => {
     expect([...removed, ...added].filter((l) => !/\b\d{1,3}(\.\d{1,3}){3}\b|comment "netpol:|element\(s\)/.test(l))).toEqual([]);
     const applied = await runCli(["apply", file]);
     expect(applied.code).toBe(0);
-    expect(differences(await lab.measureMatrix(PROBES), await reach(file))).toEqual([]);
+    expect(await matrixDifferences(lab, file, PROBES)).toEqual([]);
   }, 120_000);
 });
 

@@ -21,6 +21,7 @@ import { Lab, LabContainerSpec, Matrix, requireDockerLabPrerequisites } from "..
 import { ModelInput } from "../../provider/model/model";
 import { runCli } from "../support/cli";
 import { ROOT } from "../support/models";
+import { cellDifferences, matrixDifferences, reachMatrix } from "./lab-model";
 
 const HOSTS = ["h1", "h2", "h3"];
 const listen = { tcp: [80, 6379], udp: [53] };
@@ -67,28 +68,6 @@ async function dockerRules(lab: Lab, host: string): Promise<string> {
   return parts.join("\n");
 }
 
-async function reach(file: string, probes: string[]): Promise<Matrix> {
-  const r = await runCli(["reach", file, "--format", "json", ...probes.flatMap((p) => ["--probe", p])]);
-  expect(r.err).toBe("");
-  expect(r.code).toBe(0);
-  const doc = JSON.parse(r.out) as { probes: { probe: string; matrix: Record<string, Record<string, boolean>> }[] };
-  return Object.fromEntries(doc.probes.map((p) => [p.probe, p.matrix]));
-}
-
-/** Cells where measured and expected differ (empty: equal). */
-function differences(measured: Matrix, expected: Matrix): string[] {
-  const out: string[] = [];
-  for (const [probe, rows] of Object.entries(measured)) {
-    for (const [from, row] of Object.entries(rows)) {
-      for (const [to, cell] of Object.entries(row)) {
-        const want = expected[probe]?.[from]?.[to];
-        if (cell !== want) out.push(`${probe} ${from} → ${to}: measured ${cell}, expected ${want}`);
-      }
-    }
-  }
-  return out;
-}
-
 describe.each(["nftables", "iptables"] as const)("seeds on routed Docker hosts, %s", (backend) => {
   let lab: Lab;
   let dir: string;
@@ -129,15 +108,15 @@ describe.each(["nftables", "iptables"] as const)("seeds on routed Docker hosts, 
   }
 
   /** One prober per container, all at once: a denied probe waits out its 1 s timeout. */
-  const measure = (probes: string[]) => lab.measureMatrix(probes, { concurrency: CONTAINERS.length });
+  const MEASURE = { concurrency: CONTAINERS.length };
 
   async function applyAndMeasure(file: string, probes: string[]): Promise<Matrix> {
     const r = await runCli(["apply", file]);
     expect(r.err).toBe("");
     expect(r.code).toBe(0);
     expect(r.out).not.toContain("warning:");
-    const expected = await reach(file, probes);
-    expect(differences(await measure(probes), expected)).toEqual([]);
+    const expected = await reachMatrix(file, probes);
+    expect(cellDifferences(await lab.measureMatrix(probes, MEASURE), expected)).toEqual([]);
     return expected;
   }
 
@@ -191,9 +170,9 @@ describe.each(["nftables", "iptables"] as const)("seeds on routed Docker hosts, 
     expect(lines.some((l) => /^\s*- /.test(l) && l.includes(old))).toBe(true);
     expect(lines.some((l) => /^\s*\+ /.test(l) && l.includes(now))).toBe(true);
     expect((await runCli(["apply", file])).code).toBe(0);
-    const measured = await measure(probes);
+    const measured = await lab.measureMatrix(probes, MEASURE);
     expect(measured["tcp/6379"]["myproject-client"]["default-db"]).toBe(true);
-    expect(differences(measured, await reach(file, probes))).toEqual([]);
+    expect(cellDifferences(measured, await reachMatrix(file, probes))).toEqual([]);
   }, 120_000);
 
   test("destroy leaves Docker's rules byte-identical to before the first apply, and the published port answers everyone again", async () => {
@@ -229,7 +208,7 @@ describe.each(["nftables", "iptables"] as const)("seeds on routed Docker hosts, 
       expect(repaired.out).toContain("1 changed, 2 up to date");
       expect((await runCli(["status", file])).out).toBe("h1: in sync\nh2: in sync\nh3: in sync\n");
     }
-    expect(differences(await measure(["tcp/80"]), await reach(file, ["tcp/80"]))).toEqual([]);
+    expect(await matrixDifferences(lab, file, ["tcp/80"], { measure: MEASURE })).toEqual([]);
     expect(await published()).toEqual({ sameStack: true, otherStack: false });
   }, 120_000);
 });

@@ -13,10 +13,11 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { stringify } from "yaml";
-import { Lab, Matrix, requireDockerLabPrerequisites } from "../lab/lab";
+import { Lab, requireDockerLabPrerequisites } from "../lab/lab";
 import { runCli } from "../support/cli";
 import { spawnCli } from "../targets/ssh/support";
 import { main } from "../../provider/cli";
+import { matrixDifferences } from "./lab-model";
 
 const PROBE = "tcp/80";
 const listen = { tcp: [80] };
@@ -75,19 +76,8 @@ async function until(what: string, ok: () => boolean, ms = 30_000): Promise<void
 /** Watch has printed `host: sign name …` (after `from`, an index into out). */
 const printed = (from: number, host: string, sign: "+" | "-", name: string) => out.slice(from).some((l) => l.startsWith(`${host}: ${sign} ${name} `));
 
-async function reach(): Promise<Matrix> {
-  const r = await runCli(["reach", file, "--format", "json", "--probe", PROBE]);
-  expect(r.code).toBe(0);
-  const doc = JSON.parse(r.out) as { probes: { probe: string; matrix: Record<string, Record<string, boolean>> }[] };
-  return Object.fromEntries(doc.probes.map((p) => [p.probe, p.matrix]));
-}
-
-async function differences(): Promise<string[]> {
-  const [measured, expected] = [await lab.measureMatrix([PROBE]), await reach()];
-  const names = Object.keys(measured[PROBE]).sort();
-  expect(Object.keys(expected[PROBE]).sort()).toEqual(names);
-  return names.flatMap((from) => names.flatMap((to) => (measured[PROBE][from][to] === expected[PROBE][from][to] ? [] : [`${from} → ${to}: measured ${measured[PROBE][from][to]}`])));
-}
+/** The cells where the measured matrix differs from `netpol reach` of the watched model (empty: none). */
+const differences = () => matrixDifferences(lab, file, [PROBE], { reach: { allowStderr: true } });
 
 type Op = ["+", string, "d1" | "d2", string] | ["-", string];
 const BURSTS: Op[][] = [
