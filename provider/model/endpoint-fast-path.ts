@@ -110,14 +110,8 @@ function endpointOf(v: unknown, checks: LabelChecks): Checked<Endpoint> {
   const ips = strings(v.ips, undefined, isAddress);
   if (ips === undefined || ips.length === 0) return undefined;
   const out: Endpoint = { name, ips };
-  if ("host" in v) {
-    if (typeof v.host !== "string" || !HOST_NAME.test(v.host)) return undefined;
-    out.host = v.host;
-  }
-  if ("namespace" in v) {
-    if (typeof v.namespace !== "string" || !NAMESPACE_NAME.test(v.namespace)) return undefined;
-    out.namespace = v.namespace;
-  }
+  // Keys are set in the schema's order, as zod returns them (the model's digest depends on it).
+  if (!copyName(v, out, "host", HOST_NAME) || !copyName(v, out, "namespace", NAMESPACE_NAME)) return undefined;
   if ("labels" in v) {
     const labels = labelsOf(v.labels, checks);
     if (labels === undefined) return undefined;
@@ -128,25 +122,27 @@ function endpointOf(v: unknown, checks: LabelChecks): Checked<Endpoint> {
     if (ports === undefined) return undefined;
     out.ports = ports;
   }
-  if ("stack" in v) {
-    if (typeof v.stack !== "string" || !IDENTIFIER.test(v.stack)) return undefined;
-    out.stack = v.stack;
-  }
-  if ("service" in v) {
-    if (typeof v.service !== "string" || !IDENTIFIER.test(v.service)) return undefined;
-    out.service = v.service;
-  }
-  if ("links" in v) {
-    const links = strings(v.links, IDENTIFIER);
-    if (links === undefined) return undefined;
-    out.links = links;
-  }
-  if ("profiles" in v) {
-    const profiles = strings(v.profiles, PROFILE_ID);
-    if (profiles === undefined) return undefined;
-    out.profiles = profiles;
-  }
+  if (!copyName(v, out, "stack", IDENTIFIER) || !copyName(v, out, "service", IDENTIFIER)) return undefined;
+  if (!copyNames(v, out, "links", IDENTIFIER) || !copyNames(v, out, "profiles", PROFILE_ID)) return undefined;
   return out;
+}
+
+/** Copies `v[key]` when present and a string matching `pattern`; false when present and not. */
+function copyName(v: Record<string, unknown>, out: Endpoint, key: "host" | "namespace" | "stack" | "service", pattern: RegExp): boolean {
+  if (!(key in v)) return true;
+  const text = v[key];
+  if (typeof text !== "string" || !pattern.test(text)) return false;
+  out[key] = text;
+  return true;
+}
+
+/** The same for a list of such strings. */
+function copyNames(v: Record<string, unknown>, out: Endpoint, key: "links" | "profiles", pattern: RegExp): boolean {
+  if (!(key in v)) return true;
+  const list = strings(v[key], pattern);
+  if (list === undefined) return false;
+  out[key] = list;
+  return true;
 }
 
 /**
