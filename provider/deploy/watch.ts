@@ -61,8 +61,10 @@ export interface WatchOptions {
   /** The longest a burst is held after its first event. @default 200 */
   coalesceMs?: number;
   /**
-   * A burst ends once no event came for this long (`docker run`'s connect and start come within
-   * a few ms of each other). At least coalesceMs turns it off. @default 50
+   * A burst ends once no event came for this long: the events of one change that come together
+   * (a `docker stop`'s die, disconnect and stop) stay one burst; a network connect, marked `more`,
+   * waits for its container's start or the coalesce bound instead.
+   * At least coalesceMs turns it off. @default 50
    */
   settleMs?: number;
   /** First retry delay, doubled per failure up to maxBackoffMs. @default 500 */

@@ -14,6 +14,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { stringify } from "yaml";
 import { Lab, requireDockerLabPrerequisites } from "../lab/lab";
+import { sessionChains } from "../lab/sshd";
 import { runCli } from "../support/cli";
 import { spawnCli } from "../targets/ssh/support";
 import { main } from "../../provider/cli";
@@ -114,19 +115,7 @@ function watchConnection(host: string): number {
 
 /** The processes between the host's sshd and the watch's `docker events`: that child first, the command's parent last. */
 function watchChain(host: string): number[] {
-  const parentOf = (pid: number): number => Number(/^\d+ \(.*\) \S (\d+)/s.exec(fs.readFileSync(`/proc/${pid}/stat`, "utf8"))?.[1] ?? 0);
-  const listener = lab.sshdPid(host);
-  const found: number[][] = [];
-  for (const entry of fs.readdirSync("/proc").filter((e) => /^\d+$/.test(e))) {
-    let cmd: string;
-    try { cmd = fs.readFileSync(`/proc/${entry}/cmdline`, "utf8").replace(/\0/g, " "); } catch { continue; }
-    if (!/^docker events /.test(cmd)) continue;
-    const chain: number[] = [];
-    for (let up = parentOf(Number(entry)); up > 1; up = parentOf(up)) {
-      if (up === listener) { found.push(chain.reverse()); break; }
-      chain.push(up);
-    }
-  }
+  const found = sessionChains(lab.sshdPid(host), (cmdline) => /^docker events /.test(cmdline));
   if (found.length !== 1) throw new Error(`expected one watch connection on ${host}, found ${found.length}`);
   return found[0];
 }

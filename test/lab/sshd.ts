@@ -173,3 +173,33 @@ export function sshBanner(address: string, timeoutMs = 500): Promise<boolean> {
     socket.once('error', () => done(false));
   });
 }
+
+/** The parent pid in /proc/<pid>/stat (0 once the process is gone). */
+function parentOf(pid: number): number {
+  try {
+    return Number(/^\d+ \(.*\) \S (\d+)/s.exec(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'))?.[1] ?? 0);
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * The processes serving the SSH sessions of a lab sshd that run a command `matches` accepts (its
+ * command line, arguments joined by spaces): per such command, the chain between the listening
+ * sshd `listener` and the command, the listener's child first and the command's parent last.
+ * Only descendants of that sshd are ever returned, so a test stops or kills nothing of others.
+ */
+export function sessionChains(listener: number, matches: (cmdline: string) => boolean): number[][] {
+  const chains: number[][] = [];
+  for (const entry of fs.readdirSync('/proc').filter((e) => /^\d+$/.test(e))) {
+    let cmdline: string;
+    try { cmdline = fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8').replace(/\0/g, ' ').trim(); } catch { continue; }
+    if (!matches(cmdline)) continue;
+    const chain: number[] = [];
+    for (let up = parentOf(Number(entry)); up > 1; up = parentOf(up)) {
+      if (up === listener) { chains.push(chain.reverse()); break; }
+      chain.push(up);
+    }
+  }
+  return chains;
+}

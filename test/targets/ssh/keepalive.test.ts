@@ -1,5 +1,5 @@
-import * as fs from 'fs';
 import { TWO_SSHD_LAB, labForSuite } from '../../lab/suite';
+import { sessionChains } from '../../lab/sshd';
 import { SshSession } from '../../../provider/targets/ssh/session';
 import { labTarget } from './support';
 import { hostTargets } from '../../../provider/cli/ssh-settings';
@@ -7,33 +7,11 @@ import { parseModel } from '../../../provider/model/model';
 
 const lab = labForSuite(TWO_SSHD_LAB);
 
-/** The parent pid in /proc/<pid>/stat (0 once the process is gone). */
-function parentOf(pid: number): number {
-  try {
-    return Number(/^\d+ \(.*\) \S (\d+)/s.exec(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'))?.[1] ?? 0);
-  } catch {
-    return 0;
-  }
-}
-
-/**
- * The sshd processes serving the one connection whose command line is `marker`: the chain from
- * the lab host's listening sshd down to (not including) the command. Only processes the lab
- * started are ever returned.
- */
+/** The sshd processes serving the one connection whose command line is `marker` (test/lab/sshd.ts). */
 function sshdChainOf(host: string, marker: string): number[] {
-  const listener = lab().sshdPid(host);
-  for (const entry of fs.readdirSync('/proc').filter((e) => /^\d+$/.test(e))) {
-    let cmd: string;
-    try { cmd = fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8').replace(/\0/g, ' ').trim(); } catch { continue; }
-    if (cmd !== marker) continue;
-    const chain: number[] = [];
-    for (let up = parentOf(Number(entry)); up > 1; up = parentOf(up)) {
-      if (up === listener) return chain;
-      chain.push(up);
-    }
-  }
-  throw new Error(`no connection running "${marker}" under ${host}'s sshd`);
+  const [chain] = sessionChains(lab().sshdPid(host), (cmdline) => cmdline === marker);
+  if (!chain) throw new Error(`no connection running "${marker}" under ${host}'s sshd`);
+  return chain;
 }
 
 async function until(what: string, check: () => boolean, ms = 10_000): Promise<void> {
