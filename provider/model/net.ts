@@ -18,7 +18,8 @@ export interface Cidr {
  * character into a number (it fits in 32 bits), so one address costs one bigint, not four: every
  * endpoint's address is parsed by the schema and the renderers.
  */
-function parseV4(text: string): bigint | undefined {
+/** A dotted quad's value as a number (what sorting and ranking need, without a bigint). */
+export function ipv4Value(text: string): number | undefined {
   let value = 0;
   let octet = 0;
   let digits = 0;
@@ -37,7 +38,12 @@ function parseV4(text: string): bigint | undefined {
     } else return undefined;
   }
   if (dots !== 3 || digits === 0) return undefined;
-  return BigInt(value * 256 + octet);
+  return value * 256 + octet;
+}
+
+function parseV4(text: string): bigint | undefined {
+  const value = ipv4Value(text);
+  return value === undefined ? undefined : BigInt(value);
 }
 
 function parseV6(text: string): bigint | undefined {

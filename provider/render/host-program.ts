@@ -22,7 +22,7 @@
  */
 import { shortHash } from "../ir/builder";
 import { AddressSet, HostInfo, LayerName, Match, PolicySet, Program, Tier } from "../ir";
-import { Cidr, cidrOf, contains, Family, formatAddress, formatCidr, parseAddress } from "../model/net";
+import { Cidr, cidrOf, contains, Family, formatAddress, formatCidr, ipv4Value, parseAddress } from "../model/net";
 import { nameChains, purposeOf } from "./chain-names";
 import { ChainAction, ChainDraft, ChainNote, ChainRule, TierChain } from "./chains";
 import { Dispatch, dispatchMaps, DispatchTarget, LocalAddress, sortedAddresses } from "./dispatch";
@@ -73,10 +73,11 @@ interface Ip {
 const byKey = (a: Ip, b: Ip) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
 
 function parseIp(text: string, endpoint: string): Ip {
-  const a = parseAddress(text);
-  if (!a) throw new RenderError(`endpoint "${endpoint}": "${text}" is not an IPv4 or IPv6 address`);
   // Dotted quads that parse are already canonical (no leading zeros); IPv6 text varies.
-  if (a.family === 4) return { family: 4, key: Number(a.value), text, rank: 0 };
+  const v4 = ipv4Value(text);
+  if (v4 !== undefined) return { family: 4, key: v4, text, rank: 0 };
+  const a = parseAddress(text);
+  if (!a || a.family !== 6) throw new RenderError(`endpoint "${endpoint}": "${text}" is not an IPv4 or IPv6 address`);
   return { family: 6, key: a.value.toString(16).padStart(32, "0"), text: formatAddress(a), rank: 0 };
 }
 
@@ -101,6 +102,11 @@ export class HostPrograms {
   /** Per family, the distinct address texts in key order: an `Ip`'s rank indexes this. */
   private readonly ranked: Record<Family, string[]> = { 4: [], 6: [] };
   private readonly localByHost = new Map<string, string[]>();
+  /** The endpoints of the listed hosts, host after host; `hostedAt` is where a host's run starts. */
+  private readonly hosted: string[] = [];
+  private readonly hostedAt = new Map<string, number>();
+  /** Per layer (in order) and direction, the program of each `hosted` endpoint: looked up once. */
+  private columns: Record<"egress" | "ingress", (string | undefined)[]>[] | undefined;
   private readonly parts = new Map<string, SetPart>();
   private readonly facts = new Map<string, SetFacts>();
   private readonly chains = new Map<string, TierChain>();
@@ -127,6 +133,11 @@ export class HostPrograms {
         list.push(e.name);
         this.localByHost.set(e.host, list);
       }
+    }
+    for (const h of policySet.hosts) {
+      if (this.hostedAt.has(h.name)) continue;
+      this.hostedAt.set(h.name, this.hosted.length);
+      this.hosted.push(...(this.localByHost.get(h.name) ?? []));
     }
     // One sort of every address, so a set's members sort as small integers (setFacts), not as keys.
     const all = [...this.addresses.values()].flat();
@@ -215,13 +226,11 @@ export class HostPrograms {
     if (this.firstChains) return this.firstChains;
     const drafts = new Map<string, ChainDraft>();
     const firstSig = new Map<string, string | undefined>();
-    const hosted = this.policySet.hosts.flatMap((h) => this.localByHost.get(h.name) ?? []);
-    for (const layer of this.policySet.layers) {
+    const columns = this.programColumns();
+    for (const [l, layer] of this.policySet.layers.entries()) {
       const drafted = new Set<string>();
       for (const direction of ["egress", "ingress"] as const) {
-        const byEndpoint = layer[direction];
-        for (const name of hosted) {
-          const programId = byEndpoint[name];
+        for (const programId of columns[l][direction]) {
           if (programId === undefined || drafted.has(programId)) continue;
           drafted.add(programId);
           const key = `${layer.name}/${programId}`;
@@ -262,6 +271,14 @@ export class HostPrograms {
     for (const notes of this.programNotes.values()) for (const n of notes) n.chain = named(n.chain);
     this.firstChains = new Map([...firstSig].map(([key, sig]) => [key, { chain: sig === undefined ? undefined : named(sig) }]));
     return this.firstChains;
+  }
+
+  private programColumns(): Record<"egress" | "ingress", (string | undefined)[]>[] {
+    this.columns ??= this.policySet.layers.map((layer) => ({
+      egress: this.hosted.map((name) => layer.egress[name]),
+      ingress: this.hosted.map((name) => layer.ingress[name]),
+    }));
+    return this.columns;
   }
 
   /**
@@ -328,6 +345,8 @@ export class HostPrograms {
     const host = this.policySet.hosts.find((h) => h.name === hostName);
     if (!host) throw new RenderError(`host "${hostName}" is not in the policy set; known hosts: ${this.policySet.hosts.map((h) => h.name).join(", ") || "(none)"}`);
     const local = this.localByHost.get(hostName) ?? [];
+    const at = this.hostedAt.get(hostName) ?? 0;
+    const columns = this.programColumns();
     const addresses: LocalAddress[] = [];
     local.forEach((name, endpoint) => {
       for (const a of this.addresses.get(name) ?? []) addresses.push({ family: a.family, rank: a.rank, text: a.text, endpoint });
@@ -336,12 +355,12 @@ export class HostPrograms {
     const dispatch: Dispatch[] = [];
     const roots = new Set<string>();
     const programKeys = new Set<string>();
-    for (const layer of this.policySet.layers) {
+    for (const [l, layer] of this.policySet.layers.entries()) {
       const programs = new Set<string>();
       for (const direction of ["egress", "ingress"] as const) {
-        const byEndpoint = layer[direction];
-        const targets = local.map((name) => {
-          const programId = byEndpoint[name];
+        const column = columns[l][direction];
+        const targets = local.map((_, i) => {
+          const programId = column[at + i];
           if (programId === undefined) return undefined;
           programs.add(programId);
           const target = this.entry(layer.name, programId);

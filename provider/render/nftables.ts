@@ -80,7 +80,7 @@ function elementLines(items: readonly string[]): string[] {
 /** The chain that carries the table's hash in its one rule; nothing jumps to it. */
 export const VERSION_CHAIN = "version";
 const VERSION_CHAIN_HEAD = [
-  "\t# The content hash of this table (sha256 of the text without the rule that carries it).",
+  "\t# The content hash of this table (sha256 of its parts' sha256s, without the rule that carries it).",
   `\tchain ${VERSION_CHAIN} {`,
   '\t\tcomment "the version of these rules: the hash in its rule comment; no packet comes here"',
   "",
@@ -89,18 +89,38 @@ const VERSION_CHAIN_TAIL = "\t}";
 /** The `version` chain's rule, as the renderer writes it and nft lists it (two tabs deep). */
 export const versionRule = (hash: string) => `\t\treturn comment "netpol:${hash}"`;
 
-/** A block's text and, for hashing, its UTF-8 bytes: encoded once, not once per host. */
+/** A block's text and its sha256: digested once, however many hosts print it. */
 interface Block {
   text: string;
-  bytes: Buffer;
+  digest: Buffer;
 }
 
-const block = (text: string): Block => ({ text, bytes: Buffer.from(text, "utf8") });
+const block = (text: string): Block => ({ text, digest: createHash("sha256").update(text).digest() });
+const VERSION_BLOCK = block(VERSION_CHAIN_HEAD + VERSION_CHAIN_TAIL);
+const TABLE_TAIL = "\n}\n";
+const TAIL_DIGEST = block(TABLE_TAIL).digest;
+
+/**
+ * A table's content hash from its parts' sha256 digests, in order: the head line, each block (the
+ * `version` chain without its rule) and the closing line; hex sha256 of the digests concatenated.
+ * A set or chain block that many hosts print is digested once per PolicySet, so a host's hash costs
+ * its own blocks (dispatch maps, the base chain), not the megabytes of set elements it shares.
+ */
+const tableHash = (digests: readonly Buffer[]): string => createHash("sha256").update(Buffer.concat(digests)).digest("hex");
 
 /** Prints set and chain blocks once, then assembles hosts' tables from them. */
 export class NftablesWriter {
   private readonly setBlocks = new Map<string, Block>();
   private readonly chainBlocks = new Map<string, Block>();
+  /** A dispatch entry's comment by its endpoints' names: one per endpoint, not per map and host. */
+  private readonly entryComments = new Map<string, string>();
+
+  private endpointsComment(names: readonly string[]): string {
+    const key = names.length === 1 ? names[0] : names.join("\n");
+    let text = this.entryComments.get(key);
+    if (text === undefined) this.entryComments.set(key, (text = endpointsComment(names)));
+    return text;
+  }
 
   private setBlock(part: SetPart): Block {
     const key = setName(part.id, part.family);
@@ -139,43 +159,35 @@ export class NftablesWriter {
   }
 
   /**
-   * The table text and its hash: sha256 of the text without the one line that carries it, the
+   * The table text and its hash (`tableHash`), computed without the one line that carries it, the
    * `return comment "netpol:<hash>"` rule of the `version` chain. The hash lives in a rule, not in
    * the table's comment, because nft keeps an existing table's comment (`add table` does not
    * change it) while an incremental apply rewrites a rule (`flush chain` + `add rule`, nft-delta.ts).
    */
   table(table: string, program: HostProgram): { nft: string; hash: string } {
     const head = `table inet ${table} {\n`;
-    // Hashed block by block as the body is assembled: the same bytes as hashing the body.
-    const hash = createHash("sha256").update(head);
+    const digests: Buffer[] = [block(head).digest];
     const blocks: string[] = [];
-    const add = (text: string, bytes?: Buffer) => {
-      if (blocks.length > 0) hash.update("\n\n");
-      hash.update(bytes ?? text);
+    const add = ({ text, digest }: Block) => {
+      digests.push(digest);
       blocks.push(text);
     };
-    for (const part of program.sets) {
-      const { text, bytes } = this.setBlock(part);
-      add(text, bytes);
-    }
+    for (const part of program.sets) add(this.setBlock(part));
     for (const d of program.dispatch) {
-      add([
+      add(block([
         `\tmap ${mapName(d)} {`,
         `\t\ttype ${addrType(d.family)} : verdict`,
         `\t\tcomment "${nftDispatchComment(d)}"`,
         // The entry names its endpoints: `10.42.0.21 comment "shop/db-1" : jump t_…`.
-        ...elementLines(d.entries.map((e) => `${e.address} comment "${endpointsComment(e.endpoints)}" : ${targetText(e.target)}`)),
+        ...elementLines(d.entries.map((e) => `${e.address} comment "${this.endpointsComment(e.endpoints)}" : ${targetText(e.target)}`)),
         "\t}",
-      ].join("\n"));
+      ].join("\n")));
     }
     // Hashed without its rule line; the line is put in once the digest is known.
     const version = blocks.length;
-    add(VERSION_CHAIN_HEAD + VERSION_CHAIN_TAIL);
-    for (const chain of program.chains) {
-      const { text, bytes } = this.chainBlock(chain);
-      add(text, bytes);
-    }
-    add([
+    add(VERSION_BLOCK);
+    for (const chain of program.chains) add(this.chainBlock(chain));
+    add(block([
       "\t# Entry for forwarded traffic. Replies pass (stateful). A new connection runs, for every layer,",
       "\t# the egress program of its local source and the ingress program of its local destination:",
       "\t# a program returns when it allows, so all of them run, and any drop ends it.",
@@ -186,9 +198,10 @@ export class NftablesWriter {
       "\t\tct state vmap { invalid : drop, established : accept, related : accept }",
       ...program.dispatch.map((d) => `\t\t${ip(d.family)} ${d.direction === "egress" ? "saddr" : "daddr"} vmap @${mapName(d)}`),
       "\t}",
-    ].join("\n"));
-    const digest = hash.update("\n}\n").digest("hex");
+    ].join("\n")));
+    digests.push(TAIL_DIGEST);
+    const digest = tableHash(digests);
     blocks[version] = `${VERSION_CHAIN_HEAD}${versionRule(digest)}\n${VERSION_CHAIN_TAIL}`;
-    return { nft: `${head}${blocks.join("\n\n")}\n}\n`, hash: digest };
+    return { nft: `${head}${blocks.join("\n\n")}${TABLE_TAIL}`, hash: digest };
   }
 }

@@ -108,7 +108,7 @@ describe("Rancher fixture (compiled from the model)", () => {
   const ps = compileFixture("rancher-stacks.yaml");
   const text = nftOf(ps, "node1");
 
-  test("table name, the version chain's hash rule, and the hash is sha256 of the rest", () => {
+  test("table name, the version chain's hash rule, and the hash is sha256 of the rest's parts' sha256s", () => {
     const r = renderHost(ps, "node1");
     expect(r.table).toBe(tableName("shop"));
     expect(r.table).toMatch(/^netpol_[0-9a-f]{8}$/);
@@ -116,7 +116,15 @@ describe("Rancher fixture (compiled from the model)", () => {
     expect(text).toMatch(new RegExp(`\\tchain version \\{\\n\\t\\tcomment "[^"]+"\\n\\t\\treturn comment "netpol:${r.hash}"\\n\\t\\}\\n`));
     expect(text.split(`netpol:${r.hash}`)).toHaveLength(2);
     const rest = text.replace(`\t\treturn comment "netpol:${r.hash}"\n`, "");
-    expect(createHash("sha256").update(rest).digest("hex")).toBe(r.hash);
+    // The head line, the blocks between blank lines, the closing line: each digested, then the digests.
+    const head = rest.slice(0, rest.indexOf("\n") + 1);
+    const body = rest.slice(head.length, -"\n}\n".length);
+    const parts = [head, ...body.split("\n\n"), "\n}\n"];
+    expect(parts.length).toBeGreaterThan(5);
+    const sha = (t: string | Buffer) => createHash("sha256").update(t).digest();
+    expect(createHash("sha256").update(Buffer.concat(parts.map(sha))).digest("hex")).toBe(r.hash);
+    // Any byte of the text is covered: one changed character in a set's elements changes the hash.
+    expect(createHash("sha256").update(Buffer.concat(parts.map((p) => sha(p.replace("10.42.0.11", "10.42.0.12"))))).digest("hex")).not.toBe(r.hash);
   });
 
   test("node1 dispatches only its own endpoints, and holds the stacks' sets", () => {
