@@ -109,6 +109,8 @@ export class HostPrograms {
   private columns: Record<"egress" | "ingress", (string | undefined)[]>[] | undefined;
   private readonly parts = new Map<string, SetPart>();
   private readonly facts = new Map<string, SetFacts>();
+  /** Per IR match object: compilers share one match among the rules of many programs. */
+  private readonly branches = new Map<Match, Branch[]>();
   private readonly chains = new Map<string, TierChain>();
   /** Per layer, where each program's packets go first. */
   private readonly entries = new Map<LayerName, Map<string, DispatchTarget>>();
@@ -299,7 +301,9 @@ export class HostPrograms {
           : rule.action === "deny" ? { kind: "drop" }
           : rule.action === "log" ? { kind: "log", layer }
           : toNext ?? tail;
-        for (const branch of branchesOf(rule.match, (id) => this.setFacts(id))) rules.push({ branch, action });
+        let branches = this.branches.get(rule.match);
+        if (branches === undefined) this.branches.set(rule.match, (branches = branchesOf(rule.match, (id) => this.setFacts(id))));
+        for (const branch of branches) rules.push({ branch, action });
       }
       // The whole sha256: equal signatures are merged into one chain, so they must mean equal content.
       const sig = shortHash(JSON.stringify({ rules, tail }), 64);

@@ -112,15 +112,6 @@ const tableHash = (digests: readonly Buffer[]): string => createHash("sha256").u
 export class NftablesWriter {
   private readonly setBlocks = new Map<string, Block>();
   private readonly chainBlocks = new Map<string, Block>();
-  /** A dispatch entry's comment by its endpoints' names: one per endpoint, not per map and host. */
-  private readonly entryComments = new Map<string, string>();
-
-  private endpointsComment(names: readonly string[]): string {
-    const key = names.length === 1 ? names[0] : names.join("\n");
-    let text = this.entryComments.get(key);
-    if (text === undefined) this.entryComments.set(key, (text = endpointsComment(names)));
-    return text;
-  }
 
   private setBlock(part: SetPart): Block {
     const key = setName(part.id, part.family);
@@ -173,13 +164,21 @@ export class NftablesWriter {
       blocks.push(text);
     };
     for (const part of program.sets) add(this.setBlock(part));
+    // An endpoint's comment once per host, not once per map it is dispatched in.
+    const comments = new Map<string, string>();
+    const commentOf = (names: readonly string[]) => {
+      const key = names.length === 1 ? names[0] : names.join("\n");
+      let text = comments.get(key);
+      if (text === undefined) comments.set(key, (text = endpointsComment(names)));
+      return text;
+    };
     for (const d of program.dispatch) {
       add(block([
         `\tmap ${mapName(d)} {`,
         `\t\ttype ${addrType(d.family)} : verdict`,
         `\t\tcomment "${nftDispatchComment(d)}"`,
         // The entry names its endpoints: `10.42.0.21 comment "shop/db-1" : jump t_…`.
-        ...elementLines(d.entries.map((e) => `${e.address} comment "${this.endpointsComment(e.endpoints)}" : ${targetText(e.target)}`)),
+        ...elementLines(d.entries.map((e) => `${e.address} comment "${commentOf(e.endpoints)}" : ${targetText(e.target)}`)),
         "\t}",
       ].join("\n")));
     }
