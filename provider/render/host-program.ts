@@ -109,8 +109,8 @@ export class HostPrograms {
   private columns: Record<"egress" | "ingress", (string | undefined)[]>[] | undefined;
   private readonly parts = new Map<string, SetPart>();
   private readonly facts = new Map<string, SetFacts>();
-  /** Per IR match object: compilers share one match among the rules of many programs. */
-  private readonly branches = new Map<Match, Branch[]>();
+  /** Per IR match object, its branches and their JSON: compilers share a match among many programs' rules. */
+  private readonly branches = new Map<Match, { branches: Branch[]; json: string[] }>();
   private readonly chains = new Map<string, TierChain>();
   /** Per layer, where each program's packets go first. */
   private readonly entries = new Map<LayerName, Map<string, DispatchTarget>>();
@@ -296,17 +296,26 @@ export class HostPrograms {
       const tail: TierChain["tail"] = tier.end === "allow" ? { kind: "return" }
         : tier.end === "next" && toNext ? toNext : { kind: "drop" };
       const rules: ChainRule[] = [];
+      // `JSON.stringify({ rules, tail })`, from each match's branches stringified once.
+      const ruleJson: string[] = [];
       for (const rule of tier.rules) {
         const action: ChainAction = rule.action === "allow" ? { kind: "return" }
           : rule.action === "deny" ? { kind: "drop" }
           : rule.action === "log" ? { kind: "log", layer }
           : toNext ?? tail;
-        let branches = this.branches.get(rule.match);
-        if (branches === undefined) this.branches.set(rule.match, (branches = branchesOf(rule.match, (id) => this.setFacts(id))));
-        for (const branch of branches) rules.push({ branch, action });
+        let lowered = this.branches.get(rule.match);
+        if (lowered === undefined) {
+          const branches = branchesOf(rule.match, (id) => this.setFacts(id));
+          this.branches.set(rule.match, (lowered = { branches, json: branches.map((b) => JSON.stringify(b)) }));
+        }
+        const actionJson = JSON.stringify(action);
+        lowered.branches.forEach((branch, i) => {
+          rules.push({ branch, action });
+          ruleJson.push(`{"branch":${lowered.json[i]},"action":${actionJson}}`);
+        });
       }
       // The whole sha256: equal signatures are merged into one chain, so they must mean equal content.
-      const sig = shortHash(JSON.stringify({ rules, tail }), 64);
+      const sig = shortHash(`{"rules":[${ruleJson.join(",")}],"tail":${JSON.stringify(tail)}}`, 64);
       let draft = drafts.get(sig);
       if (!draft) {
         const goesOn = following !== undefined && [...rules.map((r) => r.action), tail].some((a) => a.kind === "goto");
@@ -316,7 +325,8 @@ export class HostPrograms {
         drafts.set(sig, draft);
       }
       const purpose = purposeOf(layer, tier);
-      draft.purposes.set(JSON.stringify(purpose), purpose);
+      // Its text (JSON, so without a line break) and its matches tell purposes apart (chains.ts).
+      draft.purposes.set(`${purpose.text}\n${purpose.matches.join("\n")}`, purpose);
       const note = this.noteOf(layer, tier);
       const noteKey = JSON.stringify(note);
       draft.notes.set(noteKey, note);
