@@ -75,14 +75,21 @@ export type Model = z.infer<typeof ModelSchema>;
 /** Largest model document read; larger ones are refused before parsing. */
 export const MAX_MODEL_BYTES = 8 * 1024 * 1024;
 
-function duplicates(names: string[]): Map<string, number[]> {
-  const at = new Map<string, number[]>();
+/** The names used more than once, each with every index it is used at, in order of first use. */
+function duplicates(names: readonly string[]): Map<string, number[]> {
+  // One number per name, an array only for a name seen twice: 100,000 endpoints allocate nothing else.
+  const first = new Map<string, number>();
+  const repeated = new Map<string, number[]>();
   names.forEach((n, i) => {
-    const seen = at.get(n);
-    if (seen) seen.push(i);
-    else at.set(n, [i]);
+    const at = first.get(n);
+    if (at === undefined) first.set(n, i);
+    else {
+      const idx = repeated.get(n);
+      if (idx) idx.push(i);
+      else repeated.set(n, [at, i]);
+    }
   });
-  return new Map([...at].filter(([, idx]) => idx.length > 1));
+  return repeated.size > 1 ? new Map([...repeated].sort(([, a], [, b]) => a[0] - b[0])) : repeated;
 }
 
 /** Cross references the schema cannot see: unique names, endpoint → host / profile. */
@@ -119,6 +126,7 @@ function crossReferences(m: Model): InputIssue[] {
       }
       ipOwner.set(ip, e.name);
     });
+    if ((e.ports?.length ?? 0) < 2) return;
     const ports = duplicates((e.ports ?? []).map((p) => p.name));
     for (const [name, idx] of ports) issues.push({ path: `endpoints[${i}].ports[${idx[1]}].name`, message: `duplicate port name "${name}"` });
   });
