@@ -36,6 +36,17 @@ interface PolicyEntry {
   label: string;
 }
 
+/** The policies that select a pod in one direction, in model order, and what its program is keyed by. */
+interface Selection {
+  policies: PolicyEntry[];
+  /** Their indexes, each followed by a comma. */
+  key: string;
+  /** Whether one of them allows ingress to a named port (which each pod resolves itself). */
+  namedPort: boolean;
+}
+
+const noSelection = (): Selection => ({ policies: [], key: "", namedPort: false });
+
 /** A source or destination alternative of one rule: its address condition and where it was written. */
 interface PeerChoice {
   peer?: NetworkPolicyPeer;
@@ -137,9 +148,10 @@ class KubernetesCompiler {
    * The program of an isolated pod: one tier, the union of the selecting policies' rules, then deny.
    * Memoized by what it depends on, so pods under the same policies share the work and the id.
    */
-  program(direction: Direction, pod: Endpoint, policies: readonly PolicyEntry[], defaultDeny: string | undefined): string {
-    const podPorts = direction === "ingress" && policies.some((p) => p.namedIngressPort) ? JSON.stringify(pod.ports ?? []) : "";
-    const key = `${direction}|${policies.map((p) => p.index).join(",")}|${defaultDeny ?? ""}|${podPorts}`;
+  program(direction: Direction, pod: Endpoint, selection: Selection, defaultDeny: string | undefined): string {
+    const { policies } = selection;
+    const podPorts = direction === "ingress" && selection.namedPort ? JSON.stringify(pod.ports ?? []) : "";
+    const key = `${direction}|${selection.key}|${defaultDeny ?? ""}|${podPorts}`;
     let id = this.programs.get(key);
     if (id === undefined) {
       const rules = policies.flatMap((p) => (direction === "ingress" ? this.ingressRules(p, pod) : this.egressRules(p)));
@@ -160,17 +172,22 @@ class KubernetesCompiler {
 
   compile(): Layer {
     const policies = (this.ctx.model.networkPolicies ?? []).map(policyEntry);
-    const selecting = new Map<string, Record<Direction, PolicyEntry[]>>();
+    const selecting = new Map<string, Record<Direction, Selection>>();
+    const add = (to: Selection, p: PolicyEntry) => {
+      to.policies.push(p);
+      to.key += `${p.index},`;
+      to.namedPort ||= p.namedIngressPort;
+    };
     for (const p of policies) {
       if (!p.isolates.ingress && !p.isolates.egress) continue;
       for (const pod of this.peers.podsSelected(p.namespace, p.policy.spec.podSelector)) {
         let entry = selecting.get(pod.name);
         if (!entry) {
-          entry = { ingress: [], egress: [] };
+          entry = { ingress: noSelection(), egress: noSelection() };
           selecting.set(pod.name, entry);
         }
-        if (p.isolates.ingress) entry.ingress.push(p);
-        if (p.isolates.egress) entry.egress.push(p);
+        if (p.isolates.ingress) add(entry.ingress, p);
+        if (p.isolates.egress) add(entry.egress, p);
       }
     }
     const defaultDeny = new Map<string, string>();
@@ -180,13 +197,13 @@ class KubernetesCompiler {
 
     const ingress: Record<string, string> = {};
     const egress: Record<string, string> = {};
-    const none: Record<Direction, PolicyEntry[]> = { ingress: [], egress: [] };
+    const none: Record<Direction, Selection> = { ingress: noSelection(), egress: noSelection() };
     for (const pod of this.ctx.endpoints) {
       if (pod.namespace === undefined) continue;
       const sel = selecting.get(pod.name) ?? none;
       const deny = defaultDeny.get(pod.namespace);
-      if (sel.ingress.length > 0 || deny !== undefined) ingress[pod.name] = this.program("ingress", pod, sel.ingress, deny);
-      if (sel.egress.length > 0) egress[pod.name] = this.program("egress", pod, sel.egress, undefined);
+      if (sel.ingress.policies.length > 0 || deny !== undefined) ingress[pod.name] = this.program("ingress", pod, sel.ingress, deny);
+      if (sel.egress.policies.length > 0) egress[pod.name] = this.program("egress", pod, sel.egress, undefined);
     }
     return {
       name: "kubernetes",
