@@ -49,22 +49,25 @@ export function batchScript(steps: readonly BatchStep[]): string {
 
 /**
  * Runs the steps as one command. Resolves with the step that failed (a step the batch did not
- * get to the end of, when it was cut off: a timeout, a dropped shell), or undefined. Transport
- * errors and the client's timeout reject, as run() does.
+ * get to the end of, when it was cut off: a dropped shell, the host's time bound), or undefined.
+ * Transport errors and the client's timeout reject, as run() does; a timeout names the step the
+ * batch was in.
  */
 export async function runBatch(session: Pick<SshSession, 'run'>, steps: readonly BatchStep[], options: RunOptions = {}): Promise<BatchFailure> {
   if (steps.length === 0) return undefined;
   const stdin = steps.map((s) => s.stdin ?? '').join('');
-  const r = await session.run(batchScript(steps), stdin, { ...options, step: options.step ?? steps.map((s) => s.step).join(', ') });
-  const done = new Set(r.stdout.split('\n').flatMap((l) => (l.startsWith(`${DONE} `) ? [Number(l.slice(DONE.length + 1))] : [])));
+  const doneIn = (stdout: string) => new Set(stdout.split('\n').flatMap((l) => (l.startsWith(`${DONE} `) ? [Number(l.slice(DONE.length + 1))] : [])));
+  /** The step the batch was in: the first not reported done. */
+  const current = (done: ReadonlySet<number>) => steps.find((_s, i) => !done.has(i)) ?? steps[steps.length - 1];
+  const r = await session.run(batchScript(steps), stdin, { ...options, step: options.step ?? steps.map((s) => s.step).join(', '), stepAt: (stdout) => current(doneIn(stdout)).step });
+  const done = doneIn(r.stdout);
   const failed = new RegExp(`^${FAILED} (\\d+) (\\d+)$`, 'm').exec(r.stdout);
   if (failed) {
     const s = steps[Number(failed[1])];
     return { step: s.step, cause: r.stderr.trim() || `exit ${failed[2]}` };
   }
   if (r.code === 0 && done.size === steps.length) return undefined;
-  const cut = steps.find((_s, i) => !done.has(i)) ?? steps[steps.length - 1];
-  return { step: cut.step, cause: r.stderr.trim() || `the batch ended with exit ${r.code} before this step finished` };
+  return { step: current(done).step, cause: r.stderr.trim() || `the batch ended with exit ${r.code} before this step finished` };
 }
 
 /** runBatch, throwing a HostError for the failed step (`hint` from the caller). */

@@ -1,6 +1,7 @@
 import { TWO_SSHD_LAB, labForSuite } from '../../lab/suite';
 import { SshSession } from '../../../provider/targets/ssh/session';
 import { runBatch } from '../../../provider/targets/ssh/batch';
+import { HostError } from '../../../provider/targets/ssh/host-error';
 import { labTarget } from './support';
 
 const lab = labForSuite(TWO_SSHD_LAB);
@@ -36,9 +37,11 @@ describe('runBatch: several commands, one round trip', () => {
     const before = await files();
     expect(await runBatch(session, [{ step: 'a', command: 'exit 0' }, { step: 'b', command: 'cat >/dev/null', stdin: 'data' }])).toBeUndefined();
     const cut = await runBatch(session, [{ step: 'quick', command: 'true' }, { step: 'slow', command: 'sleep 30' }], { timeoutMs: 1000 }).catch((e: Error) => e);
-    // The client's bound rejects (as run() does); the host's own bound ends the command a second later.
-    expect(cut).toBeInstanceOf(Error);
-    expect((cut as Error).message).toMatch(/quick, slow/);
+    // The client's bound rejects (as run() does), naming the step the batch was in; the host's own
+    // bound ends the command a second later.
+    expect(cut).toBeInstanceOf(HostError);
+    expect((cut as HostError).step).toBe('slow');
+    expect((cut as Error).message).toMatch(/did not finish within 1000 ms/);
     await new Promise((r) => setTimeout(r, 3000));
     expect(await files()).toBe(before);
   });
