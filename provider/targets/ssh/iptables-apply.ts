@@ -281,34 +281,27 @@ function placeOf(table: string, options: Pick<HostApplyOptions, 'stateDir'>): Ta
   return { table, stateDir: options.stateDir ?? DEFAULT_STATE_DIR };
 }
 
+const CHECK_SNAPSHOT = 'check the snapshot (iptables-restore --test)';
+
 /**
- * Stages the sets and dry-runs both texts against them. On failure removes what staging created
- * and throws; the live chains, hooks and sets are untouched either way.
+ * Stages the sets and dry-runs both texts against them, then the snapshot's restore in its check
+ * mode (sets staged and removed, both texts through `--test`), so a snapshot that could not be put
+ * back is found before anything live changes: one host command. On failure removes what staging
+ * created and throws; the live chains, hooks and sets are untouched either way.
  */
-async function checkChange(session: SshSession, parsed: ParsedPayload, payload: IptablesRuleset, before: IptablesState): Promise<void> {
+async function checkChange(session: SshSession, parsed: ParsedPayload, payload: IptablesRuleset, before: IptablesState, restore: string): Promise<void> {
   const checks: Array<{ step: string; command: string; stdin: string }> = [
     { step: 'stage sets (ipset restore)', command: 'ipset restore -exist', stdin: parsed.stageIpset },
     { step: 'check rules (iptables-restore --test)', command: `iptables-restore -w ${CHECK_WAIT_SEC} --test --noflush`, stdin: payload.v4 },
     { step: 'check rules (ip6tables-restore --test)', command: `ip6tables-restore -w ${CHECK_WAIT_SEC} --test --noflush`, stdin: payload.v6 },
+    // On stdin: as a command line the snapshot of a large ruleset exceeds the kernel's limit for one argument (128 KiB).
+    { step: CHECK_SNAPSHOT, command: 'sh -s check', stdin: restore },
   ];
-  await runBatchOrThrow(session, checks, async () => {
+  await runBatchOrThrow(session, checks, async (failure) => {
     const leftover = await unstage(session, parsed, before);
-    return leftover ? `No live rule or set was changed, but ${leftover}` : 'Nothing was changed on the host';
+    const unchanged = leftover ? `No live rule or set was changed, but ${leftover}` : 'Nothing was changed on the host';
+    return failure.step === CHECK_SNAPSHOT ? `The rules live now could not be put back if the apply failed, so it did not start. ${unchanged}` : unchanged;
   });
-}
-
-/**
- * Runs the snapshot's restore in its check mode (sets staged and removed, both texts through
- * `--test`): a snapshot that could not be put back is found before anything live changes.
- */
-async function checkRestore(session: SshSession, parsed: ParsedPayload, before: IptablesState, restore: string): Promise<void> {
-  const step = 'check the snapshot (iptables-restore --test)';
-  // On stdin: as a command line the snapshot of a large ruleset exceeds the kernel's limit for one argument (128 KiB).
-  const r = await session.run('sh -s check', restore, { step });
-  if (r.code === 0) return;
-  const leftover = await unstage(session, parsed, before);
-  const hint = `The rules live now could not be put back if the apply failed, so it did not start. ${leftover ? `No live rule or set was changed, but ${leftover}` : 'Nothing was changed on the host'}`;
-  throw new HostError({ host: session.name, step, cause: r.stderr.trim() || `exit ${r.code}`, hint });
 }
 
 /** Removes what staging created. Returns undefined when that worked, else what may be left over. */
@@ -381,16 +374,15 @@ async function armIncremental(session: SshSession, place: TablePlace, timerSec: 
   };
 }
 
-/** The whole ruleset: staged and checked, the snapshot's restore checked, the timer armed with it. */
+/** The whole ruleset and the snapshot's restore checked (one host command), the timer armed with the restore. */
 async function armFull(
   session: SshSession,
   place: TablePlace,
   timerSec: number,
   { table, parsed, payload, before, run }: { table: string; parsed: ParsedPayload; payload: IptablesRuleset; before: IptablesState; run: string },
 ): Promise<Armed> {
-  await checkChange(session, parsed, payload, before);
   const restore = restoreScript(table, before, restoreRun(run));
-  await checkRestore(session, parsed, before, restore);
+  await checkChange(session, parsed, payload, before, restore);
   const deadline = Date.now() + timerSec * 1000;
   await armOrUnstage(session, place, restore, timerSec, () => unstage(session, parsed, before));
   const made = (['v4', 'v6'] as const).filter((f) => !before.filterTables.includes(f));
