@@ -61,13 +61,14 @@ const byTable = new Map<string, Promise<void>>();
 /** Runs `body` once fewer than LANES cases run and every earlier case of `table` has ended (passed or failed). */
 function inLane(table: string, body: () => Promise<void>): Promise<void> {
   const run = async () => {
-    if (running >= LANES) await new Promise<void>((resolve) => waiting.push(resolve));
-    running++;
+    if (running < LANES) running++;
+    else await new Promise<void>((resolve) => waiting.push(resolve)); // a case that ends hands its lane over
     try {
       await body();
     } finally {
-      running--;
-      waiting.shift()?.();
+      const next = waiting.shift();
+      if (next) next();
+      else running--;
     }
   };
   const result = (byTable.get(table) ?? Promise.resolve()).then(run);
