@@ -102,10 +102,12 @@ describe.each(CASES)("%s: CLI and Pulumi on %s hosts that share a filesystem", (
       await upThenBothDoors(lab, dir);
     } finally {
       await lab.destroy();
-      // What a failed case left of this table (the other cases' tables stay; their hosts have the same names).
-      for (const h of hostNames) {
-        const records = fs.existsSync(stateDirFor(h)) ? fs.readdirSync(stateDirFor(h)) : [];
-        for (const f of records.filter((f) => f.startsWith(`${table}.`))) fs.rmSync(path.join(stateDirFor(h), f), { force: true });
+      // What a failed case left of this table: its records, its timer files and iptables notes
+      // (`<table>.n<inode>.*`, `<table>-n<inode>.*`; the inode of a namespace is used again).
+      // Only this table's: the cases running beside this one use the same host names.
+      for (const folder of [STATE_DIR, ...hostNames.map(stateDirFor)]) {
+        const files = fs.existsSync(folder) ? fs.readdirSync(folder) : [];
+        for (const f of files.filter((f) => f.startsWith(`${table}.`) || f.startsWith(`${table}-n`))) fs.rmSync(path.join(folder, f), { force: true });
       }
       fs.rmSync(dir, { recursive: true, force: true });
     }
