@@ -44,8 +44,8 @@ const CASES = SCENARIOS.flatMap(([example, file]) => (["nftables", "iptables"] a
 const HOST_NAMES = [...new Set(SCENARIOS.flatMap(([, file]) => (modelOf(file).hosts ?? []).map((h) => h.name)))];
 
 /**
- * Cases running at once. On the 2-core CI machine the suite took 267 s one at a time, 197 s with
- * two, 164 s with three and 184 s with four.
+ * Cases running at once. On a 2-core machine the suite took 267 s one at a time, 197 s with two,
+ * 132-175 s with three (four runs) and 184 s with four.
  */
 const LANES = 3;
 
