@@ -8,7 +8,10 @@ import { Struct } from "google-protobuf/google/protobuf/struct_pb";
 import { ResourceProviderClient } from "@pulumi/pulumi/proto/provider_grpc_pb";
 import * as pb from "@pulumi/pulumi/proto/provider_pb";
 import { Status } from "@pulumi/pulumi/proto/status_pb";
+import * as path from "path";
 import { PropertyMap } from "./values";
+
+const TS_REGISTER = path.resolve(__dirname, "..", "support", "ts-register.js");
 
 export interface ResourceRef {
   urn: string;
@@ -67,10 +70,18 @@ function plain(s: Struct | undefined): PropertyMap {
 export class ProviderServer {
   private constructor(private readonly child: ChildProcess, private readonly client: ResourceProviderClient, readonly log: string[]) {}
 
-  /** Starts the server in `cwd` and connects; `env` adds to the environment of the server. */
+  /**
+   * Starts the server in `cwd` and connects; `env` adds to the environment of the server.
+   *
+   * The server preloads test/support/ts-register.js, so the in-tree provider's .ts modules come
+   * from the transpile cache the harness itself uses. Without it the provider's loader registers
+   * ts-node in every server process and transpiles the same ~100 files again: about 4-5 s of CPU
+   * in the first Check, Read or Delete of every engine operation. The loader's own ts-node path
+   * (a server with nothing preloaded) is what test/resources/serialize.test.ts runs.
+   */
   static async start(cwd: string, env: NodeJS.ProcessEnv = {}): Promise<ProviderServer> {
     const entry = require.resolve("@pulumi/pulumi/cmd/dynamic-provider", { paths: [cwd, __dirname] });
-    const child = spawn(process.execPath, [entry, "127.0.0.1:0"], {
+    const child = spawn(process.execPath, ["-r", TS_REGISTER, entry, "127.0.0.1:0"], {
       cwd, detached: true, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env },
     });
     const log: string[] = [];
