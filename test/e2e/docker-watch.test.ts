@@ -113,9 +113,12 @@ function watchConnection(host: string): number {
   return watchChain(host)[0];
 }
 
+/** The processes between the host's sshd and the watch's `docker events`, one list per connection running it. */
+const watchChains = (host: string): number[][] => sessionChains(lab.sshdPid(host), (cmdline) => /^docker events /.test(cmdline));
+
 /** The processes between the host's sshd and the watch's `docker events`: that child first, the command's parent last. */
 function watchChain(host: string): number[] {
-  const found = sessionChains(lab.sshdPid(host), (cmdline) => /^docker events /.test(cmdline));
+  const found = watchChains(host);
   if (found.length !== 1) throw new Error(`expected one watch connection on ${host}, found ${found.length}`);
   return found[0];
 }
@@ -128,6 +131,8 @@ test("after the SSH connection is cut, watch reconnects, reads the host again an
   await lab.runContainer({ name: "b1", host: "d1", labels: stack("store"), listen });
   await until("b1 printed", () => printed(from, "d1", "+", "b1"));
   expect(err.slice(errFrom).some((l) => /^d1: docker events stopped \(.*\); retrying in \d+ ms$/.test(l))).toBe(true);
+  // b1 may come from the full read after the reconnect, before the new stream is up: wait for it.
+  await until("d1 followed again", () => watchChains("d1").length === 1);
   expect(watchConnection("d1")).toBeGreaterThan(0);
   expect(await differences()).toEqual([]);
 }, 90_000);
@@ -139,6 +144,9 @@ test("after dockerd restarts, watch follows the new daemon and converges", async
   await until("the stream's end reported", () => err.slice(errFrom).some((l) => /^d2: docker events stopped \(.*\); retrying in \d+ ms$/.test(l)));
   await lab.runContainer({ name: "c1", host: "d2", labels: stack("shop"), listen });
   await until("c1 printed", () => printed(from, "d2", "+", "c1"));
+  // While the new dockerd starts, `docker events` may fail and be retried (with backoff) after a
+  // full read has already found c1: the stream is followed again once the daemon answers.
+  await until("d2 followed again", () => watchChains("d2").length === 1);
   expect(watchConnection("d2")).toBeGreaterThan(0);
   expect(await differences()).toEqual([]);
 }, 120_000);
