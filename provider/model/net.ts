@@ -15,10 +15,10 @@ export interface Cidr {
 
 /**
  * A dotted quad's value: four octets of 0-255 in decimal, without leading zeros. Read character by
- * character into a number (it fits in 32 bits), so one address costs one bigint, not four: every
- * endpoint's address is parsed by the schema and the renderers.
+ * character into a number (it fits in 32 bits), so one address costs one bigint, not four (none
+ * where a number is all that is needed, as for sorting and ranking): every endpoint's address is
+ * parsed by the schema and the renderers.
  */
-/** A dotted quad's value as a number (what sorting and ranking need, without a bigint). */
 export function ipv4Value(text: string): number | undefined {
   let value = 0;
   let octet = 0;

@@ -242,7 +242,7 @@ export class SshSession {
       }
       observers.forEach((o) => o.commandStarted?.(this.name, step, command));
       let channel: ClientChannel | undefined;
-      let output: Output | undefined;
+      const output: Output = { step, stdout: '', stderr: '', code: undefined };
       let settled = false;
       const finish = (err: HostError | undefined, result?: R): void => {
         if (settled) return;
@@ -253,7 +253,7 @@ export class SshSession {
       };
       const timer = setTimeout(() => {
         channel?.close();
-        const at = output && options.stepAt ? options.stepAt(output.stdout) : step;
+        const at = options.stepAt ? options.stepAt(output.stdout) : step;
         finish(new HostError({ host: this.name, step: at, cause: `the command ${kind.late} within ${timeoutMs} ms`, hint: 'Check the host (load, a hung nft/iptables lock) or raise commandTimeoutMs' }));
       }, timeoutMs);
       this.client.exec(this.commandLine(command, kind.bounded ? timeoutMs : undefined), (err, ch) => {
@@ -262,8 +262,6 @@ export class SshSession {
           return;
         }
         channel = ch;
-        const collected: Output = { step, stdout: '', stderr: '', code: undefined };
-        output = collected;
         let printed = 0;
         const limit = options.maxOutputBytes ?? MAX_OUTPUT_BYTES;
         /** False (and the step failed) once the command has printed more than the limit. */
@@ -274,13 +272,13 @@ export class SshSession {
           finish(new HostError({ host: this.name, step, cause: `the command printed more than ${mebibytes(limit)}`, hint: 'Is this the host the model names? A table and its sets list in far less' }));
           return false;
         };
-        ch.on('data', (d: Buffer) => { if (within(d)) collected.stdout += d.toString(); });
-        ch.stderr.on('data', (d: Buffer) => { if (within(d)) collected.stderr += d.toString(); });
+        ch.on('data', (d: Buffer) => { if (within(d)) output.stdout += d.toString(); });
+        ch.stderr.on('data', (d: Buffer) => { if (within(d)) output.stderr += d.toString(); });
         ch.on('exit', (c: number | null, signal?: string) => {
-          collected.code = typeof c === 'number' ? c : -1;
-          if (signal) collected.stderr += `\n(killed by signal ${signal})`;
+          output.code = typeof c === 'number' ? c : -1;
+          if (signal) output.stderr += `\n(killed by signal ${signal})`;
         });
-        attach(ch, collected, finish);
+        attach(ch, output, finish);
       });
     });
   }
