@@ -16,8 +16,8 @@ export interface BatchStep {
   stdin?: string;
 }
 
-/** The step that failed, with what it said; undefined when every step exited 0. */
-export type BatchFailure = { step: string; cause: string } | undefined;
+/** The step that failed, with what it said (`cut`: it did not report its exit, so it may or may not have done its work); undefined when every step exited 0. */
+export type BatchFailure = { step: string; cause: string; cut?: true } | undefined;
 
 const FAILED = 'netpol-batch-failed';
 const DONE = 'netpol-batch-done';
@@ -67,7 +67,7 @@ export async function runBatch(session: Pick<SshSession, 'run'>, steps: readonly
     return { step: s.step, cause: r.stderr.trim() || `exit ${failed[2]}` };
   }
   if (r.code === 0 && done.size === steps.length) return undefined;
-  return { step: current(done).step, cause: r.stderr.trim() || `the batch ended with exit ${r.code} before this step finished` };
+  return { step: current(done).step, cause: r.stderr.trim() || `the batch ended with exit ${r.code} before this step finished`, cut: true };
 }
 
 /** runBatch, throwing a HostError for the failed step (`hint` from the caller). */

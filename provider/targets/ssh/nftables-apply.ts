@@ -6,14 +6,18 @@ import { HostApplyOptions, ApplyResult, DeleteOptions, DeleteResult, HostReadRes
 import { READ_REPORT_SCRIPT, reportWithLock, splitReadReport } from './read-report';
 import { HostError, RIGHTS_HINT } from './host-error';
 import { confirmOverNewConnection } from './confirm';
-import { DEFAULT_ROLLBACK_SEC, DEFAULT_STATE_DIR, TablePlace, armRollback, disarmRollback, hereDoc } from './rollback';
+import { ARM_HINT, ARM_STEP, DEFAULT_ROLLBACK_SEC, DEFAULT_STATE_DIR, TablePlace, armStep, disarmRollback, hereDoc, rollbackNow } from './rollback';
+import { BatchStep, runBatch } from './batch';
 import { TableLock, lockTable } from './table-lock';
-import { testOnlyPause } from './test-pause';
+import { testOnlyPause, testOnlyPauseAt } from './test-pause';
 import { HostRuleset, rulesText, validateNftText, validateRuleset } from '../../ruleset';
 import { nftDelta, validateNftDelta } from '../../ruleset/nft-delta';
 import { RecordPlace, forgetScript, keepPolicy, policyOf, recordReadScript, saveRecord, splitRecord } from './host-record';
 import { SshTarget } from './connect';
 import { SshSession, assertIdentifier, withSession } from './session';
+
+const CHECK_STEP = 'check rules (nft -c)';
+const APPLY_STEP = 'apply rules (nft -f)';
 
 /** Zeroes counters so that traffic does not look like drift. */
 export function normalizeNftListing(text: string): string {
@@ -114,24 +118,31 @@ export async function applyNftables(target: SshTarget, ruleset: HostRuleset, opt
       return { host: name, changed: false, hash, liveText: current.text, ...reportWithLock(current, locked.stale) };
     }
 
-    // 2. Only the difference when the table is what our last apply left; check it; nothing changes on error.
+    // 2. Only the difference when the table is what our last apply left.
     const { mode, transaction } = nftApplyPlan(table, tableText, current, options.force);
-    const check = await first.run('nft -c -f -', transaction, { step: 'nft -c' });
-    if (check.code !== 0) {
-      throw new HostError({ host: name, step: 'check rules (nft -c)', cause: check.stderr.trim() || `exit ${check.code}`, hint: 'Nothing was changed on the host' });
-    }
-
-    // 3. Snapshot what is there now and arm the host-side timer that restores it.
+    // 3. Check it (nothing changes on error), arm the host-side timer with a snapshot of what is
+    // there now, apply atomically: one host command, stopped at the first step that fails.
     const restore = hereDoc('nft -f -', nftTransaction(table, current.present ? current.text : undefined));
-    await armRollback(first, place, restore, timerSec);
-    await testOnlyPause('after-arm', name);
-
-    // 4. Apply atomically.
-    const applied = await first.run('nft -f -', transaction, { step: 'apply rules (nft -f)' });
-    if (applied.code !== 0) {
-      await disarmRollback(first, place);
-      throw new HostError({ host: name, step: 'apply rules (nft -f)', cause: applied.stderr.trim() || `exit ${applied.code}`, hint: 'The transaction was rejected as a whole; the previous rules are unchanged' });
+    const steps: BatchStep[] = [
+      { step: CHECK_STEP, command: 'nft -c -f -', stdin: transaction },
+      armStep(place, restore, timerSec),
+      { step: APPLY_STEP, command: 'nft -f -', stdin: transaction },
+    ];
+    // A test stopping the client between arming and applying needs them in two commands.
+    const pauseAfterArm = testOnlyPauseAt('after-arm');
+    const failure = await runBatch(first, pauseAfterArm ? steps.slice(0, 2) : steps);
+    if (failure?.step === CHECK_STEP) throw new HostError({ host: name, step: CHECK_STEP, cause: failure.cause, hint: 'Nothing was changed on the host' });
+    if (failure?.step === ARM_STEP) throw new HostError({ host: name, step: ARM_STEP, cause: failure.cause, hint: ARM_HINT });
+    if (failure?.step === APPLY_STEP && failure.cut) {
+      // Ended without saying whether nft committed: put the snapshot back now rather than guess.
+      await rollbackNow(first, place);
+      throw new HostError({ host: name, step: APPLY_STEP, cause: failure.cause, hint: 'The previous rules were restored' });
     }
+    if (failure?.step === APPLY_STEP) {
+      await disarmRollback(first, place);
+      throw new HostError({ host: name, step: APPLY_STEP, cause: failure.cause, hint: 'The transaction was rejected as a whole; the previous rules are unchanged' });
+    }
+    if (pauseAfterArm) await testOnlyPause('after-arm', name);
     await options.hooks?.afterApplyBeforeConfirm?.();
     await testOnlyPause('after-apply', name);
 

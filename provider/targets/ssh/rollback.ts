@@ -9,6 +9,7 @@
  * Arming and disarming race safely: whoever renames `.timer` first wins (the timer renames it to
  * `.firing`, then `.fired` once the restore ran; a disarm to `.disarm`).
  */
+import type { BatchStep } from './batch';
 import { HostError } from './host-error';
 import { TablePlace, placeScript } from './table-place';
 import { SshSession } from './session';
@@ -91,22 +92,30 @@ function armScript(place: TablePlace, seconds: number): string {
   ].join('\n');
 }
 
+export const ARM_STEP = 'arm rollback timer';
+/** What a failed arm means for the host. */
+export const ARM_HINT = 'Nothing was changed: the new rules are only applied under a timer that is running';
+
+/**
+ * Arming as one step of a batch (batch.ts), so the check before it and the apply after it go to
+ * the host in the same command: the script exits non-zero unless the timer was seen alive, and
+ * the batch stops there. Call with the table's lock held, as armRollback.
+ */
+export function armStep(place: TablePlace, restoreScript: string, seconds: number): BatchStep {
+  if (!Number.isInteger(seconds) || seconds < 1 || seconds > 3600) throw new Error(`rollback timer ${seconds} s must be 1..3600`);
+  return { step: ARM_STEP, command: armScript(place, seconds), stdin: restoreScript };
+}
+
 /**
  * Writes `restoreScript` to the host and starts the timer; resolves once it is seen alive. Call
  * with the table's lock held (table-lock.ts): that is what keeps a second timer from arming.
  */
 export async function armRollback(session: SshSession, place: TablePlace, restoreScript: string, seconds: number): Promise<ArmedTimer> {
-  if (!Number.isInteger(seconds) || seconds < 1 || seconds > 3600) throw new Error(`rollback timer ${seconds} s must be 1..3600`);
-  const step = 'arm rollback timer';
-  const result = await session.run(armScript(place, seconds), restoreScript, { step });
+  const { step, command, stdin } = armStep(place, restoreScript, seconds);
+  const result = await session.run(command, stdin, { step });
   const armed = /^armed (systemd (\S+)|job (\d+))$/m.exec(result.stdout);
   if (result.code !== 0 || !armed) {
-    throw new HostError({
-      host: session.name,
-      step,
-      cause: result.stderr.trim() || `exit ${result.code}`,
-      hint: 'Nothing was changed: the new rules are only applied under a timer that is running',
-    });
+    throw new HostError({ host: session.name, step, cause: result.stderr.trim() || `exit ${result.code}`, hint: ARM_HINT });
   }
   return armed[2] !== undefined ? { kind: 'systemd', unit: armed[2] } : { kind: 'job', pid: Number(armed[3]) };
 }

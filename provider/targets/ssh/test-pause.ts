@@ -9,9 +9,14 @@ export type TestOnlyPauseStep = 'after-arm' | 'after-apply' | 'during-confirm';
 
 export const TEST_ONLY_PAUSE_VARIABLE = 'NETPOL_TEST_ONLY_PAUSE_AT';
 
+/** Whether the variable names `step` (an apply that would otherwise not stop between two of its steps can split them). */
+export function testOnlyPauseAt(step: TestOnlyPauseStep): boolean {
+  return process.env[TEST_ONLY_PAUSE_VARIABLE] === step;
+}
+
 /** Never resolves when the variable names `step`; else returns at once. */
 export async function testOnlyPause(step: TestOnlyPauseStep, host: string): Promise<void> {
-  if (process.env[TEST_ONLY_PAUSE_VARIABLE] !== step) return;
+  if (!testOnlyPauseAt(step)) return;
   process.stderr.write(`${TEST_ONLY_PAUSE_VARIABLE}: paused at ${step} on host ${host} (pid ${process.pid})\n`);
   await new Promise<never>(() => setInterval(() => undefined, 60_000));
 }

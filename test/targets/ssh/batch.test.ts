@@ -45,4 +45,10 @@ describe('runBatch: several commands, one round trip', () => {
     await new Promise((r) => setTimeout(r, 3000));
     expect(await files()).toBe(before);
   });
+
+  test('a batch that ends before a step reports its exit names that step as cut (it may or may not have done its work)', async () => {
+    // TERM to the batch's own shell: its trap exits once the step's pipeline is over, before the step's exit is reported.
+    const failure = await runBatch(session, [{ step: 'quick', command: 'true' }, { step: 'ends the batch', command: 'kill -TERM $$' }, { step: 'never', command: 'true' }]);
+    expect(failure).toEqual({ step: 'ends the batch', cause: 'the batch ended with exit 143 before this step finished', cut: true });
+  });
 });

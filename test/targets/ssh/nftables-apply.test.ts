@@ -72,8 +72,11 @@ test('an invalid ruleset is rejected by nft -c and leaves the host unchanged', a
   const bad = ruleset('h1', [[ip('a'), '10.231.999.1']]);
   const err = await rejection(applyNftables(labTarget(lab, 'h1'), bad));
   expect(err.message).toMatch(/^host h1: check rules \(nft -c\) failed: .*Error/s);
+  expect(err.step).toBe('check rules (nft -c)');
   expect(err.message).toContain('Nothing was changed');
   expect(await listTable('h1')).toBe(before);
+  // The check runs first in the command that would arm the timer and apply: neither happened.
+  expect((await runOnHost(labTarget(lab, 'h1'), 'ls -A /var/lib/pulumi-netpolicy')).stdout).not.toMatch(/\.(timer|rollback\.sh)$/m);
 });
 
 test('a hand edit shows up as drift; a forced apply repairs it', async () => {
