@@ -5,7 +5,8 @@
  * nft-delta.ts) and full (force), alternating per round:
  *
  *   - bytes sent (ApplyResult.bytesSent) and the whole apply's wall time;
- *   - host-side apply time: `nft -f` of the same transaction text run on the host, timed there;
+ *   - host-side apply time: `nft -f` of the same transaction text run on the host, timed there
+ *     (5 times per round, each from the table of the starting state);
  *   - whether every unchanged rule and block kept its handle (`nft -a list table`).
  *
  * Targets: incremental ≤ 1/20 of the full apply's bytes and ≤ 1/5 of its host-side time.
@@ -32,6 +33,8 @@ export interface IncrementalOptions {
 }
 
 const RECORD = { dir: "/var/lib/pulumi-netpolicy/bench-records" };
+/** Host-side timings per round and mode (the medians are over all of them). */
+const HOST_SAMPLES = 5;
 
 function sshTarget(lab: Lab, host: string): SshTarget {
   const info = lab.hostSsh(host);
@@ -97,13 +100,19 @@ export async function incrementalBench(options: IncrementalOptions = {}): Promis
       full.wall.push(performance.now() - t0);
       full.bytes.push(f.bytesSent ?? 0);
 
-      // Host-side: the same two transactions, nft alone.
+      // Host-side: the same two transactions, nft alone, each from the table of `before` (put
+      // back with nft alone), HOST_SAMPLES times per round: single runs swing with the machine.
       await applyNftables(target, before, { record: RECORD, force: true });
       const current = await readNftables(target, "h1", before.table, RECORD.dir);
       const plan = nftApplyPlan(after.table, after.nft ?? "", current);
-      inc.host.push(await hostSideMs(lab, "h1", plan.transaction));
-      await applyNftables(target, before, { record: RECORD, force: true });
-      full.host.push(await hostSideMs(lab, "h1", nftApplyPlan(after.table, after.nft ?? "", current, true).transaction));
+      const reset = nftApplyPlan(before.table, before.nft ?? "", current, true).transaction;
+      const fullAfter = nftApplyPlan(after.table, after.nft ?? "", current, true).transaction;
+      for (let k = 0; k < HOST_SAMPLES; k++) {
+        for (const [into, transaction] of [[inc.host, plan.transaction], [full.host, fullAfter]] as const) {
+          await lab.exec("h1", ["nft", "-f", "-"], { stdin: reset });
+          into.push(await hostSideMs(lab, "h1", transaction));
+        }
+      }
     }
     const bytesRatio = median(inc.bytes) / median(full.bytes);
     const hostRatio = median(inc.host) / median(full.host);

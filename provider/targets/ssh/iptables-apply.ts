@@ -24,7 +24,7 @@ import { HostRecord, RecordPlace, forgetScript, keepPolicy, policyOf, recordRead
 import { READ_REPORT_SCRIPT, ReadReport, reportWithLock, splitReadReport } from './read-report';
 import { HostError, RIGHTS_HINT } from './host-error';
 import { confirmOverNewConnection } from './confirm';
-import { DEFAULT_ROLLBACK_SEC, DEFAULT_STATE_DIR, TablePlace, armRollback, hereDoc, rollbackNow } from './rollback';
+import { ARM_HINT, ARM_STEP, DEFAULT_ROLLBACK_SEC, DEFAULT_STATE_DIR, TablePlace, armStep, hereDoc, rollbackNow } from './rollback';
 import { Family, IptablesSnapshot, StagedSets, TOOLS, chainOfLine, isStagingName, restoreRun, restoreScript, stageSets } from './iptables-rollback';
 import { HostRuleset, IptablesRuleset, TABLE_NAME, hashChainOf, isOwnChain, isOwnSet, rulesText, validateRuleset } from '../../ruleset';
 import { bits, formatAddress, parseAddress } from '../../model/net';
@@ -32,7 +32,7 @@ import { SshTarget } from './connect';
 import { SshSession, withSession } from './session';
 import { TableLock, lockTable } from './table-lock';
 import { BatchFailure, runBatch, runBatchOrThrow } from './batch';
-import { testOnlyPause } from './test-pause';
+import { testOnlyPause, testOnlyPauseAt } from './test-pause';
 import { TABLES_READ_SCRIPT, filterTablesOf, noteMadeFilterTablesScript, removeMadeFilterTablesScript } from './iptables-filter-table';
 import { CHECK_WAIT_SEC, IncrementalPlan, checkDelta, createdSets, deltaBaseProblem, planIncremental, reverseScript, unstageSets } from './iptables-incremental';
 
@@ -312,17 +312,6 @@ async function unstage(session: SshSession, parsed: ParsedPayload, before: Iptab
   return `removing the staged sets failed (${r.stderr.trim() || `exit ${r.code}`}); some of ${created.join(', ')} may be left (unreferenced, safe to destroy)`;
 }
 
-/** Arms the timer; when that fails, removes what the check staged (`unstageIt`) and says so. */
-async function armOrUnstage(session: SshSession, place: TablePlace, restore: string, timerSec: number, unstageIt: () => Promise<string | undefined>): Promise<void> {
-  try {
-    await armRollback(session, place, restore, timerSec);
-  } catch (err) {
-    const leftover = await unstageIt();
-    if (!leftover || !(err instanceof HostError)) throw err;
-    throw new HostError({ host: session.name, step: err.step, cause: err.causeText, hint: `${err.hint ?? ''}; also, ${leftover}` });
-  }
-}
-
 /** What keeps `state` from being the applied payload (chains' hash, hooks, set contents), or undefined. */
 function appliedProblem(state: IptablesState, payload: IptablesRuleset, hash: string): string | undefined {
   const entry = payload.entryChain;
@@ -349,22 +338,25 @@ interface LiveStep {
   stdin?: string;
 }
 
-/** The timer is armed: these steps make the change, before `deadline` (after which the timer fires). */
-interface Armed {
+/**
+ * A checked change: the restore the timer is armed with, what removes the check's staged sets
+ * when arming fails, and the live steps that make the change once it is armed.
+ */
+interface Checked {
+  restore: string;
+  unstage: () => Promise<string | undefined>;
   steps: LiveStep[];
-  deadline: number;
 }
 
-/** The delta: checked (its sets staged, its chains through `--test`), the timer armed with its reverse. */
-async function armIncremental(session: SshSession, place: TablePlace, timerSec: number, plan: IncrementalPlan, before: IptablesState): Promise<Armed> {
+/** The delta, checked (its sets staged, its chains through `--test`); the timer restores it with its reverse. */
+async function checkIncremental(session: SshSession, plan: IncrementalPlan, before: IptablesState): Promise<Checked> {
   const created = createdSets(plan.forward).filter((s) => !setNamesOf(before).includes(s));
   const restore = reverseScript(plan.reverse);
   await checkDelta(session, plan.forward, restore, created);
-  const deadline = Date.now() + timerSec * 1000;
-  await armOrUnstage(session, place, restore, timerSec, () => unstageSets(session, created));
   const { forward } = plan;
   return {
-    deadline,
+    restore,
+    unstage: () => unstageSets(session, created),
     steps: [
       ...(forward.sets ? [{ step: 'update sets (ipset restore)', command: () => 'ipset restore -exist', stdin: forward.sets }] : []),
       { step: 'iptables-restore (changed chains)', command: (wait) => `iptables-restore -w ${wait} --noflush`, stdin: forward.v4 },
@@ -374,20 +366,18 @@ async function armIncremental(session: SshSession, place: TablePlace, timerSec: 
   };
 }
 
-/** The whole ruleset and the snapshot's restore checked (one host command), the timer armed with the restore. */
-async function armFull(
+/** The whole ruleset and the snapshot's restore checked (one host command); the timer restores the snapshot. */
+async function checkFull(
   session: SshSession,
   place: TablePlace,
-  timerSec: number,
   { table, parsed, payload, before, run }: { table: string; parsed: ParsedPayload; payload: IptablesRuleset; before: IptablesState; run: string },
-): Promise<Armed> {
+): Promise<Checked> {
   const restore = restoreScript(table, before, restoreRun(run));
   await checkChange(session, parsed, payload, before, restore);
-  const deadline = Date.now() + timerSec * 1000;
-  await armOrUnstage(session, place, restore, timerSec, () => unstage(session, parsed, before));
   const made = (['v4', 'v6'] as const).filter((f) => !before.filterTables.includes(f));
   return {
-    deadline,
+    restore,
+    unstage: () => unstage(session, parsed, before),
     steps: [
       { step: 'swap sets (ipset restore)', command: () => 'ipset restore -exist', stdin: parsed.swapIpset },
       { step: 'iptables-restore', command: (wait) => `iptables-restore -w ${wait} --noflush`, stdin: payload.v4 },
@@ -399,22 +389,35 @@ async function armFull(
 }
 
 /**
- * Runs the live steps in order as one host command (batch.ts), all of it bounded by what is left
- * of the timer's time (each step may wait that long for the xtables lock; the host ends the whole
- * command before the timer fires). The first step that fails (or that the timer leaves no time
- * for) restores the snapshot at once and throws, naming the step.
+ * Arms the timer and runs the live steps in order, as one host command (batch.ts) unless
+ * `between` must run after arming (a test's hook). The live steps are bounded by what is left of
+ * the timer's time, counted from before arming (each step may wait that long for the xtables lock;
+ * the host ends the whole command before the timer fires). When arming fails, what the check
+ * staged is removed and nothing changed; the first live step that fails (or that the timer leaves
+ * no time for) restores the snapshot at once. Either throws, naming the step.
  */
-async function runLiveSteps(session: SshSession, place: TablePlace, timerSec: number, { steps, deadline }: Armed): Promise<void> {
-  const wait = stepWaitSec(deadline);
-  let failure: BatchFailure = { step: steps[0].step, cause: `the rollback timer's ${timerSec} s were nearly up before this step` };
-  if (wait !== undefined) {
-    try {
-      failure = await runBatch(session, steps.map((s) => ({ step: s.step, command: s.command(wait), stdin: s.stdin })), { timeoutMs: (wait + 1) * 1000 });
-    } catch (err) {
-      if (!(err instanceof HostError)) throw err;
-      failure = { step: err.step, cause: err.causeText };
+async function armAndRun(session: SshSession, place: TablePlace, timerSec: number, { restore, unstage: unstageIt, steps }: Checked, between?: () => Promise<void>): Promise<void> {
+  const arm = armStep(place, restore, timerSec);
+  const deadline = Date.now() + timerSec * 1000;
+  const live = (wait: number | undefined) => (wait === undefined ? [] : steps.map((s) => ({ step: s.step, command: s.command(wait), stdin: s.stdin })));
+  let wait = stepWaitSec(deadline);
+  let failure: BatchFailure;
+  try {
+    failure = await runBatch(session, between ? [arm] : [arm, ...live(wait)], { timeoutMs: ((wait ?? 0) + 1) * 1000 });
+    if (failure === undefined && between) {
+      await between();
+      wait = stepWaitSec(deadline);
+      failure = await runBatch(session, live(wait), { timeoutMs: ((wait ?? 0) + 1) * 1000 });
     }
+  } catch (err) {
+    if (!(err instanceof HostError)) throw err;
+    failure = { step: err.step, cause: err.causeText };
   }
+  if (failure !== undefined && failure.step === ARM_STEP) {
+    const leftover = await unstageIt();
+    throw new HostError({ host: session.name, step: ARM_STEP, cause: failure.cause, hint: leftover ? `${ARM_HINT}; also, ${leftover}` : ARM_HINT });
+  }
+  if (failure === undefined && wait === undefined) failure = { step: steps[0].step, cause: `the rollback timer's ${timerSec} s were nearly up before this step` };
   if (failure === undefined) return;
   let restored = `The previous rules were restored${wait === undefined ? '; raise rollbackTimerSec' : ''}`;
   try {
@@ -467,12 +470,11 @@ export async function applyIptables(target: SshTarget, ruleset: HostRuleset, opt
     const delta = typeof plan === 'string' ? undefined : plan;
     const mode: 'full' | 'incremental' = delta ? 'incremental' : 'full';
     const sentBefore = first.bytesSent;
-    const armed = delta
-      ? await armIncremental(first, place, timerSec, delta, before)
-      : await armFull(first, place, timerSec, { table, parsed, payload, before, run });
-    await options.hooks?.afterArm?.();
-    await testOnlyPause('after-arm', name);
-    await runLiveSteps(first, place, timerSec, armed);
+    const checked = delta ? await checkIncremental(first, delta, before) : await checkFull(first, place, { table, parsed, payload, before, run });
+    // A test's hook or pause after arming needs arming and the live steps in two commands.
+    const afterArm = options.hooks?.afterArm;
+    const between = afterArm || testOnlyPauseAt('after-arm') ? async () => { await afterArm?.(); await testOnlyPause('after-arm', name); } : undefined;
+    await armAndRun(first, place, timerSec, checked, between);
     await options.hooks?.afterApplyBeforeConfirm?.();
     await testOnlyPause('after-apply', name);
 
