@@ -104,6 +104,13 @@ export function parseRenderedTable(text: string): RenderedTable | string {
 /** A map element's key (its address); a set element is its own key. */
 const keyOf = (block: TableBlock, element: string) => (block.kind === 'map' ? element.split(' ')[0] : element);
 
+/** Whether two line lists are equal, without joining them (most blocks of a delta are unchanged). */
+function sameLines(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 function elementsByKey(block: TableBlock): Map<string, string> {
   return new Map(block.elements.map((e) => [keyOf(block, e), e]));
 }
@@ -150,15 +157,16 @@ export function nftDelta(previous: string, next: string): NftDelta {
       continue;
     }
     if (now.kind !== was.kind) return { kind: 'full', reason: `${name} changed from a ${was.kind} to a ${now.kind}` };
-    if (now.head.join('\n') !== was.head.join('\n')) return { kind: 'full', reason: `the ${now.kind} ${name} changed its declaration (type, flags, hook or comment)` };
+    if (!sameLines(now.head, was.head)) return { kind: 'full', reason: `the ${now.kind} ${name} changed its declaration (type, flags, hook or comment)` };
     if (now.kind === 'chain') {
-      if (now.rules.join('\n') === was.rules.join('\n')) continue;
+      if (sameLines(now.rules, was.rules)) continue;
       if (name === BASE_CHAIN) return { kind: 'full', reason: `the base chain ${BASE_CHAIN} changed` };
       counts.chainsRewritten++;
       rules.push(`flush chain ${t} ${name}`);
       writeRules(now);
       continue;
     }
+    if (sameLines(now.elements, was.elements)) continue;
     const old = elementsByKey(was);
     const fresh = elementsByKey(now);
     const gone = [...old.keys()].filter((k) => fresh.get(k) !== old.get(k));
