@@ -9,73 +9,28 @@
  * nothing half-applied, and `--once` converges as apply does. Needs root and docker.io; under
  * CI=true a machine without them fails here, never skips.
  */
-import * as fs from "node:fs";
-import * as os from "node:os";
-import * as path from "node:path";
-import { stringify } from "yaml";
-import { Lab, requireDockerLabPrerequisites } from "../lab/lab";
-import { sessionChains } from "../lab/sshd";
+import { Lab } from "../lab/lab";
 import { runCli } from "../support/cli";
 import { spawnCli } from "../targets/ssh/support";
-import { main } from "../../provider/cli";
 import { matrixDifferences } from "./lab-model";
+import { WatchRun, dockerEventsChains, dockerWatchLab, endWatchLab, expectStoppedInSync, listen, stack } from "./watch-run";
 
 const PROBE = "tcp/80";
-const listen = { tcp: [80] };
-const stack = (project: string) => ({ "com.docker.compose.project": project, "com.docker.compose.service": "app" });
 let lab: Lab;
 let dir: string;
 let file: string;
-const out: string[] = [];
-const err: string[] = [];
-let stop: () => void = () => undefined;
-let watching: Promise<number>;
+let watch: WatchRun;
 
 beforeAll(async () => {
-  await requireDockerLabPrerequisites();
-  lab = await Lab.create({
-    hosts: [{ name: "d1", docker: true }, { name: "d2", docker: true }],
-    endpoints: [],
-    containers: [
-      { name: "web0", host: "d1", labels: stack("shop"), listen },
-      { name: "db0", host: "d2", labels: stack("store"), listen },
-    ],
-    ipv6: false,
-  });
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), "netpol-watch-"));
-  fs.writeFileSync(path.join(dir, "id_lab"), lab.clientKey.privateKey, { mode: 0o600 });
   // Short keepalives and connect timeout: the silent-host case below waits for them.
-  const ssh = (host: string) => { const s = lab.hostSsh(host); return { host: s.host, port: s.port, user: "root", privateKeyPath: "./id_lab", hostKey: s.hostKey, keepaliveIntervalMs: 300, connectTimeoutMs: 2000 }; };
-  file = path.join(dir, "watch.yaml");
-  fs.writeFileSync(file, stringify({
-    name: "watch",
-    hosts: [{ name: "d1", discover: "docker", ssh: ssh("d1") }, { name: "d2", discover: "docker", ssh: ssh("d2") }],
-    network: { defaultPolicyAction: "deny", policy: [{ within: "stack", action: "allow" }] },
-  }));
-  watching = main(["watch", file], {
-    out: (t) => { out.push(t); }, err: (t) => { err.push(t); }, write: (t) => { out.push(t); }, env: process.env, cwd: dir,
-    onStop: (handler) => { stop = handler; },
-  });
+  ({ lab, dir, file } = await dockerWatchLab("watch", {}, { keepaliveIntervalMs: 300, connectTimeoutMs: 2000 }));
+  watch = new WatchRun(file, dir);
 }, 180_000);
 
 afterAll(async () => {
-  stop();
-  await watching;
-  if (file) await runCli(["destroy", file]);
-  await lab?.destroy();
-  if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  await endWatchLab(watch, { lab, dir, file });
 }, 120_000);
 
-async function until(what: string, ok: () => boolean, ms = 30_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!ok()) {
-    if (Date.now() > deadline) throw new Error(`not within ${ms} ms: ${what}\nstdout:\n${out.join("\n")}\nstderr:\n${err.join("\n")}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-/** Watch has printed `host: sign name …` (after `from`, an index into out). */
-const printed = (from: number, host: string, sign: "+" | "-", name: string) => out.slice(from).some((l) => l.startsWith(`${host}: ${sign} ${name} `));
 
 /** The cells where the measured matrix differs from `netpol reach` of the watched model (empty: none). */
 const differences = () => matrixDifferences(lab, file, [PROBE], { reach: { allowStderr: true } });
@@ -89,13 +44,13 @@ const BURSTS: Op[][] = [
 ];
 
 test("the first converge applies the running containers", async () => {
-  await until("web0 and db0 applied", () => printed(0, "d1", "+", "web0") && printed(0, "d2", "+", "db0"));
-  expect(out[0]).toMatch(/^d[12]: \+ (web0|db0) 10\.\d+\.\d+\.\d+ \(a class of its own\) in \d+ ms$/);
+  await watch.until("web0 and db0 applied", () => watch.printed(0, "d1", "+", "web0") && watch.printed(0, "d2", "+", "db0"));
+  expect(watch.out[0]).toMatch(/^d[12]: \+ (web0|db0) 10\.\d+\.\d+\.\d+ \(a class of its own\) in \d+ ms$/);
   expect(await differences()).toEqual([]);
 }, 60_000);
 
 test.each(BURSTS.map((ops, i) => [i + 1, ops] as const))("burst %i: the matrix equals reach once it settled", async (_n, ops) => {
-  const from = out.length;
+  const from = watch.out.length;
   const hostOf = new Map(lab.containers.map((c) => [c.name, c.host]));
   for (const op of ops) {
     if (op[0] === "+") await lab.runContainer({ name: op[1], host: op[2], labels: stack(op[3]), listen });
@@ -103,7 +58,7 @@ test.each(BURSTS.map((ops, i) => [i + 1, ops] as const))("burst %i: the matrix e
   }
   for (const op of ops) {
     const host = op[0] === "+" ? op[2] : (hostOf.get(op[1]) as string);
-    await until(`${op[0]} ${op[1]} printed`, () => printed(from, host, op[0], op[1]));
+    await watch.until(`${op[0]} ${op[1]} printed`, () => watch.printed(from, host, op[0], op[1]));
   }
   expect(await differences()).toEqual([]);
 }, 90_000);
@@ -113,61 +68,59 @@ function watchConnection(host: string): number {
   return watchChain(host)[0];
 }
 
-/** The processes between the host's sshd and the watch's `docker events`, one list per connection running it. */
-const watchChains = (host: string): number[][] => sessionChains(lab.sshdPid(host), (cmdline) => /^docker events /.test(cmdline));
 
 /** The processes between the host's sshd and the watch's `docker events`: that child first, the command's parent last. */
 function watchChain(host: string): number[] {
-  const found = watchChains(host);
+  const found = dockerEventsChains(lab, host);
   if (found.length !== 1) throw new Error(`expected one watch connection on ${host}, found ${found.length}`);
   return found[0];
 }
 
 test("after the SSH connection is cut, watch reconnects, reads the host again and converges", async () => {
-  const from = out.length;
-  const errFrom = err.length;
+  const from = watch.out.length;
+  const errFrom = watch.err.length;
   process.kill(watchConnection("d1"), "SIGKILL");
   // A container that starts while the stream is down is found by the full read after the reconnect.
   await lab.runContainer({ name: "b1", host: "d1", labels: stack("store"), listen });
-  await until("b1 printed", () => printed(from, "d1", "+", "b1"));
-  expect(err.slice(errFrom).some((l) => /^d1: docker events stopped \(.*\); retrying in \d+ ms$/.test(l))).toBe(true);
+  await watch.until("b1 printed", () => watch.printed(from, "d1", "+", "b1"));
+  expect(watch.streamStopped(errFrom, "d1")).toBe(true);
   // b1 may come from the full read after the reconnect, before the new stream is up: wait for it.
-  await until("d1 followed again", () => watchChains("d1").length === 1);
+  await watch.until("d1 followed again", () => dockerEventsChains(lab, "d1").length === 1);
   expect(watchConnection("d1")).toBeGreaterThan(0);
   expect(await differences()).toEqual([]);
 }, 90_000);
 
 test("after dockerd restarts, watch follows the new daemon and converges", async () => {
-  const from = out.length;
-  const errFrom = err.length;
+  const from = watch.out.length;
+  const errFrom = watch.err.length;
   await lab.restartDockerd("d2");
-  await until("the stream's end reported", () => err.slice(errFrom).some((l) => /^d2: docker events stopped \(.*\); retrying in \d+ ms$/.test(l)));
+  await watch.until("the stream's end reported", () => watch.streamStopped(errFrom, "d2"));
   await lab.runContainer({ name: "c1", host: "d2", labels: stack("shop"), listen });
-  await until("c1 printed", () => printed(from, "d2", "+", "c1"));
+  await watch.until("c1 printed", () => watch.printed(from, "d2", "+", "c1"));
   // While the new dockerd starts, `docker events` may fail and be retried (with backoff) after a
   // full read has already found c1: the stream is followed again once the daemon answers.
-  await until("d2 followed again", () => watchChains("d2").length === 1);
+  await watch.until("d2 followed again", () => dockerEventsChains(lab, "d2").length === 1);
   expect(watchConnection("d2")).toBeGreaterThan(0);
   expect(await differences()).toEqual([]);
 }, 120_000);
 
 test("a host that goes silent is reported and retried while the other host goes on", async () => {
-  const from = out.length;
-  const errFrom = err.length;
+  const from = watch.out.length;
+  const errFrom = watch.err.length;
   // d2 stops answering without closing anything: its listening sshd and the watch's session stopped (SIGSTOP, by pid).
   const silent = [lab.sshdPid("d2"), ...watchChain("d2")];
   for (const pid of silent) process.kill(pid, "SIGSTOP");
   try {
     // The keepalives (keepaliveIntervalMs: 300 in the model) notice it: the stream ends.
-    await until("d2's silence reported", () => err.slice(errFrom).some((l) => /^d2: docker events stopped \(.*\); retrying in \d+ ms$/.test(l)), 15_000);
+    await watch.until("d2's silence reported", () => watch.streamStopped(errFrom, "d2"), 15_000);
     await lab.runContainer({ name: "e1", host: "d1", labels: stack("shop"), listen });
-    await until("e1 printed", () => printed(from, "d1", "+", "e1"), 60_000);
-    await until("d2's apply or reconnect failure reported", () => err.slice(errFrom).some((l) => /^d2: (cannot follow docker events|apply failed): .*; retrying in \d+ ms$/.test(l)), 30_000);
+    await watch.until("e1 printed", () => watch.printed(from, "d1", "+", "e1"), 60_000);
+    await watch.until("d2's apply or reconnect failure reported", () => watch.err.slice(errFrom).some((l) => /^d2: (cannot follow docker events|apply failed): .*; retrying in \d+ ms$/.test(l)), 30_000);
   } finally {
     for (const pid of silent) process.kill(pid, "SIGCONT");
   }
   // Back: d2 is followed again and gets e1 (a shop container) into its rules.
-  await until("d2 followed again", () => { try { return watchConnection("d2") > 0; } catch { return false; } }, 60_000);
+  await watch.until("d2 followed again", () => { try { return watchConnection("d2") > 0; } catch { return false; } }, 60_000);
   const settle = Date.now() + 30_000;
   let diff = await differences();
   while (diff.length > 0 && Date.now() < settle) {
@@ -177,14 +130,7 @@ test("a host that goes silent is reported and retried while the other host goes 
   expect(diff).toEqual([]);
 }, 180_000);
 
-test("stopping watch exits 0 and leaves every host in sync", async () => {
-  stop();
-  expect(await watching).toBe(0);
-  const status = await runCli(["status", file]);
-  expect(status.out).toContain("d1: in sync");
-  expect(status.out).toContain("d2: in sync");
-  expect(status.code).toBe(0);
-}, 60_000);
+test("stopping watch exits 0 and leaves every host in sync", () => expectStoppedInSync(watch, file), 60_000);
 
 test("as a process: SIGINT stops it with exit 0 and nothing half-applied; --once then converges like apply", async () => {
   const child = spawnCli(["watch", file]);
