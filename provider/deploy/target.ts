@@ -9,6 +9,7 @@
  * in registry.ts.
  */
 import { DiffLine } from "./line-diff";
+import type { SshSession } from "../targets/ssh/session";
 
 /** The places a model can be enforced. */
 export type TargetKind = "hosts" | "cluster" | "rancher";
@@ -94,6 +95,8 @@ export interface ApplyOptions {
   force?: boolean | ReadonlySet<string>;
   /** Take over cluster objects of the same name that this project did not create. @default false */
   adopt?: boolean;
+  /** Hosts: an open SSH connection to run a host's apply on (watch's event stream), if any. @default a new connection per apply */
+  hostSession?: (host: string) => SshSession | undefined;
 }
 
 export interface Target {

@@ -18,14 +18,14 @@ const PROBE = "tcp/80";
 let lab: Lab;
 let dir: string;
 let file: string;
-/** Every command sent to a host, by host and step, in order (observeSsh). */
+/** Every command sent to a host, by host and step, in order, and every SSH connection opened (step "connect") (observeSsh). */
 const steps: { host: string; step: string }[] = [];
 let unobserve: () => void = () => undefined;
 let watch: WatchRun;
 
 beforeAll(async () => {
   ({ lab, dir, file } = await dockerWatchLab("watch-iptables", { backend: "iptables" }, { connectTimeoutMs: 2000 }));
-  unobserve = observeSsh({ commandStarted: (host, step) => { steps.push({ host, step }); } });
+  unobserve = observeSsh({ sessionOpened: (host) => { steps.push({ host, step: "connect" }); }, commandStarted: (host, step) => { steps.push({ host, step }); } });
   watch = new WatchRun(file, dir);
 }, 180_000);
 
@@ -47,11 +47,18 @@ test("the first converge applies the running containers; a burst is applied from
   await lab.runContainer({ name: "a2", host: "d2", labels: stack("shop"), listen });
   await lab.removeContainer("db0");
   await watch.until("a1, a2 and - db0 printed", () => watch.printed(from, "d1", "+", "a1") && watch.printed(from, "d2", "+", "a2") && watch.printed(from, "d2", "-", "db0"));
+  const applied = steps.slice(stepsFrom);
   expect(await differences()).toEqual([]);
   // The changes went in as deltas (iptables-incremental.ts), never as the full ruleset's restore.
-  const sent = steps.slice(stepsFrom).map((s) => s.step.split(", "));
+  const sent = applied.map((s) => s.step.split(", "));
   expect(sent.filter((s) => s.includes("iptables-restore (changed chains)")).length).toBeGreaterThanOrEqual(2);
   expect(sent.some((s) => s.includes("iptables-restore"))).toBe(false);
+  // Each apply ran on the host's event stream connection: the only connections opened are the confirms'.
+  for (const host of ["d1", "d2"]) {
+    const of = applied.filter((s) => s.host === host).map((s) => s.step);
+    expect(of.filter((s) => s === "confirm and disarm").length).toBeGreaterThanOrEqual(1);
+    expect(of.filter((s) => s === "connect").length).toBe(of.filter((s) => s === "confirm and disarm").length);
+  }
 }, 120_000);
 
 test("after the SSH connection is cut, watch reconnects, reads the host again and converges", async () => {

@@ -46,8 +46,8 @@ container start, stop, die, destroy, rename; network connect, disconnect). A bur
 ends once no event came for --settle MS (default 50), or --coalesce MS after its first event
 (default 200), whichever is first; then the hosts that had events are read again ("docker ps"
 and "docker inspect", as netpol discover, on the event stream's connection) and the network is applied
-as "netpol apply FILE" would: atomically per host, with the rollback timer and the confirm over a
-new connection; a host whose rules are already right is not written to.
+as "netpol apply FILE" would, on that connection too: atomically per host, with the rollback timer
+and the confirm over a new connection; a host whose rules are already right is not written to.
 
 One line per change on stdout, when its apply has finished:
   h2: + shop_web_3 172.20.2.7 (class of shop_web_1) in 38 ms    a container came
@@ -120,7 +120,8 @@ Exits 1 when the model has no host with discover: docker.`,
         const only = connections.map((c) => c.name).filter((h) => !watched.includes(h) || endpoints.has(h));
         const failed = new Map<string, string>();
         for (const t of targetsOf({ model: live, hosts: { connections, only } })) {
-          const report = await t.apply({ rollbackTimerSec: timer });
+          // Each host's apply runs on its event stream's connection while that is open.
+          const report = await t.apply({ rollbackTimerSec: timer, hostSession: (h) => streams.get(h) });
           for (const s of report.items) if (!s.ok) failed.set(s.name, s.error.message);
         }
         return { failed, describe: classNames(live) };

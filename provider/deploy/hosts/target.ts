@@ -99,6 +99,7 @@ export class HostsTarget implements Target {
         ...(options.rollbackTimerSec !== undefined ? { rollbackTimerSec: options.rollbackTimerSec } : {}),
         force: forces(options.force, h.name),
         ...(h.policy !== undefined ? { policy: h.policy } : {}),
+        ...(options.hostSession?.(h.name) ? { session: options.hostSession(h.name) } : {}),
       });
       return {
         name: h.name, outcome: result.changed ? "applied" : "up to date", changed: result.changed,

@@ -3,6 +3,7 @@
 import type { ForwardReport } from './forward-check';
 import type { NatRule } from './nat-check';
 import type { HostRecord } from './host-record';
+import type { SshSession } from './session';
 
 /**
  * The steps (SshObserver `step`) whose command only reads a host's state. A no-op apply is the
@@ -31,6 +32,12 @@ export interface HostApplyOptions {
   /** After a failed confirm, wait for the timer and check that the host restored itself. @default true */
   waitForRollback?: boolean;
   hooks?: ApplyHooks;
+  /**
+   * An open connection to the host to run the apply on (watch's event stream connection: no new
+   * handshake per change); the caller keeps it and closes it. The confirm still opens a new one,
+   * since that a new connection can be made is what it proves. @default a new connection
+   */
+  session?: SshSession;
   /**
    * The host's record (host-record.ts): read with the table, and written by the apply itself on its
    * own connection before the table's lock is released, so no other apply comes between the rules

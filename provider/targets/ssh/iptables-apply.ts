@@ -447,7 +447,8 @@ export async function applyIptables(target: SshTarget, ruleset: HostRuleset, opt
   const timerSec = options.rollbackTimerSec ?? DEFAULT_ROLLBACK_SEC;
   const recordPlace: RecordPlace | undefined = options.record ? { dir: options.record.dir, table } : undefined;
 
-  const first = await SshSession.open(target, name);
+  // The caller's connection when it has one open (it closes it), else one of our own.
+  const first = options.session?.isOpen ? options.session : await SshSession.open(target, name);
   let lock: TableLock | undefined;
   try {
     // The table's lock, before anything is read: one apply of this table at a time, from any door.
@@ -489,7 +490,7 @@ export async function applyIptables(target: SshTarget, ruleset: HostRuleset, opt
     return { host: name, changed: true, hash, liveText, mode, bytesSent, ...reportWithLock(live.report, locked.stale) };
   } finally {
     await lock?.release();
-    first.close();
+    if (first !== options.session) first.close();
   }
 }
 
