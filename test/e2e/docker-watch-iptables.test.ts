@@ -90,4 +90,12 @@ test("after dockerd restarts (its DOCKER-USER jump back in front), watch's conve
   expect(await differences()).toEqual([]);
 }, 120_000);
 
-test("stopping watch exits 0 and leaves every host in sync", () => expectStoppedInSync(watch, file), 60_000);
+test("stopping watch while an apply runs on the stream's connection lets that apply finish: exit 0, both hosts in sync", async () => {
+  const from = watch.out.length;
+  const stepsFrom = steps.length;
+  await lab.runContainer({ name: "g1", host: "d2", labels: stack("shop"), listen });
+  await watch.until("d2's apply started", () => steps.slice(stepsFrom).some((s) => s.host === "d2" && s.step === "lock table"), 30_000);
+  // Stopping ends the event streams; the connection the apply runs on stays open until it is done.
+  await expectStoppedInSync(watch, file);
+  expect(watch.printed(from, "d2", "+", "g1")).toBe(true);
+}, 60_000);

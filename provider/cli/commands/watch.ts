@@ -89,8 +89,19 @@ Exits 1 when the model has no host with discover: docker.`,
     const connections = hostTargets(model, file, io.cwd, io.env);
     const targetOf = new Map(connections.map((c) => [c.name, c.target]));
     const found = new Map<string, HostDiscovery>();
-    /** Each host's event stream connection: the re-reads run on it (no new SSH handshake per burst). */
+    /** Each host's event stream connection: the re-reads and applies run on it (no new SSH handshake per burst). */
     const streams = new Map<string, SshSession>();
+    /**
+     * Connections an apply runs on now, each with whether its stream ended meanwhile: such a
+     * connection is closed once the apply is done, never under it (Ctrl-C finishes an apply first;
+     * a dockerd restart ends the stream, not the apply).
+     */
+    const lent = new Map<SshSession, { retired: boolean }>();
+    const close = (session: SshSession): void => {
+      const loan = lent.get(session);
+      if (loan) loan.retired = true;
+      else session.close();
+    };
     const json = args.flags.has("json");
     const ports: WatchPorts = {
       hosts: watched,
@@ -100,7 +111,7 @@ Exits 1 when the model has no host with discover: docker.`,
           // A container's network connect comes before its start (docker run): wait for the start.
           const stream = await followDockerEvents(session, (e) => onEvent(e.type === "network" && e.action === "connect"));
           streams.set(host, session);
-          const forget = (): void => { if (streams.get(host) === session) streams.delete(host); session.close(); };
+          const forget = (): void => { if (streams.get(host) === session) streams.delete(host); close(session); };
           return { ended: stream.ended.finally(forget), stop: () => { stream.stop(); forget(); } };
         } catch (e) {
           session.close();
@@ -119,10 +130,22 @@ Exits 1 when the model has no host with discover: docker.`,
         // A watched host never read yet keeps its rules: applying without its containers would cut them off.
         const only = connections.map((c) => c.name).filter((h) => !watched.includes(h) || endpoints.has(h));
         const failed = new Map<string, string>();
-        for (const t of targetsOf({ model: live, hosts: { connections, only } })) {
-          // Each host's apply runs on its event stream's connection while that is open.
-          const report = await t.apply({ rollbackTimerSec: timer, hostSession: (h) => streams.get(h) });
-          for (const s of report.items) if (!s.ok) failed.set(s.name, s.error.message);
+        // Each host's apply runs on its event stream's connection while that is open.
+        const lend = (h: string): SshSession | undefined => {
+          const session = streams.get(h);
+          if (session?.isOpen && !lent.has(session)) lent.set(session, { retired: false });
+          return session?.isOpen ? session : undefined;
+        };
+        try {
+          for (const t of targetsOf({ model: live, hosts: { connections, only } })) {
+            const report = await t.apply({ rollbackTimerSec: timer, hostSession: lend });
+            for (const s of report.items) if (!s.ok) failed.set(s.name, s.error.message);
+          }
+        } finally {
+          for (const [session, loan] of lent) {
+            lent.delete(session);
+            if (loan.retired) session.close();
+          }
         }
         return { failed, describe: classNames(live) };
       },

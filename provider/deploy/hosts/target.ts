@@ -95,11 +95,12 @@ export class HostsTarget implements Target {
   apply(options: ApplyOptions = {}): Promise<TargetReport<HostOutcome>> {
     return this.each(async (h) => {
       const target = this.ssh(h);
+      const session = options.hostSession?.(h.name);
       const result = await this.driver.apply(target, h.ruleset, {
         ...(options.rollbackTimerSec !== undefined ? { rollbackTimerSec: options.rollbackTimerSec } : {}),
         force: forces(options.force, h.name),
         ...(h.policy !== undefined ? { policy: h.policy } : {}),
-        ...(options.hostSession?.(h.name) ? { session: options.hostSession(h.name) } : {}),
+        ...(session !== undefined ? { session } : {}),
       });
       return {
         name: h.name, outcome: result.changed ? "applied" : "up to date", changed: result.changed,

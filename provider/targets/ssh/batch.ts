@@ -24,6 +24,7 @@ const DONE = 'netpol-batch-done';
 
 /** The script: the stdins to a temporary file, then each command on its slice, stopping at the first failure. */
 export function batchScript(steps: readonly BatchStep[]): string {
+  const total = steps.reduce((n, s) => n + Buffer.byteLength(s.stdin ?? ''), 0);
   const lines = [
     'f=$(mktemp "${TMPDIR:-/tmp}/netpol-batch.XXXXXX") || exit 1',
     'trap \'rm -f "$f" "$f.err"\' EXIT',
@@ -31,6 +32,9 @@ export function batchScript(steps: readonly BatchStep[]): string {
     // exit, so the EXIT trap still cleans up.
     "trap 'exit 143' TERM HUP INT PIPE",
     'cat >"$f" || exit 1',
+    // A connection dropped while sending ends stdin early: no step may run on part of its input
+    // (a rollback script cut short would restore part of the rules).
+    `[ "$(wc -c <"$f")" -eq ${total} ] || { echo "the commands' input arrived incomplete ($(wc -c <"$f") of ${total} bytes)" >&2; exit 1; }`,
   ];
   let offset = 0;
   steps.forEach((s, i) => {
@@ -59,7 +63,15 @@ export async function runBatch(session: Pick<SshSession, 'run'>, steps: readonly
   const doneIn = (stdout: string) => new Set(stdout.split('\n').flatMap((l) => (l.startsWith(`${DONE} `) ? [Number(l.slice(DONE.length + 1))] : [])));
   /** The step the batch was in: the first not reported done. */
   const current = (done: ReadonlySet<number>) => steps.find((_s, i) => !done.has(i)) ?? steps[steps.length - 1];
-  const r = await session.run(batchScript(steps), stdin, { ...options, step: options.step ?? steps.map((s) => s.step).join(', '), stepAt: (stdout) => current(doneIn(stdout)).step });
+  const joined = options.step ?? steps.map((s) => s.step).join(', ');
+  let r: Awaited<ReturnType<SshSession['run']>>;
+  try {
+    r = await session.run(batchScript(steps), stdin, { ...options, step: joined, stepAt: (stdout) => current(doneIn(stdout)).step });
+  } catch (err) {
+    // Not started (the connection closed, the channel refused): it failed before its first step.
+    if (err instanceof HostError && err.step === joined && steps.length > 1) throw new HostError({ host: err.host, step: steps[0].step, cause: err.causeText, ...(err.hint !== undefined ? { hint: err.hint } : {}) });
+    throw err;
+  }
   const done = doneIn(r.stdout);
   const failed = new RegExp(`^${FAILED} (\\d+) (\\d+)$`, 'm').exec(r.stdout);
   if (failed) {

@@ -24,7 +24,7 @@ import { HostRecord, RecordPlace, forgetScript, keepPolicy, policyOf, recordRead
 import { READ_REPORT_SCRIPT, ReadReport, reportWithLock, splitReadReport } from './read-report';
 import { HostError, RIGHTS_HINT } from './host-error';
 import { confirmOverNewConnection } from './confirm';
-import { ARM_HINT, ARM_STEP, DEFAULT_ROLLBACK_SEC, DEFAULT_STATE_DIR, TablePlace, armStep, hereDoc, rollbackNow } from './rollback';
+import { ARM_HINT, ARM_STEP, DEFAULT_ROLLBACK_SEC, DEFAULT_STATE_DIR, TablePlace, armStep, checkTimerSec, hereDoc, restoreNowOrByTimer } from './rollback';
 import { Family, IptablesSnapshot, StagedSets, TOOLS, chainOfLine, isStagingName, restoreRun, restoreScript, stageSets } from './iptables-rollback';
 import { HostRuleset, IptablesRuleset, TABLE_NAME, hashChainOf, isOwnChain, isOwnSet, rulesText, validateRuleset } from '../../ruleset';
 import { bits, formatAddress, parseAddress } from '../../model/net';
@@ -419,14 +419,8 @@ async function armAndRun(session: SshSession, place: TablePlace, timerSec: numbe
   }
   if (failure === undefined && wait === undefined) failure = { step: steps[0].step, cause: `the rollback timer's ${timerSec} s were nearly up before this step` };
   if (failure === undefined) return;
-  let restored = `The previous rules were restored${wait === undefined ? '; raise rollbackTimerSec' : ''}`;
-  try {
-    await rollbackNow(session, place);
-  } catch (err) {
-    if (!(err instanceof HostError)) throw err;
-    restored = `The previous rules are not restored yet: ${err.causeText}`;
-  }
-  throw new HostError({ host: session.name, step: failure.step, cause: failure.cause, hint: restored });
+  const restored = await restoreNowOrByTimer(session, place, timerSec);
+  throw new HostError({ host: session.name, step: failure.step, cause: failure.cause, hint: `${restored}${wait === undefined ? '; raise rollbackTimerSec' : ''}` });
 }
 
 /** Applies one host's iptables + ipset ruleset. Throws HostError naming the host and the failed step. */
@@ -445,6 +439,7 @@ export async function applyIptables(target: SshTarget, ruleset: HostRuleset, opt
   const { table, hash } = ruleset;
   const place = placeOf(table, options);
   const timerSec = options.rollbackTimerSec ?? DEFAULT_ROLLBACK_SEC;
+  checkTimerSec(timerSec);
   const recordPlace: RecordPlace | undefined = options.record ? { dir: options.record.dir, table } : undefined;
 
   // The caller's connection when it has one open (it closes it), else one of our own.

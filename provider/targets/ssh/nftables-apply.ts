@@ -6,7 +6,7 @@ import { HostApplyOptions, ApplyResult, DeleteOptions, DeleteResult, HostReadRes
 import { READ_REPORT_SCRIPT, reportWithLock, splitReadReport } from './read-report';
 import { HostError, RIGHTS_HINT } from './host-error';
 import { confirmOverNewConnection } from './confirm';
-import { ARM_HINT, ARM_STEP, DEFAULT_ROLLBACK_SEC, DEFAULT_STATE_DIR, TablePlace, armStep, disarmRollback, hereDoc, rollbackNow } from './rollback';
+import { ARM_HINT, ARM_STEP, DEFAULT_ROLLBACK_SEC, DEFAULT_STATE_DIR, TablePlace, armStep, checkTimerSec, disarmRollback, hereDoc, restoreNowOrByTimer } from './rollback';
 import { BatchStep, runBatch } from './batch';
 import { TableLock, lockTable } from './table-lock';
 import { testOnlyPause, testOnlyPauseAt } from './test-pause';
@@ -101,6 +101,7 @@ export async function applyNftables(target: SshTarget, ruleset: HostRuleset, opt
   const tableText = ruleset.nft ?? '';
   const place = placeOf(table, options);
   const timerSec = options.rollbackTimerSec ?? DEFAULT_ROLLBACK_SEC;
+  checkTimerSec(timerSec);
 
   const recordPlace: RecordPlace | undefined = options.record ? { dir: options.record.dir, table } : undefined;
 
@@ -133,11 +134,13 @@ export async function applyNftables(target: SshTarget, ruleset: HostRuleset, opt
     const pauseAfterArm = testOnlyPauseAt('after-arm');
     const failure = await runBatch(first, pauseAfterArm ? steps.slice(0, 2) : steps);
     if (failure?.step === CHECK_STEP) throw new HostError({ host: name, step: CHECK_STEP, cause: failure.cause, hint: 'Nothing was changed on the host' });
-    if (failure?.step === ARM_STEP) throw new HostError({ host: name, step: ARM_STEP, cause: failure.cause, hint: ARM_HINT });
+    if (failure?.step === ARM_STEP) {
+      const maybeArmed = failure.cut ? `; if the timer was armed before the command ended, it puts back these same rules within ${timerSec} s, and the table stays busy until then` : '';
+      throw new HostError({ host: name, step: ARM_STEP, cause: failure.cause, hint: `${ARM_HINT}${maybeArmed}` });
+    }
     if (failure?.step === APPLY_STEP && failure.cut) {
       // Ended without saying whether nft committed: put the snapshot back now rather than guess.
-      await rollbackNow(first, place);
-      throw new HostError({ host: name, step: APPLY_STEP, cause: failure.cause, hint: 'The previous rules were restored' });
+      throw new HostError({ host: name, step: APPLY_STEP, cause: failure.cause, hint: await restoreNowOrByTimer(first, place, timerSec) });
     }
     if (failure?.step === APPLY_STEP) {
       await disarmRollback(first, place);

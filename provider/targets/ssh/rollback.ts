@@ -92,6 +92,11 @@ function armScript(place: TablePlace, seconds: number): string {
   ].join('\n');
 }
 
+/** Throws unless `seconds` is a timer the host can run (appliers call it before sending anything). */
+export function checkTimerSec(seconds: number): void {
+  if (!Number.isInteger(seconds) || seconds < 1 || seconds > 3600) throw new Error(`rollback timer ${seconds} s must be 1..3600`);
+}
+
 export const ARM_STEP = 'arm rollback timer';
 /** What a failed arm means for the host. */
 export const ARM_HINT = 'Nothing was changed: the new rules are only applied under a timer that is running';
@@ -102,7 +107,7 @@ export const ARM_HINT = 'Nothing was changed: the new rules are only applied und
  * the batch stops there. Call with the table's lock held, as armRollback.
  */
 export function armStep(place: TablePlace, restoreScript: string, seconds: number): BatchStep {
-  if (!Number.isInteger(seconds) || seconds < 1 || seconds > 3600) throw new Error(`rollback timer ${seconds} s must be 1..3600`);
+  checkTimerSec(seconds);
   return { step: ARM_STEP, command: armScript(place, seconds), stdin: restoreScript };
 }
 
@@ -168,6 +173,21 @@ export async function rollbackNow(session: SshSession, place: TablePlace, waitSe
       ? `the restore was started but is still running after ${waitSec} s (waiting for the xtables lock?); it finishes on its own when it can`
       : result.stderr.trim() || log.slice(0, -1).join('\n').trim() || `exit ${exit ?? result.code}`;
   throw new HostError({ host: session.name, step, cause });
+}
+
+/**
+ * After a live step failed: the timer's restore now over `session` if it is still open (rollbackNow),
+ * else left to the timer. Says which, for the error's hint.
+ */
+export async function restoreNowOrByTimer(session: SshSession, place: TablePlace, timerSec: number): Promise<string> {
+  if (!session.isOpen) return `The host-side timer puts the previous rules back within ${timerSec} s`;
+  try {
+    await rollbackNow(session, place);
+    return 'The previous rules were restored';
+  } catch (err) {
+    if (!(err instanceof HostError)) throw err;
+    return `The previous rules are not restored yet: ${err.causeText}`;
+  }
 }
 
 /** Whether the timer fired (or is restoring now), and its log (used to report a rollback done by the host itself). */

@@ -1,6 +1,6 @@
 import { TWO_SSHD_LAB, labForSuite } from '../../lab/suite';
 import { SshSession } from '../../../provider/targets/ssh/session';
-import { runBatch } from '../../../provider/targets/ssh/batch';
+import { batchScript, runBatch } from '../../../provider/targets/ssh/batch';
 import { HostError } from '../../../provider/targets/ssh/host-error';
 import { labTarget } from './support';
 
@@ -44,6 +44,17 @@ describe('runBatch: several commands, one round trip', () => {
     expect((cut as Error).message).toMatch(/did not finish within 1000 ms/);
     await new Promise((r) => setTimeout(r, 3000));
     expect(await files()).toBe(before);
+  });
+
+  test('input that arrives incomplete (a connection dropped while sending) runs no step at all', async () => {
+    const dir = (await session.run('mktemp -d')).stdout.trim();
+    const steps = [{ step: 'first', command: `cat > ${dir}/first`, stdin: 'abc\n' }, { step: 'second', command: `cat > ${dir}/second`, stdin: 'restore script\n' }];
+    // The script as runBatch sends it, with its input cut short.
+    const r = await session.run(batchScript(steps), 'abc\nrestore');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("the commands' input arrived incomplete (11 of 19 bytes)");
+    expect((await session.run(`ls -A ${dir}`)).stdout).toBe('');
+    await session.run(`rm -rf ${dir}`);
   });
 
   test('a batch that ends before a step reports its exit names that step as cut (it may or may not have done its work)', async () => {
