@@ -133,8 +133,9 @@ Exits 1 when the model has no host with discover: docker.`,
         // Each host's apply runs on its event stream's connection while that is open.
         const lend = (h: string): SshSession | undefined => {
           const session = streams.get(h);
-          if (session?.isOpen && !lent.has(session)) lent.set(session, { retired: false });
-          return session?.isOpen ? session : undefined;
+          if (!session?.isOpen) return undefined;
+          if (!lent.has(session)) lent.set(session, { retired: false });
+          return session;
         };
         try {
           for (const t of targetsOf({ model: live, hosts: { connections, only } })) {

@@ -24,7 +24,7 @@ import { HostRecord, RecordPlace, forgetScript, keepPolicy, policyOf, recordRead
 import { READ_REPORT_SCRIPT, ReadReport, reportWithLock, splitReadReport } from './read-report';
 import { HostError, RIGHTS_HINT } from './host-error';
 import { confirmOverNewConnection } from './confirm';
-import { ARM_HINT, ARM_STEP, DEFAULT_ROLLBACK_SEC, DEFAULT_STATE_DIR, TablePlace, armStep, checkTimerSec, hereDoc, restoreNowOrByTimer } from './rollback';
+import { ARM_STEP, DEFAULT_ROLLBACK_SEC, DEFAULT_STATE_DIR, TablePlace, armFailureHint, armStep, checkTimerSec, hereDoc, restoreNowOrByTimer } from './rollback';
 import { Family, IptablesSnapshot, StagedSets, TOOLS, chainOfLine, isStagingName, restoreRun, restoreScript, stageSets } from './iptables-rollback';
 import { HostRuleset, IptablesRuleset, TABLE_NAME, hashChainOf, isOwnChain, isOwnSet, rulesText, validateRuleset } from '../../ruleset';
 import { bits, formatAddress, parseAddress } from '../../model/net';
@@ -411,11 +411,12 @@ async function armAndRun(session: SshSession, place: TablePlace, timerSec: numbe
     }
   } catch (err) {
     if (!(err instanceof HostError)) throw err;
-    failure = { step: err.step, cause: err.causeText };
+    failure = { step: err.step, cause: err.causeText, cut: true };
   }
   if (failure !== undefined && failure.step === ARM_STEP) {
     const leftover = await unstageIt();
-    throw new HostError({ host: session.name, step: ARM_STEP, cause: failure.cause, hint: leftover ? `${ARM_HINT}; also, ${leftover}` : ARM_HINT });
+    const hint = armFailureHint(failure.cut, timerSec);
+    throw new HostError({ host: session.name, step: ARM_STEP, cause: failure.cause, hint: leftover ? `${hint}; also, ${leftover}` : hint });
   }
   if (failure === undefined && wait === undefined) failure = { step: steps[0].step, cause: `the rollback timer's ${timerSec} s were nearly up before this step` };
   if (failure === undefined) return;

@@ -6,8 +6,8 @@ import { HostApplyOptions, ApplyResult, DeleteOptions, DeleteResult, HostReadRes
 import { READ_REPORT_SCRIPT, reportWithLock, splitReadReport } from './read-report';
 import { HostError, RIGHTS_HINT } from './host-error';
 import { confirmOverNewConnection } from './confirm';
-import { ARM_HINT, ARM_STEP, DEFAULT_ROLLBACK_SEC, DEFAULT_STATE_DIR, TablePlace, armStep, checkTimerSec, disarmRollback, hereDoc, restoreNowOrByTimer } from './rollback';
-import { BatchStep, runBatch } from './batch';
+import { ARM_STEP, DEFAULT_ROLLBACK_SEC, DEFAULT_STATE_DIR, TablePlace, armFailureHint, armStep, checkTimerSec, disarmRollback, hereDoc, restoreNowOrByTimer } from './rollback';
+import { BatchFailure, BatchStep, runBatch } from './batch';
 import { TableLock, lockTable } from './table-lock';
 import { testOnlyPause, testOnlyPauseAt } from './test-pause';
 import { HostRuleset, rulesText, validateNftText, validateRuleset } from '../../ruleset';
@@ -132,12 +132,16 @@ export async function applyNftables(target: SshTarget, ruleset: HostRuleset, opt
     ];
     // A test stopping the client between arming and applying needs them in two commands.
     const pauseAfterArm = testOnlyPauseAt('after-arm');
-    const failure = await runBatch(first, pauseAfterArm ? steps.slice(0, 2) : steps);
-    if (failure?.step === CHECK_STEP) throw new HostError({ host: name, step: CHECK_STEP, cause: failure.cause, hint: 'Nothing was changed on the host' });
-    if (failure?.step === ARM_STEP) {
-      const maybeArmed = failure.cut ? `; if the timer was armed before the command ended, it puts back these same rules within ${timerSec} s, and the table stays busy until then` : '';
-      throw new HostError({ host: name, step: ARM_STEP, cause: failure.cause, hint: `${ARM_HINT}${maybeArmed}` });
+    let failure: BatchFailure;
+    try {
+      failure = await runBatch(first, pauseAfterArm ? steps.slice(0, 2) : steps);
+    } catch (err) {
+      // The client's time bound (or the output cap) ended the command inside a step: as a cut.
+      if (!(err instanceof HostError)) throw err;
+      failure = { step: err.step, cause: err.causeText, cut: true };
     }
+    if (failure?.step === CHECK_STEP) throw new HostError({ host: name, step: CHECK_STEP, cause: failure.cause, hint: 'Nothing was changed on the host' });
+    if (failure?.step === ARM_STEP) throw new HostError({ host: name, step: ARM_STEP, cause: failure.cause, hint: armFailureHint(failure.cut, timerSec) });
     if (failure?.step === APPLY_STEP && failure.cut) {
       // Ended without saying whether nft committed: put the snapshot back now rather than guess.
       throw new HostError({ host: name, step: APPLY_STEP, cause: failure.cause, hint: await restoreNowOrByTimer(first, place, timerSec) });

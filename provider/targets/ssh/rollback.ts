@@ -102,6 +102,15 @@ export const ARM_STEP = 'arm rollback timer';
 export const ARM_HINT = 'Nothing was changed: the new rules are only applied under a timer that is running';
 
 /**
+ * The hint of an arm step that failed inside a batch. `cut`: the command ended (or the client gave
+ * up on it) before the step reported its exit, so the timer may be armed: it restores the very
+ * rules that are there now, and holds the table until it fires.
+ */
+export function armFailureHint(cut: boolean | undefined, timerSec: number): string {
+  return cut ? `${ARM_HINT}; if the timer was armed before the command ended, it puts back these same rules within ${timerSec} s, and the table stays busy until then` : ARM_HINT;
+}
+
+/**
  * Arming as one step of a batch (batch.ts), so the check before it and the apply after it go to
  * the host in the same command: the script exits non-zero unless the timer was seen alive, and
  * the batch stops there. Call with the table's lock held, as armRollback.

@@ -122,6 +122,40 @@ describe.each([['nftables' as const], ['iptables' as const]])('%s', (backend) =>
     expect(await lockIsFree(lab(), 'h1', table())).toBe(true);
   }, 60_000);
 
+  test('an arm the client stops waiting for (its time bound) says the timer may hold the table; nothing changes and the next apply goes through', async () => {
+    await applyHost(labTarget(lab(), 'h1'), rulesetOf(MODEL_A(), backend));
+    const before = await ownRules(lab(), 'h1', backend, table());
+    // A setsid that takes 6 s to start anything: the arm outlasts the client's bound (nftables: the
+    // 2.5 s command bound; iptables: the time a 3 s timer leaves), and the host's own bound ends the
+    // command (and the sleeping setsid) before a timer starts.
+    const dir = (await lab().exec('h1', ['mktemp', '-d'])).stdout.trim();
+    await lab().exec('h1', ['cp', '/usr/bin/setsid', `${dir}/setsid.real`]);
+    await lab().exec('h1', ['sh', '-c', `printf '#!/bin/sh\nsleep 6\nexec ${dir}/setsid.real "$@"\n' > ${dir}/setsid && chmod 755 ${dir}/setsid`]);
+    await lab().exec('h1', ['mount', '--bind', `${dir}/setsid`, '/usr/bin/setsid']);
+    let err;
+    try {
+      err = await rejection(applyHost(labTarget(lab(), 'h1', { commandTimeoutMs: 2500 }), rulesetOf(MODEL_B(), backend), { rollbackTimerSec: 3 }));
+    } finally {
+      // Busy until the host's bound has ended the sleeping setsid.
+      for (let i = 0; (await lab().exec('h1', ['umount', '/usr/bin/setsid'], { check: false })).code !== 0; i++) {
+        if (i === 50) throw new Error('setsid stays mounted: the host did not end the arm');
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    }
+    expect(err.step).toBe('arm rollback timer');
+    expect(err.message).toMatch(/did not finish within \d+ ms/);
+    expect(err.message).toContain('Nothing was changed: the new rules are only applied under a timer that is running; if the timer was armed before the command ended, it puts back these same rules within 3 s');
+    expect(await ownRules(lab(), 'h1', backend, table())).toBe(before);
+    expect(await stagedSets(lab(), 'h1', table())).toEqual([]);
+    // No timer started (the host ended the command first): the next apply is not kept waiting.
+    expect((await timerFiles(lab(), 'h1', table())).filter((f) => f === '.timer' || f === '.timer.pid')).toEqual([]);
+    const again = await applyHost(labTarget(lab(), 'h1'), rulesetOf(MODEL_B(), backend));
+    expect(again.changed).toBe(true);
+    expect(await ownRules(lab(), 'h1', backend, table())).not.toBe(before);
+    expect(await timerFiles(lab(), 'h1', table())).toEqual([]);
+    await lab().exec('h1', ['rm', '-r', dir]);
+  }, 60_000);
+
   describe('acceptance: SIGKILL of netpol apply at each step', () => {
     let fileA: string;
     let fileB: string;
