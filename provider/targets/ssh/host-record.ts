@@ -23,7 +23,7 @@ export interface HostRecord {
   policy?: string;
 }
 
-/** Where a table's record lives: `<dir>/<table>.rendered`, `.live`, `.policy`. */
+/** Where a table's record lives: `<dir>/<table>.rendered`, `.live`, `.policy` (and `.live.new`, a kept listing on its way to `.live`). */
 export interface RecordPlace {
   dir: string;
   table: string;
@@ -31,11 +31,11 @@ export interface RecordPlace {
 
 const DIR = /^\/[A-Za-z0-9_./-]{1,200}$/;
 
-function files(place: RecordPlace): { rendered: string; live: string; policy: string } {
+function files(place: RecordPlace): { rendered: string; live: string; policy: string; keptLive: string } {
   if (!DIR.test(place.dir) || place.dir.includes('..')) throw new Error(`record folder "${place.dir}" is not a plain absolute path`);
   assertIdentifier(place.table, 'table');
   const at = (kind: string) => shQuote(`${place.dir}/${place.table}.${kind}`);
-  return { rendered: at('rendered'), live: at('live'), policy: at('policy') };
+  return { rendered: at('rendered'), live: at('live'), policy: at('policy'), keptLive: at('live.new') };
 }
 
 /** Separate the texts of a record on stdin and stdout; the renderers never emit these lines. */
@@ -66,27 +66,45 @@ export function splitRecord(stdout: string, host: string, step: string): { recor
   return { record: { rendered, live: `${live}\n`, ...(policy !== '' ? { policy } : {}) }, rest };
 }
 
-/** The command that writes a record from its stdin (recordInput). */
-export function recordWriteScript(place: RecordPlace): string {
+/**
+ * The command that writes a record from its stdin (recordInput). Without the live listing in it,
+ * the listing a read kept on the host (keptLiveScript) becomes the record's.
+ */
+export function recordWriteScript(place: RecordPlace, liveKept = false): string {
   const f = files(place);
-  return `mkdir -p ${shQuote(place.dir)} && rm -f ${f.policy} && awk -v r=${f.rendered} -v l=${f.live} -v p=${f.policy} '$0=="${LIVE_MARKER}"{f=1;next} $0=="${POLICY_MARKER}"{f=2;next} {print > (f == 2 ? p : f ? l : r)}'`;
+  const useKept = liveKept ? ` && { [ -s ${f.keptLive} ] || { echo "the confirming read's listing was not kept on the host (${f.keptLive})" >&2; exit 1; }; } && mv -f ${f.keptLive} ${f.live}` : '';
+  return `mkdir -p ${shQuote(place.dir)} && rm -f ${f.policy}${useKept} && awk -v r=${f.rendered} -v l=${f.live} -v p=${f.policy} '$0=="${LIVE_MARKER}"{f=1;next} $0=="${POLICY_MARKER}"{f=2;next} {print > (f == 2 ? p : f ? l : r)}'`;
 }
 
-export function recordInput(record: HostRecord): string {
-  const policy = record.policy !== undefined ? `${POLICY_MARKER}\n${record.policy}\n` : '';
-  return `${record.rendered.trimEnd()}\n${LIVE_MARKER}\n${record.live.trimEnd()}\n${policy}`;
+/**
+ * Shell lines for a read that keeps its listing on the host for the record (`$netpol_keep`, see
+ * nftables-apply.ts), so the listing is not sent back to it; no keeping when the folder cannot be
+ * made (the record's write then fails, saying so).
+ */
+export function keptLiveScript(place: RecordPlace): string {
+  const f = files(place);
+  return `if mkdir -p ${shQuote(place.dir)} 2>/dev/null; then netpol_keep=${f.keptLive}; else netpol_keep=; fi`;
 }
+
+export function recordInput(record: SavedRecord): string {
+  const policy = record.policy !== undefined ? `${POLICY_MARKER}\n${record.policy}\n` : '';
+  const live = record.live !== undefined ? `${LIVE_MARKER}\n${record.live.trimEnd()}\n` : '';
+  return `${record.rendered.trimEnd()}\n${live}${policy}`;
+}
+
+/** A record to write; without `live`, the listing the confirming read kept on the host is its own. */
+export type SavedRecord = Omit<HostRecord, 'live'> & { live?: string };
 
 /** Shell line that removes the record (delete). */
 export function recordClearScript(place: RecordPlace): string {
   const f = files(place);
-  return `rm -f ${f.rendered} ${f.live} ${f.policy}`;
+  return `rm -f ${f.rendered} ${f.live} ${f.policy} ${f.keptLive}`;
 }
 
 /** Writes the record over an open session (the apply's, under the table's lock). */
-export async function saveRecord(session: SshSession, place: RecordPlace, record: HostRecord): Promise<void> {
+export async function saveRecord(session: SshSession, place: RecordPlace, record: SavedRecord): Promise<void> {
   const step = 'save record';
-  const result = await session.run(recordWriteScript(place), recordInput(record), { step });
+  const result = await session.run(recordWriteScript(place, record.live === undefined), recordInput(record), { step });
   if (result.code !== 0) {
     throw new HostError({ host: session.name, step, cause: result.stderr.trim() || `exit ${result.code}`, hint: `The rules are applied; the record in ${place.dir} could not be written (the next plan shows the whole text as changed)` });
   }

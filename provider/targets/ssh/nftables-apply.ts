@@ -6,13 +6,14 @@ import { HostApplyOptions, ApplyResult, DeleteOptions, DeleteResult, HostReadRes
 import { READ_REPORT_SCRIPT, reportWithLock, splitReadReport } from './read-report';
 import { HostError, RIGHTS_HINT } from './host-error';
 import { confirmOverNewConnection } from './confirm';
-import { ARM_STEP, DEFAULT_ROLLBACK_SEC, DEFAULT_STATE_DIR, TablePlace, armFailureHint, armStep, checkTimerSec, disarmRollback, hereDoc, restoreNowOrByTimer } from './rollback';
+import { ARM_STEP, DEFAULT_ROLLBACK_SEC, DEFAULT_STATE_DIR, TablePlace, armFailureHint, armStep, checkTimerSec, disarmRollback, hereDoc, restoreNowOrByTimer, snapshotKeep } from './rollback';
+import { SNAPSHOT_SUFFIX, placeScript } from './table-place';
 import { BatchFailure, BatchStep, runBatch } from './batch';
 import { TableLock, lockTable } from './table-lock';
 import { testOnlyPause, testOnlyPauseAt } from './test-pause';
 import { HostRuleset, rulesText, validateNftText, validateRuleset } from '../../ruleset';
 import { nftDelta, validateNftDelta } from '../../ruleset/nft-delta';
-import { RecordPlace, forgetScript, keepPolicy, policyOf, recordReadScript, saveRecord, splitRecord } from './host-record';
+import { RecordPlace, forgetScript, keepPolicy, keptLiveScript, policyOf, recordReadScript, saveRecord, splitRecord } from './host-record';
 import { SshTarget } from './connect';
 import { SshSession, assertIdentifier, withSession } from './session';
 
@@ -43,12 +44,20 @@ export function nftTransaction(table: string, tableText?: string): string {
 /**
  * Lists the table, with the host's bridge report (and the record, given its folder) in front of it
  * in the same command (one read per host). nft runs last, so its exit status and stderr are the command's.
+ * `keep`: shell lines that set `$netpol_keep` to a file (or leave it empty): the listing is also
+ * kept there on the host, so that what the host already has need not be sent back to it.
  */
-async function listTable(session: SshSession, table: string, recordDir?: string): Promise<HostReadResult> {
+async function listTable(session: SshSession, table: string, recordDir?: string, keep?: string): Promise<HostReadResult> {
   assertIdentifier(table, 'table');
   const step = READ_TABLE_STEP;
   const recordRead = recordDir === undefined ? '' : `${recordReadScript({ dir: recordDir, table })}\n`;
-  const result = await session.run(`${READ_REPORT_SCRIPT}\n${recordRead}nft list table inet ${table}`, undefined, { step });
+  const list = keep === undefined ? `nft list table inet ${table}` : [
+    'if [ -z "$netpol_keep" ]; then exec nft list table inet ' + table + '; fi',
+    'netpol_rc=0; nft list table inet ' + table + ' > "$netpol_keep.new" || netpol_rc=$?',
+    'if [ "$netpol_rc" -ne 0 ]; then rm -f "$netpol_keep.new"; exit "$netpol_rc"; fi',
+    'mv -f "$netpol_keep.new" "$netpol_keep" && cat "$netpol_keep"',
+  ].join('\n');
+  const result = await session.run(`${keep === undefined ? '' : `${keep}\n`}${READ_REPORT_SCRIPT}\n${recordRead}${list}`, undefined, { step });
   const { report, rest: listing } = splitReadReport(result.stdout, session.name, step);
   const { record, rest } = recordDir === undefined ? { record: undefined, rest: listing } : splitRecord(listing, session.name, step);
   const recorded = record ? { record } : {};
@@ -88,6 +97,25 @@ function placeOf(table: string, options: Pick<HostApplyOptions, 'stateDir'>): Ta
   return { table, stateDir: options.stateDir ?? DEFAULT_STATE_DIR };
 }
 
+/**
+ * The rollback script of a table that was there when the apply read it: that read's listing,
+ * kept on the host beside the timer's files (snapshotKeep), so the whole previous table is not
+ * sent back to the host. Removes the listing once restored; keeps it (and fails) when nft refuses.
+ */
+function snapshotRestore(table: string): string {
+  assertIdentifier(table, 'table');
+  return [
+    's="${0%.rollback.sh}' + SNAPSHOT_SUFFIX + '"',
+    '[ -s "$s" ] || { echo "the listing of the previous rules ($s) is missing; nothing was restored" >&2; exit 1; }',
+    `{ printf 'table inet ${table}\\ndelete table inet ${table}\\n'; cat "$s"; } | nft -f - && rm -f "$s"`,
+  ].join('\n') + '\n';
+}
+
+/** Before a step that needs the kept listing (snapshotRestore): fails, changing nothing, when it is not there. */
+function snapshotCheck(place: TablePlace): string {
+  return `${placeScript(place)}\n[ -s "$base${SNAPSHOT_SUFFIX}" ] || { echo "the listing of the rules the read found ($base${SNAPSHOT_SUFFIX}) is not on the host" >&2; exit 1; }`;
+}
+
 
 /** Applies one host's nftables ruleset. Throws HostError naming the host and the failed step. */
 export async function applyNftables(target: SshTarget, ruleset: HostRuleset, options: HostApplyOptions = {}): Promise<ApplyResult> {
@@ -114,7 +142,8 @@ export async function applyNftables(target: SshTarget, ruleset: HostRuleset, opt
     const locked = lock;
 
     // 1. Idempotence: a table that already carries the hash is left alone (its record keeps the policy now enforced).
-    const current = await listTable(first, table, recordPlace?.dir);
+    // The listing is kept on the host for the rollback timer (the lock's release removes it when unused).
+    const current = await listTable(first, table, recordPlace?.dir, snapshotKeep(place));
     if (!options.force && current.present && current.hash === hash && current.text !== undefined) {
       if (recordPlace) await keepPolicy(first, recordPlace, current.record, options.record?.policy);
       return { host: name, changed: false, hash, liveText: current.text, ...reportWithLock(current, locked.stale) };
@@ -124,9 +153,9 @@ export async function applyNftables(target: SshTarget, ruleset: HostRuleset, opt
     const { mode, transaction } = nftApplyPlan(table, tableText, current, options.force);
     // 3. Check it (nothing changes on error), arm the host-side timer with a snapshot of what is
     // there now, apply atomically: one host command, stopped at the first step that fails.
-    const restore = hereDoc('nft -f -', nftTransaction(table, current.present ? current.text : undefined));
+    const restore = current.present ? snapshotRestore(table) : hereDoc('nft -f -', nftTransaction(table));
     const steps: BatchStep[] = [
-      { step: CHECK_STEP, command: 'nft -c -f -', stdin: transaction },
+      { step: CHECK_STEP, command: current.present ? `${snapshotCheck(place)}\nnft -c -f -` : 'nft -c -f -', stdin: transaction },
       armStep(place, restore, timerSec),
       { step: APPLY_STEP, command: 'nft -f -', stdin: transaction },
     ];
@@ -155,11 +184,13 @@ export async function applyNftables(target: SshTarget, ruleset: HostRuleset, opt
     await testOnlyPause('after-apply', name);
 
     // 5. Confirm over a new connection; 6. disarm over it.
-    const live = await confirmOverNewConnection({ target, host: name, first, place, timerSec, options, read: (confirm) => listTable(confirm, table) });
+    // The confirming listing is kept on the host as the record's (saveRecord sends only the rendered text).
+    const keepLive = recordPlace ? keptLiveScript(recordPlace) : undefined;
+    const live = await confirmOverNewConnection({ target, host: name, first, place, timerSec, options, read: (confirm) => listTable(confirm, table, undefined, keepLive) });
     if (!live.present || live.hash !== hash || live.text === undefined) {
       throw new HostError({ host: name, step: 'confirm', cause: `after the apply the table carries hash ${live.hash ?? '(none)'}, expected ${hash}`, hint: 'Another process may be changing the table concurrently' });
     }
-    if (recordPlace) await saveRecord(first, recordPlace, { rendered: rulesText(ruleset), live: live.text, ...policyOf(options) });
+    if (recordPlace) await saveRecord(first, recordPlace, { rendered: rulesText(ruleset), ...policyOf(options) });
     return { host: name, changed: true, hash, liveText: live.text, mode, bytesSent: Buffer.byteLength(transaction), ...reportWithLock(live, locked.stale) };
   } finally {
     await lock?.release();

@@ -11,7 +11,7 @@
  */
 import type { BatchStep } from './batch';
 import { HostError } from './host-error';
-import { TablePlace, placeScript } from './table-place';
+import { SNAPSHOT_SUFFIX, TablePlace, placeScript } from './table-place';
 import { SshSession } from './session';
 
 export { DEFAULT_STATE_DIR } from './table-place';
@@ -44,6 +44,15 @@ const FIRE_SCRIPT = [
   '  mv "$1.firing" "$1.fired"',
   'fi',
 ].join('\n');
+
+/**
+ * Shell lines for a read that keeps its listing as the snapshot (`$netpol_keep`, see
+ * nftables-apply.ts): written under the table's lock, removed by the restore that used it, by the
+ * disarm, or by the lock's release when no timer is armed (table-lock.ts).
+ */
+export function snapshotKeep(place: TablePlace): string {
+  return `${placeScript(place)}\nnetpol_keep="$base${SNAPSHOT_SUFFIX}"`;
+}
 
 /** How the timer runs on the host, as arming found it alive. */
 export type ArmedTimer = { kind: 'systemd'; unit: string } | { kind: 'job'; pid: number };
@@ -143,7 +152,7 @@ export async function disarmRollback(session: SshSession, place: TablePlace, ste
     'if mv "$base.timer" "$base.disarm" 2>/dev/null; then',
     // A record that is not a live timer of ours is not signalled (its pid may be anything now).
     '  read_record "$base.disarm"; if record_alive; then stop_record; fi',
-    '  rm -f "$base.disarm" "$base.rollback.sh" "$base.fire.sh" "$base.timer.pid"; echo disarmed',
+    `  rm -f "$base.disarm" "$base.rollback.sh" "$base.fire.sh" "$base.timer.pid" "$base${SNAPSHOT_SUFFIX}"; echo disarmed`,
     'elif [ -e "$base.fired" ] || [ -e "$base.firing" ]; then echo fired; else echo none; fi',
   ].join('\n');
   const result = await session.run(script, undefined, { step });
@@ -213,5 +222,5 @@ export async function rollbackStatus(session: SshSession, place: TablePlace): Pr
  * here is signalled.
  */
 export function forgetRollbackScript(place: TablePlace): string {
-  return [placeScript(place), 'rm -f "$base.timer" "$base.timer.new" "$base.disarm" "$base.rollback.sh" "$base.fire.sh" "$base.timer.pid" "$base.firing" "$base.fired" "$base.fired.log"'].join('\n');
+  return [placeScript(place), `rm -f "$base.timer" "$base.timer.new" "$base.disarm" "$base.rollback.sh" "$base.fire.sh" "$base.timer.pid" "$base.firing" "$base.fired" "$base.fired.log" "$base${SNAPSHOT_SUFFIX}" "$base${SNAPSHOT_SUFFIX}.new"`].join('\n');
 }

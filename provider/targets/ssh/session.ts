@@ -59,6 +59,8 @@ export function shQuote(text: string): string {
 export interface SshObserver {
   sessionOpened?(host: string): void;
   commandStarted?(host: string, step: string, command: string): void;
+  /** What run() sent for one command (its text and stdin) and how many bytes of output came back. */
+  ran?(host: string, step: string, sent: { command: string; stdin: string }, receivedBytes: number): void;
 }
 
 const observers = new Set<SshObserver>();
@@ -167,7 +169,10 @@ export class SshSession {
   run(command: string, stdin?: string, options: RunOptions = {}): Promise<CommandResult> {
     this.bytesSent += Buffer.byteLength(command) + Buffer.byteLength(stdin ?? '');
     return this.exec<CommandResult>(command, options, { bounded: true, late: 'did not finish' }, (ch, output, finish) => {
-      ch.on('close', () => finish(this.sudoRefusal(output.step, output.code, output.stderr), { code: output.code ?? -1, stdout: output.stdout, stderr: output.stderr }));
+      ch.on('close', () => {
+        observers.forEach((o) => o.ran?.(this.name, output.step, { command, stdin: stdin ?? '' }, Buffer.byteLength(output.stdout) + Buffer.byteLength(output.stderr)));
+        finish(this.sudoRefusal(output.step, output.code, output.stderr), { code: output.code ?? -1, stdout: output.stdout, stderr: output.stderr });
+      });
       ch.end(stdin ?? '');
     });
   }

@@ -10,7 +10,7 @@
  * its pid is now another process) is reported and removed, never signalled.
  */
 import { HostError, RIGHTS_HINT } from './host-error';
-import { TablePlace, placeScript } from './table-place';
+import { SNAPSHOT_SUFFIX, TablePlace, placeScript } from './table-place';
 import { SshSession } from './session';
 
 export const LOCK_TABLE_STEP = 'lock table';
@@ -53,6 +53,9 @@ function lockScript(place: TablePlace): string {
     `echo ${READY}`,
     // Holds fd 9 (the lock) until the client ends our input or its connection drops.
     'while read -r _; do :; done',
+    // The read's listing kept for a rollback is the timer's while one is armed or restoring; else
+    // no longer needed. Removed before fd 9 closes, so no other apply comes between.
+    `[ -e "$base.timer" ] || [ -e "$base.firing" ] || rm -f "$base${SNAPSHOT_SUFFIX}" "$base${SNAPSHOT_SUFFIX}.new"`,
   ].join('\n');
 }
 

@@ -9,7 +9,10 @@
  *
  * - lock: `/run/pulumi-netpolicy/<key>.lock` (flock; /run empties at boot, and a lock has no
  *   meaning across boots) and `<key>.lock.owner` (who holds it, for the loser's message);
- * - timer: `<stateDir>/<key>.timer`, `.rollback.sh`, `.firing`, `.fired`, `.fired.log`.
+ * - timer: `<stateDir>/<key>.timer`, `.rollback.sh`, `.firing`, `.fired`, `.fired.log`;
+ * - snapshot: `<stateDir>/<key>.snapshot`, the listing an nftables apply's read found, which its
+ *   rollback script restores: the timer's while one is armed or restoring, else removed when the
+ *   lock is released.
  *
  * A timer record (`.timer`, renamed `.firing` while it restores) names its process by pid, the
  * process's start time (field 22 of /proc/<pid>/stat), its command line and the boot id. A record
@@ -19,6 +22,8 @@
 import { assertIdentifier, shQuote } from './session';
 
 export const DEFAULT_STATE_DIR = '/var/lib/pulumi-netpolicy';
+/** The snapshot's file after `$base` (see above). */
+export const SNAPSHOT_SUFFIX = '.snapshot';
 export const LOCK_DIR = '/run/pulumi-netpolicy';
 const STATE_DIR = /^\/[A-Za-z0-9_./-]{1,200}$/;
 

@@ -9,10 +9,11 @@ import { compile } from '../../../provider/compile';
 import { parseModel } from '../../../provider/model/model';
 import { reach } from '../../../provider/analyze/reach';
 import { parseProbe } from '../../../provider/analyze/probe';
-import { applyNftables, readNftables } from '../../../provider/targets/ssh/nftables-apply';
+import { applyNftables, normalizeNftListing, readNftables } from '../../../provider/targets/ssh/nftables-apply';
+import { observeSsh } from '../../../provider/targets/ssh/session';
 import { HostRuleset } from '../../../provider/ruleset';
 import type { ModelInput } from '../../../provider/model/model';
-import { labTarget, rulesetOf, stackModel } from './support';
+import { labTarget, rulesetOf, stackModel, timerFiles } from './support';
 
 let lab: Lab;
 const RECORD = { dir: '/var/lib/pulumi-netpolicy/test-records' };
@@ -88,6 +89,37 @@ test('a one-endpoint change is sent as a delta: unchanged rules and sets keep th
   for (const [line, handle] of now) if (was.has(line) && !line.startsWith('chain version {: return')) expect({ line, handle }).toEqual({ line, handle: was.get(line) });
   expect((await readNftables(labTarget(lab, 'h1'), 'h1', table)).hash).toBe(rs.hash);
   await expectMatrixAsReach(after);
+});
+
+test('an apply sends the host nothing it already has: the rollback snapshot and the record\'s listing are kept on the host (rollback.test restores from it)', async () => {
+  const first = rulesetOf(model(['x', 'x', 'y']), 'nftables');
+  await apply(first, { force: true });
+  const table = first.table;
+  const previous = (await readNftables(labTarget(lab, 'h1'), 'h1', table)).text ?? '';
+  const rs = rulesetOf(model(['x', 'y', 'y']), 'nftables');
+  const sent: { step: string; stdin: string }[] = [];
+  const stop = observeSsh({ ran: (_host, step, { stdin }) => sent.push({ step, stdin }) });
+  let applied;
+  try {
+    applied = await apply(rs);
+  } finally {
+    stop();
+  }
+  expect(applied.mode).toBe('incremental');
+  const now = (await readNftables(labTarget(lab, 'h1'), 'h1', table, RECORD.dir));
+  // A listing's body (its blocks) is in no command's input: neither the one before (the rollback
+  // snapshot) nor the one after (the record's).
+  const body = (listing: string) => listing.split('\n').slice(1, -2).join('\n');
+  for (const { step, stdin } of sent) {
+    expect({ step, previous: stdin.includes(body(previous)), after: stdin.includes(body(now.text ?? '')) }).toEqual({ step, previous: false, after: false });
+  }
+  expect(sent.map((s) => s.step)).toContain('save record');
+  expect(normalizeNftListing(now.record?.live ?? '')).toBe(now.text); // the record holds the confirming listing
+  expect(await timerFiles(lab, 'h1', table)).toEqual([]); // the snapshot went with the disarm
+
+  // An apply that changes nothing leaves no snapshot either (the lock's release removes it).
+  await apply(rs);
+  expect(await timerFiles(lab, 'h1', table)).toEqual([]);
 });
 
 test('a hand edit or a foreign change to our table makes the next apply a full, repairing replace', async () => {
