@@ -4,7 +4,8 @@
  * joins another group. Applied through the real SSH path with a record, incremental (the delta,
  * nft-delta.ts) and full (force), alternating per round:
  *
- *   - bytes sent (ApplyResult.bytesSent) and the whole apply's wall time;
+ *   - bytes sent (ApplyResult.bytesSent: the transaction), every command's bytes both ways, and
+ *     the whole apply's wall time;
  *   - host-side apply time: `nft -f` of the same transaction text run on the host, timed there
  *     (5 times per round, each from the table of the starting state);
  *   - whether every unchanged rule and block kept its handle (`nft -a list table`).
@@ -20,6 +21,7 @@ import { compile } from "../provider/compile";
 import { Renderer } from "../provider/render";
 import { applyNftables, nftApplyPlan, readNftables } from "../provider/targets/ssh/nftables-apply";
 import type { SshTarget } from "../provider/targets/ssh/connect";
+import { observeSsh } from "../provider/targets/ssh/session";
 import type { HostRuleset } from "../provider/ruleset";
 import { Lab } from "../test/lab/lab";
 import { mapBounded } from "../provider/targets/pool";
@@ -78,15 +80,15 @@ export async function incrementalBench(options: IncrementalOptions = {}): Promis
 
   return withLab({ hosts: [{ name: "h1" }], endpoints: [] }, async (lab) => {
     const target = sshTarget(lab, "h1");
-    const inc = { bytes: [] as number[], wall: [] as number[], host: [] as number[] };
-    const full = { bytes: [] as number[], wall: [] as number[], host: [] as number[] };
+    const inc = { bytes: [] as number[], wall: [] as number[], host: [] as number[], sent: [] as number[], received: [] as number[] };
+    const full = { bytes: [] as number[], wall: [] as number[], host: [] as number[], sent: [] as number[], received: [] as number[] };
     let handlesKept = true;
     for (let round = 0; round < rounds; round++) {
       // Incremental: from `before` (fully applied, recorded) to `after`.
       await applyNftables(target, before, { record: RECORD, force: true });
       const was = handles((await lab.exec("h1", ["nft", "-a", "list", "table", "inet", before.table])).stdout);
       let t0 = performance.now();
-      const r = await applyNftables(target, after, { record: RECORD });
+      const r = await onTheWire(inc, () => applyNftables(target, after, { record: RECORD }));
       inc.wall.push(performance.now() - t0);
       if (r.mode !== "incremental") throw new Error(`incremental bench: the apply was ${r.mode ?? "no change"}`);
       inc.bytes.push(r.bytesSent ?? 0);
@@ -96,7 +98,7 @@ export async function incrementalBench(options: IncrementalOptions = {}): Promis
       // Full: the same change, forced.
       await applyNftables(target, before, { record: RECORD, force: true });
       t0 = performance.now();
-      const f = await applyNftables(target, after, { record: RECORD, force: true });
+      const f = await onTheWire(full, () => applyNftables(target, after, { record: RECORD, force: true }));
       full.wall.push(performance.now() - t0);
       full.bytes.push(f.bytesSent ?? 0);
 
@@ -117,11 +119,27 @@ export async function incrementalBench(options: IncrementalOptions = {}): Promis
     const bytesRatio = median(inc.bytes) / median(full.bytes);
     const hostRatio = median(inc.host) / median(full.host);
     console.log(`  bytes sent:        incremental ${median(inc.bytes).toLocaleString("en")}, full ${median(full.bytes).toLocaleString("en")} (1/${(1 / bytesRatio).toFixed(0)}; target ≤ 1/20: ${verdict(bytesRatio <= 1 / 20)})`);
+    const kb = (xs: number[]) => `${(median(xs) / 1024).toFixed(0)} KiB`;
+    console.log(`  on the wire (every command, its input and output, both connections): sent ${kb(inc.sent)} incremental, ${kb(full.sent)} full; received ${kb(inc.received)}, ${kb(full.received)}`);
     console.log(`  host-side nft -f:  incremental ${median(inc.host).toFixed(1)} ms, full ${median(full.host).toFixed(1)} ms (1/${(1 / hostRatio).toFixed(1)}; target ≤ 1/5: ${verdict(hostRatio <= 1 / 5)})`);
     console.log(`  whole apply (SSH, check, timer, confirm, record): incremental ${median(inc.wall).toFixed(0)} ms, full ${median(full.wall).toFixed(0)} ms`);
     console.log(`  unchanged rules and blocks kept their handles: ${handlesKept ? "yes" : "NO"}`);
     return bytesRatio <= 1 / 20 && hostRatio <= 1 / 5 && handlesKept;
   }).then(async (met) => (await fleetBench(rounds, endpoints)) && met);
+}
+
+/** Runs `apply`, adding what its commands sent (text and input) and received (output) to `into`. */
+async function onTheWire<T>(into: { sent: number[]; received: number[] }, apply: () => Promise<T>): Promise<T> {
+  let sent = 0;
+  let received = 0;
+  const stop = observeSsh({ ran: (_host, _step, what, bytes) => { sent += Buffer.byteLength(what.command) + Buffer.byteLength(what.stdin); received += bytes; } });
+  try {
+    return await apply();
+  } finally {
+    stop();
+    into.sent.push(sent);
+    into.received.push(received);
+  }
 }
 
 /** 20 hosts, one endpoint changes everywhere: wall time of the parallel apply, incremental vs full. */

@@ -8,7 +8,9 @@
  * the apply's own connection, under the table's lock: no other apply comes between the rules and
  * the record of them. The folder is the caller's (one per host name, see deploy/hosts/driver.ts).
  */
+import * as crypto from 'crypto';
 import { HostError } from './host-error';
+import { editScript, lineEdits } from '../../ruleset/line-edits';
 import { reportSection } from './report-section';
 import { TablePlace, forgetRollbackScript } from './rollback';
 import { SshSession, assertIdentifier, shQuote } from './session';
@@ -31,11 +33,11 @@ export interface RecordPlace {
 
 const DIR = /^\/[A-Za-z0-9_./-]{1,200}$/;
 
-function files(place: RecordPlace): { rendered: string; live: string; policy: string; keptLive: string } {
+function files(place: RecordPlace): { rendered: string; renderedNew: string; live: string; policy: string; policyNew: string; keptLive: string } {
   if (!DIR.test(place.dir) || place.dir.includes('..')) throw new Error(`record folder "${place.dir}" is not a plain absolute path`);
   assertIdentifier(place.table, 'table');
   const at = (kind: string) => shQuote(`${place.dir}/${place.table}.${kind}`);
-  return { rendered: at('rendered'), live: at('live'), policy: at('policy'), keptLive: at('live.new') };
+  return { rendered: at('rendered'), renderedNew: at('rendered.new'), live: at('live'), policy: at('policy'), policyNew: at('policy.new'), keptLive: at('live.new') };
 }
 
 /** Separate the texts of a record on stdin and stdout; the renderers never emit these lines. */
@@ -66,14 +68,26 @@ export function splitRecord(stdout: string, host: string, step: string): { recor
   return { record: { rendered, live: `${live}\n`, ...(policy !== '' ? { policy } : {}) }, rest };
 }
 
-/**
- * The command that writes a record from its stdin (recordInput). Without the live listing in it,
- * the listing a read kept on the host (keptLiveScript) becomes the record's.
- */
-export function recordWriteScript(place: RecordPlace, liveKept = false): string {
+/** Where a written record's listing comes from: sent with it, kept on the host by the confirming read (keptLiveScript), or the one there now. */
+export type LiveSource = { text: string } | 'kept' | 'unchanged';
+
+/** A record to write. */
+export interface SavedRecord {
+  rendered: string;
+  live: LiveSource;
+  policy?: string;
+}
+
+/** Shell lines that make the listing the confirming read kept the record's (or fail, saying so). */
+function useKeptLive(f: ReturnType<typeof files>): string {
+  return `{ [ -s ${f.keptLive} ] || { echo "the confirming read's listing was not kept on the host (${f.keptLive})" >&2; exit 1; }; } && mv -f ${f.keptLive} ${f.live}`;
+}
+
+/** The command that writes a record from its stdin (recordInput). */
+export function recordWriteScript(place: RecordPlace, live: LiveSource = { text: '' }): string {
   const f = files(place);
-  const useKept = liveKept ? ` && { [ -s ${f.keptLive} ] || { echo "the confirming read's listing was not kept on the host (${f.keptLive})" >&2; exit 1; }; } && mv -f ${f.keptLive} ${f.live}` : '';
-  return `mkdir -p ${shQuote(place.dir)} && rm -f ${f.policy}${useKept} && awk -v r=${f.rendered} -v l=${f.live} -v p=${f.policy} '$0=="${LIVE_MARKER}"{f=1;next} $0=="${POLICY_MARKER}"{f=2;next} {print > (f == 2 ? p : f ? l : r)}'`;
+  const kept = live === 'kept' ? ` && ${useKeptLive(f)}` : '';
+  return `mkdir -p ${shQuote(place.dir)} && rm -f ${f.policy}${kept} && awk -v r=${f.rendered} -v l=${f.live} -v p=${f.policy} '$0=="${LIVE_MARKER}"{f=1;next} $0=="${POLICY_MARKER}"{f=2;next} {print > (f == 2 ? p : f ? l : r)}'`;
 }
 
 /**
@@ -88,26 +102,82 @@ export function keptLiveScript(place: RecordPlace): string {
 
 export function recordInput(record: SavedRecord): string {
   const policy = record.policy !== undefined ? `${POLICY_MARKER}\n${record.policy}\n` : '';
-  const live = record.live !== undefined ? `${LIVE_MARKER}\n${record.live.trimEnd()}\n` : '';
+  const live = typeof record.live === 'object' ? `${LIVE_MARKER}\n${record.live.text.trimEnd()}\n` : '';
   return `${record.rendered.trimEnd()}\n${live}${policy}`;
 }
 
-/** A record to write; without `live`, the listing the confirming read kept on the host is its own. */
-export type SavedRecord = Omit<HostRecord, 'live'> & { live?: string };
+/** The exit of a patch that did not give the text it should (the host's copy was not the one read): write it whole. */
+const PATCH_MISSED = 3;
+
+/**
+ * The command that rewrites the record's rules text from an edit script on its stdin (line-edits.ts;
+ * the policy after its marker), checking the result's sha256 before it replaces the old text; exits
+ * PATCH_MISSED, changing nothing, when the result is not the text wanted (or sha256sum is missing).
+ */
+export function recordPatchScript(place: RecordPlace, sha256: string, live: LiveSource): string {
+  if (!/^[0-9a-f]{64}$/.test(sha256)) throw new Error('the rules text\'s sha256 must be 64 hex digits');
+  if (typeof live === 'object') throw new Error('a patched record keeps the listing on the host (kept or unchanged)');
+  const f = files(place);
+  const next = f.renderedNew;
+  const awk = [
+    'NR == FNR { old[NR] = $0; n = NR; next }',
+    'lit > 0 { print > out; lit--; next }',
+    `$0 == "${POLICY_MARKER}" { pol = 1; next }`,
+    'pol { print > p; next }',
+    '/^=[0-9]+$/ { c = substr($0, 2) + 0; while (c-- > 0) print old[++i] > out; next }',
+    '/^-[0-9]+$/ { i += substr($0, 2) + 0; next }',
+    '/^[+][0-9]+$/ { lit = substr($0, 2) + 0; next }',
+    '{ bad = 1; exit }',
+    `END { if (bad || lit > 0 || i != n) exit ${PATCH_MISSED} }`,
+  ].join('\n');
+  const missed = `{ rm -f ${next} ${f.policyNew}; exit ${PATCH_MISSED}; }`;
+  return [
+    `mkdir -p ${shQuote(place.dir)} && [ -s ${f.rendered} ] || exit ${PATCH_MISSED}`,
+    `rm -f ${next} ${f.policyNew}`,
+    `awk -v out=${next} -v p=${f.policyNew} '${awk}' ${f.rendered} - || ${missed}`,
+    `[ "$(sha256sum ${next} 2>/dev/null | cut -d' ' -f1)" = ${sha256} ] || ${missed}`,
+    `mv -f ${next} ${f.rendered} && { if [ -e ${f.policyNew} ]; then mv -f ${f.policyNew} ${f.policy}; else rm -f ${f.policy}; fi; }${live === 'kept' ? ` && ${useKeptLive(f)}` : ''}`,
+  ].join('\n');
+}
+
+/** The patch's stdin: the edit script, then the policy after its marker. */
+export function recordPatchInput(edits: string, policy: string | undefined): string {
+  return `${edits}${policy !== undefined ? `${POLICY_MARKER}\n${policy}\n` : ''}`;
+}
 
 /** Shell line that removes the record (delete). */
 export function recordClearScript(place: RecordPlace): string {
   const f = files(place);
-  return `rm -f ${f.rendered} ${f.live} ${f.policy} ${f.keptLive}`;
+  return `rm -f ${f.rendered} ${f.renderedNew} ${f.live} ${f.policy} ${f.policyNew} ${f.keptLive}`;
 }
 
-/** Writes the record over an open session (the apply's, under the table's lock). */
-export async function saveRecord(session: SshSession, place: RecordPlace, record: SavedRecord): Promise<void> {
+/** More changed lines than this and the record's text is sent whole (the difference costs more to find than it saves). */
+const MAX_CHANGED_LINES = 1000;
+
+const linesOf = (text: string): string[] => text.trimEnd().split('\n');
+
+/**
+ * Writes the record over an open session (the apply's, under the table's lock). Given `base`, the
+ * rules text this host's record holds (as the apply's read found it), only the lines that changed
+ * are sent when that is much less than the whole text; the host checks the result's sha256, and
+ * the text is sent whole when it does not match.
+ */
+export async function saveRecord(session: SshSession, place: RecordPlace, record: SavedRecord, base?: string): Promise<void> {
   const step = 'save record';
-  const result = await session.run(recordWriteScript(place, record.live === undefined), recordInput(record), { step });
-  if (result.code !== 0) {
-    throw new HostError({ host: session.name, step, cause: result.stderr.trim() || `exit ${result.code}`, hint: `The rules are applied; the record in ${place.dir} could not be written (the next plan shows the whole text as changed)` });
+  const fail = (result: { code: number; stderr: string }) => new HostError({ host: session.name, step, cause: result.stderr.trim() || `exit ${result.code}`, hint: `The rules are applied; the record in ${place.dir} could not be written (the next plan shows the whole text as changed)` });
+  if (base !== undefined && typeof record.live !== 'object') {
+    const lines = linesOf(record.rendered);
+    const edits = lineEdits(linesOf(base), lines, MAX_CHANGED_LINES);
+    const script = edits === undefined ? undefined : editScript(edits);
+    if (script !== undefined && script.length < record.rendered.length / 2) {
+      const sha256 = crypto.createHash('sha256').update(`${lines.join('\n')}\n`).digest('hex');
+      const patched = await session.run(recordPatchScript(place, sha256, record.live), recordPatchInput(script, record.policy), { step });
+      if (patched.code === 0) return;
+      if (patched.code !== PATCH_MISSED) throw fail(patched);
+    }
   }
+  const result = await session.run(recordWriteScript(place, record.live), recordInput(record), { step });
+  if (result.code !== 0) throw fail(result);
 }
 
 /** The record's policy, as apply options give it. */
@@ -121,7 +191,7 @@ export function policyOf(options: { record?: { policy?: string } }): { policy?: 
  */
 export async function keepPolicy(session: SshSession, place: RecordPlace, record: HostRecord | undefined, policy: string | undefined): Promise<void> {
   if (record === undefined || policy === undefined || record.policy === policy) return;
-  await saveRecord(session, place, { ...record, policy });
+  await saveRecord(session, place, { rendered: record.rendered, live: 'unchanged', policy }, record.rendered);
 }
 
 /** What a delete removes beside the rules: the table's rollback files, and its record when the folder is given. */

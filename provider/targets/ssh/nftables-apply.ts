@@ -190,7 +190,7 @@ export async function applyNftables(target: SshTarget, ruleset: HostRuleset, opt
     if (!live.present || live.hash !== hash || live.text === undefined) {
       throw new HostError({ host: name, step: 'confirm', cause: `after the apply the table carries hash ${live.hash ?? '(none)'}, expected ${hash}`, hint: 'Another process may be changing the table concurrently' });
     }
-    if (recordPlace) await saveRecord(first, recordPlace, { rendered: rulesText(ruleset), ...policyOf(options) });
+    if (recordPlace) await saveRecord(first, recordPlace, { rendered: rulesText(ruleset), live: 'kept', ...policyOf(options) }, current.record?.rendered);
     return { host: name, changed: true, hash, liveText: live.text, mode, bytesSent: Buffer.byteLength(transaction), ...reportWithLock(live, locked.stale) };
   } finally {
     await lock?.release();

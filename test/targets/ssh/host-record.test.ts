@@ -2,7 +2,9 @@ import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { HostRecord, forgetScript, recordClearScript, recordInput, recordReadScript, recordWriteScript, splitRecord } from '../../../provider/targets/ssh/host-record';
+import * as crypto from 'crypto';
+import { HostRecord, forgetScript, keptLiveScript, recordClearScript, recordInput, recordPatchInput, recordPatchScript, recordReadScript, recordWriteScript, splitRecord } from '../../../provider/targets/ssh/host-record';
+import { editScript, lineEdits } from '../../../provider/ruleset/line-edits';
 
 /** The scripts run by the same POSIX sh the hosts run them with, in a folder of the test's own. */
 const sh = (script: string, stdin = '') => execFileSync('/bin/sh', ['-c', script], { input: stdin, encoding: 'utf8' });
@@ -22,7 +24,7 @@ describe("a host's record, read with the table in one command", () => {
     ['iptables sections without a policy (a record of an older version)', { rendered: iptText, live: '# ipv4\n# ipv6\n# ipset\n' }],
   ])('%s: what was written reads back, and the rest of the output is untouched', (_what, record) => {
     const place = { dir: path.join(dir, 'h_1'), table: 'netpol_ab12cd34' };
-    sh(recordWriteScript(place), recordInput(record));
+    sh(recordWriteScript(place), recordInput({ ...record, live: { text: record.live } }));
     const out = sh(`echo before\n${recordReadScript(place)}\necho after`);
     expect(splitRecord(out, 'h1', 'read table')).toEqual({ record, rest: 'before\nafter\n' });
   });
@@ -30,19 +32,53 @@ describe("a host's record, read with the table in one command", () => {
   test('no record: none is read, and clearing or forgetting leaves no file behind', () => {
     const place = { dir: path.join(dir, 'h_2'), table: 'netpol_ab12cd34' };
     expect(splitRecord(sh(recordReadScript(place)), 'h2', 'read table')).toEqual({ rest: '' });
-    sh(recordWriteScript(place), recordInput({ rendered: nftText, live: 'x\n', policy: 'p' }));
+    sh(recordWriteScript(place), recordInput({ rendered: nftText, live: { text: 'x\n' }, policy: 'p' }));
     expect(fs.readdirSync(place.dir).sort()).toEqual(['netpol_ab12cd34.live', 'netpol_ab12cd34.policy', 'netpol_ab12cd34.rendered']);
     sh(recordClearScript(place));
     expect(fs.readdirSync(place.dir)).toEqual([]);
-    sh(recordWriteScript(place), recordInput({ rendered: nftText, live: 'x\n' }));
+    sh(recordWriteScript(place), recordInput({ rendered: nftText, live: { text: 'x\n' } }));
     expect(forgetScript({ stateDir: dir, table: 'netpol_ab12cd34' }, place.dir)).toContain(recordClearScript(place));
   });
 
   test('a rewrite without a policy removes the old policy file', () => {
     const place = { dir: path.join(dir, 'h_3'), table: 'netpol_ab12cd34' };
-    sh(recordWriteScript(place), recordInput({ rendered: nftText, live: 'x\n', policy: 'old' }));
-    sh(recordWriteScript(place), recordInput({ rendered: nftText, live: 'y\n' }));
+    sh(recordWriteScript(place), recordInput({ rendered: nftText, live: { text: 'x\n' }, policy: 'old' }));
+    sh(recordWriteScript(place), recordInput({ rendered: nftText, live: { text: 'y\n' } }));
     expect(splitRecord(sh(recordReadScript(place)), 'h3', 'read table').record).toEqual({ rendered: nftText, live: 'y\n' });
+  });
+
+  describe('a record rewritten from the lines that changed (the host keeps the listing)', () => {
+    const sha = (text: string) => crypto.createHash('sha256').update(text).digest('hex');
+    const lines = (text: string) => text.trimEnd().split('\n');
+    const after = nftText.replace('netpol:00ff', 'netpol:11ee').replace('\t}\n}', '\t\tip saddr 10.0.0.1 drop\n\t}\n}');
+    const patch = (place: { dir: string; table: string }, from: string, to: string, live: 'kept' | 'unchanged', policy?: string) =>
+      execFileSync('/bin/sh', ['-c', `(\n${recordPatchScript(place, sha(`${lines(to).join('\n')}\n`), live)}\n); echo "exit $?"`], { input: recordPatchInput(editScript(lineEdits(lines(from), lines(to), 100) ?? []), policy), encoding: 'utf8' });
+
+    test('the patched text is the new one, the listing the one the confirming read kept, the policy the new one', () => {
+      const place = { dir: path.join(dir, 'h_4'), table: 'netpol_ab12cd34' };
+      sh(recordWriteScript(place), recordInput({ rendered: nftText, live: { text: 'old listing\n' }, policy: 'old' }));
+      sh(`${keptLiveScript(place)}\nprintf 'new listing\\n' > "$netpol_keep"`);
+      expect(patch(place, nftText, after, 'kept', 'new')).toBe('exit 0\n');
+      expect(splitRecord(sh(recordReadScript(place)), 'h4', 'read table').record).toEqual({ rendered: after, live: 'new listing\n', policy: 'new' });
+      expect(fs.readdirSync(place.dir).sort()).toEqual(['netpol_ab12cd34.live', 'netpol_ab12cd34.policy', 'netpol_ab12cd34.rendered']);
+    });
+
+    test("a host copy that is not the text the edits were made from is left as it was (exit 3: the caller sends the text whole)", () => {
+      const place = { dir: path.join(dir, 'h_5'), table: 'netpol_ab12cd34' };
+      const other = nftText.replace('policy accept', 'policy drop');
+      sh(recordWriteScript(place), recordInput({ rendered: other, live: { text: 'listing\n' }, policy: 'old' }));
+      expect(patch(place, nftText, after, 'unchanged', 'new')).toBe('exit 3\n');
+      expect(splitRecord(sh(recordReadScript(place)), 'h5', 'read table').record).toEqual({ rendered: other, live: 'listing\n', policy: 'old' });
+      expect(fs.readdirSync(place.dir).sort()).toEqual(['netpol_ab12cd34.live', 'netpol_ab12cd34.policy', 'netpol_ab12cd34.rendered']);
+    });
+
+    test('a line of the new text that looks like an edit or the policy marker is inserted as it is', () => {
+      const place = { dir: path.join(dir, 'h_6'), table: 'netpol_ab12cd34' };
+      const odd = nftText.replace('\t}\n}', '\t}\n=5\n--- netpol policy ---\n+1\n}');
+      sh(recordWriteScript(place), recordInput({ rendered: nftText, live: { text: 'listing\n' } }));
+      expect(patch(place, nftText, odd, 'unchanged')).toBe('exit 0\n');
+      expect(splitRecord(sh(recordReadScript(place)), 'h6', 'read table').record?.rendered).toBe(odd);
+    });
   });
 
   test.each([

@@ -11,7 +11,7 @@ import { reach } from '../../../provider/analyze/reach';
 import { parseProbe } from '../../../provider/analyze/probe';
 import { applyNftables, normalizeNftListing, readNftables } from '../../../provider/targets/ssh/nftables-apply';
 import { observeSsh } from '../../../provider/targets/ssh/session';
-import { HostRuleset } from '../../../provider/ruleset';
+import { HostRuleset, rulesText } from '../../../provider/ruleset';
 import type { ModelInput } from '../../../provider/model/model';
 import { labTarget, rulesetOf, stackModel, timerFiles } from './support';
 
@@ -91,7 +91,7 @@ test('a one-endpoint change is sent as a delta: unchanged rules and sets keep th
   await expectMatrixAsReach(after);
 });
 
-test('an apply sends the host nothing it already has: the rollback snapshot and the record\'s listing are kept on the host (rollback.test restores from it)', async () => {
+test('an apply sends the host nothing it already has: the rollback snapshot and the record\'s listing are kept on the host (rollback.test restores from it), the record\'s text changes by its changed lines', async () => {
   const first = rulesetOf(model(['x', 'x', 'y']), 'nftables');
   await apply(first, { force: true });
   const table = first.table;
@@ -113,7 +113,11 @@ test('an apply sends the host nothing it already has: the rollback snapshot and 
   for (const { step, stdin } of sent) {
     expect({ step, previous: stdin.includes(body(previous)), after: stdin.includes(body(now.text ?? '')) }).toEqual({ step, previous: false, after: false });
   }
-  expect(sent.map((s) => s.step)).toContain('save record');
+  // The record's rules text is rewritten from the lines that changed (the host checks the result).
+  const saves = sent.filter((s) => s.step === 'save record');
+  expect(saves).toHaveLength(1);
+  expect(saves[0].stdin.length).toBeLessThan((rs.nft ?? '').length / 4);
+  expect(now.record?.rendered).toBe(rulesText(rs));
   expect(normalizeNftListing(now.record?.live ?? '')).toBe(now.text); // the record holds the confirming listing
   expect(await timerFiles(lab, 'h1', table)).toEqual([]); // the snapshot went with the disarm
 
