@@ -116,33 +116,37 @@ const PATCH_MISSED = 3;
  */
 export function recordPatchScript(place: RecordPlace, sha256: string, live: LiveSource): string {
   if (!/^[0-9a-f]{64}$/.test(sha256)) throw new Error('the rules text\'s sha256 must be 64 hex digits');
-  if (typeof live === 'object') throw new Error('a patched record keeps the listing on the host (kept or unchanged)');
   const f = files(place);
   const next = f.renderedNew;
+  // A listing sent after the edits goes where a kept one would, and on from there.
   const awk = [
     'NR == FNR { old[NR] = $0; n = NR; next }',
     'lit > 0 { print > out; lit--; next }',
-    `$0 == "${POLICY_MARKER}" { pol = 1; next }`,
-    'pol { print > p; next }',
+    `$0 == "${LIVE_MARKER}" { sec = 1; next }`,
+    `$0 == "${POLICY_MARKER}" { sec = 2; next }`,
+    'sec == 1 { print > l; next }',
+    'sec == 2 { print > p; next }',
     '/^=[0-9]+$/ { c = substr($0, 2) + 0; while (c-- > 0) print old[++i] > out; next }',
     '/^-[0-9]+$/ { i += substr($0, 2) + 0; next }',
     '/^[+][0-9]+$/ { lit = substr($0, 2) + 0; next }',
     '{ bad = 1; exit }',
     `END { if (bad || lit > 0 || i != n) exit ${PATCH_MISSED} }`,
   ].join('\n');
-  const missed = `{ rm -f ${next} ${f.policyNew}; exit ${PATCH_MISSED}; }`;
+  const sent = typeof live === 'object';
+  const missed = `{ rm -f ${next} ${f.policyNew}${sent ? ` ${f.keptLive}` : ''}; exit ${PATCH_MISSED}; }`;
   return [
     `mkdir -p ${shQuote(place.dir)} && [ -s ${f.rendered} ] || exit ${PATCH_MISSED}`,
-    `rm -f ${next} ${f.policyNew}`,
-    `awk -v out=${next} -v p=${f.policyNew} '${awk}' ${f.rendered} - || ${missed}`,
+    `rm -f ${next} ${f.policyNew}${sent ? ` ${f.keptLive}` : ''}`,
+    `awk -v out=${next} -v p=${f.policyNew} -v l=${f.keptLive} '${awk}' ${f.rendered} - || ${missed}`,
     `[ "$(sha256sum ${next} 2>/dev/null | cut -d' ' -f1)" = ${sha256} ] || ${missed}`,
-    `mv -f ${next} ${f.rendered} && { if [ -e ${f.policyNew} ]; then mv -f ${f.policyNew} ${f.policy}; else rm -f ${f.policy}; fi; }${live === 'kept' ? ` && ${useKeptLive(f)}` : ''}`,
+    `mv -f ${next} ${f.rendered} && { if [ -e ${f.policyNew} ]; then mv -f ${f.policyNew} ${f.policy}; else rm -f ${f.policy}; fi; }${live !== 'unchanged' ? ` && ${useKeptLive(f)}` : ''}`,
   ].join('\n');
 }
 
-/** The patch's stdin: the edit script, then the policy after its marker. */
-export function recordPatchInput(edits: string, policy: string | undefined): string {
-  return `${edits}${policy !== undefined ? `${POLICY_MARKER}\n${policy}\n` : ''}`;
+/** The patch's stdin: the edit script, then the listing (when sent) and the policy after their markers. */
+export function recordPatchInput(edits: string, live: LiveSource, policy: string | undefined): string {
+  const listing = typeof live === 'object' ? `${LIVE_MARKER}\n${live.text.trimEnd()}\n` : '';
+  return `${edits}${listing}${policy !== undefined ? `${POLICY_MARKER}\n${policy}\n` : ''}`;
 }
 
 /** Shell line that removes the record (delete). */
@@ -165,13 +169,13 @@ const linesOf = (text: string): string[] => text.trimEnd().split('\n');
 export async function saveRecord(session: SshSession, place: RecordPlace, record: SavedRecord, base?: string): Promise<void> {
   const step = 'save record';
   const fail = (result: { code: number; stderr: string }) => new HostError({ host: session.name, step, cause: result.stderr.trim() || `exit ${result.code}`, hint: `The rules are applied; the record in ${place.dir} could not be written (the next plan shows the whole text as changed)` });
-  if (base !== undefined && typeof record.live !== 'object') {
+  if (base !== undefined) {
     const lines = linesOf(record.rendered);
     const edits = lineEdits(linesOf(base), lines, MAX_CHANGED_LINES);
     const script = edits === undefined ? undefined : editScript(edits);
     if (script !== undefined && script.length < record.rendered.length / 2) {
       const sha256 = crypto.createHash('sha256').update(`${lines.join('\n')}\n`).digest('hex');
-      const patched = await session.run(recordPatchScript(place, sha256, record.live), recordPatchInput(script, record.policy), { step });
+      const patched = await session.run(recordPatchScript(place, sha256, record.live), recordPatchInput(script, record.live, record.policy), { step });
       if (patched.code === 0) return;
       if (patched.code !== PATCH_MISSED) throw fail(patched);
     }

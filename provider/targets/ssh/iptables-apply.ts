@@ -482,7 +482,7 @@ export async function applyIptables(target: SshTarget, ruleset: HostRuleset, opt
     }
     const liveText = stateText(live);
     const bytesSent = first.bytesSent - sentBefore;
-    if (recordPlace) await saveRecord(first, recordPlace, { rendered: rulesText(ruleset), live: { text: liveText }, ...policyOf(options) });
+    if (recordPlace) await saveRecord(first, recordPlace, { rendered: rulesText(ruleset), live: { text: liveText }, ...policyOf(options) }, before.record?.rendered);
     return { host: name, changed: true, hash, liveText, mode, bytesSent, ...reportWithLock(live.report, locked.stale) };
   } finally {
     await lock?.release();

@@ -3,7 +3,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as crypto from 'crypto';
-import { HostRecord, forgetScript, keptLiveScript, recordClearScript, recordInput, recordPatchInput, recordPatchScript, recordReadScript, recordWriteScript, splitRecord } from '../../../provider/targets/ssh/host-record';
+import { HostRecord, LiveSource, forgetScript, keptLiveScript, recordClearScript, recordInput, recordPatchInput, recordPatchScript, recordReadScript, recordWriteScript, splitRecord } from '../../../provider/targets/ssh/host-record';
 import { editScript, lineEdits } from '../../../provider/ruleset/line-edits';
 
 /** The scripts run by the same POSIX sh the hosts run them with, in a folder of the test's own. */
@@ -51,8 +51,8 @@ describe("a host's record, read with the table in one command", () => {
     const sha = (text: string) => crypto.createHash('sha256').update(text).digest('hex');
     const lines = (text: string) => text.trimEnd().split('\n');
     const after = nftText.replace('netpol:00ff', 'netpol:11ee').replace('\t}\n}', '\t\tip saddr 10.0.0.1 drop\n\t}\n}');
-    const patch = (place: { dir: string; table: string }, from: string, to: string, live: 'kept' | 'unchanged', policy?: string) =>
-      execFileSync('/bin/sh', ['-c', `(\n${recordPatchScript(place, sha(`${lines(to).join('\n')}\n`), live)}\n); echo "exit $?"`], { input: recordPatchInput(editScript(lineEdits(lines(from), lines(to), 100) ?? []), policy), encoding: 'utf8' });
+    const patch = (place: { dir: string; table: string }, from: string, to: string, live: LiveSource, policy?: string) =>
+      execFileSync('/bin/sh', ['-c', `(\n${recordPatchScript(place, sha(`${lines(to).join('\n')}\n`), live)}\n); echo "exit $?"`], { input: recordPatchInput(editScript(lineEdits(lines(from), lines(to), 100) ?? []), live, policy), encoding: 'utf8' });
 
     test('the patched text is the new one, the listing the one the confirming read kept, the policy the new one', () => {
       const place = { dir: path.join(dir, 'h_4'), table: 'netpol_ab12cd34' };
@@ -70,6 +70,13 @@ describe("a host's record, read with the table in one command", () => {
       expect(patch(place, nftText, after, 'unchanged', 'new')).toBe('exit 3\n');
       expect(splitRecord(sh(recordReadScript(place)), 'h5', 'read table').record).toEqual({ rendered: other, live: 'listing\n', policy: 'old' });
       expect(fs.readdirSync(place.dir).sort()).toEqual(['netpol_ab12cd34.live', 'netpol_ab12cd34.policy', 'netpol_ab12cd34.rendered']);
+    });
+
+    test('a listing sent with the edits (iptables) becomes the record\'s', () => {
+      const place = { dir: path.join(dir, 'h_7'), table: 'netpol_ab12cd34' };
+      sh(recordWriteScript(place), recordInput({ rendered: nftText, live: { text: 'old listing\n' }, policy: 'p' }));
+      expect(patch(place, nftText, after, { text: 'new listing\n--- netpol policy ---?\n' })).toBe('exit 0\n');
+      expect(splitRecord(sh(recordReadScript(place)), 'h7', 'read table').record).toEqual({ rendered: after, live: 'new listing\n--- netpol policy ---?\n' });
     });
 
     test('a line of the new text that looks like an edit or the policy marker is inserted as it is', () => {
