@@ -68,6 +68,8 @@ export async function runBatch(session: Pick<SshSession, 'run'>, steps: readonly
   try {
     r = await session.run(batchScript(steps), stdin, { ...options, step: joined, stepAt: (stdout) => current(doneIn(stdout)).step });
   } catch (err) {
+    // The client stopped waiting inside a step (its time bound), and the host has ended it since.
+    if (err instanceof HostError && err.cutOff) return { step: err.step, cause: err.causeText, cut: true };
     // Not started (the connection closed, the channel refused): it failed before its first step.
     if (err instanceof HostError && err.step === joined && steps.length > 1) throw new HostError({ host: err.host, step: steps[0].step, cause: err.causeText, ...(err.hint !== undefined ? { hint: err.hint } : {}) });
     throw err;

@@ -11,6 +11,11 @@ export interface HostErrorDetails {
   cause: string;
   /** What to do about it. */
   hint?: string;
+  /**
+   * The client stopped waiting for a command (its time bound, its output cap) and the host has
+   * ended it by now: it may or may not have done its work, and does nothing more.
+   */
+  cutOff?: true;
 }
 
 export class HostError extends Error {
@@ -18,6 +23,7 @@ export class HostError extends Error {
   readonly step: string;
   readonly causeText: string;
   readonly hint?: string;
+  readonly cutOff?: true;
 
   constructor(details: HostErrorDetails) {
     super(
@@ -28,6 +34,7 @@ export class HostError extends Error {
     this.step = details.step;
     this.causeText = details.cause;
     this.hint = details.hint;
+    if (details.cutOff) this.cutOff = true;
   }
 }
 

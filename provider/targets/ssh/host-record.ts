@@ -92,12 +92,12 @@ export function recordWriteScript(place: RecordPlace, live: LiveSource = { text:
 
 /**
  * Shell lines for a read that keeps its listing on the host for the record (`$netpol_keep`, see
- * nftables-apply.ts), so the listing is not sent back to it; no keeping when the folder cannot be
- * made (the record's write then fails, saying so).
+ * nftables-apply.ts), so the listing is not sent back to it; when it cannot be kept the read goes
+ * on without it (the record's write then fails, saying so, and the rules stay).
  */
 export function keptLiveScript(place: RecordPlace): string {
   const f = files(place);
-  return `if mkdir -p ${shQuote(place.dir)} 2>/dev/null; then netpol_keep=${f.keptLive}; else netpol_keep=; fi`;
+  return `netpol_keep_optional=1; if mkdir -p ${shQuote(place.dir)} 2>/dev/null; then netpol_keep=${f.keptLive}; else netpol_keep=; fi`;
 }
 
 export function recordInput(record: SavedRecord): string {
@@ -136,6 +136,8 @@ export function recordPatchScript(place: RecordPlace, sha256: string, live: Live
   const missed = `{ rm -f ${next} ${f.policyNew}${sent ? ` ${f.keptLive}` : ''}; exit ${PATCH_MISSED}; }`;
   return [
     `mkdir -p ${shQuote(place.dir)} && [ -s ${f.rendered} ] || exit ${PATCH_MISSED}`,
+    // A kept listing that is missing fails before anything changes (rather than after the text).
+    ...(live === 'kept' ? [`[ -s ${f.keptLive} ] || { echo "the confirming read's listing was not kept on the host (${f.keptLive})" >&2; exit 1; }`] : []),
     `rm -f ${next} ${f.policyNew}${sent ? ` ${f.keptLive}` : ''}`,
     `awk -v out=${next} -v p=${f.policyNew} -v l=${f.keptLive} '${awk}' ${f.rendered} - || ${missed}`,
     `[ "$(sha256sum ${next} 2>/dev/null | cut -d' ' -f1)" = ${sha256} ] || ${missed}`,

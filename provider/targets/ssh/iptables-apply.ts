@@ -411,7 +411,7 @@ async function armAndRun(session: SshSession, place: TablePlace, timerSec: numbe
     }
   } catch (err) {
     if (!(err instanceof HostError)) throw err;
-    failure = { step: err.step, cause: err.causeText, cut: true };
+    failure = { step: err.step, cause: err.causeText };
   }
   if (failure !== undefined && failure.step === ARM_STEP) {
     const leftover = await unstageIt();

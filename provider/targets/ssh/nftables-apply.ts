@@ -8,7 +8,7 @@ import { HostError, RIGHTS_HINT } from './host-error';
 import { confirmOverNewConnection } from './confirm';
 import { ARM_STEP, DEFAULT_ROLLBACK_SEC, DEFAULT_STATE_DIR, TablePlace, armFailureHint, armStep, checkTimerSec, disarmRollback, hereDoc, restoreNowOrByTimer, snapshotKeep } from './rollback';
 import { SNAPSHOT_SUFFIX, placeScript } from './table-place';
-import { BatchFailure, BatchStep, runBatch } from './batch';
+import { BatchStep, runBatch } from './batch';
 import { TableLock, lockTable } from './table-lock';
 import { testOnlyPause, testOnlyPauseAt } from './test-pause';
 import { HostRuleset, rulesText, validateNftText, validateRuleset } from '../../ruleset';
@@ -19,6 +19,18 @@ import { SshSession, assertIdentifier, withSession } from './session';
 
 const CHECK_STEP = 'check rules (nft -c)';
 const APPLY_STEP = 'apply rules (nft -f)';
+/** The exit of a read that could not keep its listing on the host (listTable). */
+const KEEP_FAILED = 71;
+const APPLY_ENDED = 'nft -f was ended by the host before the rollback timer fires';
+
+/**
+ * `nft -f`, ended on the host before the timer's restore could start (timer − 2 s): a hung
+ * transaction never runs beside the restore. Ended so, it may have committed: the caller restores.
+ */
+function applyCommand(timerSec: number): string {
+  const bound = Math.max(1, timerSec - 2);
+  return `timeout -k 1 ${bound} nft -f -; rc=$?\nif [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then echo "${APPLY_ENDED} (${bound} s)" >&2; fi\nexit "$rc"`;
+}
 
 /** Zeroes counters so that traffic does not look like drift. */
 export function normalizeNftListing(text: string): string {
@@ -45,22 +57,28 @@ export function nftTransaction(table: string, tableText?: string): string {
  * Lists the table, with the host's bridge report (and the record, given its folder) in front of it
  * in the same command (one read per host). nft runs last, so its exit status and stderr are the command's.
  * `keep`: shell lines that set `$netpol_keep` to a file (or leave it empty): the listing is also
- * kept there on the host, so that what the host already has need not be sent back to it.
+ * kept there on the host, so that what the host already has need not be sent back to it. A file
+ * that cannot be written fails the read (KEEP_FAILED), unless `$netpol_keep_optional` is set.
  */
 async function listTable(session: SshSession, table: string, recordDir?: string, keep?: string): Promise<HostReadResult> {
   assertIdentifier(table, 'table');
   const step = READ_TABLE_STEP;
   const recordRead = recordDir === undefined ? '' : `${recordReadScript({ dir: recordDir, table })}\n`;
+  // Only nft's own stderr may say "No such file or directory" (no table): a file that cannot be
+  // kept fails with KEEP_FAILED, its shell message left out.
   const list = keep === undefined ? `nft list table inet ${table}` : [
     'if [ -z "$netpol_keep" ]; then exec nft list table inet ' + table + '; fi',
+    `{ : > "$netpol_keep.new"; } 2>/dev/null || { [ -n "$netpol_keep_optional" ] && exec nft list table inet ${table}; echo "cannot write $netpol_keep.new" >&2; exit ${KEEP_FAILED}; }`,
     'netpol_rc=0; nft list table inet ' + table + ' > "$netpol_keep.new" || netpol_rc=$?',
     'if [ "$netpol_rc" -ne 0 ]; then rm -f "$netpol_keep.new"; exit "$netpol_rc"; fi',
-    'mv -f "$netpol_keep.new" "$netpol_keep" && cat "$netpol_keep"',
+    `mv -f "$netpol_keep.new" "$netpol_keep" 2>/dev/null || { [ -n "$netpol_keep_optional" ] && { cat "$netpol_keep.new"; rm -f "$netpol_keep.new"; exit 0; }; echo "cannot move the listing to $netpol_keep" >&2; exit ${KEEP_FAILED}; }`,
+    'cat "$netpol_keep"',
   ].join('\n');
   const result = await session.run(`${keep === undefined ? '' : `${keep}\n`}${READ_REPORT_SCRIPT}\n${recordRead}${list}`, undefined, { step });
   const { report, rest: listing } = splitReadReport(result.stdout, session.name, step);
   const { record, rest } = recordDir === undefined ? { record: undefined, rest: listing } : splitRecord(listing, session.name, step);
   const recorded = record ? { record } : {};
+  if (result.code === KEEP_FAILED) throw new HostError({ host: session.name, step, cause: `the listing could not be kept on the host: ${result.stderr.trim()}`, hint: 'Check the state and record folders (space, rights); nothing was changed' });
   if (result.code !== 0) {
     if (/No such file or directory/.test(result.stderr)) return { present: false, ...report, ...recorded };
     throw new HostError({ host: session.name, step, cause: `nft: ${result.stderr.trim() || `exit ${result.code}`}`, hint: RIGHTS_HINT });
@@ -157,21 +175,14 @@ export async function applyNftables(target: SshTarget, ruleset: HostRuleset, opt
     const steps: BatchStep[] = [
       { step: CHECK_STEP, command: current.present ? `${snapshotCheck(place)}\nnft -c -f -` : 'nft -c -f -', stdin: transaction },
       armStep(place, restore, timerSec),
-      { step: APPLY_STEP, command: 'nft -f -', stdin: transaction },
+      { step: APPLY_STEP, command: applyCommand(timerSec), stdin: transaction },
     ];
     // A test stopping the client between arming and applying needs them in two commands.
     const pauseAfterArm = testOnlyPauseAt('after-arm');
-    let failure: BatchFailure;
-    try {
-      failure = await runBatch(first, pauseAfterArm ? steps.slice(0, 2) : steps);
-    } catch (err) {
-      // The client's time bound (or the output cap) ended the command inside a step: as a cut.
-      if (!(err instanceof HostError)) throw err;
-      failure = { step: err.step, cause: err.causeText, cut: true };
-    }
+    const failure = await runBatch(first, pauseAfterArm ? steps.slice(0, 2) : steps);
     if (failure?.step === CHECK_STEP) throw new HostError({ host: name, step: CHECK_STEP, cause: failure.cause, hint: 'Nothing was changed on the host' });
     if (failure?.step === ARM_STEP) throw new HostError({ host: name, step: ARM_STEP, cause: failure.cause, hint: armFailureHint(failure.cut, timerSec) });
-    if (failure?.step === APPLY_STEP && failure.cut) {
+    if (failure?.step === APPLY_STEP && (failure.cut || failure.cause.includes(APPLY_ENDED))) {
       // Ended without saying whether nft committed: put the snapshot back now rather than guess.
       throw new HostError({ host: name, step: APPLY_STEP, cause: failure.cause, hint: await restoreNowOrByTimer(first, place, timerSec) });
     }

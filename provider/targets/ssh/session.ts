@@ -248,6 +248,7 @@ export class SshSession {
       observers.forEach((o) => o.commandStarted?.(this.name, step, command));
       let channel: ClientChannel | undefined;
       const output: Output = { step, stdout: '', stderr: '', code: undefined };
+      const startedAt = Date.now();
       let settled = false;
       const finish = (err: HostError | undefined, result?: R): void => {
         if (settled) return;
@@ -256,11 +257,22 @@ export class SshSession {
         if (err) reject(err);
         else if (result) resolve(result);
       };
-      const timer = setTimeout(() => {
+      /**
+       * The client stops waiting: closes the channel and fails the step the command was in. A
+       * bounded command may run on until the host's own bound ends it (remoteBoundSec, then
+       * `timeout -k 1`): the error comes once that has passed, so no caller acts (restores,
+       * releases the lock) while the command can still change something.
+       */
+      const cutOff = (details: Omit<ConstructorParameters<typeof HostError>[0], 'host' | 'step'>): void => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
         channel?.close();
-        const at = options.stepAt ? options.stepAt(output.stdout) : step;
-        finish(new HostError({ host: this.name, step: at, cause: `the command ${kind.late} within ${timeoutMs} ms`, hint: 'Check the host (load, a hung nft/iptables lock) or raise commandTimeoutMs' }));
-      }, timeoutMs);
+        const err = new HostError({ host: this.name, step: options.stepAt ? options.stepAt(output.stdout) : step, ...details, ...(kind.bounded ? { cutOff: true as const } : {}) });
+        if (!kind.bounded) reject(err);
+        else setTimeout(() => reject(err), Math.max(0, startedAt + hostEndsWithinMs(timeoutMs) - Date.now()));
+      };
+      const timer = setTimeout(() => cutOff({ cause: `the command ${kind.late} within ${timeoutMs} ms`, hint: 'Check the host (load, a hung nft/iptables lock) or raise commandTimeoutMs' }), timeoutMs);
       this.client.exec(this.commandLine(command, kind.bounded ? timeoutMs : undefined), (err, ch) => {
         if (err) {
           finish(new HostError({ host: this.name, step, cause: `cannot start the command: ${err.message}` }));
@@ -273,8 +285,7 @@ export class SshSession {
         const within = (d: Buffer): boolean => {
           printed += d.length;
           if (printed <= limit) return true;
-          ch.close();
-          finish(new HostError({ host: this.name, step, cause: `the command printed more than ${mebibytes(limit)}`, hint: 'Is this the host the model names? A table and its sets list in far less' }));
+          cutOff({ cause: `the command printed more than ${mebibytes(limit)}`, hint: 'Is this the host the model names? A table and its sets list in far less' });
           return false;
         };
         ch.on('data', (d: Buffer) => { if (within(d)) output.stdout += d.toString(); });
@@ -298,6 +309,15 @@ export class SshSession {
 /** Whole seconds the host gives a command: one more than the client waits, so the client's own timeout is what reports. */
 export function remoteBoundSec(timeoutMs: number): number {
   return Math.ceil(timeoutMs / 1000) + 1;
+}
+
+/**
+ * How long after the client started it a bounded command has surely ended on the host: the
+ * host's bound, its SIGKILL a second later (`timeout -k 1`), and a second for the start to reach
+ * the host.
+ */
+export function hostEndsWithinMs(timeoutMs: number): number {
+  return remoteBoundSec(timeoutMs) * 1000 + 2000;
 }
 
 /** Opens a session, runs one command, closes. */

@@ -156,6 +156,39 @@ describe.each([['nftables' as const], ['iptables' as const]])('%s', (backend) =>
     await lab().exec('h1', ['rm', '-r', dir]);
   }, 60_000);
 
+  if (backend === 'nftables') {
+    test('a hung nft -f is ended by the host before the timer could restore beside it, and the previous rules are put back at once', async () => {
+      await applyHost(labTarget(lab(), 'h1'), rulesetOf(MODEL_A(), backend));
+      const before = await ownRules(lab(), 'h1', backend, table());
+      // An nft that hangs on the first transaction it is given (not on checks, not on the restore after it).
+      const dir = (await lab().exec('h1', ['mktemp', '-d'])).stdout.trim();
+      await lab().exec('h1', ['cp', '/usr/sbin/nft', `${dir}/nft.real`]);
+      await lab().exec('h1', ['sh', '-c', `touch ${dir}/hang && printf '#!/bin/sh\\ncase " $* " in *" -c "*) ;; *" -f "*) if rm ${dir}/hang 2>/dev/null; then sleep 30; fi;; esac\\nexec ${dir}/nft.real "$@"\\n' > ${dir}/nft && chmod 755 ${dir}/nft`]);
+      await lab().exec('h1', ['mount', '--bind', `${dir}/nft`, '/usr/sbin/nft']);
+      let err;
+      try {
+        err = await rejection(applyHost(labTarget(lab(), 'h1'), rulesetOf(MODEL_B(), backend), { rollbackTimerSec: 5 }));
+      } finally {
+        for (let i = 0; (await lab().exec('h1', ['umount', '/usr/sbin/nft'], { check: false })).code !== 0; i++) {
+          if (i === 50) throw new Error('nft stays mounted');
+          await new Promise((r) => setTimeout(r, 200));
+        }
+      }
+      expect(err.step).toBe('apply rules (nft -f)');
+      expect(err.message).toContain('nft -f was ended by the host before the rollback timer fires (3 s)');
+      expect(err.message).toContain('The previous rules were restored');
+      expect(await ownRules(lab(), 'h1', backend, table())).toBe(before);
+      expect(await lockIsFree(lab(), 'h1', table())).toBe(true);
+      // The restore was the timer's own (now, not at its time): nothing is left to fire.
+      const files = await timerFiles(lab(), 'h1', table());
+      expect(files).not.toContain('.timer');
+      expect(files).not.toContain('.snapshot');
+      await lab().exec('h1', ['rm', '-r', dir]);
+      const again = await applyHost(labTarget(lab(), 'h1'), rulesetOf(MODEL_B(), backend));
+      expect(again.changed).toBe(true);
+    }, 60_000);
+  }
+
   describe('acceptance: SIGKILL of netpol apply at each step', () => {
     let fileA: string;
     let fileB: string;
