@@ -12,8 +12,8 @@ export interface HostErrorDetails {
   /** What to do about it. */
   hint?: string;
   /**
-   * The client stopped waiting for a command (its time bound, its output cap) and the host has
-   * ended it by now: it may or may not have done its work, and does nothing more.
+   * The client stopped waiting for a command (its time bound) and the host has ended it by now:
+   * it may or may not have done its work, and does nothing more.
    */
   cutOff?: true;
 }

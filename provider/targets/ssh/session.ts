@@ -258,21 +258,25 @@ export class SshSession {
         else if (result) resolve(result);
       };
       /**
-       * The client stops waiting: closes the channel and fails the step the command was in. A
+       * The client's time bound: closes the channel and fails the step the command was in. A
        * bounded command may run on until the host's own bound ends it (remoteBoundSec, then
        * `timeout -k 1`): the error comes once that has passed, so no caller acts (restores,
        * releases the lock) while the command can still change something.
        */
-      const cutOff = (details: Omit<ConstructorParameters<typeof HostError>[0], 'host' | 'step'>): void => {
+      const timer = setTimeout(() => {
         if (settled) return;
         settled = true;
-        clearTimeout(timer);
         channel?.close();
-        const err = new HostError({ host: this.name, step: options.stepAt ? options.stepAt(output.stdout) : step, ...details, ...(kind.bounded ? { cutOff: true as const } : {}) });
+        const err = new HostError({
+          host: this.name,
+          step: options.stepAt ? options.stepAt(output.stdout) : step,
+          cause: `the command ${kind.late} within ${timeoutMs} ms`,
+          hint: 'Check the host (load, a hung nft/iptables lock) or raise commandTimeoutMs',
+          ...(kind.bounded ? { cutOff: true as const } : {}),
+        });
         if (!kind.bounded) reject(err);
         else setTimeout(() => reject(err), Math.max(0, startedAt + hostEndsWithinMs(timeoutMs) - Date.now()));
-      };
-      const timer = setTimeout(() => cutOff({ cause: `the command ${kind.late} within ${timeoutMs} ms`, hint: 'Check the host (load, a hung nft/iptables lock) or raise commandTimeoutMs' }), timeoutMs);
+      }, timeoutMs);
       this.client.exec(this.commandLine(command, kind.bounded ? timeoutMs : undefined), (err, ch) => {
         if (err) {
           finish(new HostError({ host: this.name, step, cause: `cannot start the command: ${err.message}` }));
@@ -285,7 +289,9 @@ export class SshSession {
         const within = (d: Buffer): boolean => {
           printed += d.length;
           if (printed <= limit) return true;
-          cutOff({ cause: `the command printed more than ${mebibytes(limit)}`, hint: 'Is this the host the model names? A table and its sets list in far less' });
+          // At once: with its output closed the command ends on its next write.
+          ch.close();
+          finish(new HostError({ host: this.name, step: options.stepAt ? options.stepAt(output.stdout) : step, cause: `the command printed more than ${mebibytes(limit)}`, hint: 'Is this the host the model names? A table and its sets list in far less' }));
           return false;
         };
         ch.on('data', (d: Buffer) => { if (within(d)) output.stdout += d.toString(); });
