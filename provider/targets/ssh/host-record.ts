@@ -45,14 +45,29 @@ const LIVE_MARKER = '--- netpol live listing ---';
 const POLICY_MARKER = '--- netpol policy ---';
 const SECTION = { begin: '@@netpol-record-begin', end: '@@netpol-record-end' };
 
-/** Shell lines that print the record between two marker lines (nothing between them when there is none). */
-export function recordReadScript(place: RecordPlace): string {
+/** In a record read beside a kept listing: the record's listing is that one, byte for byte (it is not sent). */
+const LIVE_SAME = '@@netpol-live-same-as-listing';
+
+/**
+ * Shell lines that print the record between two marker lines (nothing between them when there is
+ * none). `sameAs`: a shell word naming the listing the read kept on the host (when it set
+ * `$netpol_rc` to 0): a record listing equal to it is not printed, only said to be equal.
+ */
+export function recordReadScript(place: RecordPlace, sameAs?: string): string {
   const f = files(place);
+  const live = sameAs === undefined
+    ? `cat ${f.live} 2>/dev/null`
+    : `if [ "$netpol_rc" -eq 0 ] && cmp -s ${sameAs} ${f.live} 2>/dev/null; then echo '${LIVE_SAME}'; else cat ${f.live} 2>/dev/null; fi`;
   return [
     `echo '${SECTION.begin}'`,
-    `if [ -e ${f.rendered} ]; then cat ${f.rendered}; echo '${LIVE_MARKER}'; cat ${f.live} 2>/dev/null; echo '${POLICY_MARKER}'; cat ${f.policy} 2>/dev/null; fi`,
+    `if [ -e ${f.rendered} ]; then cat ${f.rendered}; echo '${LIVE_MARKER}'; ${live}; echo '${POLICY_MARKER}'; cat ${f.policy} 2>/dev/null; fi`,
     `echo '${SECTION.end}'`,
   ].join('\n');
+}
+
+/** The record with its listing filled in from the read's own when the host found them equal (recordReadScript's `sameAs`). */
+export function withSameLive(record: HostRecord | undefined, listing: string): HostRecord | undefined {
+  return record !== undefined && record.live === `${LIVE_SAME}\n` ? { ...record, live: listing } : record;
 }
 
 /** The record a read printed (recordReadScript), and the output without it. */

@@ -13,7 +13,7 @@ import { TableLock, lockTable } from './table-lock';
 import { testOnlyPause, testOnlyPauseAt } from './test-pause';
 import { HostRuleset, rulesText, validateNftText, validateRuleset } from '../../ruleset';
 import { nftDelta, validateNftDelta } from '../../ruleset/nft-delta';
-import { RecordPlace, forgetScript, keepPolicy, keptLiveScript, policyOf, recordReadScript, saveRecord, splitRecord } from './host-record';
+import { RecordPlace, forgetScript, keepPolicy, keptLiveScript, policyOf, recordReadScript, saveRecord, splitRecord, withSameLive } from './host-record';
 import { SshTarget } from './connect';
 import { SshSession, assertIdentifier, withSession } from './session';
 
@@ -63,20 +63,39 @@ export function nftTransaction(table: string, tableText?: string): string {
 async function listTable(session: SshSession, table: string, recordDir?: string, keep?: string): Promise<HostReadResult> {
   assertIdentifier(table, 'table');
   const step = READ_TABLE_STEP;
-  const recordRead = recordDir === undefined ? '' : `${recordReadScript({ dir: recordDir, table })}\n`;
-  // Only nft's own stderr may say "No such file or directory" (no table): a file that cannot be
-  // kept fails with KEEP_FAILED, its shell message left out.
-  const list = keep === undefined ? `nft list table inet ${table}` : [
-    'if [ -z "$netpol_keep" ]; then exec nft list table inet ' + table + '; fi',
-    `{ : > "$netpol_keep.new"; } 2>/dev/null || { [ -n "$netpol_keep_optional" ] && exec nft list table inet ${table}; echo "cannot write $netpol_keep.new" >&2; exit ${KEEP_FAILED}; }`,
-    'netpol_rc=0; nft list table inet ' + table + ' > "$netpol_keep.new" || netpol_rc=$?',
-    'if [ "$netpol_rc" -ne 0 ]; then rm -f "$netpol_keep.new"; exit "$netpol_rc"; fi',
-    `mv -f "$netpol_keep.new" "$netpol_keep" 2>/dev/null || { [ -n "$netpol_keep_optional" ] && { cat "$netpol_keep.new"; rm -f "$netpol_keep.new"; exit 0; }; echo "cannot move the listing to $netpol_keep" >&2; exit ${KEEP_FAILED}; }`,
-    'cat "$netpol_keep"',
+  if (keep === undefined) {
+    const recordRead = recordDir === undefined ? '' : `${recordReadScript({ dir: recordDir, table })}\n`;
+    return listingResult(session, recordDir, await session.run(`${READ_REPORT_SCRIPT}\n${recordRead}nft list table inet ${table}`, undefined, { step }));
+  }
+  // Kept: nft lists into the file first (its exit and stderr kept for the end), so the record's
+  // listing can be compared with it on the host and left out when equal. Only nft's own stderr
+  // may say "No such file or directory" (no table): a file that cannot be kept fails with
+  // KEEP_FAILED, its shell message left out; an optional keep lists into a temporary file.
+  const script = [
+    keep,
+    'netpol_tmp=',
+    'if [ -z "$netpol_keep" ] || ! { : > "$netpol_keep.new"; } 2>/dev/null; then',
+    `  if [ -n "$netpol_keep" ] && [ -z "$netpol_keep_optional" ]; then echo "cannot write $netpol_keep.new" >&2; exit ${KEEP_FAILED}; fi`,
+    `  netpol_keep=$(mktemp "\${TMPDIR:-/tmp}/netpol-listing.XXXXXX") || exit ${KEEP_FAILED}; netpol_tmp=1`,
+    'fi',
+    `netpol_rc=0; nft list table inet ${table} > "$netpol_keep.new" || netpol_rc=$?`,
+    'if [ "$netpol_rc" -ne 0 ]; then rm -f "$netpol_keep.new"',
+    `elif ! mv -f "$netpol_keep.new" "$netpol_keep" 2>/dev/null; then rm -f "$netpol_keep.new"; echo "cannot move the listing to $netpol_keep" >&2; exit ${KEEP_FAILED}; fi`,
+    READ_REPORT_SCRIPT,
+    ...(recordDir === undefined ? [] : [recordReadScript({ dir: recordDir, table }, '"$netpol_keep"')]),
+    'if [ "$netpol_rc" -ne 0 ]; then [ -z "$netpol_tmp" ] || rm -f "$netpol_keep"; exit "$netpol_rc"; fi',
+    'cat "$netpol_keep"; netpol_rc=$?; [ -z "$netpol_tmp" ] || rm -f "$netpol_keep"; exit "$netpol_rc"',
   ].join('\n');
-  const result = await session.run(`${keep === undefined ? '' : `${keep}\n`}${READ_REPORT_SCRIPT}\n${recordRead}${list}`, undefined, { step });
+  return listingResult(session, recordDir, await session.run(script, undefined, { step }));
+}
+
+/** What a read of the table printed (listTable), as the table's state with the host's report and the record. */
+function listingResult(session: SshSession, recordDir: string | undefined, result: { code: number; stdout: string; stderr: string }): HostReadResult {
+  const step = READ_TABLE_STEP;
   const { report, rest: listing } = splitReadReport(result.stdout, session.name, step);
-  const { record, rest } = recordDir === undefined ? { record: undefined, rest: listing } : splitRecord(listing, session.name, step);
+  const split = recordDir === undefined ? { record: undefined, rest: listing } : splitRecord(listing, session.name, step);
+  const rest = split.rest;
+  const record = withSameLive(split.record, rest);
   const recorded = record ? { record } : {};
   if (result.code === KEEP_FAILED) throw new HostError({ host: session.name, step, cause: `the listing could not be kept on the host: ${result.stderr.trim()}`, hint: 'Check the state and record folders (space, rights); nothing was changed' });
   if (result.code !== 0) {

@@ -3,7 +3,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as crypto from 'crypto';
-import { HostRecord, LiveSource, forgetScript, keptLiveScript, recordClearScript, recordInput, recordPatchInput, recordPatchScript, recordReadScript, recordWriteScript, splitRecord } from '../../../provider/targets/ssh/host-record';
+import { HostRecord, LiveSource, forgetScript, keptLiveScript, recordClearScript, recordInput, recordPatchInput, recordPatchScript, recordReadScript, recordWriteScript, splitRecord, withSameLive } from '../../../provider/targets/ssh/host-record';
 import { editScript, lineEdits } from '../../../provider/ruleset/line-edits';
 
 /** The scripts run by the same POSIX sh the hosts run them with, in a folder of the test's own. */
@@ -38,6 +38,23 @@ describe("a host's record, read with the table in one command", () => {
     expect(fs.readdirSync(place.dir)).toEqual([]);
     sh(recordWriteScript(place), recordInput({ rendered: nftText, live: { text: 'x\n' } }));
     expect(forgetScript({ stateDir: dir, table: 'netpol_ab12cd34' }, place.dir)).toContain(recordClearScript(place));
+  });
+
+  test('read beside a kept listing: an equal record listing is only said to be equal (and filled in from the read\'s), a different one is printed', () => {
+    const place = { dir: path.join(dir, 'h_8'), table: 'netpol_ab12cd34' };
+    const live = 'table inet netpol_ab12cd34 {\n\tchain version {\n\t}\n}\n';
+    sh(recordWriteScript(place), recordInput({ rendered: nftText, live: { text: live }, policy: 'p' }));
+    const kept = path.join(dir, 'listing');
+    const read = (listing: string, rc = 0) => {
+      fs.writeFileSync(kept, listing);
+      return splitRecord(sh(`netpol_rc=${rc}\n${recordReadScript(place, `'${kept}'`)}`), 'h8', 'read table').record;
+    };
+    const same = read(live);
+    expect(same?.live).not.toBe(live); // not sent
+    expect(withSameLive(same, live)).toEqual({ rendered: nftText, live, policy: 'p' });
+    const edited = live.replace('\t}\n}', '\t\tdrop\n\t}\n}');
+    expect(withSameLive(read(edited), edited)).toEqual({ rendered: nftText, live, policy: 'p' }); // the record's own
+    expect(withSameLive(read(live, 1), '')).toEqual({ rendered: nftText, live, policy: 'p' }); // nft failed: printed
   });
 
   test('a rewrite without a policy removes the old policy file', () => {
