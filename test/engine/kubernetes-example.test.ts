@@ -64,7 +64,7 @@ describeWithRealKube("examples/kubernetes-networkpolicy on a real kube-apiserver
   });
   afterAll(async () => {
     await server?.close();
-    fs.rmSync(dir, { recursive: true, force: true });
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
   });
 
   it("kubeconfig path + context: preview, up, change, refresh drift, 409 until force, destroy", async () => {

@@ -26,6 +26,8 @@ export function runEngine(args: readonly string[], env: NodeJS.ProcessEnv = {}, 
     child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d));
     child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
     const timer = setTimeout(() => { child.kill("SIGKILL"); reject(new Error(`engine ${args.join(" ")} timed out:\n${stdout}\n${stderr}`)); }, timeoutMs);
-    child.on("exit", (code) => { clearTimeout(timer); resolve({ code: code ?? -1, stdout, stderr, ms: Date.now() - started }); });
+    // "close", not "exit": a child's last output can arrive after it has exited (seen on a loaded
+    // machine as a `pulumi destroy` that printed nothing).
+    child.on("close", (code) => { clearTimeout(timer); resolve({ code: code ?? -1, stdout, stderr, ms: Date.now() - started }); });
   });
 }

@@ -124,7 +124,7 @@ export function spawnCli(args: string[], env: Record<string, string> = {}): CliC
   const text = { stdout: '', stderr: '' };
   child.stderr?.on('data', (d: Buffer) => (text.stderr += d.toString()));
   child.stdout?.on('data', (d: Buffer) => (text.stdout += d.toString()));
-  const ended = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+  const ended = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('close', (code, signal) => resolve({ code, signal }))); // after the last output
   const matching = (stream: 'stdout' | 'stderr') => (pattern: RegExp, timeoutMs = 60_000): Promise<string> =>
     new Promise((resolve, reject) => {
       const started = Date.now();
