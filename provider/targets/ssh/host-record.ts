@@ -93,9 +93,14 @@ export interface SavedRecord {
   policy?: string;
 }
 
+/** Shell line that fails, saying so, when the confirming read's listing was not kept on the host. */
+function keptLiveCheck(f: ReturnType<typeof files>): string {
+  return `[ -s ${f.keptLive} ] || { echo "the confirming read's listing was not kept on the host:" ${f.keptLive} >&2; exit 1; }`;
+}
+
 /** Shell lines that make the listing the confirming read kept the record's (or fail, saying so). */
 function useKeptLive(f: ReturnType<typeof files>): string {
-  return `{ [ -s ${f.keptLive} ] || { echo "the confirming read's listing was not kept on the host (${f.keptLive})" >&2; exit 1; }; } && mv -f ${f.keptLive} ${f.live}`;
+  return `{ ${keptLiveCheck(f)}; } && mv -f ${f.keptLive} ${f.live}`;
 }
 
 /** The command that writes a record from its stdin (recordInput). */
@@ -152,11 +157,11 @@ export function recordPatchScript(place: RecordPlace, sha256: string, live: Live
   return [
     `mkdir -p ${shQuote(place.dir)} && [ -s ${f.rendered} ] || exit ${PATCH_MISSED}`,
     // A kept listing that is missing fails before anything changes (rather than after the text).
-    ...(live === 'kept' ? [`[ -s ${f.keptLive} ] || { echo "the confirming read's listing was not kept on the host (${f.keptLive})" >&2; exit 1; }`] : []),
+    ...(live === 'kept' ? [keptLiveCheck(f)] : []),
     `rm -f ${next} ${f.policyNew}${sent ? ` ${f.keptLive}` : ''}`,
     `awk -v out=${next} -v p=${f.policyNew} -v l=${f.keptLive} '${awk}' ${f.rendered} - || ${missed}`,
     `[ "$(sha256sum ${next} 2>/dev/null | cut -d' ' -f1)" = ${sha256} ] || ${missed}`,
-    `mv -f ${next} ${f.rendered} && { if [ -e ${f.policyNew} ]; then mv -f ${f.policyNew} ${f.policy}; else rm -f ${f.policy}; fi; }${live !== 'unchanged' ? ` && ${useKeptLive(f)}` : ''}`,
+    `mv -f ${next} ${f.rendered} && { if [ -e ${f.policyNew} ]; then mv -f ${f.policyNew} ${f.policy}; else rm -f ${f.policy}; fi; }${live !== 'unchanged' ? ` && mv -f ${f.keptLive} ${f.live}` : ''}`,
   ].join('\n');
 }
 

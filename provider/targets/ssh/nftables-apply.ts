@@ -55,7 +55,8 @@ export function nftTransaction(table: string, tableText?: string): string {
 
 /**
  * Lists the table, with the host's bridge report (and the record, given its folder) in front of it
- * in the same command (one read per host). nft runs last, so its exit status and stderr are the command's.
+ * in the same command (one read per host). nft's exit status and stderr are the command's: it runs
+ * last, or, when the listing is kept, first with its exit replayed at the end.
  * `keep`: shell lines that set `$netpol_keep` to a file (or leave it empty): the listing is also
  * kept there on the host, so that what the host already has need not be sent back to it. A file
  * that cannot be written fails the read (KEEP_FAILED), unless `$netpol_keep_optional` is set.

@@ -89,6 +89,14 @@ describe("a host's record, read with the table in one command", () => {
       expect(fs.readdirSync(place.dir).sort()).toEqual(['netpol_ab12cd34.live', 'netpol_ab12cd34.policy', 'netpol_ab12cd34.rendered']);
     });
 
+
+    test('a listing the confirming read did not keep fails the patch, saying so, before the text changes', () => {
+      const place = { dir: path.join(dir, 'h_6'), table: 'netpol_ab12cd34' };
+      sh(recordWriteScript(place), recordInput({ rendered: nftText, live: { text: 'listing\n' }, policy: 'old' }));
+      const out = execFileSync('/bin/sh', ['-c', `(\n${recordPatchScript(place, sha(after), 'kept')}\n) 2>&1; echo "exit $?"`], { input: recordPatchInput(editScript(lineEdits(lines(nftText), lines(after), 100) ?? []), 'kept', 'new'), encoding: 'utf8' });
+      expect(out).toBe(`the confirming read's listing was not kept on the host: ${place.dir}/netpol_ab12cd34.live.new\nexit 1\n`);
+      expect(splitRecord(sh(recordReadScript(place)), 'h6', 'read table').record).toEqual({ rendered: nftText, live: 'listing\n', policy: 'old' });
+    });
     test('a listing sent with the edits (iptables) becomes the record\'s', () => {
       const place = { dir: path.join(dir, 'h_7'), table: 'netpol_ab12cd34' };
       sh(recordWriteScript(place), recordInput({ rendered: nftText, live: { text: 'old listing\n' }, policy: 'p' }));
