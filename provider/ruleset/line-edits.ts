@@ -91,3 +91,58 @@ export function applyLineEdits(a: readonly string[], edits: readonly LineEdit[])
   if (i !== a.length) throw new Error(`the edits cover ${i} of ${a.length} lines`);
   return out;
 }
+
+const DIFF_HUNK = /^(\d+)(?:,(\d+))?([acd])(\d+)(?:,(\d+))?$/;
+
+/**
+ * The edits that `diff OLD NEW` prints in its normal format (`5a6,7`, `3,4c3`, `8d7`, each
+ * followed by its `< ` and `> ` lines, `---` between), against `old`, its old text; undefined when
+ * the text is not that format, does not fit `old`'s length, or names an old line that `same` finds
+ * unlike the caller's (the host's copy was not the one the caller has).
+ */
+export function normalDiffEdits(diff: string, old: readonly string[], same: (mine: string, theirs: string) => boolean): LineEdit[] | undefined {
+  const lines = diff.split("\n");
+  if (lines.pop() !== "") return undefined; // every line ends in a newline
+  const edits: LineEdit[] = [];
+  let i = 0; // old lines consumed
+  let j = 0; // new lines made
+  let at = 0;
+  const side = (mark: "< " | "> ", count: number): string[] | undefined => {
+    const taken: string[] = [];
+    for (; taken.length < count; at++) {
+      const line = lines[at];
+      if (line === undefined || !line.startsWith(mark)) return undefined;
+      taken.push(line.slice(2));
+    }
+    return taken;
+  };
+  while (at < lines.length) {
+    const hunk = DIFF_HUNK.exec(lines[at++]);
+    if (!hunk) return undefined;
+    const [a1, a2, kind, b1, b2] = [Number(hunk[1]), Number(hunk[2] ?? hunk[1]), hunk[3], Number(hunk[4]), Number(hunk[5] ?? hunk[4])];
+    // An insertion names the old line it follows; a change or deletion the old lines it replaces.
+    const keep = kind === "a" ? a1 - i : a1 - 1 - i;
+    if (keep < 0 || a2 < a1 || b2 < b1 || a2 > old.length) return undefined;
+    if (keep > 0) edits.push({ keep });
+    i += keep;
+    j += keep;
+    if (kind !== "a") {
+      const dropped = side("< ", a2 - a1 + 1);
+      if (!dropped || dropped.some((line, k) => !same(old[i + k], line))) return undefined;
+      edits.push({ drop: dropped.length });
+      i += dropped.length;
+      if (kind === "c" && lines[at++] !== "---") return undefined;
+    }
+    if (kind === "d") {
+      if (b1 !== j) return undefined;
+      continue;
+    }
+    if (b1 !== j + 1) return undefined;
+    const added = side("> ", b2 - b1 + 1);
+    if (!added) return undefined;
+    edits.push({ add: added });
+    j += added.length;
+  }
+  if (i < old.length) edits.push({ keep: old.length - i });
+  return edits;
+}

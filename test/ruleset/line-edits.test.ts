@@ -1,4 +1,8 @@
-import { applyLineEdits, editScript, lineEdits } from '../../provider/ruleset/line-edits';
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { applyLineEdits, editScript, lineEdits, normalDiffEdits } from '../../provider/ruleset/line-edits';
 
 /** A small deterministic generator, so a failure is the same on every run. */
 function random(seed: number): () => number {
@@ -44,5 +48,64 @@ describe('line edits: the lines that change between two texts', () => {
 
   test('edits that do not cover the old text are refused', () => {
     expect(() => applyLineEdits(['a', 'b'], [{ keep: 1 }])).toThrow('the edits cover 1 of 2 lines');
+  });
+
+  describe("what GNU diff prints (a host's confirming read sends the change since its first read)", () => {
+    let dir: string;
+    beforeAll(() => { dir = fs.mkdtempSync(path.join(os.tmpdir(), 'netpol-diff-')); });
+    afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+    /** `diff OLD NEW` in its normal format, as the host runs it (exit 1: they differ). */
+    const diff = (a: readonly string[], b: readonly string[]): string => {
+      const text = (lines: readonly string[]) => lines.map((l) => `${l}\n`).join('');
+      fs.writeFileSync(path.join(dir, 'a'), text(a));
+      fs.writeFileSync(path.join(dir, 'b'), text(b));
+      try {
+        return execFileSync('diff', [path.join(dir, 'a'), path.join(dir, 'b')], { encoding: 'utf8' });
+      } catch (e) {
+        if ((e as { status?: number }).status === 1) return (e as { stdout: string }).stdout;
+        throw e;
+      }
+    };
+    const same = (mine: string, theirs: string) => mine === theirs;
+
+    test('300 random texts and changes of them: the edits read from the diff turn the old text into the new one', () => {
+      const rnd = random(11);
+      const letter = (n: number) => String.fromCharCode(97 + Math.floor(rnd() * n));
+      for (let t = 0; t < 300; t++) {
+        const a = Array.from({ length: Math.floor(rnd() * 25) }, () => letter(4));
+        const b = [...a];
+        for (let c = Math.floor(rnd() * 7); c > 0; c--) {
+          const r = rnd();
+          const at = Math.floor(rnd() * (b.length + 1));
+          if (r < 0.35) b.splice(at, 0, `${letter(5)}`);
+          else if (r < 0.7 && at < b.length) b.splice(at, 1);
+          else if (at < b.length) b[at] = `< ${letter(3)}`; // a line that looks like diff's own
+        }
+        const edits = normalDiffEdits(diff(a, b), a, same);
+        expect(edits).toBeDefined();
+        expect(applyLineEdits(a, edits ?? [])).toEqual(b);
+      }
+    });
+
+    test('no difference is the old text kept whole', () => {
+      expect(normalDiffEdits('', ['x', 'y'], same)).toEqual([{ keep: 2 }]);
+    });
+
+    test('a diff made from another old text is refused: an old line it names differs, or it runs past the end', () => {
+      const a = ['table', 'chain a', 'rule 1', 'rule 2', '}'];
+      const b = ['table', 'chain a', 'rule 1', 'rule 3', '}'];
+      const d = diff(a, b);
+      expect(d).toBe('4c4\n< rule 2\n---\n> rule 3\n');
+      expect(normalDiffEdits(d, ['table', 'chain a', 'rule 1', 'rule 9', '}'], same)).toBeUndefined();
+      expect(normalDiffEdits(d, ['table', 'chain a', 'rule 1'], same)).toBeUndefined();
+      // Compared as the caller says: counters zeroed on its copy.
+      expect(normalDiffEdits('1c1\n< counter packets 7\n---\n> x\n', ['counter packets 0'], (m, t) => m === t.replace(/\d+/, '0'))).toEqual([{ drop: 1 }, { add: ['x'] }]);
+    });
+
+    test('text that is not a normal diff is refused', () => {
+      for (const text of ['--- a\n+++ b\n@@ -1 +1 @@\n-x\n+y\n', '1c1\n< x\n> y\n', '1a2\n> y\n\\ No newline at end of file\n', '1c1\n< x\n---\n> y', '2d2\n< y\n', '0a2\n> y\n']) {
+        expect(normalDiffEdits(text, ['x', 'y'], same)).toBeUndefined();
+      }
+    });
   });
 });
