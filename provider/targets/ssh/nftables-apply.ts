@@ -2,17 +2,19 @@
  * nftables backend: one table `inet <table>` per host, replaced atomically under the table's lock,
  * guarded by the host-side rollback timer, confirmed over a new SSH connection.
  */
+import { createHash } from 'node:crypto';
 import { HostApplyOptions, ApplyResult, DeleteOptions, DeleteResult, HostReadResult, READ_TABLE_STEP } from './apply-options';
 import { READ_REPORT_SCRIPT, reportWithLock, splitReadReport } from './read-report';
 import { HostError, RIGHTS_HINT } from './host-error';
 import { confirmOverNewConnection } from './confirm';
-import { ARM_STEP, DEFAULT_ROLLBACK_SEC, DEFAULT_STATE_DIR, TablePlace, armFailureHint, armStep, checkTimerSec, disarmRollback, hereDoc, restoreNowOrByTimer, snapshotKeep } from './rollback';
+import { ARM_STEP, DEFAULT_ROLLBACK_SEC, DEFAULT_STATE_DIR, TablePlace, armFailureHint, armStep, checkTimerSec, disarmRollback, hereDoc, restoreNowOrByTimer, snapshotKeep, snapshotSince } from './rollback';
 import { SNAPSHOT_SUFFIX, placeScript } from './table-place';
 import { BatchStep, runBatch } from './batch';
 import { TableLock, lockTable } from './table-lock';
 import { testOnlyPause, testOnlyPauseAt } from './test-pause';
 import { HostRuleset, rulesText, validateNftText, validateRuleset } from '../../ruleset';
 import { nftDelta, validateNftDelta } from '../../ruleset/nft-delta';
+import { applyLineEdits, normalDiffEdits } from '../../ruleset/line-edits';
 import { RecordPlace, forgetScript, keepPolicy, keptLiveScript, policyOf, recordReadScript, saveRecord, splitRecord, withSameLive } from './host-record';
 import { SshTarget } from './connect';
 import { SshSession, assertIdentifier, withSession } from './session';
@@ -32,9 +34,11 @@ function applyCommand(timerSec: number): string {
   return `timeout -k 1 ${bound} nft -f -; rc=$?\nif [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then echo "${APPLY_ENDED} (${bound} s)" >&2; fi\nexit "$rc"`;
 }
 
+const COUNTER = /counter packets \d+ bytes \d+/g;
+
 /** Zeroes counters so that traffic does not look like drift. */
 export function normalizeNftListing(text: string): string {
-  return text.replace(/counter packets \d+ bytes \d+/g, 'counter packets 0 bytes 0').trimEnd() + '\n';
+  return text.replace(COUNTER, 'counter packets 0 bytes 0').trimEnd() + '\n';
 }
 
 /**
@@ -60,11 +64,13 @@ export function nftTransaction(table: string, tableText?: string): string {
  * `keep`: shell lines that set `$netpol_keep` to a file (or leave it empty): the listing is also
  * kept there on the host, so that what the host already has need not be sent back to it. A file
  * that cannot be written fails the read (KEEP_FAILED), unless `$netpol_keep_optional` is set.
+ * `since`: a listing of the table that both ends have (the apply's first read, kept on the host):
+ * the host sends the difference from it instead of the listing when that is smaller (differenceScript).
  */
-async function listTable(session: SshSession, table: string, recordDir?: string, keep?: string): Promise<HostReadResult> {
+async function listTable(session: SshSession, table: string, recordDir?: string, keep?: string, since?: ListingSince): Promise<HostReadResult> {
   assertIdentifier(table, 'table');
   const step = READ_TABLE_STEP;
-  if (keep === undefined) {
+  if (keep === undefined && since === undefined) {
     const recordRead = recordDir === undefined ? '' : `${recordReadScript({ dir: recordDir, table })}\n`;
     return listingResult(session, recordDir, await session.run(`${READ_REPORT_SCRIPT}\n${recordRead}nft list table inet ${table}`, undefined, { step }));
   }
@@ -73,7 +79,7 @@ async function listTable(session: SshSession, table: string, recordDir?: string,
   // may say "No such file or directory" (no table): a file that cannot be kept fails with
   // KEEP_FAILED, its shell message left out; an optional keep lists into a temporary file.
   const script = [
-    keep,
+    keep ?? 'netpol_keep_optional=1; netpol_keep=',
     'netpol_tmp=',
     'if [ -z "$netpol_keep" ] || ! { : > "$netpol_keep.new"; } 2>/dev/null; then',
     `  if [ -n "$netpol_keep" ] && [ -z "$netpol_keep_optional" ]; then echo "cannot write $netpol_keep.new" >&2; exit ${KEEP_FAILED}; fi`,
@@ -85,20 +91,78 @@ async function listTable(session: SshSession, table: string, recordDir?: string,
     READ_REPORT_SCRIPT,
     ...(recordDir === undefined ? [] : [recordReadScript({ dir: recordDir, table }, '"$netpol_keep"')]),
     'if [ "$netpol_rc" -ne 0 ]; then [ -z "$netpol_tmp" ] || rm -f "$netpol_keep"; exit "$netpol_rc"; fi',
-    'cat "$netpol_keep"; netpol_rc=$?; [ -z "$netpol_tmp" ] || rm -f "$netpol_keep"; exit "$netpol_rc"',
+    since === undefined ? 'cat "$netpol_keep"; netpol_rc=$?' : differenceScript(since.script),
+    '[ -z "$netpol_tmp" ] || rm -f "$netpol_keep"; exit "$netpol_rc"',
   ].join('\n');
-  return listingResult(session, recordDir, await session.run(script, undefined, { step }));
+  const read = listingResult(session, recordDir, await session.run(script, undefined, { step }), since);
+  // A difference the client cannot use (the host's copy was not the one it has): read it whole.
+  return read ?? listTable(session, table, recordDir, keep);
 }
 
-/** What a read of the table printed (listTable), as the table's state with the host's report and the record. */
-function listingResult(session: SshSession, recordDir: string | undefined, result: { code: number; stdout: string; stderr: string }): HostReadResult {
+/**
+ * A listing of the table that both ends have: on the host the file `$netpol_since` (set by
+ * `script`), here `text`, as listingResult made it (counters zeroed).
+ */
+export interface ListingSince {
+  script: string;
+  text: string;
+}
+
+/** The first line of a read that sends the difference from the listing since, then its sha256. */
+const DIFFERENCE_MARKER = 'netpol-listing-difference';
+
+/**
+ * Shell lines that print the kept listing's difference from `$netpol_since` (set by `script`; GNU diff, normal format) after
+ * DIFFERENCE_MARKER and the sha256 of the listing with counters zeroed, when that is shorter
+ * than the listing; else the listing.
+ */
+export function differenceScript(script: string): string {
+  return [
+    'netpol_since=; netpol_sum=; netpol_d=',
+    script,
+    'if [ -s "$netpol_since" ] && diff --version 2>/dev/null | grep -q GNU && netpol_d=$(mktemp "${TMPDIR:-/tmp}/netpol-difference.XXXXXX"); then',
+    '  diff "$netpol_since" "$netpol_keep" > "$netpol_d"',
+    '  if [ $? -le 1 ] && [ $(wc -c < "$netpol_d") -lt $(wc -c < "$netpol_keep") ]; then',
+    "    netpol_sum=$(sed -E 's/counter packets [0-9]+ bytes [0-9]+/counter packets 0 bytes 0/g' \"$netpol_keep\" | sha256sum | cut -d' ' -f1)",
+    '  fi',
+    'fi',
+    `if [ -n "$netpol_sum" ]; then echo "${DIFFERENCE_MARKER} $netpol_sum"; cat "$netpol_d"; netpol_rc=$?; else cat "$netpol_keep"; netpol_rc=$?; fi`,
+    '[ -z "$netpol_d" ] || rm -f "$netpol_d"',
+  ].join('\n');
+}
+
+/**
+ * The listing a read sent as its difference from `since` (differenceScript), or undefined when
+ * the difference does not fit `since`'s text or does not give the listing the host hashed.
+ */
+export function listingFromDifference(rest: string, since: ListingSince): string | undefined {
+  const newline = rest.indexOf('\n');
+  const sum = rest.slice(DIFFERENCE_MARKER.length + 1, newline);
+  const old = since.text.split('\n');
+  if (old.pop() !== '') return undefined;
+  const edits = normalDiffEdits(rest.slice(newline + 1), old, (mine, theirs) => mine === theirs.replace(COUNTER, 'counter packets 0 bytes 0'));
+  if (edits === undefined) return undefined;
+  const lines = applyLineEdits(old, edits);
+  const text = normalizeNftListing(lines.map((l) => `${l}\n`).join(''));
+  return createHash('sha256').update(text).digest('hex') === sum ? text : undefined;
+}
+
+/**
+ * What a read of the table printed (listTable), as the table's state with the host's report and
+ * the record; undefined when it sent a difference from `since` that cannot be used.
+ */
+function listingResult(session: SshSession, recordDir: string | undefined, result: { code: number; stdout: string; stderr: string }): HostReadResult;
+function listingResult(session: SshSession, recordDir: string | undefined, result: { code: number; stdout: string; stderr: string }, since: ListingSince | undefined): HostReadResult | undefined;
+function listingResult(session: SshSession, recordDir: string | undefined, result: { code: number; stdout: string; stderr: string }, since?: ListingSince): HostReadResult | undefined {
   const step = READ_TABLE_STEP;
   const { report, rest: listing } = splitReadReport(result.stdout, session.name, step);
   const split = recordDir === undefined ? { record: undefined, rest: listing } : splitRecord(listing, session.name, step);
-  const rest = split.rest;
+  if (result.code === KEEP_FAILED) throw new HostError({ host: session.name, step, cause: `the listing could not be kept on the host: ${result.stderr.trim()}`, hint: 'Check the state and record folders (space, rights); nothing was changed' });
+  const sent = since !== undefined && result.code === 0 && split.rest.startsWith(`${DIFFERENCE_MARKER} `);
+  const rest = sent ? listingFromDifference(split.rest, since) : split.rest;
+  if (rest === undefined) return undefined;
   const record = withSameLive(split.record, rest);
   const recorded = record ? { record } : {};
-  if (result.code === KEEP_FAILED) throw new HostError({ host: session.name, step, cause: `the listing could not be kept on the host: ${result.stderr.trim()}`, hint: 'Check the state and record folders (space, rights); nothing was changed' });
   if (result.code !== 0) {
     if (/No such file or directory/.test(result.stderr)) return { present: false, ...report, ...recorded };
     throw new HostError({ host: session.name, step, cause: `nft: ${result.stderr.trim() || `exit ${result.code}`}`, hint: RIGHTS_HINT });
@@ -215,9 +279,11 @@ export async function applyNftables(target: SshTarget, ruleset: HostRuleset, opt
     await testOnlyPause('after-apply', name);
 
     // 5. Confirm over a new connection; 6. disarm over it.
-    // The confirming listing is kept on the host as the record's (saveRecord sends only the rendered text).
+    // The confirming listing is kept on the host as the record's (saveRecord sends only the rendered
+    // text); it comes back as its difference from the first read's, kept there as the snapshot.
     const keepLive = recordPlace ? keptLiveScript(recordPlace) : undefined;
-    const live = await confirmOverNewConnection({ target, host: name, first, place, timerSec, options, read: (confirm) => listTable(confirm, table, undefined, keepLive) });
+    const since = current.present && current.text !== undefined ? { script: snapshotSince(place), text: current.text } : undefined;
+    const live = await confirmOverNewConnection({ target, host: name, first, place, timerSec, options, read: (confirm) => listTable(confirm, table, undefined, keepLive, since) });
     if (!live.present || live.hash !== hash || live.text === undefined) {
       throw new HostError({ host: name, step: 'confirm', cause: `after the apply the table carries hash ${live.hash ?? '(none)'}, expected ${hash}`, hint: 'Another process may be changing the table concurrently' });
     }

@@ -54,6 +54,11 @@ export function snapshotKeep(place: TablePlace): string {
   return `${placeScript(place)}\nnetpol_keep="$base${SNAPSHOT_SUFFIX}"`;
 }
 
+/** Shell lines that name the snapshot `$netpol_since`: the confirming read sends its difference from it. */
+export function snapshotSince(place: TablePlace): string {
+  return `${placeScript(place)}\nnetpol_since="$base${SNAPSHOT_SUFFIX}"`;
+}
+
 /** How the timer runs on the host, as arming found it alive. */
 export type ArmedTimer = { kind: 'systemd'; unit: string } | { kind: 'job'; pid: number };
 

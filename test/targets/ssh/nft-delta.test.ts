@@ -97,8 +97,8 @@ test('an apply sends the host nothing it already has: the rollback snapshot and 
   const table = first.table;
   const previous = (await readNftables(labTarget(lab, 'h1'), 'h1', table)).text ?? '';
   const rs = rulesetOf(model(['x', 'y', 'y']), 'nftables');
-  const sent: { step: string; stdin: string }[] = [];
-  const stop = observeSsh({ ran: (_host, step, { stdin }) => sent.push({ step, stdin }) });
+  const sent: { step: string; stdin: string; received: number }[] = [];
+  const stop = observeSsh({ ran: (_host, step, { stdin }, received) => sent.push({ step, stdin, received }) });
   let applied;
   try {
     applied = await apply(rs);
@@ -120,6 +120,13 @@ test('an apply sends the host nothing it already has: the rollback snapshot and 
   expect(now.record?.rendered).toBe(rulesText(rs));
   expect(normalizeNftListing(now.record?.live ?? '')).toBe(now.text); // the record holds the confirming listing
   expect(await timerFiles(lab, 'h1', table)).toEqual([]); // the snapshot went with the disarm
+  // The confirming read sent its difference from the first read's listing, not the listing, and
+  // what the client made of it is the listing the host has.
+  const reads = sent.filter((s) => s.step === 'read table');
+  expect(reads).toHaveLength(2);
+  expect(reads[0].received).toBeGreaterThan(previous.length);
+  expect(reads[1].received).toBeLessThan((now.text ?? '').length);
+  expect(applied.liveText).toBe(now.text);
 
   // An apply that changes nothing leaves no snapshot either (the lock's release removes it).
   await apply(rs);

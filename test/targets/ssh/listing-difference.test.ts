@@ -1,0 +1,56 @@
+/**
+ * The confirming read's listing sent as its difference from the first read's (kept on the host):
+ * the host script (differenceScript) run by sh over files, its output read back as the client does
+ * (listingFromDifference). Needs GNU diff, sed and sha256sum, as a Debian host has them.
+ */
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { differenceScript, listingFromDifference, normalizeNftListing } from '../../../provider/targets/ssh/nftables-apply';
+
+const MARKER = 'netpol-listing-difference ';
+
+let dir: string;
+beforeEach(() => { dir = fs.mkdtempSync(path.join(os.tmpdir(), 'netpol-difference-')); });
+afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+const chain = (rules: string[]) => `table inet netpol_ab12cd34 {\n\tchain forward {\n\t\ttype filter hook forward priority filter; policy accept;\n${rules.map((r) => `\t\t${r}\n`).join('')}\t}\n}\n`;
+const many = (n: number, counter: (i: number) => string) => Array.from({ length: n }, (_, i) => `ip saddr 10.0.${i >> 8}.${i & 255} ${counter(i)} drop`);
+
+/** Runs the host's lines with `since` and `kept` as the two listings; returns what they print. */
+function hostSends(since: string | undefined, kept: string): string {
+  const sinceFile = path.join(dir, 'snapshot');
+  if (since !== undefined) fs.writeFileSync(sinceFile, since);
+  fs.writeFileSync(path.join(dir, 'kept'), kept);
+  const script = `netpol_keep=${path.join(dir, 'kept')}\n${differenceScript(`netpol_since=${sinceFile}`)}\nexit "$netpol_rc"`;
+  return execFileSync('/bin/sh', ['-c', script], { encoding: 'utf8' });
+}
+
+test('a changed rule and changed counters: the difference is sent, and gives the new listing with counters zeroed', () => {
+  const before = chain(many(300, (i) => `counter packets ${i} bytes ${i * 60}`));
+  const after = chain([...many(20, (i) => `counter packets ${i + 7} bytes ${i * 60 + 420}`), ...many(300, (i) => `counter packets ${i} bytes ${i * 60}`).slice(20, 150), 'ip saddr 10.9.9.9 drop', ...many(300, (i) => `counter packets ${i} bytes ${i * 60}`).slice(151)]);
+  const sent = hostSends(before, after);
+  expect(sent.startsWith(MARKER)).toBe(true);
+  expect(sent.length).toBeLessThan(after.length);
+  expect(listingFromDifference(sent, { script: '', text: normalizeNftListing(before) })).toBe(normalizeNftListing(after));
+});
+
+test("a host copy that is not the client's: the difference does not fit it, and is not used (the caller reads the listing whole)", () => {
+  const before = chain(many(100, () => 'counter packets 0 bytes 0'));
+  const after = chain([...many(100, () => 'counter packets 0 bytes 0'), 'ip saddr 10.9.9.9 drop']);
+  const other = chain(many(100, () => 'counter packets 0 bytes 0').map((r, i) => (i === 40 ? 'ip saddr 10.8.8.8 drop' : r)));
+  // The host's snapshot differs from the client's text on a line the difference keeps:
+  // only the hash can tell, and it does.
+  expect(listingFromDifference(hostSends(other, after), { script: '', text: normalizeNftListing(before) })).toBeUndefined();
+  // ... and on a line the difference names.
+  const changed = chain(many(100, () => 'counter packets 0 bytes 0').slice(1));
+  expect(listingFromDifference(hostSends(before, changed), { script: '', text: normalizeNftListing(other.replace('10.0.0.0 counter', '10.7.7.7 counter')) })).toBeUndefined();
+});
+
+test('no snapshot on the host, or a difference longer than the listing: the listing is sent', () => {
+  const after = chain(many(50, () => 'counter packets 0 bytes 0'));
+  expect(hostSends(undefined, after)).toBe(after);
+  const unlike = chain(many(50, (i) => `counter packets ${i + 1} bytes 1`));
+  expect(hostSends(unlike, after)).toBe(after);
+});
