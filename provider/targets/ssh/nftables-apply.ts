@@ -25,13 +25,19 @@ const APPLY_STEP = 'apply rules (nft -f)';
 const KEEP_FAILED = 71;
 const APPLY_ENDED = 'nft -f was ended by the host before the rollback timer fires';
 
+/** nft -f is ended 2 s before the timer fires (applyCommand), after 1 s at least. */
+const MIN_TIMER_SEC = 3;
+
 /**
- * `nft -f`, ended on the host before the timer's restore could start (timer − 2 s): a hung
- * transaction never runs beside the restore. Ended so, it may have committed: the caller restores.
+ * `nft -f`, ended on the host before the timer's restore could start (timer − 2 s, its SIGKILL a
+ * second later; no timer under MIN_TIMER_SEC): a hung transaction never runs beside
+ * the restore. Ended so, it may have committed: the caller restores. `--foreground` keeps nft in
+ * the command's process group, so the session's own bound (session.ts) ends it too; without it
+ * `timeout` moves nft to a group of its own, which would outlive that bound.
  */
 function applyCommand(timerSec: number): string {
-  const bound = Math.max(1, timerSec - 2);
-  return `timeout -k 1 ${bound} nft -f -; rc=$?\nif [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then echo "${APPLY_ENDED} (${bound} s)" >&2; fi\nexit "$rc"`;
+  const bound = timerSec - 2;
+  return `timeout --foreground -k 1 ${bound} nft -f -; rc=$?\nif [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then echo "${APPLY_ENDED} (${bound} s)" >&2; fi\nexit "$rc"`;
 }
 
 const COUNTER = /counter packets \d+ bytes \d+/g;
@@ -81,7 +87,8 @@ async function listTable(session: SshSession, table: string, recordDir?: string,
   const script = [
     keep ?? 'netpol_keep_optional=1; netpol_keep=',
     'netpol_tmp=',
-    'if [ -z "$netpol_keep" ] || ! { : > "$netpol_keep.new"; } 2>/dev/null; then',
+    // printf, not `:`: a redirection that fails on a special builtin ends a POSIX shell.
+    'if [ -z "$netpol_keep" ] || ! { printf "" > "$netpol_keep.new"; } 2>/dev/null; then',
     `  if [ -n "$netpol_keep" ] && [ -z "$netpol_keep_optional" ]; then echo "cannot write $netpol_keep.new" >&2; exit ${KEEP_FAILED}; fi`,
     `  netpol_keep=$(mktemp "\${TMPDIR:-/tmp}/netpol-listing.XXXXXX") || exit ${KEEP_FAILED}; netpol_tmp=1`,
     'fi',
@@ -155,9 +162,10 @@ function listingResult(session: SshSession, recordDir: string | undefined, resul
 function listingResult(session: SshSession, recordDir: string | undefined, result: { code: number; stdout: string; stderr: string }, since: ListingSince | undefined): HostReadResult | undefined;
 function listingResult(session: SshSession, recordDir: string | undefined, result: { code: number; stdout: string; stderr: string }, since?: ListingSince): HostReadResult | undefined {
   const step = READ_TABLE_STEP;
+  // Before the report is looked for: a read that could not keep its listing ends before printing it.
+  if (result.code === KEEP_FAILED) throw new HostError({ host: session.name, step, cause: `the listing could not be kept on the host: ${result.stderr.trim()}`, hint: 'Check the state and record folders (space, rights); nothing was changed' });
   const { report, rest: listing } = splitReadReport(result.stdout, session.name, step);
   const split = recordDir === undefined ? { record: undefined, rest: listing } : splitRecord(listing, session.name, step);
-  if (result.code === KEEP_FAILED) throw new HostError({ host: session.name, step, cause: `the listing could not be kept on the host: ${result.stderr.trim()}`, hint: 'Check the state and record folders (space, rights); nothing was changed' });
   const sent = since !== undefined && result.code === 0 && split.rest.startsWith(`${DIFFERENCE_MARKER} `);
   const rest = sent ? listingFromDifference(split.rest, since) : split.rest;
   if (rest === undefined) return undefined;
@@ -231,7 +239,7 @@ export async function applyNftables(target: SshTarget, ruleset: HostRuleset, opt
   const tableText = ruleset.nft ?? '';
   const place = placeOf(table, options);
   const timerSec = options.rollbackTimerSec ?? DEFAULT_ROLLBACK_SEC;
-  checkTimerSec(timerSec);
+  checkTimerSec(timerSec, MIN_TIMER_SEC);
 
   const recordPlace: RecordPlace | undefined = options.record ? { dir: options.record.dir, table } : undefined;
 

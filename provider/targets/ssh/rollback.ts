@@ -107,8 +107,8 @@ function armScript(place: TablePlace, seconds: number): string {
 }
 
 /** Throws unless `seconds` is a timer the host can run (appliers call it before sending anything). */
-export function checkTimerSec(seconds: number): void {
-  if (!Number.isInteger(seconds) || seconds < 1 || seconds > 3600) throw new Error(`rollback timer ${seconds} s must be 1..3600`);
+export function checkTimerSec(seconds: number, min = 1): void {
+  if (!Number.isInteger(seconds) || seconds < min || seconds > 3600) throw new Error(`rollback timer ${seconds} s must be ${min}..3600`);
 }
 
 export const ARM_STEP = 'arm rollback timer';

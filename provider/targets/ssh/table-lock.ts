@@ -53,9 +53,11 @@ function lockScript(place: TablePlace): string {
     `echo ${READY}`,
     // Holds fd 9 (the lock) until the client ends our input or its connection drops.
     'while read -r _; do :; done',
-    // The read's listing kept for a rollback is the timer's while one is armed or restoring; else
-    // no longer needed. Removed before fd 9 closes, so no other apply comes between.
-    `[ -e "$base.timer" ] || [ -e "$base.firing" ] || rm -f "$base${SNAPSHOT_SUFFIX}" "$base${SNAPSHOT_SUFFIX}.new"`,
+    // The read's listing kept for a rollback is the timer's while one is armed or restoring, and
+    // the only copy of the previous rules after a restore that failed (its log does not end in
+    // `exit 0`; a restore that worked removed it); else no longer needed. Removed before fd 9
+    // closes, so no other apply comes between.
+    `[ -e "$base.timer" ] || [ -e "$base.firing" ] || { [ -e "$base.fired" ] && ! tail -n 1 "$base.fired.log" 2>/dev/null | grep -qx 'exit 0'; } || rm -f "$base${SNAPSHOT_SUFFIX}" "$base${SNAPSHOT_SUFFIX}.new"`,
   ].join('\n');
 }
 

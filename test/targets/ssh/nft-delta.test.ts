@@ -10,7 +10,10 @@ import { parseModel } from '../../../provider/model/model';
 import { reach } from '../../../provider/analyze/reach';
 import { parseProbe } from '../../../provider/analyze/probe';
 import { applyNftables, normalizeNftListing, readNftables } from '../../../provider/targets/ssh/nftables-apply';
-import { observeSsh } from '../../../provider/targets/ssh/session';
+import { SshSession, observeSsh, runOnHost } from '../../../provider/targets/ssh/session';
+import { lockTable } from '../../../provider/targets/ssh/table-lock';
+import { DEFAULT_STATE_DIR } from '../../../provider/targets/ssh/rollback';
+import { SNAPSHOT_SUFFIX, placeScript } from '../../../provider/targets/ssh/table-place';
 import { HostRuleset, rulesText } from '../../../provider/ruleset';
 import type { ModelInput } from '../../../provider/model/model';
 import { labTarget, rulesetOf, stackModel, timerFiles } from './support';
@@ -165,4 +168,55 @@ test('a delta nft -c rejects changes nothing', async () => {
   const broken: HostRuleset = { ...next, nft: (next.nft ?? '').replace(/(\t\tmeta nfproto ipv4 ip saddr @)s_[0-9a-f]{12}_v4/, '$1s_000000000000_v4') };
   await expect(apply(broken)).rejects.toThrow(/check rules \(nft -c\) failed[\s\S]*Nothing was changed/);
   expect(await listing(rs.table)).toBe(before);
+});
+
+test('a listing the read cannot keep on the host (its file cannot be written) fails the apply, saying so, and changes nothing', async () => {
+  const rs = rulesetOf(model(['x', 'y', 'y']), 'nftables');
+  await apply(rs, { force: true });
+  const before = await listing(rs.table);
+  // Where the read writes the listing first is a folder: it cannot be a file.
+  const base = `${placeScript({ table: rs.table, stateDir: DEFAULT_STATE_DIR })}\nf="$base${SNAPSHOT_SUFFIX}.new"`;
+  await runOnHost(labTarget(lab, 'h1'), `${base}\nmkdir -p "$f"`);
+  try {
+    const next = rulesetOf(model(['x', 'x', 'y']), 'nftables');
+    await expect(apply(next)).rejects.toThrow(/h1: read table failed: the listing could not be kept on the host: cannot write \S+\.snapshot\.new[\s\S]*nothing was changed/);
+    expect(await listing(rs.table)).toBe(before);
+  } finally {
+    await runOnHost(labTarget(lab, 'h1'), `${base}\nrmdir "$f"`);
+  }
+});
+
+test("the lock's release keeps the snapshot after a restore that failed (the host's only copy of the previous rules), not after one that worked", async () => {
+  const place = { table: 'netpol_5a0c0ffe', stateDir: DEFAULT_STATE_DIR };
+  const base = `${placeScript(place)}\ns="$base${SNAPSHOT_SUFFIX}"`;
+  const target = labTarget(lab, 'h1');
+  const snapshotThere = async () => (await runOnHost(target, `${base}\n[ -e "$s" ] && echo yes || echo no`)).stdout.trim() === 'yes';
+  try {
+    for (const [log, kept] of [['exit 1', true], ['exit 0', false]] as const) {
+      const session = await SshSession.open(target, 'h1');
+      try {
+        const lock = await lockTable(session, place);
+        // As the restore leaves it: .fired, its log, and the listing it restored from (or could not).
+        await session.run(`${base}\necho listing > "$s" && printf 'nft: error\\n${log}\\n' > "$base.fired.log" && touch "$base.fired"`);
+        await lock.release();
+      } finally {
+        session.close();
+      }
+      expect({ log, snapshot: await snapshotThere() }).toEqual({ log, snapshot: kept });
+    }
+  } finally {
+    await runOnHost(target, `${base}\nrm -f "$s" "$base.fired" "$base.fired.log"`);
+  }
+});
+
+test('a rollback timer under 3 s is refused before anything is sent (nft -f is ended 2 s before it fires)', async () => {
+  const rs = rulesetOf(model(['x', 'y', 'y']), 'nftables');
+  const sent: string[] = [];
+  const stop = observeSsh({ ran: (_host, step) => sent.push(step) });
+  try {
+    await expect(applyNftables(labTarget(lab, 'h1'), rs, { record: RECORD, rollbackTimerSec: 2 })).rejects.toThrow('rollback timer 2 s must be 3..3600');
+  } finally {
+    stop();
+  }
+  expect(sent).toEqual([]);
 });

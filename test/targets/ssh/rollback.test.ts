@@ -157,35 +157,63 @@ describe.each([['nftables' as const], ['iptables' as const]])('%s', (backend) =>
   }, 60_000);
 
   if (backend === 'nftables') {
-    test('a hung nft -f is ended by the host before the timer could restore beside it, and the previous rules are put back at once', async () => {
-      await applyHost(labTarget(lab(), 'h1'), rulesetOf(MODEL_A(), backend));
-      const before = await ownRules(lab(), 'h1', backend, table());
-      // An nft that hangs on the first transaction it is given (not on checks, not on the restore after it).
+    /**
+     * Runs `body` while the host's nft hangs on the first transaction it is given (not on checks,
+     * not on the restore after it); the hanging process writes its pid to the returned file.
+     */
+    async function withHungNft<T>(body: (pidFile: string) => Promise<T>): Promise<T> {
       const dir = (await lab().exec('h1', ['mktemp', '-d'])).stdout.trim();
       await lab().exec('h1', ['cp', '/usr/sbin/nft', `${dir}/nft.real`]);
-      await lab().exec('h1', ['sh', '-c', `touch ${dir}/hang && printf '#!/bin/sh\\ncase " $* " in *" -c "*) ;; *" -f "*) if rm ${dir}/hang 2>/dev/null; then sleep 30; fi;; esac\\nexec ${dir}/nft.real "$@"\\n' > ${dir}/nft && chmod 755 ${dir}/nft`]);
+      await lab().exec('h1', ['sh', '-c', `touch ${dir}/hang && printf '#!/bin/sh\\ncase " $* " in *" -c "*) ;; *" -f "*) if rm ${dir}/hang 2>/dev/null; then echo $$ > ${dir}/pid; sleep 30; fi;; esac\\nexec ${dir}/nft.real "$@"\\n' > ${dir}/nft && chmod 755 ${dir}/nft`]);
       await lab().exec('h1', ['mount', '--bind', `${dir}/nft`, '/usr/sbin/nft']);
-      let err;
       try {
-        err = await rejection(applyHost(labTarget(lab(), 'h1'), rulesetOf(MODEL_B(), backend), { rollbackTimerSec: 5 }));
+        return await body(`${dir}/pid`);
       } finally {
         for (let i = 0; (await lab().exec('h1', ['umount', '/usr/sbin/nft'], { check: false })).code !== 0; i++) {
           if (i === 50) throw new Error('nft stays mounted');
           await new Promise((r) => setTimeout(r, 200));
         }
+        const pid = (await lab().exec('h1', ['cat', `${dir}/pid`], { check: false })).stdout.trim();
+        // Only the process this test started, by its pid (it is gone unless the test failed).
+        if (/^\d+$/.test(pid)) await lab().exec('h1', ['kill', '-9', pid], { check: false });
+        await lab().exec('h1', ['rm', '-r', dir]);
       }
-      expect(err.step).toBe('apply rules (nft -f)');
-      expect(err.message).toContain('nft -f was ended by the host before the rollback timer fires (3 s)');
-      expect(err.message).toContain('The previous rules were restored');
+    }
+
+    /** The previous rules are back, the lock free, nothing left to fire; the next apply goes through. */
+    async function expectRestoredAndFree(before: string): Promise<void> {
       expect(await ownRules(lab(), 'h1', backend, table())).toBe(before);
       expect(await lockIsFree(lab(), 'h1', table())).toBe(true);
       // The restore was the timer's own (now, not at its time): nothing is left to fire.
       const files = await timerFiles(lab(), 'h1', table());
       expect(files).not.toContain('.timer');
       expect(files).not.toContain('.snapshot');
-      await lab().exec('h1', ['rm', '-r', dir]);
       const again = await applyHost(labTarget(lab(), 'h1'), rulesetOf(MODEL_B(), backend));
       expect(again.changed).toBe(true);
+    }
+
+    test('a hung nft -f is ended by the host before the timer could restore beside it, and the previous rules are put back at once', async () => {
+      await applyHost(labTarget(lab(), 'h1'), rulesetOf(MODEL_A(), backend));
+      const before = await ownRules(lab(), 'h1', backend, table());
+      const err = await withHungNft(() => rejection(applyHost(labTarget(lab(), 'h1'), rulesetOf(MODEL_B(), backend), { rollbackTimerSec: 5 })));
+      expect(err.step).toBe('apply rules (nft -f)');
+      expect(err.message).toContain('nft -f was ended by the host before the rollback timer fires (3 s)');
+      expect(err.message).toContain('The previous rules were restored');
+      await expectRestoredAndFree(before);
+    }, 60_000);
+
+    test("a hung nft -f that the session's own time bound ends (shorter than the timer) is ended with it, before the previous rules are put back", async () => {
+      await applyHost(labTarget(lab(), 'h1'), rulesetOf(MODEL_A(), backend));
+      const before = await ownRules(lab(), 'h1', backend, table());
+      const { err, alive } = await withHungNft(async (pidFile) => {
+        const e = await rejection(applyHost(labTarget(lab(), 'h1', { commandTimeoutMs: 3000 }), rulesetOf(MODEL_B(), backend), { rollbackTimerSec: 20 }));
+        const pid = (await lab().exec('h1', ['cat', pidFile])).stdout.trim();
+        return { err: e, alive: (await lab().exec('h1', ['kill', '-0', pid], { check: false })).code === 0 };
+      });
+      expect(err.step).toBe('apply rules (nft -f)');
+      expect(err.message).toContain('The previous rules were restored');
+      expect(alive).toBe(false); // nft did not outlive the command (it could have committed after the restore)
+      await expectRestoredAndFree(before);
     }, 60_000);
   }
 
