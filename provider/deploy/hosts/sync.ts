@@ -4,7 +4,7 @@
  * keeps the hash comment but changes the listing: that is drift.
  */
 import type { HostReadResult } from "../../targets/ssh/apply-options";
-import { normalizeNftListing } from "../../targets/ssh/nftables-apply";
+import { normalizeNftListing } from "../../targets/ssh/nftables-listing";
 import type { Drift, SyncState } from "../target";
 import type { HostRecord } from "./driver";
 

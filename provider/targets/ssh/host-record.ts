@@ -112,7 +112,7 @@ export function recordWriteScript(place: RecordPlace, live: LiveSource = { text:
 
 /**
  * Shell lines for a read that keeps its listing on the host for the record (`$netpol_keep`, see
- * nftables-apply.ts), so the listing is not sent back to it; when it cannot be kept the read goes
+ * nftables-listing.ts), so the listing is not sent back to it; when it cannot be kept the read goes
  * on without it (the record's write then fails, saying so, and the rules stay).
  */
 export function keptLiveScript(place: RecordPlace): string {

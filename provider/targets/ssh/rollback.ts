@@ -47,7 +47,7 @@ const FIRE_SCRIPT = [
 
 /**
  * Shell lines for a read that keeps its listing as the snapshot (`$netpol_keep`, see
- * nftables-apply.ts): written under the table's lock, removed by the restore that used it, by the
+ * nftables-listing.ts): written under the table's lock, removed by the restore that used it, by the
  * disarm, or by the lock's release when no timer is armed (table-lock.ts).
  */
 export function snapshotKeep(place: TablePlace): string {

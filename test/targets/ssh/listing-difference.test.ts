@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { differenceScript, listingFromDifference, normalizeNftListing } from '../../../provider/targets/ssh/nftables-apply';
+import { differenceScript, listingFromDifference, normalizeNftListing } from '../../../provider/targets/ssh/nftables-listing';
 
 const MARKER = 'netpol-listing-difference ';
 
