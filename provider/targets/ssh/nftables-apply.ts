@@ -8,7 +8,7 @@ import { HostError } from './host-error';
 import { hashOfNftListing, listTable, normalizeNftListing } from './nftables-listing';
 import { confirmOverNewConnection } from './confirm';
 import { ARM_STEP, DEFAULT_ROLLBACK_SEC, DEFAULT_STATE_DIR, TablePlace, armFailureHint, armStep, checkTimerSec, disarmRollback, hereDoc, restoreNowOrByTimer, snapshotKeep, snapshotSince } from './rollback';
-import { SNAPSHOT_SUFFIX, placeScript } from './table-place';
+import { SNAPSHOT_SUFFIX, UNRESTORED_SUFFIX, placeScript } from './table-place';
 import { BatchStep, runBatch } from './batch';
 import { TableLock, lockTable } from './table-lock';
 import { testOnlyPause, testOnlyPauseAt } from './test-pause';
@@ -142,7 +142,7 @@ export async function applyNftables(target: SshTarget, ruleset: HostRuleset, opt
     if (failure?.step === ARM_STEP) throw new HostError({ host: name, step: ARM_STEP, cause: failure.cause, hint: armFailureHint(failure.cut, timerSec) });
     if (failure?.step === APPLY_STEP && (failure.cut || failure.cause.includes(APPLY_ENDED))) {
       // Ended without saying whether nft committed: put the snapshot back now rather than guess.
-      throw new HostError({ host: name, step: APPLY_STEP, cause: failure.cause, hint: await restoreNowOrByTimer(first, place, timerSec) });
+      throw new HostError({ host: name, step: APPLY_STEP, cause: failure.cause, hint: await restoreNowOrByTimer(first, place, timerSec, `their listing stays on the host as ${place.stateDir}/${table}.n<netns inode>${UNRESTORED_SUFFIX}`) });
     }
     if (failure?.step === APPLY_STEP) {
       await disarmRollback(first, place);

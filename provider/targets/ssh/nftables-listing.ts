@@ -53,7 +53,7 @@ export async function listTable(session: SshSession, table: string, recordDir?: 
   // KEEP_FAILED, its shell message left out; an optional keep lists into a temporary file.
   const script = [
     keep ?? 'netpol_keep_optional=1; netpol_keep=',
-    'netpol_tmp=',
+    READ_CLEANUP,
     // printf, not `:`: a redirection that fails on a special builtin ends a POSIX shell.
     'if [ -z "$netpol_keep" ] || ! { printf "" > "$netpol_keep.new"; } 2>/dev/null; then',
     `  if [ -n "$netpol_keep" ] && [ -z "$netpol_keep_optional" ]; then echo "cannot write $netpol_keep.new" >&2; exit ${KEEP_FAILED}; fi`,
@@ -74,6 +74,17 @@ export async function listTable(session: SshSession, table: string, recordDir?: 
 }
 
 /**
+ * Shell lines a kept read starts with: what it writes for itself (`$netpol_keep.new`, the
+ * difference `$netpol_d`, a temporary listing) goes however the read ends; a signal exits, so
+ * the EXIT trap runs.
+ */
+export const READ_CLEANUP = [
+  'netpol_tmp=; netpol_d=',
+  'trap \'[ -z "$netpol_keep" ] || rm -f "$netpol_keep.new"; [ -z "$netpol_d" ] || rm -f "$netpol_d"; [ -z "$netpol_tmp" ] || rm -f "$netpol_keep"\' EXIT',
+  "trap 'exit 143' TERM HUP INT PIPE",
+].join('\n');
+
+/**
  * A listing of the table that both ends have: on the host the file `$netpol_since` (set by
  * `script`), here `text`, as listingResult made it (counters zeroed).
  */
@@ -86,15 +97,17 @@ export interface ListingSince {
 const DIFFERENCE_MARKER = 'netpol-listing-difference';
 
 /**
- * Shell lines that print the kept listing's difference from `$netpol_since` (set by `script`; GNU diff, normal format) after
- * DIFFERENCE_MARKER and the sha256 of the listing with counters zeroed, when that is shorter
- * than the listing; else the listing.
+ * Shell lines that print the kept listing's difference from `$netpol_since` (set by `script`;
+ * GNU diff, normal format) after DIFFERENCE_MARKER and the sha256 of the listing with counters
+ * zeroed, when that is shorter than the listing; else the listing. Its temporary file is
+ * `$netpol_d` (listTable's trap removes it if the read is ended).
  */
 export function differenceScript(script: string): string {
   return [
     'netpol_since=; netpol_sum=; netpol_d=',
     script,
-    'if [ -s "$netpol_since" ] && diff --version 2>/dev/null | grep -q GNU && netpol_d=$(mktemp "${TMPDIR:-/tmp}/netpol-difference.XXXXXX"); then',
+    // GNU diff, and a sed with -E (without pipefail a failing sed would hash nothing).
+    "if [ -s \"$netpol_since\" ] && diff --version 2>/dev/null | grep -q GNU && [ \"$(echo 1 | sed -E 's/[0-9]+/2/' 2>/dev/null)\" = 2 ] && netpol_d=$(mktemp \"${TMPDIR:-/tmp}/netpol-difference.XXXXXX\"); then",
     '  diff "$netpol_since" "$netpol_keep" > "$netpol_d"',
     '  if [ $? -le 1 ] && [ $(wc -c < "$netpol_d") -lt $(wc -c < "$netpol_keep") ]; then',
     "    netpol_sum=$(sed -E 's/counter packets [0-9]+ bytes [0-9]+/counter packets 0 bytes 0/g' \"$netpol_keep\" | sha256sum | cut -d' ' -f1)",

@@ -11,7 +11,7 @@
  */
 import type { BatchStep } from './batch';
 import { HostError } from './host-error';
-import { SNAPSHOT_SUFFIX, TablePlace, placeScript } from './table-place';
+import { SNAPSHOT_SUFFIX, UNRESTORED_SUFFIX, TablePlace, placeScript } from './table-place';
 import { SshSession } from './session';
 
 export { DEFAULT_STATE_DIR } from './table-place';
@@ -200,16 +200,17 @@ export async function rollbackNow(session: SshSession, place: TablePlace, waitSe
 
 /**
  * After a live step failed: the timer's restore now over `session` if it is still open (rollbackNow),
- * else left to the timer. Says which, for the error's hint.
+ * else left to the timer. Says which, for the error's hint (with `kept`, where the previous rules
+ * are kept, when the restore failed).
  */
-export async function restoreNowOrByTimer(session: SshSession, place: TablePlace, timerSec: number): Promise<string> {
+export async function restoreNowOrByTimer(session: SshSession, place: TablePlace, timerSec: number, kept?: string): Promise<string> {
   if (!session.isOpen) return `The host-side timer puts the previous rules back within ${timerSec} s`;
   try {
     await rollbackNow(session, place);
     return 'The previous rules were restored';
   } catch (err) {
     if (!(err instanceof HostError)) throw err;
-    return `The previous rules are not restored yet: ${err.causeText}`;
+    return `The previous rules are not restored yet: ${err.causeText}${kept ? `; ${kept}` : ''}`;
   }
 }
 
@@ -227,5 +228,5 @@ export async function rollbackStatus(session: SshSession, place: TablePlace): Pr
  * here is signalled.
  */
 export function forgetRollbackScript(place: TablePlace): string {
-  return [placeScript(place), `rm -f "$base.timer" "$base.timer.new" "$base.disarm" "$base.rollback.sh" "$base.fire.sh" "$base.timer.pid" "$base.firing" "$base.fired" "$base.fired.log" "$base${SNAPSHOT_SUFFIX}" "$base${SNAPSHOT_SUFFIX}.new"`].join('\n');
+  return [placeScript(place), `rm -f "$base.timer" "$base.timer.new" "$base.disarm" "$base.rollback.sh" "$base.fire.sh" "$base.timer.pid" "$base.firing" "$base.fired" "$base.fired.log" "$base${SNAPSHOT_SUFFIX}" "$base${SNAPSHOT_SUFFIX}.new" "$base${UNRESTORED_SUFFIX}"`].join('\n');
 }

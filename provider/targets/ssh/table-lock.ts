@@ -10,7 +10,7 @@
  * its pid is now another process) is reported and removed, never signalled.
  */
 import { HostError, RIGHTS_HINT } from './host-error';
-import { SNAPSHOT_SUFFIX, TablePlace, placeScript } from './table-place';
+import { SNAPSHOT_SUFFIX, TablePlace, UNRESTORED_SUFFIX, placeScript } from './table-place';
 import { SshSession } from './session';
 
 export const LOCK_TABLE_STEP = 'lock table';
@@ -53,11 +53,13 @@ function lockScript(place: TablePlace): string {
     `echo ${READY}`,
     // Holds fd 9 (the lock) until the client ends our input or its connection drops.
     'while read -r _; do :; done',
-    // The read's listing kept for a rollback is the timer's while one is armed or restoring, and
-    // the only copy of the previous rules after a restore that failed (its log does not end in
-    // `exit 0`; a restore that worked removed it); else no longer needed. Removed before fd 9
-    // closes, so no other apply comes between.
-    `[ -e "$base.timer" ] || [ -e "$base.firing" ] || { [ -e "$base.fired" ] && ! tail -n 1 "$base.fired.log" 2>/dev/null | grep -qx 'exit 0'; } || rm -f "$base${SNAPSHOT_SUFFIX}" "$base${SNAPSHOT_SUFFIX}.new"`,
+    // The read's listing kept for a rollback is the timer's while one is armed or restoring; after
+    // a restore that failed (its log does not end in `exit 0`; one that worked removed it) it is
+    // the only copy of the previous rules, moved where no later read writes (the first such copy
+    // is kept); else no longer needed. Before fd 9 closes, so no other apply comes between.
+    'if [ -e "$base.timer" ] || [ -e "$base.firing" ]; then :',
+    `elif [ -e "$base.fired" ] && [ -e "$base${SNAPSHOT_SUFFIX}" ] && [ ! -e "$base${UNRESTORED_SUFFIX}" ] && ! tail -n 1 "$base.fired.log" 2>/dev/null | grep -qx 'exit 0'; then mv -f "$base${SNAPSHOT_SUFFIX}" "$base${UNRESTORED_SUFFIX}"`,
+    `else rm -f "$base${SNAPSHOT_SUFFIX}" "$base${SNAPSHOT_SUFFIX}.new"; fi`,
   ].join('\n');
 }
 

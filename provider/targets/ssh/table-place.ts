@@ -12,7 +12,8 @@
  * - timer: `<stateDir>/<key>.timer`, `.rollback.sh`, `.firing`, `.fired`, `.fired.log`;
  * - snapshot: `<stateDir>/<key>.snapshot`, the listing an nftables apply's read found, which its
  *   rollback script restores: the timer's while one is armed or restoring, else removed when the
- *   lock is released.
+ *   lock is released; after a restore that failed, moved to `<key>.unrestored` (the previous
+ *   rules, for the operator: `nft -f` it after `delete table inet <table>`), which delete removes.
  *
  * A timer record (`.timer`, renamed `.firing` while it restores) names its process by pid, the
  * process's start time (field 22 of /proc/<pid>/stat), its command line and the boot id. A record
@@ -24,6 +25,8 @@ import { assertIdentifier, shQuote } from './session';
 export const DEFAULT_STATE_DIR = '/var/lib/pulumi-netpolicy';
 /** The snapshot's file after `$base` (see above). */
 export const SNAPSHOT_SUFFIX = '.snapshot';
+/** The snapshot's name after a restore from it failed (see above). */
+export const UNRESTORED_SUFFIX = '.unrestored';
 export const LOCK_DIR = '/run/pulumi-netpolicy';
 const STATE_DIR = /^\/[A-Za-z0-9_./-]{1,200}$/;
 

@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { differenceScript, listingFromDifference, normalizeNftListing } from '../../../provider/targets/ssh/nftables-listing';
+import { READ_CLEANUP, differenceScript, listingFromDifference, normalizeNftListing } from '../../../provider/targets/ssh/nftables-listing';
 
 const MARKER = 'netpol-listing-difference ';
 
@@ -36,16 +36,39 @@ test('a changed rule and changed counters: the difference is sent, and gives the
   expect(listingFromDifference(sent, { script: '', text: normalizeNftListing(before) })).toBe(normalizeNftListing(after));
 });
 
-test("a host copy that is not the client's: the difference does not fit it, and is not used (the caller reads the listing whole)", () => {
-  const before = chain(many(100, () => 'counter packets 0 bytes 0'));
-  const after = chain([...many(100, () => 'counter packets 0 bytes 0'), 'ip saddr 10.9.9.9 drop']);
-  const other = chain(many(100, () => 'counter packets 0 bytes 0').map((r, i) => (i === 40 ? 'ip saddr 10.8.8.8 drop' : r)));
-  // The host's snapshot differs from the client's text on a line the difference keeps:
-  // only the hash can tell, and it does.
-  expect(listingFromDifference(hostSends(other, after), { script: '', text: normalizeNftListing(before) })).toBeUndefined();
-  // ... and on a line the difference names.
-  const changed = chain(many(100, () => 'counter packets 0 bytes 0').slice(1));
-  expect(listingFromDifference(hostSends(before, changed), { script: '', text: normalizeNftListing(other.replace('10.0.0.0 counter', '10.7.7.7 counter')) })).toBeUndefined();
+test("a host copy that is not the client's is found out, and the difference is not used (the caller reads the listing whole)", () => {
+  const rules = many(100, () => 'counter packets 0 bytes 0');
+  const before = chain(rules);
+  const other = chain(rules.map((r, i) => (i === 40 ? 'ip saddr 10.8.8.8 drop' : r)));
+  // The host's snapshot differs from the client's text on a line the difference names ...
+  expect(listingFromDifference(hostSends(other, chain(rules)), { script: '', text: normalizeNftListing(before) })).toBeUndefined();
+  // ... or only on a line the difference leaves alone: only the host's sha256 can tell.
+  const after = chain([...rules.map((r, i) => (i === 40 ? 'ip saddr 10.8.8.8 drop' : r)), 'ip saddr 10.9.9.9 drop']);
+  const sent = hostSends(other, after);
+  expect(sent.split('\n').slice(1).join('\n')).toMatch(/^\d+a\d+\n> \t\tip saddr 10\.9\.9\.9 drop\n$/);
+  expect(listingFromDifference(sent, { script: '', text: normalizeNftListing(before) })).toBeUndefined();
+  // The same difference against the host's own copy gives the listing.
+  expect(listingFromDifference(sent, { script: '', text: normalizeNftListing(other) })).toBe(normalizeNftListing(after));
+});
+
+test('an ended read leaves no file of its own behind in the temporary folder', () => {
+  const tmp = path.join(dir, 'tmp');
+  fs.mkdirSync(tmp);
+  const since = path.join(dir, 'snapshot');
+  fs.writeFileSync(since, chain(many(50, () => 'counter packets 0 bytes 0')));
+  // As listTable runs it, ended while the difference is taken (diff is made to hang).
+  const bin = path.join(dir, 'bin');
+  fs.mkdirSync(bin);
+  fs.writeFileSync(path.join(bin, 'diff'), '#!/bin/sh\ncase "$1" in --version) echo "diff (GNU diffutils)";; *) kill -TERM $PPID; sleep 1 2>/dev/null;; esac\n', { mode: 0o755 });
+  const script = [
+    'netpol_keep_optional=1; netpol_keep=',
+    READ_CLEANUP,
+    'netpol_keep=$(mktemp "${TMPDIR:-/tmp}/netpol-listing.XXXXXX"); netpol_tmp=1',
+    `cat ${since} > "$netpol_keep"`,
+    differenceScript(`netpol_since=${since}`),
+  ].join('\n');
+  expect(() => execFileSync('/bin/sh', ['-c', script], { env: { ...process.env, TMPDIR: tmp, PATH: `${bin}:${process.env.PATH}` }, encoding: 'utf8' })).toThrow();
+  expect(fs.readdirSync(tmp)).toEqual([]);
 });
 
 test('no snapshot on the host, or a difference longer than the listing: the listing is sent', () => {

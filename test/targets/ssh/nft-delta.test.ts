@@ -13,8 +13,8 @@ import { applyNftables, readNftables } from '../../../provider/targets/ssh/nftab
 import { normalizeNftListing } from '../../../provider/targets/ssh/nftables-listing';
 import { SshSession, observeSsh, runOnHost } from '../../../provider/targets/ssh/session';
 import { lockTable } from '../../../provider/targets/ssh/table-lock';
-import { DEFAULT_STATE_DIR } from '../../../provider/targets/ssh/rollback';
-import { SNAPSHOT_SUFFIX, placeScript } from '../../../provider/targets/ssh/table-place';
+import { DEFAULT_STATE_DIR, forgetRollbackScript } from '../../../provider/targets/ssh/rollback';
+import { SNAPSHOT_SUFFIX, UNRESTORED_SUFFIX, placeScript } from '../../../provider/targets/ssh/table-place';
 import { HostRuleset, rulesText } from '../../../provider/ruleset';
 import type { ModelInput } from '../../../provider/model/model';
 import { labTarget, rulesetOf, stackModel, timerFiles } from './support';
@@ -187,26 +187,35 @@ test('a listing the read cannot keep on the host (its file cannot be written) fa
   }
 });
 
-test("the lock's release keeps the snapshot after a restore that failed (the host's only copy of the previous rules), not after one that worked", async () => {
+test("after a restore that failed, the lock's release moves the snapshot (the host's only copy of the previous rules) where no later read writes; after one that worked it removes it", async () => {
   const place = { table: 'netpol_5a0c0ffe', stateDir: DEFAULT_STATE_DIR };
-  const base = `${placeScript(place)}\ns="$base${SNAPSHOT_SUFFIX}"`;
+  const base = `${placeScript(place)}\ns="$base${SNAPSHOT_SUFFIX}"; u="$base${UNRESTORED_SUFFIX}"`;
   const target = labTarget(lab, 'h1');
-  const snapshotThere = async () => (await runOnHost(target, `${base}\n[ -e "$s" ] && echo yes || echo no`)).stdout.trim() === 'yes';
-  try {
-    for (const [log, kept] of [['exit 1', true], ['exit 0', false]] as const) {
-      const session = await SshSession.open(target, 'h1');
-      try {
-        const lock = await lockTable(session, place);
-        // As the restore leaves it: .fired, its log, and the listing it restored from (or could not).
-        await session.run(`${base}\necho listing > "$s" && printf 'nft: error\\n${log}\\n' > "$base.fired.log" && touch "$base.fired"`);
-        await lock.release();
-      } finally {
-        session.close();
-      }
-      expect({ log, snapshot: await snapshotThere() }).toEqual({ log, snapshot: kept });
+  /** Takes the lock, leaves what a restore with this log and a read of `listing` leave, releases it. */
+  const releaseAfter = async (log: string, listing: string) => {
+    const session = await SshSession.open(target, 'h1');
+    try {
+      const lock = await lockTable(session, place);
+      await session.run(`${base}\necho ${listing} > "$s" && printf 'nft: error\\n${log}\\n' > "$base.fired.log" && touch "$base.fired"`);
+      await lock.release();
+    } finally {
+      session.close();
     }
+  };
+  const left = async () => (await runOnHost(target, `${base}\nfor f in "$s" "$u"; do [ -e "$f" ] && echo "\${f##*.}: $(cat "$f")"; done; true`)).stdout.trim();
+  try {
+    await releaseAfter('exit 1', 'previous');
+    expect(await left()).toBe('unrestored: previous');
+    // A later read (an apply that finds nothing to change) does not take its place.
+    await releaseAfter('exit 1', 'current');
+    expect(await left()).toBe('unrestored: previous');
+    // Delete forgets it with the other rollback files.
+    await runOnHost(target, forgetRollbackScript(place));
+    expect(await left()).toBe('');
+    await releaseAfter('exit 0', 'previous');
+    expect(await left()).toBe('');
   } finally {
-    await runOnHost(target, `${base}\nrm -f "$s" "$base.fired" "$base.fired.log"`);
+    await runOnHost(target, forgetRollbackScript(place));
   }
 });
 
