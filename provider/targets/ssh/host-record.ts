@@ -120,10 +120,14 @@ export function keptLiveScript(place: RecordPlace): string {
   return `netpol_keep_optional=1; if mkdir -p ${shQuote(place.dir)} 2>/dev/null; then netpol_keep=${f.keptLive}; else netpol_keep=; fi`;
 }
 
+/** What follows the rules text (or the edit script) on a write's stdin: the listing, when sent, and the policy, after their markers. */
+function markedSections(live: LiveSource, policy: string | undefined): string {
+  const listing = typeof live === 'object' ? `${LIVE_MARKER}\n${live.text.trimEnd()}\n` : '';
+  return `${listing}${policy !== undefined ? `${POLICY_MARKER}\n${policy}\n` : ''}`;
+}
+
 export function recordInput(record: SavedRecord): string {
-  const policy = record.policy !== undefined ? `${POLICY_MARKER}\n${record.policy}\n` : '';
-  const live = typeof record.live === 'object' ? `${LIVE_MARKER}\n${record.live.text.trimEnd()}\n` : '';
-  return `${record.rendered.trimEnd()}\n${live}${policy}`;
+  return `${record.rendered.trimEnd()}\n${markedSections(record.live, record.policy)}`;
 }
 
 /** The exit of a patch that did not give the text it should (the host's copy was not the one read): write it whole. */
@@ -167,8 +171,7 @@ export function recordPatchScript(place: RecordPlace, sha256: string, live: Live
 
 /** The patch's stdin: the edit script, then the listing (when sent) and the policy after their markers. */
 export function recordPatchInput(edits: string, live: LiveSource, policy: string | undefined): string {
-  const listing = typeof live === 'object' ? `${LIVE_MARKER}\n${live.text.trimEnd()}\n` : '';
-  return `${edits}${listing}${policy !== undefined ? `${POLICY_MARKER}\n${policy}\n` : ''}`;
+  return `${edits}${markedSections(live, policy)}`;
 }
 
 /** Shell line that removes the record (delete). */

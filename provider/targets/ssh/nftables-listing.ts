@@ -60,13 +60,13 @@ export async function listTable(session: SshSession, table: string, recordDir?: 
     `  netpol_keep=$(mktemp "\${TMPDIR:-/tmp}/netpol-listing.XXXXXX") || exit ${KEEP_FAILED}; netpol_tmp=1`,
     'fi',
     `netpol_rc=0; nft list table inet ${table} > "$netpol_keep.new" || netpol_rc=$?`,
-    'if [ "$netpol_rc" -ne 0 ]; then rm -f "$netpol_keep.new"',
-    `elif ! mv -f "$netpol_keep.new" "$netpol_keep" 2>/dev/null; then rm -f "$netpol_keep.new"; echo "cannot move the listing to $netpol_keep" >&2; exit ${KEEP_FAILED}; fi`,
+    // READ_CLEANUP's trap removes what is left of `.new` and a temporary listing.
+    `if [ "$netpol_rc" -eq 0 ] && ! mv -f "$netpol_keep.new" "$netpol_keep" 2>/dev/null; then echo "cannot move the listing to $netpol_keep" >&2; exit ${KEEP_FAILED}; fi`,
     READ_REPORT_SCRIPT,
     ...(recordDir === undefined ? [] : [recordReadScript({ dir: recordDir, table }, '"$netpol_keep"')]),
-    'if [ "$netpol_rc" -ne 0 ]; then [ -z "$netpol_tmp" ] || rm -f "$netpol_keep"; exit "$netpol_rc"; fi',
+    'if [ "$netpol_rc" -ne 0 ]; then exit "$netpol_rc"; fi',
     since === undefined ? 'cat "$netpol_keep"; netpol_rc=$?' : differenceScript(since.script),
-    '[ -z "$netpol_tmp" ] || rm -f "$netpol_keep"; exit "$netpol_rc"',
+    'exit "$netpol_rc"',
   ].join('\n');
   const read = listingResult(session, recordDir, await session.run(script, undefined, { step }), since);
   // A difference the client cannot use (the host's copy was not the one it has): read it whole.
