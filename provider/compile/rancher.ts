@@ -150,7 +150,7 @@ function ruleResolver(rule: RancherRule, ports: readonly PortMatch[], ctx: Compi
   };
   // \0 cannot occur in a name or label value: it keeps the parts of a key apart.
   const decisive: (dest: Endpoint) => string =
-    "within" in rule ? (dest) => `${dest.stack ?? "\0"}\0${dest.service ?? "\0"}`
+    "within" in rule ? (rule.within === "stack" ? (dest) => dest.stack ?? "\0" : (dest) => `${dest.stack ?? "\0"}\0${dest.service ?? "\0"}`)
       : "between" in rule ? ("groupBy" in rule.between
         ? ((key) => (dest: Endpoint) => dest.labels?.[key] ?? "\0")(rule.between.groupBy)
         : ((text) => (dest: Endpoint) => matchesSelector(text, dest))(rule.between.selector))

@@ -27,8 +27,8 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
   return proto === Object.prototype || proto === null;
 }
 
-/** Label keys and values repeat across endpoints: each distinct text is checked once per model. */
-class LabelChecks {
+/** Label keys and values, host, namespace, stack and service names repeat across endpoints: each distinct text is checked once per model. */
+class TextChecks {
   private readonly keys = new Map<string, boolean>();
   private readonly values = new Map<string, boolean>();
 
@@ -41,6 +41,17 @@ class LabelChecks {
   value(v: string): boolean {
     let ok = this.values.get(v);
     if (ok === undefined) this.values.set(v, (ok = isLabelValue(v)));
+    return ok;
+  }
+
+  /** Whether `text` matches `pattern`, tested once per pattern and text. */
+  private readonly named = new Map<RegExp, Map<string, boolean>>();
+
+  name(pattern: RegExp, text: string): boolean {
+    let seen = this.named.get(pattern);
+    if (seen === undefined) this.named.set(pattern, (seen = new Map()));
+    let ok = seen.get(text);
+    if (ok === undefined) seen.set(text, (ok = pattern.test(text)));
     return ok;
   }
 }
@@ -56,7 +67,7 @@ function strings(v: unknown, pattern: RegExp | undefined, check?: (s: string) =>
   return out;
 }
 
-function labelsOf(v: unknown, checks: LabelChecks): Checked<Record<string, string>> {
+function labelsOf(v: unknown, checks: TextChecks): Checked<Record<string, string>> {
   if (!isPlainObject(v)) return undefined;
   const out: Record<string, string> = {};
   for (const k of Object.keys(v)) {
@@ -100,7 +111,7 @@ function portsOf(v: unknown): Checked<NamedPort[]> {
 const isAddress = (s: string) => parseAddress(s) !== undefined;
 
 /** One endpoint as zod would return it, or undefined when zod must decide. */
-function endpointOf(v: unknown, checks: LabelChecks): Checked<Endpoint> {
+function endpointOf(v: unknown, checks: TextChecks): Checked<Endpoint> {
   if (!isPlainObject(v)) return undefined;
   for (const k of Object.keys(v)) {
     if (!KNOWN.has(k) || v[k] === undefined) return undefined;
@@ -111,7 +122,7 @@ function endpointOf(v: unknown, checks: LabelChecks): Checked<Endpoint> {
   if (ips === undefined || ips.length === 0) return undefined;
   const out: Endpoint = { name, ips };
   // Keys are set in the schema's order, as zod returns them (the model's digest depends on it).
-  if (!copyName(v, out, "host", HOST_NAME) || !copyName(v, out, "namespace", NAMESPACE_NAME)) return undefined;
+  if (!copyName(v, out, "host", HOST_NAME, checks) || !copyName(v, out, "namespace", NAMESPACE_NAME, checks)) return undefined;
   if ("labels" in v) {
     const labels = labelsOf(v.labels, checks);
     if (labels === undefined) return undefined;
@@ -122,16 +133,16 @@ function endpointOf(v: unknown, checks: LabelChecks): Checked<Endpoint> {
     if (ports === undefined) return undefined;
     out.ports = ports;
   }
-  if (!copyName(v, out, "stack", IDENTIFIER) || !copyName(v, out, "service", IDENTIFIER)) return undefined;
+  if (!copyName(v, out, "stack", IDENTIFIER, checks) || !copyName(v, out, "service", IDENTIFIER, checks)) return undefined;
   if (!copyNames(v, out, "links", IDENTIFIER) || !copyNames(v, out, "profiles", PROFILE_ID)) return undefined;
   return out;
 }
 
 /** Copies `v[key]` when present and a string matching `pattern`; false when present and not. */
-function copyName(v: Record<string, unknown>, out: Endpoint, key: "host" | "namespace" | "stack" | "service", pattern: RegExp): boolean {
+function copyName(v: Record<string, unknown>, out: Endpoint, key: "host" | "namespace" | "stack" | "service", pattern: RegExp, checks: TextChecks): boolean {
   if (!(key in v)) return true;
   const text = v[key];
-  if (typeof text !== "string" || !pattern.test(text)) return false;
+  if (typeof text !== "string" || !checks.name(pattern, text)) return false;
   out[key] = text;
   return true;
 }
@@ -151,7 +162,7 @@ function copyNames(v: Record<string, unknown>, out: Endpoint, key: "links" | "pr
  */
 export function fastEndpoints(list: unknown): Endpoint[] | undefined {
   if (!Array.isArray(list)) return undefined;
-  const checks = new LabelChecks();
+  const checks = new TextChecks();
   const out: Endpoint[] = new Array<Endpoint>(list.length);
   for (let i = 0; i < list.length; i++) {
     const e = endpointOf(list[i], checks);

@@ -12,14 +12,17 @@ import { ChainDraft, Purpose } from "./chains";
 
 const byText = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
-export function purposeOf(layer: LayerName, tier: Tier): Purpose {
+/** `matchText(m)` is `JSON.stringify(m)`, which the caller keeps per match object. */
+export function purposeOf(layer: LayerName, tier: Tier, matchText: (m: Match) => string): Purpose {
   const sets = (m: Match) => [...(m.src ?? []), ...(m.dst ?? [])].map((a) => a.set);
-  const allSets = [...new Set(tier.rules.flatMap((r) => sets(r.match)))].sort(byText);
+  const perRule = tier.rules.map((r) => sets(r.match));
+  const allSets = [...new Set(perRule.flat())].sort(byText);
+  const head = JSON.stringify([layer, tier.name, tier.endOrigin]).slice(0, -1);
   return {
-    tier: JSON.stringify([layer, tier.name, tier.endOrigin]),
-    coarse: JSON.stringify([layer, tier.name, tier.endOrigin, allSets]),
-    text: JSON.stringify([layer, tier.name, tier.endOrigin, tier.rules.map((r) => [r.origin, ...sets(r.match)])]),
-    matches: tier.rules.map((r) => JSON.stringify(r.match)),
+    tier: `${head}]`,
+    coarse: `${head},${JSON.stringify(allSets)}]`,
+    text: `${head},${JSON.stringify(tier.rules.map((r, i) => [r.origin, ...perRule[i]]))}]`,
+    matches: tier.rules.map((r) => matchText(r.match)),
   };
 }
 

@@ -109,8 +109,14 @@ export class HostPrograms {
   private columns: Record<"egress" | "ingress", (string | undefined)[]>[] | undefined;
   private readonly parts = new Map<string, SetPart>();
   private readonly facts = new Map<string, SetFacts>();
-  /** Per IR match object, its branches and their JSON: compilers share a match among many programs' rules. */
-  private readonly branches = new Map<Match, { branches: Branch[]; json: string[] }>();
+  /** Per IR match object, its JSON text (`JSON.stringify`), taken once: compilers share a match among many programs' rules. */
+  private readonly matchTexts = new Map<Match, string>();
+  /** Per match text, its branches and their JSON: equal matches built apart are lowered once. */
+  private readonly branches = new Map<string, { branches: Branch[]; json: string[] }>();
+  /** Per action kind (and chain or layer), its JSON text. */
+  private readonly actionTexts = new Map<string, string>();
+  /** Per IR set id, its purpose (`setPurpose`) for tier notes. */
+  private readonly notePurposes = new Map<string, string>();
   private readonly chains = new Map<string, TierChain>();
   /** Per layer, where each program's packets go first. */
   private readonly entries = new Map<LayerName, Map<string, DispatchTarget>>();
@@ -303,19 +309,20 @@ export class HostPrograms {
           : rule.action === "deny" ? { kind: "drop" }
           : rule.action === "log" ? { kind: "log", layer }
           : toNext ?? tail;
-        let lowered = this.branches.get(rule.match);
+        const matchText = this.matchText(rule.match);
+        let lowered = this.branches.get(matchText);
         if (lowered === undefined) {
           const branches = branchesOf(rule.match, (id) => this.setFacts(id));
-          this.branches.set(rule.match, (lowered = { branches, json: branches.map((b) => JSON.stringify(b)) }));
+          this.branches.set(matchText, (lowered = { branches, json: branches.map((b) => JSON.stringify(b)) }));
         }
-        const actionJson = JSON.stringify(action);
+        const actionJson = this.actionText(action);
         lowered.branches.forEach((branch, i) => {
           rules.push({ branch, action });
           ruleJson.push(`{"branch":${lowered.json[i]},"action":${actionJson}}`);
         });
       }
       // The whole sha256: equal signatures are merged into one chain, so they must mean equal content.
-      const sig = shortHash(`{"rules":[${ruleJson.join(",")}],"tail":${JSON.stringify(tail)}}`, 64);
+      const sig = shortHash(`{"rules":[${ruleJson.join(",")}],"tail":${this.actionText(tail)}}`, 64);
       let draft = drafts.get(sig);
       if (!draft) {
         const goesOn = following !== undefined && [...rules.map((r) => r.action), tail].some((a) => a.kind === "goto");
@@ -324,7 +331,7 @@ export class HostPrograms {
           : { sig, rules, tail, depth: 0, purposes: new Map(), notes: new Map() };
         drafts.set(sig, draft);
       }
-      const purpose = purposeOf(layer, tier);
+      const purpose = purposeOf(layer, tier, (m) => this.matchText(m));
       // Its text (JSON, so without a line break) and its matches tell purposes apart (chains.ts).
       draft.purposes.set(`${purpose.text}\n${purpose.matches.join("\n")}`, purpose);
       const note = this.noteOf(layer, tier);
@@ -337,11 +344,28 @@ export class HostPrograms {
     return following?.sig;
   }
 
+  private matchText(m: Match): string {
+    let text = this.matchTexts.get(m);
+    if (text === undefined) this.matchTexts.set(m, (text = JSON.stringify(m)));
+    return text;
+  }
+
+  private actionText(a: ChainAction): string {
+    const key = a.kind === "goto" ? `goto ${a.chain}` : a.kind === "log" ? `log ${a.layer}` : a.kind;
+    let text = this.actionTexts.get(key);
+    if (text === undefined) this.actionTexts.set(key, (text = JSON.stringify(a)));
+    return text;
+  }
+
   /** A tier in the model's words: its layer and name, each rule's origin and sets, its end. */
   private noteOf(layer: LayerName, tier: Tier): ChainNote {
     const purpose = (id: string) => {
-      const set = this.policySet.sets[id];
-      return set ? this.setPurpose(id, set) : id;
+      let text = this.notePurposes.get(id);
+      if (text === undefined) {
+        const set = this.policySet.sets[id];
+        this.notePurposes.set(id, (text = set ? this.setPurpose(id, set) : id));
+      }
+      return text;
     };
     const sides = (m: Match) => [
       ...(m.src ?? []).map((a) => `${a.negate ? "not " : ""}from ${purpose(a.set)}`),
