@@ -10,19 +10,32 @@ function random(seed: number): () => number {
   return () => (s = (s * 1103515245 + 12345) % 2147483648) / 2147483648;
 }
 
+/**
+ * A random text of up to `maxLines` one-letter lines and a change of it by up to `maxEdits` random
+ * edits: below `insertBelow` a line is inserted, below `removeBelow` one is removed, otherwise
+ * `replace` (when given) rewrites one. `changes` counts the lines inserted and removed.
+ */
+function randomChange(rnd: () => number, maxLines: number, maxEdits: number, insertBelow: number, removeBelow: number,
+  replace?: (letter: (n: number) => string) => string): { a: string[]; b: string[]; changes: number } {
+  const letter = (n: number) => String.fromCharCode(97 + Math.floor(rnd() * n));
+  const a = Array.from({ length: Math.floor(rnd() * maxLines) }, () => letter(4));
+  const b = [...a];
+  let changes = 0;
+  for (let c = Math.floor(rnd() * maxEdits); c > 0; c--) {
+    const r = rnd();
+    const at = Math.floor(rnd() * (b.length + 1));
+    if (r < insertBelow) { b.splice(at, 0, letter(5)); changes++; }
+    else if (r < removeBelow && at < b.length) { b.splice(at, 1); changes++; }
+    else if (replace && r >= removeBelow && at < b.length) b[at] = replace(letter);
+  }
+  return { a, b, changes };
+}
+
 describe('line edits: the lines that change between two texts', () => {
   test('3,000 random texts and changes of them: the edits turn the old text into the new one, and are the fewest', () => {
     const rnd = random(7);
-    const letter = (n: number) => String.fromCharCode(97 + Math.floor(rnd() * n));
     for (let t = 0; t < 3000; t++) {
-      const a = Array.from({ length: Math.floor(rnd() * 30) }, () => letter(4));
-      const b = [...a];
-      let changes = 0;
-      for (let c = Math.floor(rnd() * 6); c > 0; c--) {
-        const r = rnd();
-        const at = Math.floor(rnd() * (b.length + 1));
-        if (r < 0.4) { b.splice(at, 0, letter(5)); changes++; } else if (r < 0.8 && at < b.length) { b.splice(at, 1); changes++; }
-      }
+      const { a, b, changes } = randomChange(rnd, 30, 6, 0.4, 0.8);
       const edits = lineEdits(a, b, 1000);
       expect(edits).toBeDefined();
       expect(applyLineEdits(a, edits ?? [])).toEqual(b);
@@ -70,17 +83,9 @@ describe('line edits: the lines that change between two texts', () => {
 
     test('300 random texts and changes of them: the edits read from the diff turn the old text into the new one', () => {
       const rnd = random(11);
-      const letter = (n: number) => String.fromCharCode(97 + Math.floor(rnd() * n));
       for (let t = 0; t < 300; t++) {
-        const a = Array.from({ length: Math.floor(rnd() * 25) }, () => letter(4));
-        const b = [...a];
-        for (let c = Math.floor(rnd() * 7); c > 0; c--) {
-          const r = rnd();
-          const at = Math.floor(rnd() * (b.length + 1));
-          if (r < 0.35) b.splice(at, 0, `${letter(5)}`);
-          else if (r < 0.7 && at < b.length) b.splice(at, 1);
-          else if (at < b.length) b[at] = `< ${letter(3)}`; // a line that looks like diff's own
-        }
+        // A rewritten line looks like diff's own (`< x`).
+        const { a, b } = randomChange(rnd, 25, 7, 0.35, 0.7, (letter) => `< ${letter(3)}`);
         const edits = normalDiffEdits(diff(a, b), a, same);
         expect(edits).toBeDefined();
         expect(applyLineEdits(a, edits ?? [])).toEqual(b);

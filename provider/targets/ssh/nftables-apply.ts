@@ -7,7 +7,7 @@ import { reportWithLock } from './read-report';
 import { HostError } from './host-error';
 import { hashOfNftListing, listTable, normalizeNftListing } from './nftables-listing';
 import { confirmOverNewConnection } from './confirm';
-import { ARM_STEP, DEFAULT_ROLLBACK_SEC, DEFAULT_STATE_DIR, TablePlace, armFailureHint, armStep, checkTimerSec, disarmRollback, hereDoc, restoreNowOrByTimer, snapshotKeep, snapshotSince } from './rollback';
+import { ARM_STEP, DEFAULT_ROLLBACK_SEC, DEFAULT_STATE_DIR, TablePlace, armFailureHint, armStep, checkTimerSec, disarmRollback, hereDoc, restoreNowOrByTimer, snapshotScript } from './rollback';
 import { SNAPSHOT_SUFFIX, UNRESTORED_SUFFIX, placeScript } from './table-place';
 import { BatchStep, runBatch } from './batch';
 import { TableLock, lockTable } from './table-lock';
@@ -75,7 +75,7 @@ function placeOf(table: string, options: Pick<HostApplyOptions, 'stateDir'>): Ta
 
 /**
  * The rollback script of a table that was there when the apply read it: that read's listing,
- * kept on the host beside the timer's files (snapshotKeep), so the whole previous table is not
+ * kept on the host beside the timer's files (snapshotScript), so the whole previous table is not
  * sent back to the host. Removes the listing once restored; keeps it (and fails) when nft refuses.
  */
 function snapshotRestore(table: string): string {
@@ -119,7 +119,7 @@ export async function applyNftables(target: SshTarget, ruleset: HostRuleset, opt
 
     // 1. Idempotence: a table that already carries the hash is left alone (its record keeps the policy now enforced).
     // The listing is kept on the host for the rollback timer (the lock's release removes it when unused).
-    const current = await listTable(first, table, recordPlace?.dir, snapshotKeep(place));
+    const current = await listTable(first, table, recordPlace?.dir, snapshotScript(place, 'netpol_keep'));
     if (!options.force && current.present && current.hash === hash && current.text !== undefined) {
       if (recordPlace) await keepPolicy(first, recordPlace, current.record, options.record?.policy);
       return { host: name, changed: false, hash, liveText: current.text, ...reportWithLock(current, locked.stale) };
@@ -156,7 +156,7 @@ export async function applyNftables(target: SshTarget, ruleset: HostRuleset, opt
     // The confirming listing is kept on the host as the record's (saveRecord sends only the rendered
     // text); it comes back as its difference from the first read's, kept there as the snapshot.
     const keepLive = recordPlace ? keptLiveScript(recordPlace) : undefined;
-    const since = current.present && current.text !== undefined ? { script: snapshotSince(place), text: current.text } : undefined;
+    const since = current.present && current.text !== undefined ? { script: snapshotScript(place, 'netpol_since'), text: current.text } : undefined;
     const live = await confirmOverNewConnection({ target, host: name, first, place, timerSec, options, read: (confirm) => listTable(confirm, table, undefined, keepLive, since) });
     if (!live.present || live.hash !== hash || live.text === undefined) {
       throw new HostError({ host: name, step: 'confirm', cause: `after the apply the table carries hash ${live.hash ?? '(none)'}, expected ${hash}`, hint: 'Another process may be changing the table concurrently' });

@@ -46,17 +46,13 @@ const FIRE_SCRIPT = [
 ].join('\n');
 
 /**
- * Shell lines for a read that keeps its listing as the snapshot (`$netpol_keep`, see
- * nftables-listing.ts): written under the table's lock, removed by the restore that used it, by the
- * disarm, or by the lock's release when no timer is armed (table-lock.ts).
+ * Shell lines that name the table's snapshot in a shell variable: `netpol_keep`, for a read that
+ * keeps its listing as the snapshot (see nftables-listing.ts: written under the table's lock,
+ * removed by the restore that used it, by the disarm, or by the lock's release when no timer is
+ * armed, table-lock.ts); `netpol_since`, for the confirming read that sends its difference from it.
  */
-export function snapshotKeep(place: TablePlace): string {
-  return `${placeScript(place)}\nnetpol_keep="$base${SNAPSHOT_SUFFIX}"`;
-}
-
-/** Shell lines that name the snapshot `$netpol_since`: the confirming read sends its difference from it. */
-export function snapshotSince(place: TablePlace): string {
-  return `${placeScript(place)}\nnetpol_since="$base${SNAPSHOT_SUFFIX}"`;
+export function snapshotScript(place: TablePlace, variable: 'netpol_keep' | 'netpol_since'): string {
+  return `${placeScript(place)}\n${variable}="$base${SNAPSHOT_SUFFIX}"`;
 }
 
 /** How the timer runs on the host, as arming found it alive. */
