@@ -172,12 +172,16 @@ export class HostPrograms {
     const byFamily: Record<Family, string[]> = { 4: [], 6: [] };
     if (set.kind === "endpoints") {
       const ranks: Record<Family, number[]> = { 4: [], 6: [] };
-      for (const m of set.members) for (const a of this.addresses.get(m) ?? []) ranks[a.family].push(a.rank);
+      for (const m of set.members) {
+        const ips = this.addresses.get(m);
+        if (ips !== undefined) for (let i = 0; i < ips.length; i++) ranks[ips[i].family].push(ips[i].rank);
+      }
       for (const family of [4, 6] as const) {
         const sorted = Int32Array.from(ranks[family]).sort();
         const texts = this.ranked[family];
-        byFamily[family] = [];
-        sorted.forEach((r, i) => { if (i === 0 || r !== sorted[i - 1]) byFamily[family].push(texts[r]); });
+        const elements: string[] = [];
+        for (let i = 0; i < sorted.length; i++) if (i === 0 || sorted[i] !== sorted[i - 1]) elements.push(texts[sorted[i]]);
+        byFamily[family] = elements;
       }
     } else {
       const cidrs = set.nets.map((n) => {
