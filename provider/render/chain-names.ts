@@ -17,6 +17,7 @@ export function purposeOf(layer: LayerName, tier: Tier, matchText: (m: Match) =>
   const sets = (m: Match) => [...(m.src ?? []), ...(m.dst ?? [])].map((a) => a.set);
   const perRule = tier.rules.map((r) => sets(r.match));
   const allSets = [...new Set(perRule.flat())].sort(byText);
+  // `${head},${JSON.stringify(x)}]` is `JSON.stringify([layer, tier.name, tier.endOrigin, x])`.
   const head = JSON.stringify([layer, tier.name, tier.endOrigin]).slice(0, -1);
   return {
     tier: `${head}]`,
