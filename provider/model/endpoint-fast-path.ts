@@ -31,6 +31,7 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
 class TextChecks {
   private readonly keys = new Map<string, boolean>();
   private readonly values = new Map<string, boolean>();
+  private readonly named = new Map<RegExp, Map<string, boolean>>();
 
   key(k: string): boolean {
     let ok = this.keys.get(k);
@@ -45,8 +46,6 @@ class TextChecks {
   }
 
   /** Whether `text` matches `pattern`, tested once per pattern and text. */
-  private readonly named = new Map<RegExp, Map<string, boolean>>();
-
   name(pattern: RegExp, text: string): boolean {
     let seen = this.named.get(pattern);
     if (seen === undefined) this.named.set(pattern, (seen = new Map()));

@@ -115,8 +115,8 @@ export class HostPrograms {
   private readonly branches = new Map<string, { branches: Branch[]; json: string[] }>();
   /** Per action kind (and chain or layer), its JSON text. */
   private readonly actionTexts = new Map<string, string>();
-  /** Per IR set id, its purpose (`setPurpose`) for tier notes. */
-  private readonly notePurposes = new Map<string, string>();
+  /** Per IR set id, its purpose (`setPurpose`): set comments and tier notes name it. */
+  private readonly purposes = new Map<string, string>();
   private readonly chains = new Map<string, TierChain>();
   /** Per layer, where each program's packets go first. */
   private readonly entries = new Map<LayerName, Map<string, DispatchTarget>>();
@@ -200,8 +200,13 @@ export class HostPrograms {
 
   /** What a set is for: as the compiler named it, or else its members. */
   private setPurpose(irId: string, set: AddressSet): string {
-    return this.policySet.setPurposes?.[irId]
-      ?? (set.kind === "endpoints" ? `endpoints ${set.members.join(", ")}` : `networks ${set.nets.join(", ")}`);
+    let text = this.purposes.get(irId);
+    if (text === undefined) {
+      text = this.policySet.setPurposes?.[irId]
+        ?? (set.kind === "endpoints" ? `endpoints ${set.members.join(", ")}` : `networks ${set.nets.join(", ")}`);
+      this.purposes.set(irId, text);
+    }
+    return text;
   }
 
   /** Where a packet governed by `programId` in layer `layer` goes first. */
@@ -364,12 +369,8 @@ export class HostPrograms {
   /** A tier in the model's words: its layer and name, each rule's origin and sets, its end. */
   private noteOf(layer: LayerName, tier: Tier): ChainNote {
     const purpose = (id: string) => {
-      let text = this.notePurposes.get(id);
-      if (text === undefined) {
-        const set = this.policySet.sets[id];
-        this.notePurposes.set(id, (text = set ? this.setPurpose(id, set) : id));
-      }
-      return text;
+      const set = this.policySet.sets[id];
+      return set ? this.setPurpose(id, set) : id;
     };
     const sides = (m: Match) => [
       ...(m.src ?? []).map((a) => `${a.negate ? "not " : ""}from ${purpose(a.set)}`),

@@ -26,7 +26,7 @@ function randomChange(rnd: () => number, maxLines: number, maxEdits: number, ins
     const at = Math.floor(rnd() * (b.length + 1));
     if (r < insertBelow) { b.splice(at, 0, letter(5)); changes++; }
     else if (r < removeBelow && at < b.length) { b.splice(at, 1); changes++; }
-    else if (replace && r >= removeBelow && at < b.length) b[at] = replace(letter);
+    else if (replace && at < b.length) b[at] = replace(letter);
   }
   return { a, b, changes };
 }
