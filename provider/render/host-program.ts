@@ -58,6 +58,12 @@ export interface HostProgram {
   sets: SetPart[];
 }
 
+/** One tier of a program: its chain (a signature until chains are named) and its note's key. */
+interface ProgramNote {
+  chain: string;
+  note: string;
+}
+
 const LAYER_NAME = /^[a-z][a-z0-9]{0,15}$/;
 /** An endpoint address, parsed and formatted once per PolicySet. */
 interface Ip {
@@ -121,11 +127,17 @@ export class HostPrograms {
   /** Per layer, where each program's packets go first. */
   private readonly entries = new Map<LayerName, Map<string, DispatchTarget>>();
   private firstChains: Map<string, { chain: string | undefined }> | undefined;
-  /** Per `<layer>/<program>`, its tiers' chains and notes (JSON), in tier order: signatures until named. */
-  private readonly programNotes = new Map<string, { chain: string; note: string }[]>();
+  /** Per layer and program, its tiers' chains and notes (JSON), in tier order: signatures until named. */
+  private readonly programNotes = new Map<LayerName, Map<string, ProgramNote[]>>();
   private readonly notes = new Map<string, ChainNote>();
-  /** A chain as a host prints it, with that host's note, by `<id>\n<note JSON>`: one object per variant. */
-  private readonly noted = new Map<string, TierChain>();
+  /** Per chain id, the key of the note it carries where a host's own tiers give no other. */
+  private readonly defaultNotes = new Map<string, string>();
+  /** A chain as a host prints it, with that host's note, by id and note key: one object per variant. */
+  private readonly noted = new Map<string, Map<string, TierChain>>();
+  /** Every set part, sorted by `<set id>/<family>` (the order a host lists them in); set with the chains. */
+  private partList: SetPart[] = [];
+  /** Per chain id, the positions in `partList` of the parts its rules test. */
+  private readonly partsOf = new Map<string, number[]>();
 
   constructor(readonly policySet: PolicySet) {
     const seen = new Set<string>();
@@ -246,6 +258,8 @@ export class HostPrograms {
     const columns = this.programColumns();
     for (const [l, layer] of this.policySet.layers.entries()) {
       const drafted = new Set<string>();
+      const layerNotes = new Map<string, ProgramNote[]>();
+      this.programNotes.set(layer.name, layerNotes);
       for (const direction of ["egress", "ingress"] as const) {
         for (const programId of columns[l][direction]) {
           if (programId === undefined || drafted.has(programId)) continue;
@@ -253,9 +267,9 @@ export class HostPrograms {
           const key = `${layer.name}/${programId}`;
           const program = this.policySet.programs[programId];
           if (!program) throw new RenderError(`layer "${layer.name}" refers to program "${programId}", which the policy set does not define`);
-          const notes: { chain: string; note: string }[] = [];
+          const notes: ProgramNote[] = [];
           firstSig.set(key, this.draftTiers(layer.name, program, drafts, notes));
-          this.programNotes.set(key, notes);
+          layerNotes.set(programId, notes);
         }
       }
     }
@@ -266,6 +280,10 @@ export class HostPrograms {
       return id;
     };
     const rename = <A extends ChainAction>(a: A): A => (a.kind === "goto" ? { ...a, chain: named(a.chain) } : a);
+    // Every part exists now (drafting lowered every match): number them in the order hosts list them.
+    const partKeys = [...this.parts.keys()].sort();
+    const partIndex = new Map(partKeys.map((k, i) => [k, i]));
+    this.partList = partKeys.map((k) => this.parts.get(k) as SetPart);
     for (const d of drafts.values()) {
       const id = named(d.sig);
       const rules = d.rules.map((r) => ({ branch: r.branch, action: rename(r.action) }));
@@ -275,6 +293,13 @@ export class HostPrograms {
       const [first] = [...d.notes.keys()].sort();
       const note = d.notes.get(first);
       if (note === undefined) throw new RenderError(`internal: tier chain ${d.sig} has no note`);
+      const parts = [...new Set(setParts)].sort();
+      this.partsOf.set(id, parts.map((k) => {
+        const at = partIndex.get(k);
+        if (at === undefined) throw new RenderError(`internal: set part ${k} was referenced but not built`);
+        return at;
+      }));
+      this.defaultNotes.set(id, first);
       this.chains.set(id, {
         id,
         note,
@@ -282,10 +307,10 @@ export class HostPrograms {
         rules,
         tail: rename(d.tail),
         next: d.nextSig === undefined ? [] : [named(d.nextSig)],
-        setParts: [...new Set(setParts)].sort(),
+        setParts: parts,
       });
     }
-    for (const notes of this.programNotes.values()) for (const n of notes) n.chain = named(n.chain);
+    for (const layerNotes of this.programNotes.values()) for (const notes of layerNotes.values()) for (const n of notes) n.chain = named(n.chain);
     this.firstChains = new Map([...firstSig].map(([key, sig]) => [key, { chain: sig === undefined ? undefined : named(sig) }]));
     return this.firstChains;
   }
@@ -397,7 +422,7 @@ export class HostPrograms {
     sortedAddresses(addresses);
     const dispatch: Dispatch[] = [];
     const roots = new Set<string>();
-    const programKeys = new Set<string>();
+    const tierNotes: ProgramNote[][] = [];
     for (const [l, layer] of this.policySet.layers.entries()) {
       const programs = new Set<string>();
       for (const direction of ["egress", "ingress"] as const) {
@@ -414,15 +439,18 @@ export class HostPrograms {
           new RenderError(`host "${hostName}": endpoints "${first}" and "${second}" share address ${address} but have different ${layer.name} ${direction} programs`);
         dispatch.push(...dispatchMaps(layer.name, direction, addresses, local, targets, conflict));
       }
-      for (const programId of programs) programKeys.add(`${layer.name}/${programId}`);
+      const layerNotes = this.programNotes.get(layer.name);
+      for (const programId of programs) {
+        const notes = layerNotes?.get(programId);
+        if (notes !== undefined) tierNotes.push(notes);
+      }
     }
-    const chains = this.withHostNotes(this.reachable([...roots]), programKeys);
-    const partKeys = new Set(chains.flatMap((c) => c.setParts));
-    const sets = [...partKeys].sort().map((k) => {
-      const part = this.parts.get(k);
-      if (!part) throw new RenderError(`internal: set part ${k} was referenced but not built`);
-      return part;
-    });
+    const chains = this.withHostNotes(this.reachable([...roots]), tierNotes);
+    // Marked by position in `partList`, so they come out in its order without a sort per host.
+    const used = new Uint8Array(this.partList.length);
+    for (const chain of chains) for (const at of this.partsOf.get(chain.id) ?? []) used[at] = 1;
+    const sets: SetPart[] = [];
+    for (let at = 0; at < used.length; at++) if (used[at] === 1) sets.push(this.partList[at]);
     return { host, dispatch, chains, sets };
   }
 
@@ -431,10 +459,10 @@ export class HostPrograms {
    * programs its endpoints run) that share a chain, the first. So a tier elsewhere in the network
    * never changes this host's text (a chain's name is settled network-wide, see chain-names.ts).
    */
-  private withHostNotes(chains: TierChain[], programKeys: ReadonlySet<string>): TierChain[] {
+  private withHostNotes(chains: TierChain[], tierNotes: readonly ProgramNote[][]): TierChain[] {
     const first = new Map<string, string>();
-    for (const key of programKeys) {
-      for (const { chain, note } of this.programNotes.get(key) ?? []) {
+    for (const notes of tierNotes) {
+      for (const { chain, note } of notes) {
         const seen = first.get(chain);
         if (seen === undefined || note < seen) first.set(chain, note);
       }
@@ -442,11 +470,11 @@ export class HostPrograms {
     return chains.map((chain) => {
       const noteKey = first.get(chain.id);
       const note = noteKey === undefined ? undefined : this.notes.get(noteKey);
-      if (noteKey === undefined || note === undefined) return chain;
-      const textKey = `${chain.id}\n${noteKey}`;
-      if (textKey === chain.textKey) return chain;
-      let variant = this.noted.get(textKey);
-      if (variant === undefined) this.noted.set(textKey, (variant = { ...chain, note, textKey }));
+      if (noteKey === undefined || note === undefined || noteKey === this.defaultNotes.get(chain.id)) return chain;
+      let variants = this.noted.get(chain.id);
+      if (variants === undefined) this.noted.set(chain.id, (variants = new Map()));
+      let variant = variants.get(noteKey);
+      if (variant === undefined) variants.set(noteKey, (variant = { ...chain, note, textKey: `${chain.id}\n${noteKey}` }));
       return variant;
     });
   }

@@ -89,13 +89,13 @@ const VERSION_CHAIN_TAIL = "\t}";
 /** The `version` chain's rule, as the renderer writes it and nft lists it (two tabs deep). */
 export const versionRule = (hash: string) => `\t\treturn comment "netpol:${hash}"`;
 
-/** A block's text and its sha256: digested once, however many hosts print it. */
+/** A block's text and its sha256 (hex): digested once, however many hosts print it. */
 interface Block {
   text: string;
-  digest: Buffer;
+  digest: string;
 }
 
-const block = (text: string): Block => ({ text, digest: createHash("sha256").update(text).digest() });
+const block = (text: string): Block => ({ text, digest: createHash("sha256").update(text).digest("hex") });
 const VERSION_BLOCK = block(VERSION_CHAIN_HEAD + VERSION_CHAIN_TAIL);
 const TABLE_TAIL = "\n}\n";
 const TAIL_DIGEST = block(TABLE_TAIL).digest;
@@ -106,7 +106,7 @@ const TAIL_DIGEST = block(TABLE_TAIL).digest;
  * A set or chain block that many hosts print is digested once per PolicySet, so a host's hash costs
  * its own blocks (dispatch maps, the base chain), not the megabytes of set elements it shares.
  */
-const tableHash = (digests: readonly Buffer[]): string => createHash("sha256").update(Buffer.concat(digests)).digest("hex");
+const tableHash = (digests: readonly string[]): string => createHash("sha256").update(digests.join(""), "hex").digest("hex");
 
 /** Prints set and chain blocks once, then assembles hosts' tables from them. */
 export class NftablesWriter {
@@ -157,7 +157,8 @@ export class NftablesWriter {
    */
   table(table: string, program: HostProgram): { nft: string; hash: string } {
     const head = `table inet ${table} {\n`;
-    const digests: Buffer[] = [block(head).digest];
+    // Hex, joined once: the same bytes as the raw digests concatenated, without a copy per block.
+    const digests: string[] = [block(head).digest];
     const blocks: string[] = [];
     const add = ({ text, digest }: Block) => {
       digests.push(digest);
