@@ -14,8 +14,7 @@ const byText = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 /** `matchText(m)` is `JSON.stringify(m)`, which the caller keeps per match object. */
 export function purposeOf(layer: LayerName, tier: Tier, matchText: (m: Match) => string): Purpose {
-  const sets = (m: Match) => [...(m.src ?? []), ...(m.dst ?? [])].map((a) => a.set);
-  const perRule = tier.rules.map((r) => sets(r.match));
+  const perRule = tier.rules.map((r) => setsOf(r.match));
   const allSets = [...new Set(perRule.flat())].sort(byText);
   // `${head},${JSON.stringify(x)}]` is `JSON.stringify([layer, tier.name, tier.endOrigin, x])`.
   const head = JSON.stringify([layer, tier.name, tier.endOrigin]).slice(0, -1);
@@ -25,6 +24,14 @@ export function purposeOf(layer: LayerName, tier: Tier, matchText: (m: Match) =>
     text: `${head},${JSON.stringify(tier.rules.map((r, i) => [r.origin, ...perRule[i]]))}]`,
     matches: tier.rules.map((r) => matchText(r.match)),
   };
+}
+
+/** The set ids a match tests, source sets first. */
+function setsOf(m: Match): string[] {
+  const ids: string[] = [];
+  if (m.src) for (const a of m.src) ids.push(a.set);
+  if (m.dst) for (const a of m.dst) ids.push(a.set);
+  return ids;
 }
 
 /** The keys a chain may be named by, from the coarsest; the next one only where chains share one. */

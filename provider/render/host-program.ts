@@ -21,7 +21,7 @@
  *   (per family) those chains test.
  */
 import { shortHash } from "../ir/builder";
-import { AddressSet, HostInfo, LayerName, Match, PolicySet, Program, Tier } from "../ir";
+import { AddressSet, HostInfo, LayerName, Match, PolicySet, Program, Rule, Tier } from "../ir";
 import { Cidr, cidrOf, contains, Family, formatAddress, formatCidr, ipv4Value, parseAddress } from "../model/net";
 import { nameChains, purposeOf } from "./chain-names";
 import { ChainAction, ChainDraft, ChainNote, ChainRule, TierChain } from "./chains";
@@ -397,13 +397,16 @@ export class HostPrograms {
       const set = this.policySet.sets[id];
       return set ? this.setPurpose(id, set) : id;
     };
-    const sides = (m: Match) => [
-      ...(m.src ?? []).map((a) => `${a.negate ? "not " : ""}from ${purpose(a.set)}`),
-      ...(m.dst ?? []).map((a) => `${a.negate ? "not " : ""}to ${purpose(a.set)}`),
-    ];
+    // `network.policy[0] from stack web`: the origin, then each set tested, source sets first.
+    const ruleNote = ({ origin, match }: Rule) => {
+      let text = origin;
+      if (match.src) for (const a of match.src) text += ` ${a.negate ? "not " : ""}from ${purpose(a.set)}`;
+      if (match.dst) for (const a of match.dst) text += ` ${a.negate ? "not " : ""}to ${purpose(a.set)}`;
+      return text;
+    };
     return {
       tier: tier.name.startsWith(layer) ? tier.name : `${layer} ${tier.name}`,
-      rules: tier.rules.map((r) => [r.origin, ...sides(r.match)].join(" ")),
+      rules: tier.rules.map(ruleNote),
       end: tier.endOrigin,
     };
   }
