@@ -7,31 +7,33 @@
  * matches that differ between them.
  */
 import { shortHash } from "../ir/builder";
-import { LayerName, Match, Tier } from "../ir";
+import { LayerName, Match, Rule, Tier } from "../ir";
 import { ChainDraft, Purpose } from "./chains";
 
 const byText = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 /** `matchText(m)` is `JSON.stringify(m)`, which the caller keeps per match object. */
 export function purposeOf(layer: LayerName, tier: Tier, matchText: (m: Match) => string): Purpose {
-  const perRule = tier.rules.map((r) => setsOf(r.match));
-  const allSets = [...new Set(perRule.flat())].sort(byText);
+  const perRule = tier.rules.map(originAndSets);
+  const sets = new Set<string>();
+  for (const entry of perRule) for (let k = 1; k < entry.length; k++) sets.add(entry[k]);
+  const allSets = [...sets].sort(byText);
   // `${head},${JSON.stringify(x)}]` is `JSON.stringify([layer, tier.name, tier.endOrigin, x])`.
   const head = JSON.stringify([layer, tier.name, tier.endOrigin]).slice(0, -1);
   return {
     tier: `${head}]`,
     coarse: `${head},${JSON.stringify(allSets)}]`,
-    text: `${head},${JSON.stringify(tier.rules.map((r, i) => [r.origin, ...perRule[i]]))}]`,
+    text: `${head},${JSON.stringify(perRule)}]`,
     matches: tier.rules.map((r) => matchText(r.match)),
   };
 }
 
-/** The set ids a match tests, source sets first. */
-function setsOf(m: Match): string[] {
-  const ids: string[] = [];
-  if (m.src) for (const a of m.src) ids.push(a.set);
-  if (m.dst) for (const a of m.dst) ids.push(a.set);
-  return ids;
+/** A rule's origin, then the set ids its match tests, source sets first. */
+function originAndSets({ origin, match }: Rule): string[] {
+  const out = [origin];
+  if (match.src) for (const a of match.src) out.push(a.set);
+  if (match.dst) for (const a of match.dst) out.push(a.set);
+  return out;
 }
 
 /** The keys a chain may be named by, from the coarsest; the next one only where chains share one. */
