@@ -42,8 +42,6 @@ export interface TierChain {
   tail: Exclude<ChainAction, { kind: "log" }>;
   /** Tier chains this one may go to. */
   next: string[];
-  /** Set parts tested, as `<set id>/<family>`. */
-  setParts: string[];
 }
 
 /** A tier chain before it is named: `goto`s name the next chain by its signature. */

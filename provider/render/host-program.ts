@@ -287,18 +287,21 @@ export class HostPrograms {
     for (const d of drafts.values()) {
       const id = named(d.sig);
       const rules = d.rules.map((r) => ({ branch: r.branch, action: rename(r.action) }));
-      const setParts = rules.flatMap((r) => r.branch.addrs.map((a) => `${a.set}/${r.branch.family ?? 0}`));
       // Tiers with this content share the chain. Its note here is the first of all their notes;
-      // a host prints the first of the notes of its own tiers (see `hostNotes`).
+      // a host prints the first of the notes of its own tiers (see `withHostNotes`).
       const [first] = [...d.notes.keys()].sort();
       const note = d.notes.get(first);
       if (note === undefined) throw new RenderError(`internal: tier chain ${d.sig} has no note`);
-      const parts = [...new Set(setParts)].sort();
-      this.partsOf.set(id, parts.map((k) => {
-        const at = partIndex.get(k);
-        if (at === undefined) throw new RenderError(`internal: set part ${k} was referenced but not built`);
-        return at;
-      }));
+      const parts = new Set<number>();
+      for (const { branch } of rules) {
+        for (const a of branch.addrs) {
+          const key = `${a.set}/${branch.family ?? 0}`;
+          const at = partIndex.get(key);
+          if (at === undefined) throw new RenderError(`internal: set part ${key} was referenced but not built`);
+          parts.add(at);
+        }
+      }
+      this.partsOf.set(id, [...parts]);
       this.defaultNotes.set(id, first);
       this.chains.set(id, {
         id,
@@ -307,7 +310,6 @@ export class HostPrograms {
         rules,
         tail: rename(d.tail),
         next: d.nextSig === undefined ? [] : [named(d.nextSig)],
-        setParts: parts,
       });
     }
     for (const layerNotes of this.programNotes.values()) for (const notes of layerNotes.values()) for (const n of notes) n.chain = named(n.chain);
